@@ -1,0 +1,15 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/common/cli.h"
+
+int
+main(int argc, char **argv)
+{
+        if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+                printf("ireg %s\n", IBUILD_VERSION);
+                return 0;
+        }
+        fputs("Usage: ireg serve [OPTIONS] | ireg gc [OPTIONS]\n\nA self-hosted OCI Distribution registry.\n(not implemented yet)\n", argc > 1 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        return 2;
+}

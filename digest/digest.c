@@ -1,0 +1,309 @@
+#include "digest/digest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+
+struct digest_ctx {
+        enum digest_alg alg;
+        EVP_MD_CTX *md;
+        uint64_t size;
+};
+
+struct digest_verifier {
+        struct digest_ctx *ctx;
+        struct digest expected;
+        int64_t expected_size;
+};
+
+static const EVP_MD *
+alg_md(enum digest_alg alg)
+{
+        return alg == DIGEST_SHA512 ? EVP_sha512() : EVP_sha256();
+}
+
+static size_t
+alg_hexlen(enum digest_alg alg)
+{
+        return alg == DIGEST_SHA512 ? 128 : 64;
+}
+
+const char *
+digest_alg_name(enum digest_alg alg)
+{
+        return alg == DIGEST_SHA512 ? "sha512" : "sha256";
+}
+
+static bool
+is_component_char(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool
+is_separator(char c)
+{
+        return c == '+' || c == '.' || c == '_' || c == '-';
+}
+
+static bool
+is_encoded_char(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '=' || c == '_' || c == '-';
+}
+
+/* Returns the length of the algorithm part, or 0 when it breaks the grammar. */
+static size_t
+scan_algorithm(const char *s)
+{
+        size_t i = 0;
+        bool need_component = true;
+
+        for (; s[i] && s[i] != ':'; i++) {
+                if (is_component_char(s[i]))
+                        need_component = false;
+                else if (is_separator(s[i]) && !need_component)
+                        need_component = true;
+                else
+                        return 0;
+        }
+        return need_component ? 0 : i;
+}
+
+bool
+digest_grammar_ok(const char *s)
+{
+        size_t alen = scan_algorithm(s);
+        const char *e;
+
+        if (alen == 0 || s[alen] != ':' || s[alen + 1] == '\0')
+                return false;
+        for (e = s + alen + 1; *e; e++)
+                if (!is_encoded_char(*e))
+                        return false;
+        return true;
+}
+
+int
+digest_parse(const char *s, struct digest *ret, struct err **err)
+{
+        struct digest d;
+        size_t alen, hexlen, i;
+        const char *enc;
+
+        if (s == NULL || *s == '\0')
+                return err_set(err, ERR_DIGEST_INVALID, "invalid digest: empty");
+        if (strlen(s) >= 1024)
+                return err_set(err, ERR_DIGEST_INVALID, "invalid digest: too long");
+        if (!strchr(s, ':'))
+                return err_set(err, ERR_DIGEST_INVALID, "invalid digest '%s': missing 'algorithm:' prefix", s);
+        alen = scan_algorithm(s);
+        if (alen == 0 || s[alen] != ':')
+                return err_set(err, ERR_DIGEST_INVALID,
+                               "invalid digest '%s': bad algorithm (lower-case letters and digits, "
+                               "separated by one of + . _ -)",
+                               s);
+        enc = s + alen + 1;
+        if (*enc == '\0')
+                return err_set(err, ERR_DIGEST_INVALID, "invalid digest '%s': empty encoded part", s);
+        for (i = 0; enc[i]; i++)
+                if (!is_encoded_char(enc[i]))
+                        return err_set(err, ERR_DIGEST_INVALID,
+                                       "invalid digest '%s': character '%c' not allowed in encoded part", s,
+                                       enc[i]);
+
+        if (alen == 6 && memcmp(s, "sha256", 6) == 0)
+                d.alg = DIGEST_SHA256;
+        else if (alen == 6 && memcmp(s, "sha512", 6) == 0)
+                d.alg = DIGEST_SHA512;
+        else
+                return err_set(err, ERR_UNSUPPORTED, "unsupported digest algorithm '%.*s' in '%s'", (int) alen, s, s);
+
+        hexlen = alg_hexlen(d.alg);
+        if (strlen(enc) != hexlen)
+                return err_set(err, ERR_DIGEST_INVALID, "invalid digest '%s': %s needs %zu hex characters, got %zu", s,
+                               digest_alg_name(d.alg), hexlen, strlen(enc));
+        for (i = 0; i < hexlen; i++)
+                if (!((enc[i] >= '0' && enc[i] <= '9') || (enc[i] >= 'a' && enc[i] <= 'f')))
+                        return err_set(err, ERR_DIGEST_INVALID,
+                                       "invalid digest '%s': %s must be lower-case hex", s,
+                                       digest_alg_name(d.alg));
+        memcpy(d.str, s, alen + 1 + hexlen + 1);
+        d.hex = NULL;
+        *ret = d;
+        ret->hex = ret->str + alen + 1;
+        return 0;
+}
+
+void
+digest_hex(const unsigned char *bytes, size_t n, char *out)
+{
+        static const char hex[] = "0123456789abcdef";
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                out[2 * i] = hex[bytes[i] >> 4];
+                out[2 * i + 1] = hex[bytes[i] & 15];
+        }
+        out[2 * n] = '\0';
+}
+
+struct digest_ctx *
+digest_ctx_new(enum digest_alg alg)
+{
+        struct digest_ctx *c = xcalloc(1, sizeof(*c));
+
+        c->alg = alg;
+        c->md = EVP_MD_CTX_new();
+        if (!c->md || EVP_DigestInit_ex(c->md, alg_md(alg), NULL) != 1)
+                abort();
+        return c;
+}
+
+void
+digest_ctx_update(struct digest_ctx *ctx, const void *data, size_t len)
+{
+        if (len == 0)
+                return;
+        EVP_DigestUpdate(ctx->md, data, len);
+        ctx->size += len;
+}
+
+void
+digest_ctx_final(struct digest_ctx *ctx, struct digest *ret)
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        size_t plen;
+
+        EVP_DigestFinal_ex(ctx->md, md, &n);
+        plen = (size_t) snprintf(ret->str, sizeof(ret->str), "%s:", digest_alg_name(ctx->alg));
+        digest_hex(md, n, ret->str + plen);
+        ret->alg = ctx->alg;
+        ret->hex = ret->str + plen;
+}
+
+void
+digest_ctx_reset(struct digest_ctx *ctx)
+{
+        EVP_DigestInit_ex(ctx->md, alg_md(ctx->alg), NULL);
+        ctx->size = 0;
+}
+
+uint64_t
+digest_ctx_size(const struct digest_ctx *ctx)
+{
+        return ctx->size;
+}
+
+void
+digest_ctx_free(struct digest_ctx *ctx)
+{
+        if (!ctx)
+                return;
+        EVP_MD_CTX_free(ctx->md);
+        free(ctx);
+}
+
+void
+digest_buffer(enum digest_alg alg, const void *data, size_t len, struct digest *ret)
+{
+        struct digest_ctx *c = digest_ctx_new(alg);
+
+        digest_ctx_update(c, data, len);
+        digest_ctx_final(c, ret);
+        digest_ctx_free(c);
+}
+
+int
+digest_fd(enum digest_alg alg, int fd, struct digest *ret, uint64_t *ret_size, struct err **err)
+{
+        _cleanup_free_ unsigned char *buf = xmalloc(1 << 20);
+        struct digest_ctx *c = digest_ctx_new(alg);
+        uint64_t total = 0;
+
+        for (;;) {
+                ssize_t n = read(fd, buf, 1 << 20);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        digest_ctx_free(c);
+                        return err_set(err, errno, "read: %s", strerror(errno));
+                }
+                if (n == 0)
+                        break;
+                digest_ctx_update(c, buf, (size_t) n);
+                total += (uint64_t) n;
+        }
+        digest_ctx_final(c, ret);
+        digest_ctx_free(c);
+        if (ret_size)
+                *ret_size = total;
+        return 0;
+}
+
+int
+digest_file(enum digest_alg alg, const char *path, struct digest *ret, uint64_t *ret_size, struct err **err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return err_set(err, errno, "open %s: %s", path, strerror(errno));
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        if (digest_fd(alg, fd, ret, ret_size, err) < 0)
+                return err_prefix(err, "hashing %s", path);
+        return 0;
+}
+
+struct digest_verifier *
+digest_verifier_new(const struct digest *expected, int64_t expected_size)
+{
+        struct digest_verifier *v = xcalloc(1, sizeof(*v));
+
+        v->expected = *expected;
+        v->expected.hex = v->expected.str + (expected->hex - expected->str);
+        v->expected_size = expected_size;
+        v->ctx = digest_ctx_new(expected->alg);
+        return v;
+}
+
+int
+digest_verifier_update(struct digest_verifier *v, const void *data, size_t len, struct err **err)
+{
+        if (v->expected_size >= 0 && digest_ctx_size(v->ctx) + len > (uint64_t) v->expected_size)
+                return err_set(err, ERR_SIZE_INVALID, "content of %s is larger than the expected %lld bytes",
+                               v->expected.str, (long long) v->expected_size);
+        digest_ctx_update(v->ctx, data, len);
+        return 0;
+}
+
+int
+digest_verifier_finish(struct digest_verifier *v, struct err **err)
+{
+        struct digest got;
+        uint64_t size = digest_ctx_size(v->ctx);
+
+        if (v->expected_size >= 0 && size != (uint64_t) v->expected_size)
+                return err_set(err, ERR_SIZE_INVALID, "size mismatch for %s: expected %lld bytes, got %llu",
+                               v->expected.str, (long long) v->expected_size, (unsigned long long) size);
+        digest_ctx_final(v->ctx, &got);
+        if (strcmp(got.str, v->expected.str) != 0)
+                return err_set(err, ERR_DIGEST_INVALID, "digest mismatch: expected %s, got %s", v->expected.str,
+                               got.str);
+        return 0;
+}
+
+void
+digest_verifier_free(struct digest_verifier *v)
+{
+        if (!v)
+                return;
+        digest_ctx_free(v->ctx);
+        free(v);
+}
