@@ -2,14 +2,53 @@
 #include <string.h>
 
 #include "cmd/common/cli.h"
+#include "cmd/ibuild/ibuild.h"
+
+static void
+usage(FILE *f)
+{
+        fputs("Usage: ibuild [OPTIONS] CONTEXT\n"
+              "\n"
+              "Build an OCI image from a Dockerfile without a daemon or root.\n"
+              "\n"
+              "Modes:\n"
+              "  (default)            build CONTEXT\n"
+              "  --check              lint the Dockerfile and report findings, build nothing\n"
+              "  --dry-run            print the build plan, every instruction expanded\n"
+              "\n"
+              "Debugging:\n"
+              "  ibuild debug ast FILE   print the parsed Dockerfile, one instruction a line\n"
+              "\n"
+              "  --help, --version\n",
+              f);
+}
 
 int
 main(int argc, char **argv)
 {
+        int i;
+
         if (argc > 1 && strcmp(argv[1], "--version") == 0) {
                 printf("ibuild %s\n", IBUILD_VERSION);
                 return 0;
         }
-        fputs("Usage: ibuild [OPTIONS] CONTEXT\n\nBuild an OCI image from a Dockerfile without a daemon or root.\n(not implemented yet)\n", argc > 1 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-        return 2;
+        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                usage(stdout);
+                return 0;
+        }
+        if (argc > 1 && strcmp(argv[1], "debug") == 0)
+                return ibuild_debug(argc - 1, argv + 1);
+        for (i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--") == 0)
+                        break;
+                if (strcmp(argv[i], "--check") == 0)
+                        return ibuild_check(argc, argv);
+                if (strcmp(argv[i], "--dry-run") == 0)
+                        return ibuild_dry_run(argc, argv);
+        }
+        if (argc < 2) {
+                usage(stderr);
+                return 2;
+        }
+        return ibuild_build(argc, argv);
 }
