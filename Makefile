@@ -49,6 +49,11 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 unit_module = $(firstword $(subst _, ,$(notdir $(1))))
 
+# Test tools: tests/tools/<name>.c, small programs that drive the library from
+# bats tests; linked with every module, built into $(BUILD)/tools/.
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all tests test check asan fuzz fuzz-run demo format install clean deps
@@ -80,7 +85,11 @@ $(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $(LIB_$(call unit_module,$(1
 endef
 $(foreach t,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),$(eval $(call unit_rule,$(t))))
 
-tests: all $(UNIT_BINS)
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
+
+tests: all $(UNIT_BINS) $(TOOL_BINS)
 
 deps:
 	@scripts/deps.sh build

@@ -38,6 +38,7 @@ count_tap() { # name file status
 }
 
 export IBUILD_BUILD=$PWD/$build
+export IBUILD_TOOLS=$IBUILD_BUILD/tools
 export PATH=$IBUILD_BUILD/bin:$PATH
 
 for t in "$build"/tests/*; do
