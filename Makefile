@@ -56,6 +56,12 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 .PHONY: all tests test check asan fuzz fuzz-run demo format install clean deps
 .DEFAULT_GOAL := all
 
@@ -63,31 +69,36 @@ all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(foreach m,$(MODULES),$(eval $(call mod_lib,$(m)): $(call mod_objs,$(m))))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 define prog_rule
 $(BUILD)/bin/$(1): $(call prog_objs,$(1)) $(CMD_COMMON_OBJS) $(ALL_LIBS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $(call prog_objs,$(1)) $(CMD_COMMON_OBJS) $(ALL_LIBS) $$(PKG_LIBS)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $(call prog_objs,$(1)) $(CMD_COMMON_OBJS) $(ALL_LIBS) $$(PKG_LIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call prog_rule,$(p))))
 
 define unit_rule
 $(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $(LIB_$(call unit_module,$(1)))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$< $(LIB_$(call unit_module,$(1))) $$(PKG_LIBS) -lcmocka
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$< $(LIB_$(call unit_module,$(1))) $$(PKG_LIBS) -lcmocka
 endef
 $(foreach t,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),$(eval $(call unit_rule,$(t))))
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
 
 tests: all $(UNIT_BINS) $(TOOL_BINS)
 
@@ -120,7 +131,8 @@ fuzz:
 
 $(FUZZ_BUILD)/fuzz/%: tests/fuzz/%.c $(addprefix $(FUZZ_BUILD)/lib/lib,$(addsuffix .a,$(MODULES)))
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -D_GNU_SOURCE -I. -O1 -g -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang -std=gnu11 -D_GNU_SOURCE -I. -O1 -g -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
 		-o $@ $< $(foreach m,builder registry oci digest common,$(FUZZ_BUILD)/lib/lib$(m).a) $(PKG_LIBS)
 
 demo: all
