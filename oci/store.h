@@ -1,0 +1,147 @@
+/* The local content store: an OCI image layout (oci/layout.h) plus working
+ * directories, shared by ibuild, ipush and ipull.
+ *
+ *     STORE/oci-layout, index.json, blobs/   the layout; any OCI tool reads it
+ *                                           (skopeo oci:STORE:NAME, umoci)
+ *     STORE/snapshots/   unpacked layers (builder)
+ *     STORE/cache/       build cache (builder)
+ *     STORE/tmp/         scratch space on the same file system
+ *     STORE/lock         flock(2) target
+ *
+ * Location: an explicit path, else $IBUILD_STORE, else $XDG_DATA_HOME/ibuild
+ * (when XDG_DATA_HOME is absolute), else $HOME/.local/share/ibuild.
+ *
+ * Names: what a user types ("app:1.0", "alpine", "ghcr.io/x/y:2") is
+ * normalised with oci/ref.h's OCI_REF_LOCAL mode ("localhost/app:1.0",
+ * "docker.io/library/alpine:latest" only when written with a domain) and the
+ * full string is stored as org.opencontainers.image.ref.name.  Resolving a
+ * short name tries the LOCAL form first, then the DOCKER form ("alpine" →
+ * "docker.io/library/alpine:latest"), as podman does.
+ *
+ * Concurrency: every operation on index.json takes flock on STORE/lock,
+ * shared for reads and exclusive for read-modify-write and for garbage
+ * collection; each operation opens its own lock fd, so threads and processes
+ * are serialised alike.  Blob writes take no lock (atomic rename, identical
+ * content); a blob written but not yet tagged is protected from a
+ * concurrent GC by the grace period (a re-added existing blob gets its mtime
+ * bumped).
+ */
+#ifndef OCI_STORE_H
+#define OCI_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "digest/digest.h"
+#include "oci/layout.h"
+#include "oci/model.h"
+
+#define OCI_STORE_ENV "IBUILD_STORE"
+/* Default GC grace period: blobs younger than this are never swept. */
+#define OCI_STORE_GC_GRACE_DEFAULT (10 * 60)
+
+struct oci_store;
+
+/* The store path to use when none is given: $IBUILD_STORE,
+ * $XDG_DATA_HOME/ibuild, or $HOME/.local/share/ibuild (newly allocated).
+ * ENOENT when none of those variables is usable. */
+int oci_store_default_path(char **ret_path, struct err **err);
+
+/* Open the store at PATH (NULL: the default path), creating it and its
+ * subdirectories when missing.  Creation is done under the exclusive lock,
+ * so two processes opening a fresh store at once are safe. */
+int oci_store_open(const char *path, struct oci_store **ret_store, struct err **err);
+
+void oci_store_free(struct oci_store *store);
+DEFINE_FREEP(struct oci_store, oci_store_free)
+#define _cleanup_oci_store_ __attribute__((cleanup(oci_store_freep)))
+
+/* The store's layout (borrowed): add blobs through it directly.  Do not call
+ * its index.json read-modify-write functions (oci_layout_tag/untag/
+ * write_index) without holding the exclusive lock (oci_store_lock). */
+struct oci_layout *oci_store_layout(struct oci_store *store);
+
+/* Paths (borrowed): the store root, and its snapshots/, cache/ and tmp/
+ * directories (they exist once the store is open). */
+const char *oci_store_path(const struct oci_store *store);
+const char *oci_store_snapshots_dir(const struct oci_store *store);
+const char *oci_store_cache_dir(const struct oci_store *store);
+const char *oci_store_tmp_dir(const struct oci_store *store);
+
+/* Take the store lock (shared or EXCLUSIVE), blocking.  Returns a lock fd
+ * (>= 0) to hand to oci_store_unlock.  For callers that need several steps
+ * under one lock; never call other oci_store_* functions that lock while
+ * holding it (they would wait for it). */
+int oci_store_lock(struct oci_store *store, bool exclusive, struct err **err);
+/* Release a lock taken by oci_store_lock; a negative FD is a no-op. */
+void oci_store_unlock(int fd);
+
+/* Normalise NAME as the store keeps it ("app:1.0" → "localhost/app:1.0").
+ * A NAME with a digest ("app@sha256:...") is refused: a name is a tag.
+ * ERR_REFERENCE_INVALID / ERR_TAG_INVALID from oci/ref.h. */
+int oci_store_normalize_name(const char *name, char **ret_name, struct err **err);
+
+/* Name the manifest or index DESC (its blob should be in the store) NAME,
+ * moving the name if another image had it.  Exclusive lock. */
+int oci_store_tag(struct oci_store *store, const char *name, const struct oci_descriptor *desc,
+                  struct err **err);
+
+/* Remove NAME.  ERR_MANIFEST_UNKNOWN when the store has no such name. */
+int oci_store_untag(struct oci_store *store, const char *name, struct err **err);
+
+/* Resolve WHAT to a descriptor: a name (LOCAL form, then DOCKER form), a
+ * name with a digest ("app@sha256:..."; the digest decides), a full digest
+ * ("sha256:<64 hex>"), or a unique prefix of at least 4 hex characters of
+ * the digest of a descriptor in index.json ("sha256:" optional).
+ * *ret_desc filled (caller clears); *ret_name (may be NULL) gets the stored
+ * name of the entry found, or NULL when it was found by digest and has
+ * none.  ERR_MANIFEST_UNKNOWN when nothing matches; ERR_REFERENCE_INVALID
+ * for an ambiguous prefix (the message lists the candidates).  Shared lock. */
+int oci_store_resolve(struct oci_store *store, const char *what, struct oci_descriptor *ret_desc, char **ret_name,
+                      struct err **err);
+
+struct oci_store_image {
+        char *name;           /* stored name, NULL for an unnamed entry */
+        struct oci_descriptor desc;
+        uint64_t size;        /* config + layers (all children of an index) */
+        char *created;        /* the config's "created" or NULL */
+};
+
+/* List the images of index.json in order.  Sizes and created dates come
+ * from the manifests and configs; an image whose blobs are missing is
+ * listed with what could be read.  Free with oci_store_images_free. */
+int oci_store_list(struct oci_store *store, struct oci_store_image **ret_images, size_t *ret_n,
+                   struct err **err);
+void oci_store_images_free(struct oci_store_image *images, size_t n);
+
+struct oci_store_gc_opts {
+        int64_t grace_seconds;      /* < 0: OCI_STORE_GC_GRACE_DEFAULT; 0: none */
+        bool dry_run;               /* report, remove nothing */
+        const struct digest *keep;  /* extra roots (e.g. the build cache's
+                                       manifests/configs/layers); a manifest
+                                       or index among them is walked */
+        size_t n_keep;
+};
+
+struct oci_store_gc_result {
+        size_t blobs_removed;       /* (or that would be, with dry_run) */
+        uint64_t bytes_freed;
+        size_t temps_removed;       /* stale blobs/.tmp-* files */
+        size_t blobs_kept;          /* reachable or young blobs left */
+        char **removed;             /* strv of the digests removed, or NULL */
+};
+
+/* Garbage-collect: under the exclusive lock, mark every blob reachable from
+ * index.json (through indexes, manifests → config, layers, subject) and from
+ * OPTS->keep, then remove every other blob in blobs/<alg>/ whose mtime is
+ * older than the grace period, and stale writer temp files.  OPTS may be
+ * NULL (defaults).  *ret_result (may be NULL) is cleared with
+ * oci_store_gc_result_clear.  tmp/, snapshots/ and cache/ are left alone. */
+int oci_store_gc(struct oci_store *store, const struct oci_store_gc_opts *opts,
+                 struct oci_store_gc_result *ret_result, struct err **err);
+void oci_store_gc_result_clear(struct oci_store_gc_result *result);
+
+#endif
