@@ -1,0 +1,19 @@
+/* Shared between the oci/layout*.c and oci/store*.c files; not an API. */
+#ifndef OCI_LAYOUT_INTERNAL_H
+#define OCI_LAYOUT_INTERNAL_H
+
+#include "digest/digest.h"
+#include "oci/layout.h"
+
+struct oci_layout {
+        char *path;
+        int dirfd;
+};
+
+/* Copy a struct digest (its hex points into its own str). */
+void oci_layout_digest_copy(struct digest *dst, const struct digest *src);
+
+/* "blobs/<alg>/<hex>" relative to the layout dir, newly allocated. */
+char *oci_layout_blob_relpath(const struct digest *d);
+
+#endif
