@@ -11,6 +11,10 @@
  * a "." or a ":", or starts with "[" (IPv6); otherwise the whole name is the
  * path.  The name (domain "/" path) is at most 255 characters.
  *
+ * OCI_REF_RAW splits the domain with the same rule as the other modes (unlike
+ * distribution's non-normalising Parse, which takes any host-like first
+ * component as a domain).
+ *
  * Normalisation modes:
  *  - OCI_REF_DOCKER (what pull/push use): no domain → "docker.io"; a
  *    single-component path on docker.io gets "library/"; "index.docker.io"
