@@ -1,0 +1,660 @@
+#include "tests/unit/test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "digest/digest.h"
+#include "oci/layout.h"
+#include "oci/mediatype.h"
+#include "oci/store.h"
+
+static char *tmpdir;
+
+static int
+setup(void **state)
+{
+        char tmpl[] = "/tmp/oci-store-test.XXXXXX";
+
+        assert_non_null(mkdtemp(tmpl));
+        tmpdir = xstrdup(tmpl);
+        return 0;
+}
+
+static int
+teardown(void **state)
+{
+        fs_rm_rf(tmpdir, NULL);
+        free(tmpdir);
+        tmpdir = NULL;
+        return 0;
+}
+
+#define assert_ok(expr)                                                                                    \
+        do {                                                                                               \
+                struct err *e_ = NULL;                                                                     \
+                struct err **err = &e_;                                                                    \
+                int r_ = (expr);                                                                           \
+                if (r_ < 0)                                                                                \
+                        fail_msg("%s failed: %s", #expr, err_msg(&e_));                                    \
+                err_clear(&e_);                                                                            \
+        } while (0)
+
+static void
+check_failure(const char *expr, int r, struct err **e, int code, const char *n1, const char *n2)
+{
+        if (r >= 0)
+                fail_msg("%s succeeded", expr);
+        if (err_code(e) != code)
+                fail_msg("%s: code %d, want %d: %s", expr, err_code(e), code, err_msg(e));
+        if (n1 && !strstr(err_msg(e), n1))
+                fail_msg("%s: message '%s' lacks '%s'", expr, err_msg(e), n1);
+        if (n2 && !strstr(err_msg(e), n2))
+                fail_msg("%s: message '%s' lacks '%s'", expr, err_msg(e), n2);
+        err_clear(e);
+}
+
+#define assert_fails(expr, code, needle, needle2)                                                          \
+        do {                                                                                               \
+                struct err *e_ = NULL;                                                                     \
+                struct err **err = &e_;                                                                    \
+                int r_ = (expr);                                                                           \
+                check_failure(#expr, r_, &e_, (code), (needle), (needle2));                                \
+        } while (0)
+
+static struct oci_store *
+open_store(void)
+{
+        _cleanup_free_ char *p = xasprintf("%s/store", tmpdir);
+        struct oci_store *s = NULL;
+
+        assert_ok(oci_store_open(p, &s, err));
+        return s;
+}
+
+static void
+add_str(struct oci_store *s, const char *str, struct digest *d)
+{
+        assert_ok(oci_layout_add_blob(oci_store_layout(s), str, strlen(str), NULL, d, err));
+}
+
+struct image {
+        struct digest config, layer, manifest;
+        size_t config_size, layer_size, manifest_size;
+};
+
+/* Store an image with one layer holding LAYER_TEXT, created at CREATED;
+ * *D is its manifest descriptor.  Usable in forked children (no asserts). */
+static int
+try_make_image(struct oci_store *s, const char *layer_text, const char *created, struct image *im,
+               struct oci_descriptor *d, struct err **err)
+{
+        _cleanup_free_ char *cfg = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"%s\","
+                                             "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
+                                             created, OCI_EMPTY_DIGEST);
+        _cleanup_free_ char *m = NULL;
+        struct oci_layout *l = oci_store_layout(s);
+        int r;
+
+        r = oci_layout_add_blob(l, cfg, strlen(cfg), NULL, &im->config, err);
+        if (r < 0)
+                return r;
+        im->config_size = strlen(cfg);
+        r = oci_layout_add_blob(l, layer_text, strlen(layer_text), NULL, &im->layer, err);
+        if (r < 0)
+                return r;
+        im->layer_size = strlen(layer_text);
+        m = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
+                      "\"size\":%zu},\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
+                      OCI_MT_MANIFEST, OCI_MT_CONFIG, im->config.str, im->config_size, OCI_MT_LAYER_TAR,
+                      im->layer.str, im->layer_size);
+        r = oci_layout_add_blob(l, m, strlen(m), NULL, &im->manifest, err);
+        if (r < 0)
+                return r;
+        im->manifest_size = strlen(m);
+        oci_descriptor_init(d, OCI_MT_MANIFEST, im->manifest.str, (int64_t) im->manifest_size);
+        return 0;
+}
+
+static void
+make_image(struct oci_store *s, const char *layer_text, const char *created, struct image *im,
+           struct oci_descriptor *d)
+{
+        assert_ok(try_make_image(s, layer_text, created, im, d, err));
+}
+
+static void
+default_path(void **state)
+{
+        char *p = NULL;
+
+        setenv("IBUILD_STORE", "/x/store", 1);
+        setenv("XDG_DATA_HOME", "/xdg", 1);
+        setenv("HOME", "/home/u", 1);
+        assert_ok(oci_store_default_path(&p, err));
+        assert_string_equal(p, "/x/store");
+        free(p);
+        unsetenv("IBUILD_STORE");
+        assert_ok(oci_store_default_path(&p, err));
+        assert_string_equal(p, "/xdg/ibuild");
+        free(p);
+        setenv("XDG_DATA_HOME", "relative", 1); /* ignored, per the XDG spec */
+        assert_ok(oci_store_default_path(&p, err));
+        assert_string_equal(p, "/home/u/.local/share/ibuild");
+        free(p);
+        unsetenv("XDG_DATA_HOME");
+        unsetenv("HOME");
+        p = NULL;
+        assert_fails(oci_store_default_path(&p, err), ENOENT, "IBUILD_STORE", NULL);
+        assert_null(p);
+
+        /* open(NULL) uses it. */
+        {
+                _cleanup_free_ char *want = xasprintf("%s/env-store", tmpdir);
+                struct oci_store *s = NULL;
+                setenv("IBUILD_STORE", want, 1);
+                assert_ok(oci_store_open(NULL, &s, err));
+                assert_string_equal(oci_store_path(s), want);
+                oci_store_free(s);
+                unsetenv("IBUILD_STORE");
+        }
+}
+
+static void
+open_layout_and_dirs(void **state)
+{
+        struct oci_store *s = open_store();
+        struct oci_layout *l = NULL;
+        struct stat st;
+        _cleanup_free_ char *root = xasprintf("%s/store", tmpdir);
+        _cleanup_free_ char *lock = xasprintf("%s/store/lock", tmpdir);
+
+        assert_string_equal(oci_store_path(s), root);
+        assert_int_equal(stat(oci_store_snapshots_dir(s), &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_non_null(strstr(oci_store_snapshots_dir(s), "/store/snapshots"));
+        assert_int_equal(stat(oci_store_cache_dir(s), &st), 0);
+        assert_non_null(strstr(oci_store_cache_dir(s), "/store/cache"));
+        assert_int_equal(stat(oci_store_tmp_dir(s), &st), 0);
+        assert_non_null(strstr(oci_store_tmp_dir(s), "/store/tmp"));
+        assert_int_equal(stat(lock, &st), 0);
+        /* It is a plain OCI layout. */
+        assert_ok(oci_layout_open(root, &l, err));
+        oci_layout_free(l);
+        assert_ok(oci_layout_validate(oci_store_layout(s), 0, NULL, err));
+        oci_store_free(s);
+        oci_store_free(NULL);
+        /* Reopen. */
+        s = open_store();
+        oci_store_free(s);
+}
+
+static void
+tag_and_resolve(void **state)
+{
+        struct oci_store *s = open_store();
+        struct oci_descriptor a, b, got;
+        struct image ia, ib;
+        struct oci_layout_entry *e = NULL;
+        char *name = NULL;
+        size_t n;
+
+        make_image(s, "layer A", "2024-01-01T00:00:00Z", &ia, &a);
+        make_image(s, "layer B", "2024-02-01T00:00:00Z", &ib, &b);
+
+        assert_ok(oci_store_tag(s, "app:1.0", &a, err));
+        assert_ok(oci_store_tag(s, "docker.io/alpine:3", &b, err));
+        assert_ok(oci_layout_list(oci_store_layout(s), &e, &n, err));
+        assert_int_equal(n, 2);
+        assert_string_equal(e[0].name, "localhost/app:1.0");
+        assert_string_equal(e[1].name, "docker.io/library/alpine:3");
+        oci_layout_entries_free(e, n);
+
+        /* Names in all their spellings. */
+        const char *for_a[] = { "app:1.0", "localhost/app:1.0" };
+        for (size_t i = 0; i < 2; i++) {
+                assert_ok(oci_store_resolve(s, for_a[i], &got, &name, err));
+                assert_string_equal(got.digest, a.digest);
+                assert_string_equal(name, "localhost/app:1.0");
+                free(name);
+                oci_descriptor_clear(&got);
+        }
+        const char *for_b[] = { "alpine:3", "docker.io/library/alpine:3", "library/alpine:3" };
+        for (size_t i = 0; i < 3; i++) {
+                assert_ok(oci_store_resolve(s, for_b[i], &got, &name, err));
+                assert_string_equal(got.digest, b.digest);
+                assert_string_equal(name, "docker.io/library/alpine:3");
+                free(name);
+                oci_descriptor_clear(&got);
+        }
+
+        /* Digests: full, prefixes, name@digest. */
+        {
+                _cleanup_free_ char *p8 = xstrndup(a.digest + 7, 8);
+                _cleanup_free_ char *p12 = xstrndup(a.digest, 7 + 12);
+                _cleanup_free_ char *nd = xasprintf("app@%s", b.digest);
+                const char *for_digest[] = { a.digest, p8, p12 };
+
+                for (size_t i = 0; i < 3; i++) {
+                        assert_ok(oci_store_resolve(s, for_digest[i], &got, &name, err));
+                        assert_string_equal(got.digest, a.digest);
+                        free(name);
+                        oci_descriptor_clear(&got);
+                }
+                assert_ok(oci_store_resolve(s, nd, &got, NULL, err));
+                assert_string_equal(got.digest, b.digest);
+                oci_descriptor_clear(&got);
+        }
+        /* An untagged manifest found by full digest. */
+        {
+                struct image ic;
+                struct oci_descriptor c;
+                make_image(s, "layer C", "2024-03-01T00:00:00Z", &ic, &c);
+                assert_ok(oci_store_resolve(s, c.digest, &got, &name, err));
+                assert_string_equal(got.digest, c.digest);
+                assert_string_equal(got.media_type, OCI_MT_MANIFEST);
+                assert_int_equal(got.size, c.size);
+                assert_null(name);
+                oci_descriptor_clear(&got);
+                /* A layer is not an image. */
+                assert_fails(oci_store_resolve(s, ic.layer.str, &got, NULL, err), ERR_MANIFEST_UNKNOWN, "not a manifest",
+                             NULL);
+                oci_descriptor_clear(&c);
+        }
+
+        assert_fails(oci_store_resolve(s, "nope:1", &got, NULL, err), ERR_MANIFEST_UNKNOWN, "nope:1", NULL);
+        assert_fails(oci_store_resolve(s, "", &got, NULL, err), ERR_REFERENCE_INVALID, "empty", NULL);
+        assert_fails(oci_store_resolve(s, "sha256:" "0000000000000000000000000000000000000000000000000000000000000000",
+                                       &got, NULL, err),
+                     ERR_MANIFEST_UNKNOWN, "sha256:0000", NULL);
+
+        /* Moving a name, untagging. */
+        assert_ok(oci_store_tag(s, "app:1.0", &b, err));
+        assert_ok(oci_store_resolve(s, "app:1.0", &got, NULL, err));
+        assert_string_equal(got.digest, b.digest);
+        oci_descriptor_clear(&got);
+        assert_ok(oci_store_untag(s, "app:1.0", err));
+        assert_fails(oci_store_resolve(s, "app:1.0", &got, NULL, err), ERR_MANIFEST_UNKNOWN, NULL, NULL);
+        assert_fails(oci_store_untag(s, "app:1.0", err), ERR_MANIFEST_UNKNOWN, "localhost/app:1.0", NULL);
+        assert_fails(oci_store_tag(s, "Bad:1", &a, err), ERR_REFERENCE_INVALID, NULL, NULL);
+        assert_fails(oci_store_tag(s, "app@sha256:" "0000000000000000000000000000000000000000000000000000000000000000",
+                                   &a, err),
+                     ERR_REFERENCE_INVALID, "digest", NULL);
+        {
+                char *norm = NULL;
+                assert_ok(oci_store_normalize_name("app", &norm, err));
+                assert_string_equal(norm, "localhost/app:latest");
+                free(norm);
+        }
+        oci_descriptor_clear(&a);
+        oci_descriptor_clear(&b);
+        oci_store_free(s);
+}
+
+static void
+ambiguous_prefix(void **state)
+{
+        struct oci_store *s = open_store();
+        char texts[2][64];
+        struct digest d;
+        char prefix[5] = { 0 };
+        struct oci_descriptor got;
+        int found = 0;
+
+        /* Find two manifests whose digests share 4 hex digits (birthday:
+         * a few hundred tries). */
+        {
+                static char seen[65536][16];
+                memset(seen, 0, sizeof(seen));
+                for (int i = 0; i < 100000 && !found; i++) {
+                        char t[16];
+                        unsigned v;
+                        struct image im;
+                        _cleanup_free_ char *m = NULL;
+                        snprintf(t, sizeof(t), "L%d", i);
+                        /* the manifest digest depends on the layer digest */
+                        digest_buffer(DIGEST_SHA256, t, strlen(t), &im.layer);
+                        (void) m;
+                        sscanf(im.layer.hex, "%4x", &v);
+                        if (seen[v][0]) {
+                                snprintf(texts[0], sizeof(texts[0]), "%s", seen[v]);
+                                snprintf(texts[1], sizeof(texts[1]), "%s", t);
+                                memcpy(prefix, im.layer.hex, 4);
+                                found = 1;
+                        } else {
+                                snprintf(seen[v], sizeof(seen[v]), "%s", t);
+                        }
+                }
+        }
+        assert_true(found);
+        /* Tag the two blobs as if they were manifests: resolve only looks at
+         * index.json digests for a prefix. */
+        for (int i = 0; i < 2; i++) {
+                struct oci_descriptor desc;
+                char nm[16];
+                add_str(s, texts[i], &d);
+                oci_descriptor_init(&desc, OCI_MT_MANIFEST, d.str, (int64_t) strlen(texts[i]));
+                snprintf(nm, sizeof(nm), "n%d", i);
+                assert_ok(oci_store_tag(s, nm, &desc, err));
+                oci_descriptor_clear(&desc);
+        }
+        assert_fails(oci_store_resolve(s, prefix, &got, NULL, err), ERR_REFERENCE_INVALID, "ambiguous", prefix);
+        oci_store_free(s);
+}
+
+static void
+list_images(void **state)
+{
+        struct oci_store *s = open_store();
+        struct oci_descriptor a, b;
+        struct image ia, ib;
+        struct oci_store_image *imgs = NULL;
+        size_t n = 0;
+
+        make_image(s, "layer A", "2024-01-01T00:00:00Z", &ia, &a);
+        make_image(s, "layer BB", "2024-02-01T00:00:00Z", &ib, &b);
+        assert_ok(oci_store_tag(s, "a:1", &a, err));
+        assert_ok(oci_store_tag(s, "b:1", &b, err));
+        assert_ok(oci_store_list(s, &imgs, &n, err));
+        assert_int_equal(n, 2);
+        assert_string_equal(imgs[0].name, "localhost/a:1");
+        assert_string_equal(imgs[0].desc.digest, a.digest);
+        assert_int_equal(imgs[0].size, ia.config_size + ia.layer_size);
+        assert_string_equal(imgs[0].created, "2024-01-01T00:00:00Z");
+        assert_string_equal(imgs[1].name, "localhost/b:1");
+        assert_int_equal(imgs[1].size, ib.config_size + ib.layer_size);
+        assert_string_equal(imgs[1].created, "2024-02-01T00:00:00Z");
+        oci_store_images_free(imgs, n);
+        oci_store_images_free(NULL, 0);
+
+        /* An image whose config vanished is still listed. */
+        {
+                _cleanup_free_ char *p = oci_layout_blob_path(oci_store_layout(s), &ib.config);
+                unlink(p);
+        }
+        assert_ok(oci_store_list(s, &imgs, &n, err));
+        assert_int_equal(n, 2);
+        assert_null(imgs[1].created);
+        oci_store_images_free(imgs, n);
+        oci_descriptor_clear(&a);
+        oci_descriptor_clear(&b);
+        oci_store_free(s);
+}
+
+static bool
+blob_exists(struct oci_store *s, const struct digest *d)
+{
+        return oci_layout_has_blob(oci_store_layout(s), d);
+}
+
+static void
+age_blobs(struct oci_store *s)
+{
+        /* Make every blob look an hour old. */
+        _cleanup_free_ char *dir = xasprintf("%s/blobs/sha256", oci_store_path(s));
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct timespec old[2];
+        struct dirent *de;
+
+        clock_gettime(CLOCK_REALTIME, &old[0]);
+        old[0].tv_sec -= 3600;
+        old[1] = old[0];
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        assert_int_equal(utimensat(dirfd(d), de->d_name, old, 0), 0);
+}
+
+static void
+gc(void **state)
+{
+        struct oci_store *s = open_store();
+        struct oci_descriptor a, b;
+        struct image ia, ib;
+        struct oci_store_gc_opts opts = { .grace_seconds = 0, .dry_run = true };
+        struct oci_store_gc_result res;
+        struct digest junk;
+        _cleanup_free_ char *tmpf = xasprintf("%s/blobs/.tmp-stale", oci_store_path(s));
+        _cleanup_free_ char *fresh = xasprintf("%s/blobs/.tmp-fresh", oci_store_path(s));
+
+        make_image(s, "layer A", "2024-01-01T00:00:00Z", &ia, &a);
+        make_image(s, "layer B", "2024-02-01T00:00:00Z", &ib, &b);
+        add_str(s, "junk", &junk);
+        assert_ok(oci_store_tag(s, "a:1", &a, err));
+        assert_ok(oci_store_tag(s, "b:1", &b, err));
+        assert_ok(oci_store_untag(s, "b:1", err));
+        {
+                struct err *e = NULL;
+                struct timespec old[2] = { { .tv_sec = 1000 }, { .tv_sec = 1000 } };
+                assert_int_equal(fs_write_atomic(tmpf, "x", 1, 0644, &e), 0);
+                assert_int_equal(utimensat(AT_FDCWD, tmpf, old, 0), 0);
+                assert_int_equal(fs_write_atomic(fresh, "y", 1, 0644, &e), 0);
+        }
+
+        /* With the default grace period, fresh blobs all survive. */
+        assert_ok(oci_store_gc(s, NULL, &res, err));
+        assert_int_equal(res.blobs_removed, 0);
+        assert_int_equal(res.temps_removed, 1); /* the old temp only */
+        assert_int_equal(access(tmpf, F_OK), -1);
+        assert_int_equal(access(fresh, F_OK), 0);
+        oci_store_gc_result_clear(&res);
+
+        age_blobs(s);
+        /* Dry run: reports B's manifest, config, layer and the junk blob. */
+        assert_ok(oci_store_gc(s, &opts, &res, err));
+        assert_int_equal(res.blobs_removed, 4);
+        assert_int_equal(res.bytes_freed, ib.manifest_size + ib.config_size + ib.layer_size + 4);
+        assert_true(oci_strv_contains(res.removed, junk.str));
+        assert_true(oci_strv_contains(res.removed, ib.manifest.str));
+        assert_false(oci_strv_contains(res.removed, ia.manifest.str));
+        assert_true(blob_exists(s, &junk));
+        assert_true(blob_exists(s, &ib.layer));
+        oci_store_gc_result_clear(&res);
+
+        /* Extra roots: keeping B's manifest keeps its config and layer. */
+        opts.keep = &ib.manifest;
+        opts.n_keep = 1;
+        opts.dry_run = false;
+        opts.grace_seconds = 600;
+        assert_ok(oci_store_gc(s, &opts, &res, err));
+        assert_int_equal(res.blobs_removed, 1);
+        assert_string_equal(res.removed[0], junk.str);
+        assert_false(blob_exists(s, &junk));
+        assert_true(blob_exists(s, &ib.layer));
+        assert_true(blob_exists(s, &ib.config));
+        oci_store_gc_result_clear(&res);
+
+        /* Re-adding an existing blob refreshes it: the grace period covers it. */
+        add_str(s, "layer B", &ib.layer);
+        opts.keep = NULL;
+        opts.n_keep = 0;
+        assert_ok(oci_store_gc(s, &opts, &res, err));
+        assert_int_equal(res.blobs_removed, 2);
+        assert_true(blob_exists(s, &ib.layer));
+        assert_false(blob_exists(s, &ib.manifest));
+        assert_false(blob_exists(s, &ib.config));
+        oci_store_gc_result_clear(&res);
+
+        /* Everything reachable survives, and the layout stays valid. */
+        opts.grace_seconds = 0;
+        assert_ok(oci_store_gc(s, &opts, NULL, err));
+        assert_false(blob_exists(s, &ib.layer));
+        assert_true(blob_exists(s, &ia.layer));
+        assert_true(blob_exists(s, &ia.config));
+        assert_true(blob_exists(s, &ia.manifest));
+        assert_ok(oci_layout_validate(oci_store_layout(s), OCI_VALIDATE_REHASH, NULL, err));
+        oci_descriptor_clear(&a);
+        oci_descriptor_clear(&b);
+        oci_store_free(s);
+}
+
+static void
+gc_through_index(void **state)
+{
+        struct oci_store *s = open_store();
+        struct oci_descriptor a, ix;
+        struct image ia;
+        struct digest ixd;
+        _cleanup_free_ char *json = NULL;
+        struct oci_store_gc_opts opts = { .grace_seconds = 0 };
+        struct oci_store_gc_result res;
+
+        make_image(s, "layer A", "2024-01-01T00:00:00Z", &ia, &a);
+        json = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[{\"mediaType\":\"%s\","
+                         "\"digest\":\"%s\",\"size\":%lld}]}",
+                         OCI_MT_INDEX, OCI_MT_MANIFEST, a.digest, (long long) a.size);
+        add_str(s, json, &ixd);
+        oci_descriptor_init(&ix, OCI_MT_INDEX, ixd.str, (int64_t) strlen(json));
+        assert_ok(oci_store_tag(s, "multi", &ix, err));
+        age_blobs(s);
+        assert_ok(oci_store_gc(s, &opts, &res, err));
+        assert_int_equal(res.blobs_removed, 0);
+        assert_int_equal(res.blobs_kept, 4);
+        oci_store_gc_result_clear(&res);
+        assert_true(blob_exists(s, &ia.layer));
+        oci_descriptor_clear(&a);
+        oci_descriptor_clear(&ix);
+        oci_store_free(s);
+}
+
+/* Child process: open (maybe create) the store, add an image with layer
+ * LAYER and tag it with 50 names "PREFIX-i:vi"; exit status 0 on success. */
+static void
+tagger(const char *path, const char *prefix, const char *layer)
+{
+        struct oci_store *s = NULL;
+        struct err *e = NULL;
+        struct oci_descriptor d;
+        struct image im;
+
+        if (oci_store_open(path, &s, &e) < 0 || try_make_image(s, layer, "2024-01-01T00:00:00Z", &im, &d, &e) < 0) {
+                fprintf(stderr, "tagger %s: %s\n", prefix, err_msg(&e));
+                _exit(10);
+        }
+        for (int i = 0; i < 50; i++) {
+                char name[64];
+                snprintf(name, sizeof(name), "%s-%d:v%d", prefix, i, i);
+                if (oci_store_tag(s, name, &d, &e) < 0) {
+                        fprintf(stderr, "tag %s: %s\n", name, err_msg(&e));
+                        _exit(11);
+                }
+        }
+        oci_descriptor_clear(&d);
+        oci_store_free(s);
+        _exit(0);
+}
+
+static void
+concurrent_taggers(void **state)
+{
+        _cleanup_free_ char *path = xasprintf("%s/fresh-store", tmpdir);
+        struct oci_store *s = NULL;
+        struct oci_descriptor a, b;
+        struct image ia, ib;
+        struct oci_layout_entry *e = NULL;
+        size_t n = 0, na = 0, nb = 0;
+        pid_t pids[3];
+
+        /* The expected digests, from a scratch store. */
+        {
+                _cleanup_free_ char *other = xasprintf("%s/prep", tmpdir);
+                struct oci_store *prep = NULL;
+                assert_ok(oci_store_open(other, &prep, err));
+                make_image(prep, "layer A", "2024-01-01T00:00:00Z", &ia, &a);
+                make_image(prep, "layer B", "2024-01-01T00:00:00Z", &ib, &b);
+                oci_store_free(prep);
+        }
+        /* Both taggers also race to create the store itself. */
+        for (int i = 0; i < 2; i++) {
+                pids[i] = fork();
+                assert_true(pids[i] >= 0);
+                if (pids[i] == 0)
+                        tagger(path, i == 0 ? "a" : "b", i == 0 ? "layer A" : "layer B");
+        }
+        /* and a third process collects garbage meanwhile (default grace:
+         * the fresh, not yet tagged blobs must survive it). */
+        pids[2] = fork();
+        assert_true(pids[2] >= 0);
+        if (pids[2] == 0) {
+                struct oci_store *g = NULL;
+                struct err *ge = NULL;
+                for (int i = 0; i < 20; i++) {
+                        if (oci_store_open(path, &g, &ge) < 0 || oci_store_gc(g, NULL, NULL, &ge) < 0) {
+                                fprintf(stderr, "gc: %s\n", err_msg(&ge));
+                                _exit(12);
+                        }
+                        oci_store_free(g);
+                        g = NULL;
+                }
+                _exit(0);
+        }
+        for (int i = 0; i < 3; i++) {
+                int status = 0;
+                assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+                assert_true(WIFEXITED(status));
+                assert_int_equal(WEXITSTATUS(status), 0);
+        }
+        assert_ok(oci_store_open(path, &s, err));
+        assert_ok(oci_layout_list(oci_store_layout(s), &e, &n, err));
+        assert_int_equal(n, 100);
+        for (size_t i = 0; i < n; i++) {
+                if (strncmp(e[i].name, "localhost/a-", 12) == 0 && strcmp(e[i].desc.digest, a.digest) == 0)
+                        na++;
+                if (strncmp(e[i].name, "localhost/b-", 12) == 0 && strcmp(e[i].desc.digest, b.digest) == 0)
+                        nb++;
+        }
+        assert_int_equal(na, 50);
+        assert_int_equal(nb, 50);
+        oci_layout_entries_free(e, n);
+        assert_ok(oci_layout_validate(oci_store_layout(s), OCI_VALIDATE_REHASH, NULL, err));
+        oci_descriptor_clear(&a);
+        oci_descriptor_clear(&b);
+        oci_store_free(s);
+}
+
+static void
+explicit_lock(void **state)
+{
+        struct oci_store *s = open_store();
+        _cleanup_free_ char *lockpath = xasprintf("%s/lock", oci_store_path(s));
+        int fd = -1, probe;
+
+        assert_ok((fd = oci_store_lock(s, true, err)));
+        probe = open(lockpath, O_RDWR | O_CLOEXEC);
+        assert_true(probe >= 0);
+        /* Another open file description cannot get it while we hold it. */
+        assert_int_equal(flock(probe, LOCK_SH | LOCK_NB), -1);
+        assert_int_equal(errno, EWOULDBLOCK);
+        oci_store_unlock(fd);
+        assert_int_equal(flock(probe, LOCK_SH | LOCK_NB), 0);
+        /* Shared locks coexist. */
+        assert_ok((fd = oci_store_lock(s, false, err)));
+        oci_store_unlock(fd);
+        oci_store_unlock(-1);
+        close(probe);
+        oci_store_free(s);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(default_path, setup, teardown),
+                cmocka_unit_test_setup_teardown(open_layout_and_dirs, setup, teardown),
+                cmocka_unit_test_setup_teardown(tag_and_resolve, setup, teardown),
+                cmocka_unit_test_setup_teardown(ambiguous_prefix, setup, teardown),
+                cmocka_unit_test_setup_teardown(list_images, setup, teardown),
+                cmocka_unit_test_setup_teardown(gc, setup, teardown),
+                cmocka_unit_test_setup_teardown(gc_through_index, setup, teardown),
+                cmocka_unit_test_setup_teardown(concurrent_taggers, setup, teardown),
+                cmocka_unit_test_setup_teardown(explicit_lock, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
