@@ -3,9 +3,11 @@
 #ifndef OCI_OCI_H
 #define OCI_OCI_H
 
+#include "oci/layout.h"
 #include "oci/mediatype.h"
 #include "oci/model.h"
 #include "oci/platform.h"
 #include "oci/ref.h"
+#include "oci/store.h"
 
 #endif
