@@ -770,7 +770,7 @@ process_stop_on_inner(struct lexer *lx, int stop, bool raw_escapes, struct sbuf 
                         lx->pos++;
                         return 0;
                 }
-                if (c == '$' || c == '\'' || c == '"') {
+                if (c == '$' || ((c == '\'' || c == '"') && !(lx->opts && lx->opts->skip_quotes))) {
                         size_t before = out->len;
 
                         if (c == '$')

@@ -36,6 +36,9 @@
 struct build_shell_opts {
         /* The escape character: '\\' or '`'.  0 means '\\'. */
         int escape;
+        /* Treat quotes as ordinary characters (BuildKit expands COPY/ADD
+         * heredoc bodies this way). */
+        bool skip_quotes;
         /* "NAME=VALUE" entries (an entry without '=' sets NAME to ""); when a
          * name repeats the later entry wins.  Used when LOOKUP is NULL. */
         const char *const *env;

@@ -248,6 +248,18 @@ backtick_escape(void **state)
 }
 
 static void
+skip_quotes(void **state)
+{
+        struct build_shell_opts opts = { .env = ENV, .n_env = NENV, .skip_quotes = true };
+        struct err *e = NULL;
+        char *got = build_shell_expand_word("echo '$N' \"${E:-x}\" \\$N\n", &opts, &e);
+
+        assert_non_null(got);
+        assert_string_equal(got, "echo '한국어' \"x\" $N\n");
+        free(got);
+}
+
+static void
 errors(void **state)
 {
         expect_error("${U:?must be set}", "U: must be set", ENV, NENV);
@@ -366,6 +378,7 @@ main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(env_var_vectors), cmocka_unit_test(words_vectors),
                 cmocka_unit_test(operators),       cmocka_unit_test(backtick_escape),
+                cmocka_unit_test(skip_quotes),
                 cmocka_unit_test(errors),          cmocka_unit_test(used_and_unset),
                 cmocka_unit_test(callback_env),    cmocka_unit_test(limits),
                 cmocka_unit_test(glob),
