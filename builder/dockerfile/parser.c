@@ -397,7 +397,10 @@ add_arg(struct build_df_instr *in, const char *s, size_t n)
 {
         in->args = xrealloc(in->args, (in->n_args + 1) * sizeof(*in->args));
         in->arg_lens = xrealloc(in->arg_lens, (in->n_args + 1) * sizeof(*in->arg_lens));
-        in->args[in->n_args] = xstrndup(s, n);
+        /* Not strndup: a JSON string may hold "\u0000". */
+        in->args[in->n_args] = xmalloc(n + 1);
+        memcpy(in->args[in->n_args], s, n);
+        in->args[in->n_args][n] = '\0';
         in->arg_lens[in->n_args] = n;
         in->n_args++;
 }
