@@ -1,0 +1,222 @@
+/* ireg serve */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/common/cli.h"
+#include "cmd/ireg/ireg.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/limits.h"
+#include "registry/auth/auth.h"
+#include "registry/server/server.h"
+
+static const char serve_help[] =
+        "Usage: ireg serve [OPTIONS]\n"
+        "\n"
+        "Serve the OCI Distribution API (registry v2) from a storage directory.\n"
+        "\n"
+        "Options (flags override the config file):\n"
+        "  --addr HOST:PORT      listen address (default 127.0.0.1:5000; port 0 = any free port;\n"
+        "                        [::1]:5000 for IPv6, :5000 for every interface)\n"
+        "  --root DIR            storage directory (default /var/lib/ireg)\n"
+        "  --config FILE.json    settings file: {\"addr\", \"root\", \"threads\", \"log\",\n"
+        "                        \"tls\": {\"cert\", \"key\", \"client_ca\"}, \"auth\": {...}}\n"
+        "                        (the \"auth\" object is described in registry/auth/auth.h:\n"
+        "                        htpasswd, token issuing/verification, ACL)\n"
+        "  --tls-cert FILE       PEM certificate (chain) to serve HTTPS with\n"
+        "  --tls-key FILE        PEM private key of --tls-cert\n"
+        "  --tls-client-ca FILE  require TLS client certificates signed by these CAs\n"
+        "  --log FILE            append request and audit lines to FILE (default stderr)\n"
+        "  --no-access-log       log only audit lines (pushes, deletes) and errors\n"
+        "  --threads N           worker threads (default 2 per CPU, at least 4)\n"
+        "  --drain SECONDS       on SIGTERM/SIGINT, wait this long for requests in flight\n"
+        "                        (default 30)\n"
+        "  --port-file FILE      write the bound port to FILE once listening\n"
+        "  -h, --help            show this help\n";
+
+static char *
+read_text(const char *path, const char *what)
+{
+        _cleanup_err_ struct err *e = NULL;
+        char *data = NULL;
+
+        if (fs_read_file(path, LIMIT_JSON_SIZE, &data, NULL, &e) < 0) {
+                fprintf(stderr, "ireg: error: %s %s: %s\n", what, path, err_msg(&e));
+                return NULL;
+        }
+        return data;
+}
+
+static const char *
+cfg_str(json_t *o, const char *key)
+{
+        return json_string_value(json_object_get(o, key));
+}
+
+int
+ireg_serve(int argc, char **argv)
+{
+        enum { O_ADDR = 256, O_ROOT, O_CONFIG, O_CERT, O_KEY, O_CA, O_LOG, O_NOLOG, O_THREADS,
+               O_DRAIN, O_PORTFILE };
+        static const struct option opts[] = {
+                { "addr", required_argument, NULL, O_ADDR },
+                { "root", required_argument, NULL, O_ROOT },
+                { "config", required_argument, NULL, O_CONFIG },
+                { "tls-cert", required_argument, NULL, O_CERT },
+                { "tls-key", required_argument, NULL, O_KEY },
+                { "tls-client-ca", required_argument, NULL, O_CA },
+                { "log", required_argument, NULL, O_LOG },
+                { "no-access-log", no_argument, NULL, O_NOLOG },
+                { "threads", required_argument, NULL, O_THREADS },
+                { "drain", required_argument, NULL, O_DRAIN },
+                { "port-file", required_argument, NULL, O_PORTFILE },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        const char *addr = NULL, *root = NULL, *config = NULL, *cert = NULL, *key = NULL, *ca = NULL,
+                   *logpath = NULL, *portfile = NULL;
+        bool no_access_log = false;
+        long threads = 0, drain = 30;
+        struct reg_server_config cfg = { 0 };
+        _cleanup_free_ char *cert_pem = NULL, *key_pem = NULL, *ca_pem = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        json_t *conf = NULL;
+        struct reg_auth_config *acfg = NULL;
+        struct reg_auth *auth = NULL;
+        FILE *log = NULL;
+        struct reg_server *srv;
+        sigset_t set;
+        int c, sig, rc = 1;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case O_ADDR: addr = optarg; break;
+                case O_ROOT: root = optarg; break;
+                case O_CONFIG: config = optarg; break;
+                case O_CERT: cert = optarg; break;
+                case O_KEY: key = optarg; break;
+                case O_CA: ca = optarg; break;
+                case O_LOG: logpath = optarg; break;
+                case O_NOLOG: no_access_log = true; break;
+                case O_THREADS:
+                        threads = strtol(optarg, NULL, 10);
+                        if (threads < 1 || threads > 1024)
+                                return cli_fail("ireg", "--threads: want 1..1024, got '%s'", optarg);
+                        break;
+                case O_DRAIN:
+                        drain = strtol(optarg, NULL, 10);
+                        if (drain < 0 || drain > 86400)
+                                return cli_fail("ireg", "--drain: want 0..86400 seconds, got '%s'", optarg);
+                        break;
+                case O_PORTFILE: portfile = optarg; break;
+                case 'h': fputs(serve_help, stdout); return 0;
+                default: fputs(serve_help, stderr); return 2;
+                }
+        }
+        if (optind < argc)
+                return cli_fail("ireg", "serve: unexpected argument '%s'", argv[optind]);
+
+        if (config) {
+                json_error_t je;
+                json_t *tls;
+                conf = json_load_file(config, JSON_REJECT_DUPLICATES, &je);
+                if (!conf || !json_is_object(conf)) {
+                        fprintf(stderr, "ireg: error: %s:%d:%d: %s\n", config, je.line, je.column,
+                                conf ? "not a JSON object" : je.text);
+                        goto out;
+                }
+                if (!addr)
+                        addr = cfg_str(conf, "addr");
+                if (!root)
+                        root = cfg_str(conf, "root");
+                if (!logpath)
+                        logpath = cfg_str(conf, "log");
+                if (!threads && json_is_integer(json_object_get(conf, "threads")))
+                        threads = (long) json_integer_value(json_object_get(conf, "threads"));
+                tls = json_object_get(conf, "tls");
+                if (tls) {
+                        if (!cert)
+                                cert = cfg_str(tls, "cert");
+                        if (!key)
+                                key = cfg_str(tls, "key");
+                        if (!ca)
+                                ca = cfg_str(tls, "client_ca");
+                }
+                if (json_object_get(conf, "auth")) {
+                        if (reg_auth_config_parse(json_object_get(conf, "auth"), &acfg, &e) < 0) {
+                                fprintf(stderr, "ireg: error: %s: auth: %s\n", config, err_msg(&e));
+                                goto out;
+                        }
+                }
+        }
+        if (acfg) {
+                auth = reg_auth_new(acfg, &e);
+                if (!auth) {
+                        cli_print_err("ireg", &e);
+                        goto out;
+                }
+        }
+        if (cert && !(cert_pem = read_text(cert, "TLS certificate")))
+                goto out;
+        if (key && !(key_pem = read_text(key, "TLS key")))
+                goto out;
+        if (ca && !(ca_pem = read_text(ca, "TLS client CA")))
+                goto out;
+        if (logpath) {
+                log = fopen(logpath, "ae");
+                if (!log) {
+                        fprintf(stderr, "ireg: error: log file %s: %s\n", logpath, strerror(errno));
+                        goto out;
+                }
+        }
+        setvbuf(log ? log : stderr, NULL, _IOLBF, 0);
+
+        /* Block the stop signals before any thread starts so only sigwait
+         * below sees them. */
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        cfg.addr = addr ? addr : "127.0.0.1:5000";
+        cfg.root = root ? root : "/var/lib/ireg";
+        cfg.threads = (unsigned) threads;
+        cfg.tls_cert_pem = cert_pem;
+        cfg.tls_key_pem = key_pem;
+        cfg.tls_client_ca_pem = ca_pem;
+        cfg.auth = auth;
+        cfg.log = log;
+        cfg.no_access_log = no_access_log;
+        srv = reg_server_start(&cfg, &e);
+        if (!srv) {
+                cli_print_err("ireg", &e);
+                goto out;
+        }
+        fprintf(stderr, "ireg: serving %s on %s (port %u), root %s\n", cert_pem ? "HTTPS" : "HTTP",
+                cfg.addr, (unsigned) reg_server_port(srv), cfg.root);
+        if (portfile) {
+                char buf[16];
+                snprintf(buf, sizeof(buf), "%u\n", (unsigned) reg_server_port(srv));
+                if (fs_write_atomic(portfile, buf, strlen(buf), 0644, &e) < 0)
+                        cli_print_err("ireg", &e);
+        }
+        sigwait(&set, &sig);
+        fprintf(stderr, "ireg: %s: draining requests (up to %lds)\n", strsignal(sig), drain);
+        reg_server_stop(srv, (unsigned) drain);
+        fprintf(stderr, "ireg: stopped\n");
+        rc = 0;
+out:
+        reg_auth_free(auth);
+        reg_auth_config_free(acfg);
+        json_decref(conf);
+        if (log)
+                fclose(log);
+        return rc;
+}

@@ -1,0 +1,987 @@
+/* Endpoint handlers of the OCI distribution-spec v1.1. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/limits.h"
+#include "registry/auth/auth.h"
+#include "registry/server/manifest.h"
+#include "registry/server/server-internal.h"
+
+#define ST(r) ((r)->srv->store)
+#define OPS(r) ((r)->srv->store->ops)
+
+/* Cap on n for tag and catalog pages. */
+#define PAGE_MAX 10000
+
+static const char *const NO_HEADERS[] = { NULL };
+
+static bool
+method_allowed(enum reg_route_kind k, enum reg_method m)
+{
+        switch (k) {
+        case REG_ROUTE_BASE:
+        case REG_ROUTE_HEALTH:
+        case REG_ROUTE_BLOB:
+                return m == M_GET || m == M_HEAD || (k == REG_ROUTE_BLOB && m == M_DELETE);
+        case REG_ROUTE_CATALOG:
+        case REG_ROUTE_TAGS:
+        case REG_ROUTE_REFERRERS:
+        case REG_ROUTE_METRICS:
+                return m == M_GET || m == M_HEAD;
+        case REG_ROUTE_MANIFEST:
+                return m == M_GET || m == M_HEAD || m == M_PUT || m == M_DELETE;
+        case REG_ROUTE_UPLOADS:
+                return m == M_POST;
+        case REG_ROUTE_UPLOAD:
+                return m == M_GET || m == M_PATCH || m == M_PUT || m == M_DELETE;
+        case REG_ROUTE_TOKEN:
+                return m == M_GET || m == M_POST;
+        default:
+                return false;
+        }
+}
+
+static unsigned
+route_actions(const struct reg_req *r)
+{
+        switch (r->route.kind) {
+        case REG_ROUTE_TAGS:
+        case REG_ROUTE_REFERRERS:
+                return REG_ACTION_PULL;
+        case REG_ROUTE_MANIFEST:
+        case REG_ROUTE_BLOB:
+                if (r->method == M_DELETE)
+                        return REG_ACTION_DELETE;
+                return r->method == M_PUT ? REG_ACTION_PUSH | REG_ACTION_PULL : REG_ACTION_PULL;
+        case REG_ROUTE_UPLOADS:
+        case REG_ROUTE_UPLOAD:
+                return REG_ACTION_PUSH | REG_ACTION_PULL;
+        default:
+                return 0;
+        }
+}
+
+/* ---------- upload sessions ---------- */
+
+static int
+rehash(struct reg_session *sess, int fd, uint64_t size, struct err **err)
+{
+        _cleanup_free_ char *buf = xmalloc(256 * 1024);
+        struct digest_ctx *ctx = digest_ctx_new(DIGEST_SHA256);
+        uint64_t off = 0;
+
+        while (off < size) {
+                ssize_t n = pread(fd, buf, 256 * 1024, (off_t) off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        digest_ctx_free(ctx);
+                        return err_set(err, n < 0 ? errno : EIO, "re-reading upload %s: %s", sess->uuid,
+                                       n < 0 ? strerror(errno) : "short file");
+                }
+                digest_ctx_update(ctx, buf, (size_t) n);
+                off += (uint64_t) n;
+        }
+        digest_ctx_free(sess->hash);
+        sess->hash = ctx;
+        sess->hashed = size;
+        return 0;
+}
+
+/* Take session UUID of the request's repository for this request and open
+ * its data at the end. */
+static int
+open_session(struct reg_req *r, const char *uuid, struct err **err)
+{
+        uint64_t size;
+        int rc;
+
+        /* A request that just finished with the session may not have been
+         * reported completed yet (client aborted mid-body): wait a little. */
+        for (int i = 0; i < 40; i++) {
+                rc = reg_session_acquire(r->srv, r->route.name, uuid, &r->sess);
+                if (rc != -EBUSY)
+                        break;
+                usleep(50 * 1000);
+        }
+        if (rc == -EBUSY)
+                return err_set(err, ERR_RANGE_INVALID,
+                               "upload %s is in use by another request", uuid);
+        rc = OPS(r)->upload_open(ST(r), r->route.name, uuid, &r->fd, &size, err);
+        if (rc < 0) {
+                reg_session_release(r->srv, r->sess, true);
+                r->sess = NULL;
+                return rc;
+        }
+        if (!r->sess->hash || r->sess->hashed != size) {
+                rc = rehash(r->sess, r->fd, size, err);
+                if (rc < 0)
+                        return rc;
+        }
+        if (lseek(r->fd, (off_t) size, SEEK_SET) < 0)
+                return err_set(err, errno, "seek in upload %s: %s", uuid, strerror(errno));
+        r->upload_start = size;
+        return 0;
+}
+
+static char *
+upload_location(struct reg_req *r, const char *uuid)
+{
+        return xasprintf("/v2/%s/blobs/uploads/%s", r->route.name, uuid);
+}
+
+static void
+range_value(char *buf, size_t len, uint64_t size)
+{
+        /* distribution's convention: "0-0" for an empty session. */
+        snprintf(buf, len, "0-%llu", (unsigned long long) (size ? size - 1 : 0));
+}
+
+static enum MHD_Result
+respond_upload_status(struct reg_req *r, int status, const char *uuid, uint64_t size)
+{
+        _cleanup_free_ char *loc = upload_location(r, uuid);
+        char range[64];
+        const char *h[] = { "Location", loc, "Range", range, "Docker-Upload-UUID", uuid,
+                            "Content-Length", "0", NULL };
+
+        range_value(range, sizeof(range), size);
+        return reg_respond_empty(r, status, h);
+}
+
+/* ---------- begin ---------- */
+
+bool
+reg_authorize(struct reg_req *r, const char *repo, unsigned actions, bool *ret_responded)
+{
+        (void) repo;
+        (void) actions;
+        *ret_responded = false;
+        return true;
+}
+
+static enum MHD_Result
+begin_upload_body(struct reg_req *r, const char *uuid)
+{
+        _cleanup_err_ struct err *e = NULL;
+        const char *cr = reg_header(r, "Content-Range");
+        const char *cl = reg_header(r, "Content-Length");
+        uint64_t start, end, clen;
+
+        if (open_session(r, uuid, &e) < 0) {
+                if (err_code(&e) == ERR_RANGE_INVALID) {
+                        r->sess = NULL;
+                        return reg_respond_err(r, &e);
+                }
+                return reg_respond_err(r, &e);
+        }
+        if (cr && r->method == M_PATCH) {
+                if (reg_content_range_parse(cr, &start, &end, &e) < 0)
+                        return respond_upload_status(r, 416, uuid, r->upload_start);
+                if (start != r->upload_start)
+                        /* Out of order or overlapping: tell the client where we are. */
+                        return respond_upload_status(r, 416, uuid, r->upload_start);
+                if (cl && reg_parse_u64(cl, strlen(cl), &clen) == 0 && clen != end - start + 1)
+                        return reg_respond_error(r, 400, "BLOB_UPLOAD_INVALID",
+                                                 "Content-Range %s spans %llu bytes but Content-Length is %s",
+                                                 cr, (unsigned long long) (end - start + 1), cl);
+                r->have_range_end = true;
+                r->range_end = end;
+        }
+        r->body = REG_BODY_UPLOAD;
+        return MHD_YES;
+}
+
+/* POST .../uploads/?mount=D&from=REPO: link D if REPO holds it. */
+static bool
+try_mount(struct reg_req *r, const char *mount, const char *from)
+{
+        struct digest d;
+        _cleanup_free_ char *loc = NULL;
+        bool ok = false;
+
+        if (digest_parse(mount, &d, NULL) < 0)
+                return false;
+        if (OPS(r)->blob_stat(ST(r), &d, NULL, NULL) < 0)
+                return false;
+        if (from) {
+                if (reg_name_validate(from, NULL) < 0 || !OPS(r)->layer_exists(ST(r), from, &d))
+                        return false;
+                ok = !r->srv->auth || reg_auth_may(r->srv->auth, r->user, from, REG_ACTION_PULL);
+        } else {
+                /* Without "from" we would have to know which repositories
+                 * the caller may read; only without auth is every blob
+                 * readable. */
+                ok = r->srv->auth == NULL || OPS(r)->layer_exists(ST(r), r->route.name, &d);
+        }
+        if (!ok || OPS(r)->layer_link(ST(r), r->route.name, &d, NULL) < 0)
+                return false;
+        loc = xasprintf("/v2/%s/blobs/%s", r->route.name, d.str);
+        {
+                const char *h[] = { "Location", loc, "Docker-Content-Digest", d.str, "Content-Length",
+                                    "0", NULL };
+                reg_audit(r, "mount", d.str);
+                reg_respond_empty(r, 201, h);
+        }
+        return true;
+}
+
+enum MHD_Result
+reg_handle_begin(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        const char *token_path = r->srv->auth ? reg_auth_token_path(r->srv->auth) : NULL;
+        bool responded;
+
+        if (reg_route_parse(r->path, token_path, &r->route, &e) < 0) {
+                if (r->method == M_OTHER)
+                        return reg_respond_error(r, 405, "UNSUPPORTED", "method not allowed");
+                return reg_respond_err(r, &e);
+        }
+        if (r->route.kind == REG_ROUTE_NONE)
+                return reg_respond_error(r, 404, "NOT_FOUND", "no such endpoint: %.200s", r->path);
+        if (!method_allowed(r->route.kind, r->method))
+                return reg_respond_error(r, 405, "UNSUPPORTED", "method %s not allowed on %s",
+                                         r->method_str, reg_route_kind_name(r->route.kind));
+        if (r->route.kind == REG_ROUTE_HEALTH || r->route.kind == REG_ROUTE_METRICS)
+                return MHD_YES;
+        if (r->route.kind == REG_ROUTE_TOKEN) {
+                if (r->method == M_POST) {
+                        r->body = REG_BODY_BUFFER;
+                        r->cap = 64 * 1024;
+                }
+                return MHD_YES;
+        }
+        if (!reg_authorize(r, r->route.name[0] ? r->route.name : NULL, route_actions(r), &responded))
+                return MHD_YES;
+
+        switch (r->route.kind) {
+        case REG_ROUTE_MANIFEST:
+                if (r->method == M_PUT) {
+                        const char *cl = reg_header(r, "Content-Length");
+                        uint64_t n;
+                        if (cl && reg_parse_u64(cl, strlen(cl), &n) == 0 && n > LIMIT_MANIFEST_SIZE)
+                                return reg_respond_error(r, 413, "SIZE_INVALID",
+                                                         "manifest of %s bytes is over the %d byte limit",
+                                                         cl, LIMIT_MANIFEST_SIZE);
+                        r->body = REG_BODY_BUFFER;
+                        r->cap = LIMIT_MANIFEST_SIZE;
+                }
+                return MHD_YES;
+        case REG_ROUTE_UPLOADS: {
+                const char *mount = reg_query(r, "mount"), *dq = reg_query(r, "digest");
+                char uuid[REG_UUID_LEN + 1];
+                struct digest d;
+
+                if (mount && try_mount(r, mount, reg_query(r, "from")))
+                        return MHD_YES;
+                if (mount || !dq)
+                        return MHD_YES; /* 202 with a fresh session at finish */
+                if (digest_parse(dq, &d, &e) < 0)
+                        return reg_respond_err(r, &e);
+                snprintf(r->digest_q, sizeof(r->digest_q), "%s", d.str);
+                if (OPS(r)->upload_create(ST(r), r->route.name, uuid, &e) < 0)
+                        return reg_respond_err(r, &e);
+                atomic_fetch_add(&r->srv->uploads_open, 1);
+                r->monolithic = true;
+                return begin_upload_body(r, uuid);
+        }
+        case REG_ROUTE_UPLOAD:
+                if (r->method == M_PUT) {
+                        const char *dq = reg_query(r, "digest");
+                        struct digest d;
+                        if (!dq)
+                                return reg_respond_error(r, 400, "DIGEST_INVALID",
+                                                         "PUT to finish an upload needs ?digest=");
+                        if (digest_parse(dq, &d, &e) < 0)
+                                return reg_respond_err(r, &e);
+                        snprintf(r->digest_q, sizeof(r->digest_q), "%s", d.str);
+                }
+                if (r->method == M_PUT || r->method == M_PATCH)
+                        return begin_upload_body(r, r->route.ref);
+                return MHD_YES;
+        default:
+                return MHD_YES;
+        }
+}
+
+/* ---------- body ---------- */
+
+void
+reg_handle_body(struct reg_req *r, const char *data, size_t len)
+{
+        switch (r->body) {
+        case REG_BODY_NONE:
+                return;
+        case REG_BODY_BUFFER:
+                if (r->too_large || r->len + len > r->cap) {
+                        r->too_large = true;
+                        free(r->buf);
+                        r->buf = NULL;
+                        r->len += len;
+                        return;
+                }
+                if (r->len + len + 1 > r->buf_alloc) {
+                        size_t want = r->buf_alloc ? r->buf_alloc * 2 : 16384;
+                        while (want < r->len + len + 1)
+                                want *= 2;
+                        if (want > r->cap + 1)
+                                want = r->cap + 1;
+                        r->buf = xrealloc(r->buf, want);
+                        r->buf_alloc = want;
+                }
+                memcpy(r->buf + r->len, data, len);
+                r->len += len;
+                r->buf[r->len] = '\0';
+                return;
+        case REG_BODY_UPLOAD:
+                if (r->body_err)
+                        return;
+                if (r->have_range_end && r->sess->hashed + len > r->range_end + 1) {
+                        err_set(&r->body_err, ERR_RANGE_INVALID,
+                                "chunk is longer than its Content-Range");
+                        return;
+                }
+                if (fs_write_all(r->fd, data, len, &r->body_err) < 0) {
+                        /* Keep data and hash in step: drop a partial write. */
+                        if (ftruncate(r->fd, (off_t) r->sess->hashed) == 0)
+                                lseek(r->fd, (off_t) r->sess->hashed, SEEK_SET);
+                        err_prefix(&r->body_err, "writing upload %s", r->sess->uuid);
+                        return;
+                }
+                digest_ctx_update(r->sess->hash, data, len);
+                r->sess->hashed += len;
+                return;
+        }
+}
+
+/* ---------- finish: helpers ---------- */
+
+/* Page through sorted V after LAST, at most N (when HAVE_N). */
+static int
+paginate(struct reg_req *r, const struct reg_strv *v, json_t **ret_arr, char **ret_link,
+         const char *base)
+{
+        const char *nq = reg_query(r, "n"), *last = reg_query(r, "last");
+        uint64_t n = UINT64_MAX;
+        size_t i = 0, count = 0;
+        json_t *arr = json_array();
+
+        if (nq) {
+                if (reg_parse_u64(nq, strlen(nq), &n) < 0) {
+                        json_decref(arr);
+                        return -EINVAL;
+                }
+                if (n > PAGE_MAX)
+                        n = PAGE_MAX;
+        }
+        if (last)
+                while (i < v->n && strcmp(v->v[i], last) <= 0)
+                        i++;
+        for (; i < v->n && count < n; i++, count++)
+                json_array_append_new(arr, json_string(v->v[i]));
+        *ret_link = NULL;
+        if (i < v->n && count > 0)
+                *ret_link = xasprintf("<%s?n=%llu&last=%s>; rel=\"next\"", base, (unsigned long long) n,
+                                      v->v[i - 1]);
+        *ret_arr = arr;
+        return 0;
+}
+
+static enum MHD_Result
+respond_json(struct reg_req *r, int status, const char *ct, json_t *root, const char *const *h)
+{
+        char *body = json_dumps(root, JSON_COMPACT);
+        enum MHD_Result ret;
+
+        json_decref(root);
+        if (!body)
+                abort();
+        ret = reg_respond_body(r, status, ct, body, strlen(body), h);
+        free(body);
+        return ret;
+}
+
+static enum MHD_Result
+handle_catalog(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        struct reg_strv all = { 0 }, visible = { 0 };
+        _cleanup_free_ char *link = NULL;
+        json_t *arr, *root;
+        size_t i;
+        const char *h[3] = { NULL };
+
+        if (OPS(r)->repo_list(ST(r), &all, &e) < 0)
+                return reg_respond_err(r, &e);
+        /* Only what the caller may pull. */
+        for (i = 0; i < all.n; i++) {
+                if (r->srv->auth && !reg_auth_may(r->srv->auth, r->user, all.v[i], REG_ACTION_PULL)) {
+                        free(all.v[i]);
+                        continue;
+                }
+                all.v[visible.n] = all.v[i];
+                visible.n++;
+        }
+        visible.v = all.v;
+        if (paginate(r, &visible, &arr, &link, "/v2/_catalog") < 0) {
+                reg_strv_free(&visible);
+                return reg_respond_error(r, 400, "PAGINATION_NUMBER_INVALID", "n must be a number");
+        }
+        reg_strv_free(&visible);
+        root = json_object();
+        json_object_set_new(root, "repositories", arr);
+        if (link) {
+                h[0] = "Link";
+                h[1] = link;
+        }
+        return respond_json(r, 200, "application/json", root, h);
+}
+
+static enum MHD_Result
+handle_tags(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        struct reg_strv tags = { 0 };
+        _cleanup_free_ char *link = NULL, *base = NULL;
+        json_t *arr, *root;
+        const char *h[3] = { NULL };
+
+        if (OPS(r)->tag_list(ST(r), r->route.name, &tags, &e) < 0)
+                return reg_respond_err(r, &e);
+        base = xasprintf("/v2/%s/tags/list", r->route.name);
+        if (paginate(r, &tags, &arr, &link, base) < 0) {
+                reg_strv_free(&tags);
+                return reg_respond_error(r, 400, "PAGINATION_NUMBER_INVALID", "n must be a number");
+        }
+        reg_strv_free(&tags);
+        root = json_object();
+        json_object_set_new(root, "name", json_string(r->route.name));
+        json_object_set_new(root, "tags", arr);
+        if (link) {
+                h[0] = "Link";
+                h[1] = link;
+        }
+        return respond_json(r, 200, "application/json", root, h);
+}
+
+static int
+resolve_manifest(struct reg_req *r, struct digest *ret, char *mt, size_t mtlen, struct err **err)
+{
+        struct digest d;
+        int rc;
+
+        if (r->route.ref_is_digest) {
+                rc = digest_parse(r->route.ref, &d, err);
+        } else {
+                rc = OPS(r)->tag_get(ST(r), r->route.name, r->route.ref, &d, err);
+        }
+        if (rc < 0)
+                return rc;
+        rc = OPS(r)->manifest_get(ST(r), r->route.name, &d, mt, mtlen, err);
+        if (rc < 0)
+                return rc;
+        *ret = d;
+        return 0;
+}
+
+static enum MHD_Result
+handle_manifest_get(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        struct digest d;
+        char mt[256], etag[DIGEST_STR_MAX + 4];
+        int fd;
+        uint64_t size;
+        struct MHD_Response *resp;
+
+        if (resolve_manifest(r, &d, mt, sizeof(mt), &e) < 0)
+                return reg_respond_err(r, &e);
+        if (OPS(r)->blob_open(ST(r), &d, &fd, &size, &e) < 0) {
+                if (err_code(&e) == ERR_BLOB_UNKNOWN) {
+                        err_clear(&e);
+                        return reg_respond_error(r, 404, "MANIFEST_UNKNOWN", "manifest %s not found",
+                                                 d.str);
+                }
+                return reg_respond_err(r, &e);
+        }
+        resp = MHD_create_response_from_fd64(size, fd);
+        if (!resp) {
+                close(fd);
+                return reg_respond_error(r, 500, "UNKNOWN", "cannot create response");
+        }
+        snprintf(etag, sizeof(etag), "\"%s\"", d.str);
+        MHD_add_response_header(resp, "Content-Type", mt);
+        MHD_add_response_header(resp, "Docker-Content-Digest", d.str);
+        MHD_add_response_header(resp, "ETag", etag);
+        if (r->method == M_GET)
+                r->bytes_out += size;
+        return reg_respond(r, 200, resp);
+}
+
+static enum MHD_Result
+handle_manifest_put(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        struct reg_manifest m = { 0 };
+        struct digest d;
+        size_t i;
+        _cleanup_free_ char *loc = NULL;
+        const char *h[9] = { NULL };
+        size_t nh = 0;
+        enum MHD_Result ret;
+
+        if (r->too_large)
+                return reg_respond_error(r, 413, "SIZE_INVALID", "manifest is over the %d byte limit",
+                                         LIMIT_MANIFEST_SIZE);
+        if (reg_manifest_parse(r->buf ? r->buf : "", r->len, reg_header(r, "Content-Type"), &m, &e) < 0)
+                return reg_respond_err(r, &e);
+        if (r->route.ref_is_digest) {
+                struct digest want;
+                digest_parse(r->route.ref, &want, NULL);
+                digest_buffer(want.alg, r->buf ? r->buf : "", r->len, &d);
+                if (strcmp(d.str, want.str) != 0) {
+                        reg_manifest_clear(&m);
+                        return reg_respond_error(r, 400, "DIGEST_INVALID",
+                                                 "manifest body has digest %s, not %s", d.str, want.str);
+                }
+        } else {
+                digest_buffer(DIGEST_SHA256, r->buf ? r->buf : "", r->len, &d);
+        }
+        /* Every blob and child manifest must be in this repository. */
+        for (i = 0; i < m.n_blobs; i++)
+                if (!OPS(r)->layer_exists(ST(r), r->route.name, &m.blobs[i]) ||
+                    OPS(r)->blob_stat(ST(r), &m.blobs[i], NULL, NULL) < 0) {
+                        ret = reg_respond_error(r, 400, "MANIFEST_BLOB_UNKNOWN",
+                                                "blob %s is not in repository %s", m.blobs[i].str,
+                                                r->route.name);
+                        reg_manifest_clear(&m);
+                        return ret;
+                }
+        for (i = 0; i < m.n_children; i++) {
+                char cmt[256];
+                if (OPS(r)->manifest_get(ST(r), r->route.name, &m.children[i], cmt, sizeof(cmt), NULL) < 0) {
+                        ret = reg_respond_error(r, 400, "MANIFEST_BLOB_UNKNOWN",
+                                                "manifest %s is not in repository %s",
+                                                m.children[i].str, r->route.name);
+                        reg_manifest_clear(&m);
+                        return ret;
+                }
+        }
+        /* Content, then the revision, then the referrers entry, then the
+         * tag: a crash in between leaves only unreferenced records. */
+        if (OPS(r)->blob_put_buf(ST(r), &d, r->buf ? r->buf : "", r->len, &e) < 0 ||
+            OPS(r)->manifest_put(ST(r), r->route.name, &d, m.media_type, &e) < 0) {
+                reg_manifest_clear(&m);
+                return reg_respond_err(r, &e);
+        }
+        if (m.has_subject) {
+                _cleanup_free_ char *desc = reg_manifest_descriptor(&m, &d, r->len);
+                if (OPS(r)->referrer_add(ST(r), r->route.name, &m.subject, &d, desc, &e) < 0) {
+                        reg_manifest_clear(&m);
+                        return reg_respond_err(r, &e);
+                }
+        }
+        if (!r->route.ref_is_digest && OPS(r)->tag_put(ST(r), r->route.name, r->route.ref, &d, &e) < 0) {
+                reg_manifest_clear(&m);
+                return reg_respond_err(r, &e);
+        }
+        {
+                _cleanup_free_ char *what = xasprintf("%s%s%s", d.str, r->route.ref_is_digest ? "" : " tag=",
+                                                      r->route.ref_is_digest ? "" : r->route.ref);
+                reg_audit(r, "push-manifest", what);
+        }
+        loc = xasprintf("/v2/%s/manifests/%s", r->route.name, d.str);
+        h[nh++] = "Location";
+        h[nh++] = loc;
+        h[nh++] = "Docker-Content-Digest";
+        h[nh++] = d.str;
+        if (m.has_subject) {
+                h[nh++] = "OCI-Subject";
+                h[nh++] = m.subject.str;
+        }
+        h[nh++] = "Content-Length";
+        h[nh++] = "0";
+        ret = reg_respond_empty(r, 201, h);
+        reg_manifest_clear(&m);
+        return ret;
+}
+
+static enum MHD_Result
+handle_manifest_delete(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        struct digest d;
+
+        if (!r->route.ref_is_digest) {
+                /* Deleting a tag removes only the tag. */
+                if (OPS(r)->tag_delete(ST(r), r->route.name, r->route.ref, &e) < 0)
+                        return reg_respond_err(r, &e);
+                reg_audit(r, "delete-tag", r->route.ref);
+                return reg_respond_empty(r, 202, NO_HEADERS);
+        }
+        digest_parse(r->route.ref, &d, NULL);
+        {
+                _cleanup_free_ char *body = NULL;
+                size_t len;
+                char mt[256];
+                if (OPS(r)->manifest_get(ST(r), r->route.name, &d, mt, sizeof(mt), &e) < 0)
+                        return reg_respond_err(r, &e);
+                if (OPS(r)->blob_read(ST(r), &d, LIMIT_MANIFEST_SIZE, &body, &len, NULL) == 0) {
+                        struct reg_manifest m = { 0 };
+                        if (reg_manifest_parse(body, len, mt, &m, NULL) == 0 && m.has_subject)
+                                OPS(r)->referrer_remove(ST(r), r->route.name, &m.subject, &d, NULL);
+                        reg_manifest_clear(&m);
+                }
+        }
+        if (OPS(r)->manifest_delete(ST(r), r->route.name, &d, &e) < 0)
+                return reg_respond_err(r, &e);
+        reg_audit(r, "delete-manifest", d.str);
+        return reg_respond_empty(r, 202, NO_HEADERS);
+}
+
+static enum MHD_Result
+handle_blob_get(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        struct digest d;
+        struct reg_range range;
+        uint64_t size;
+        int fd, rr;
+        struct MHD_Response *resp;
+        char etag[DIGEST_STR_MAX + 4], cr[96];
+        int status = 200;
+
+        digest_parse(r->route.ref, &d, NULL);
+        if (!OPS(r)->layer_exists(ST(r), r->route.name, &d))
+                return reg_respond_error(r, 404, "BLOB_UNKNOWN", "blob %s not found in %s", d.str,
+                                         r->route.name);
+        if (OPS(r)->blob_open(ST(r), &d, &fd, &size, &e) < 0)
+                return reg_respond_err(r, &e);
+        rr = reg_range_parse(reg_header(r, "Range"), size, &range, &e);
+        if (rr < 0) {
+                char crv[64];
+                const char *h[] = { "Content-Range", crv, NULL };
+                close(fd);
+                snprintf(crv, sizeof(crv), "bytes */%llu", (unsigned long long) size);
+                return reg_respond_body(r, 416, "application/json",
+                                        "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"range not "
+                                        "satisfiable\",\"detail\":{}}]}",
+                                        strlen("{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"range "
+                                               "not satisfiable\",\"detail\":{}}]}"),
+                                        h);
+        }
+        if (rr == 0) {
+                range.start = 0;
+                range.len = size;
+        } else {
+                status = 206;
+        }
+        resp = MHD_create_response_from_fd_at_offset64(range.len, fd, range.start);
+        if (!resp) {
+                close(fd);
+                return reg_respond_error(r, 500, "UNKNOWN", "cannot create response");
+        }
+        snprintf(etag, sizeof(etag), "\"%s\"", d.str);
+        MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
+        MHD_add_response_header(resp, "Docker-Content-Digest", d.str);
+        MHD_add_response_header(resp, "ETag", etag);
+        MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+        if (status == 206) {
+                snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long) range.start,
+                         (unsigned long long) (range.start + range.len - 1), (unsigned long long) size);
+                MHD_add_response_header(resp, "Content-Range", cr);
+        }
+        if (r->method == M_GET)
+                r->bytes_out += range.len;
+        return reg_respond(r, status, resp);
+}
+
+static enum MHD_Result
+handle_blob_delete(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        struct digest d;
+
+        digest_parse(r->route.ref, &d, NULL);
+        if (OPS(r)->layer_unlink(ST(r), r->route.name, &d, &e) < 0)
+                return reg_respond_err(r, &e);
+        reg_audit(r, "delete-blob", d.str);
+        return reg_respond_empty(r, 202, NO_HEADERS);
+}
+
+/* The upload's bytes are all in: check the digest and commit. */
+static enum MHD_Result
+finish_upload(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        struct digest want, got;
+        char uuid[REG_UUID_LEN + 1];
+        _cleanup_free_ char *loc = NULL;
+
+        snprintf(uuid, sizeof(uuid), "%s", r->sess->uuid);
+        digest_parse(r->digest_q, &want, NULL);
+        if (want.alg == DIGEST_SHA256) {
+                digest_ctx_final(r->sess->hash, &got);
+                digest_ctx_free(r->sess->hash);
+                r->sess->hash = NULL;
+        } else {
+                uint64_t sz;
+                lseek(r->fd, 0, SEEK_SET);
+                if (digest_fd(want.alg, r->fd, &got, &sz, &e) < 0)
+                        return reg_respond_err(r, &e);
+        }
+        if (strcmp(got.str, want.str) != 0) {
+                /* The bytes are not what the client meant: nothing to resume. */
+                OPS(r)->upload_delete(ST(r), r->route.name, uuid, NULL);
+                reg_session_release(r->srv, r->sess, true);
+                r->sess = NULL;
+                atomic_fetch_sub(&r->srv->uploads_open, 1);
+                return reg_respond_error(r, 400, "DIGEST_INVALID",
+                                         "uploaded content has digest %s, not %s", got.str, want.str);
+        }
+        close(r->fd);
+        r->fd = -1;
+        if (OPS(r)->upload_commit(ST(r), r->route.name, uuid, &want, &e) < 0)
+                return reg_respond_err(r, &e);
+        reg_session_release(r->srv, r->sess, true);
+        r->sess = NULL;
+        atomic_fetch_sub(&r->srv->uploads_open, 1);
+        reg_audit(r, "push-blob", want.str);
+        loc = xasprintf("/v2/%s/blobs/%s", r->route.name, want.str);
+        {
+                const char *h[] = { "Location", loc, "Docker-Content-Digest", want.str,
+                                    "Content-Length", "0", NULL };
+                return reg_respond_empty(r, 201, h);
+        }
+}
+
+static enum MHD_Result
+handle_uploads_post(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        char uuid[REG_UUID_LEN + 1];
+
+        if (r->monolithic) {
+                if (r->body_err)
+                        return reg_respond_err(r, &r->body_err);
+                return finish_upload(r);
+        }
+        if (OPS(r)->upload_create(ST(r), r->route.name, uuid, &e) < 0)
+                return reg_respond_err(r, &e);
+        atomic_fetch_add(&r->srv->uploads_open, 1);
+        return respond_upload_status(r, 202, uuid, 0);
+}
+
+static enum MHD_Result
+handle_upload(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        int fd;
+        uint64_t size;
+
+        switch (r->method) {
+        case M_GET:
+                if (OPS(r)->upload_open(ST(r), r->route.name, r->route.ref, &fd, &size, &e) < 0)
+                        return reg_respond_err(r, &e);
+                close(fd);
+                return respond_upload_status(r, 204, r->route.ref, size);
+        case M_DELETE:
+                if (OPS(r)->upload_delete(ST(r), r->route.name, r->route.ref, &e) < 0)
+                        return reg_respond_err(r, &e);
+                atomic_fetch_sub(&r->srv->uploads_open, 1);
+                {
+                        struct reg_session *s;
+                        if (reg_session_acquire(r->srv, r->route.name, r->route.ref, &s) == 0)
+                                reg_session_release(r->srv, s, true);
+                }
+                return reg_respond_empty(r, 204, NO_HEADERS);
+        case M_PATCH:
+                if (r->body_err) {
+                        if (err_code(&r->body_err) == ERR_RANGE_INVALID)
+                                return respond_upload_status(r, 416, r->route.ref, r->sess->hashed);
+                        return reg_respond_err(r, &r->body_err);
+                }
+                return respond_upload_status(r, 202, r->route.ref, r->sess->hashed);
+        case M_PUT:
+                if (r->body_err)
+                        return reg_respond_err(r, &r->body_err);
+                return finish_upload(r);
+        default:
+                return reg_respond_error(r, 405, "UNSUPPORTED", "method not allowed");
+        }
+}
+
+static enum MHD_Result
+handle_referrers(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        struct reg_strv descs = { 0 };
+        struct digest subject;
+        const char *filter = reg_query(r, "artifactType");
+        json_t *root = json_object(), *arr = json_array();
+        const char *h[3] = { NULL };
+        size_t i;
+
+        digest_parse(r->route.ref, &subject, NULL);
+        if (OPS(r)->referrer_list(ST(r), r->route.name, &subject, &descs, &e) < 0) {
+                json_decref(root);
+                json_decref(arr);
+                return reg_respond_err(r, &e);
+        }
+        for (i = 0; i < descs.n; i++) {
+                json_t *d = json_loads(descs.v[i], 0, NULL);
+                const char *at;
+                if (!d)
+                        continue;
+                at = json_string_value(json_object_get(d, "artifactType"));
+                if (filter && (!at || strcmp(at, filter) != 0)) {
+                        json_decref(d);
+                        continue;
+                }
+                json_array_append_new(arr, d);
+        }
+        reg_strv_free(&descs);
+        json_object_set_new(root, "schemaVersion", json_integer(2));
+        json_object_set_new(root, "mediaType", json_string("application/vnd.oci.image.index.v1+json"));
+        json_object_set_new(root, "manifests", arr);
+        if (filter) {
+                h[0] = "OCI-Filters-Applied";
+                h[1] = "artifactType";
+        }
+        return respond_json(r, 200, "application/vnd.oci.image.index.v1+json", root, h);
+}
+
+struct qbuf {
+        FILE *f;
+        bool first;
+};
+
+static enum MHD_Result
+add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+        struct qbuf *q = cls;
+        const char *parts[2] = { key, value };
+        int i;
+
+        if (!q->first)
+                fputc('&', q->f);
+        q->first = false;
+        for (i = 0; i < 2; i++) {
+                const unsigned char *p = (const unsigned char *) parts[i];
+                if (i == 1) {
+                        if (!value)
+                                break;
+                        fputc('=', q->f);
+                }
+                for (; *p; p++) {
+                        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                            (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+                                fputc(*p, q->f);
+                        else
+                                fprintf(q->f, "%%%02X", *p);
+                }
+        }
+        return MHD_YES;
+}
+
+static char *
+rebuild_query(struct reg_req *r)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        struct qbuf q = { open_memstream(&buf, &len), true };
+
+        if (!q.f)
+                abort();
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
+        fclose(q.f);
+        return buf;
+}
+
+static enum MHD_Result
+handle_token(struct reg_req *r)
+{
+        _cleanup_err_ struct err *e = NULL;
+        char *body = NULL;
+        int status = 0;
+        char wa[1024] = "";
+        const char *params = NULL;
+        _cleanup_free_ char *query = NULL;
+        enum MHD_Result ret;
+
+        if (r->method == M_GET) {
+                /* MHD has split and decoded the query; the auth module
+                 * parses the raw form, so encode it again. */
+                query = rebuild_query(r);
+                params = query;
+        } else {
+                params = r->buf ? r->buf : "";
+        }
+        if (reg_auth_token_endpoint(r->srv->auth, r->method == M_GET ? "GET" : "POST",
+                                    reg_header(r, "Authorization"), params, &body, &status, wa,
+                                    sizeof(wa), &e) < 0)
+                return reg_respond_err(r, &e);
+        {
+                const char *h[] = { "WWW-Authenticate", wa, "Cache-Control", "no-store", NULL };
+                const char *h2[] = { "Cache-Control", "no-store", NULL };
+                ret = reg_respond_body(r, status, "application/json", body, strlen(body),
+                                       status == 401 && wa[0] ? h : h2);
+        }
+        explicit_bzero(body, strlen(body));
+        free(body);
+        return ret;
+}
+
+/* ---------- finish ---------- */
+
+enum MHD_Result
+reg_handle_finish(struct reg_req *r)
+{
+        switch (r->route.kind) {
+        case REG_ROUTE_BASE:
+                return reg_respond_body(r, 200, "application/json", "{}", 2, NO_HEADERS);
+        case REG_ROUTE_HEALTH:
+                return reg_respond_body(r, 200, "application/json", "{\"status\":\"ok\"}", 15,
+                                        NO_HEADERS);
+        case REG_ROUTE_METRICS: {
+                char *text = reg_server_metrics_text(r->srv);
+                enum MHD_Result ret = reg_respond_body(r, 200, "text/plain; version=0.0.4", text,
+                                                       strlen(text), NO_HEADERS);
+                free(text);
+                return ret;
+        }
+        case REG_ROUTE_TOKEN:
+                return handle_token(r);
+        case REG_ROUTE_CATALOG:
+                return handle_catalog(r);
+        case REG_ROUTE_TAGS:
+                return handle_tags(r);
+        case REG_ROUTE_MANIFEST:
+                if (r->method == M_PUT)
+                        return handle_manifest_put(r);
+                if (r->method == M_DELETE)
+                        return handle_manifest_delete(r);
+                return handle_manifest_get(r);
+        case REG_ROUTE_BLOB:
+                if (r->method == M_DELETE)
+                        return handle_blob_delete(r);
+                return handle_blob_get(r);
+        case REG_ROUTE_UPLOADS:
+                return handle_uploads_post(r);
+        case REG_ROUTE_UPLOAD:
+                return handle_upload(r);
+        case REG_ROUTE_REFERRERS:
+                return handle_referrers(r);
+        default:
+                return reg_respond_error(r, 404, "NOT_FOUND", "no such endpoint");
+        }
+}

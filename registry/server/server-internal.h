@@ -1,0 +1,137 @@
+/* Shared between the server's plumbing (server.c) and its endpoint
+ * handlers (handlers.c).  Not a public API. */
+#ifndef REGISTRY_SERVER_SERVER_INTERNAL_H
+#define REGISTRY_SERVER_SERVER_INTERNAL_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "digest/digest.h"
+#include "registry/server/route.h"
+#include "registry/server/server.h"
+#include "registry/server/storage.h"
+
+#define REG_N_STATUS 16
+
+/* An upload session's in-memory state: the running hash of its data, so a
+ * chunked upload is hashed once as it arrives.  Lost on restart, rebuilt by
+ * rehashing the partial file on the next request. */
+struct reg_session {
+        struct reg_session *next;
+        char name[LIMIT_REF_NAME + 1];
+        char uuid[REG_UUID_LEN + 1];
+        struct digest_ctx *hash; /* NULL: rehash before use */
+        uint64_t hashed;         /* bytes fed to hash == data size when valid */
+        bool busy;               /* a request is using it */
+        time_t last;
+};
+
+struct reg_server {
+        struct MHD_Daemon *mhd;
+        struct reg_store *store;
+        struct reg_auth *auth;
+        FILE *log;
+        bool access_log;
+        bool tls;
+        bool client_certs;
+        uint16_t port;
+        unsigned upload_max_age;
+        char *cert_pem, *key_pem, *ca_pem;
+
+        pthread_mutex_t sess_lock;
+        struct reg_session *sessions;
+        size_t n_sessions;
+
+        atomic_int inflight;
+        /* metrics */
+        atomic_ulong requests[REG_ROUTE__COUNT][REG_N_STATUS];
+        atomic_ulong bytes_in, bytes_out;
+        atomic_long uploads_open;
+        pthread_mutex_t usage_lock;
+        uint64_t usage_bytes;
+        time_t usage_time;
+};
+
+enum reg_body_mode {
+        REG_BODY_NONE,    /* discard anything sent */
+        REG_BODY_BUFFER,  /* keep in memory (manifests), capped */
+        REG_BODY_UPLOAD,  /* stream into an upload session's data file */
+};
+
+enum reg_method { M_GET, M_HEAD, M_PUT, M_POST, M_PATCH, M_DELETE, M_OTHER };
+
+/* Per-request state (MHD's con_cls). */
+struct reg_req {
+        struct reg_server *srv;
+        struct MHD_Connection *conn;
+        struct reg_route route;
+        enum reg_method method;
+        const char *method_str;
+        char *path;
+        char remote[64];
+        char user[256];
+        struct timespec t0;
+        int status;
+        uint64_t bytes_in, bytes_out;
+        bool responded;
+
+        enum reg_body_mode body;
+        char *buf;
+        size_t len, cap, buf_alloc;
+        bool too_large;
+
+        struct reg_session *sess;
+        int fd;
+        uint64_t upload_start;
+        bool have_range_end;
+        uint64_t range_end;
+        struct err *body_err;
+        bool monolithic;        /* POST ?digest= */
+        char digest_q[DIGEST_STR_MAX + 8];
+};
+
+/* --- responses (server.c) --- */
+enum MHD_Result reg_respond(struct reg_req *r, int status, struct MHD_Response *resp);
+/* A JSON/text body response with Content-Type CT. */
+enum MHD_Result reg_respond_body(struct reg_req *r, int status, const char *ct, const char *body,
+                                 size_t len, const char *const *headers);
+/* The spec error body for ERR's code (status chosen from the code). */
+enum MHD_Result reg_respond_err(struct reg_req *r, struct err **err);
+/* The spec error body for an explicit status and code name. */
+enum MHD_Result reg_respond_error(struct reg_req *r, int status, const char *code,
+                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* An empty response with headers (NAME, VALUE, ..., NULL). */
+enum MHD_Result reg_respond_empty(struct reg_req *r, int status, const char *const *headers);
+struct MHD_Response *reg_response_add_std(struct MHD_Response *resp);
+const char *reg_header(struct reg_req *r, const char *name);
+const char *reg_query(struct reg_req *r, const char *name);
+void reg_audit(struct reg_req *r, const char *action, const char *what);
+
+/* Prometheus text exposition of the server's counters (newly allocated). */
+char *reg_server_metrics_text(struct reg_server *s);
+
+/* --- sessions (server.c) --- */
+/* Take session NAME/UUID for exclusive use (creating the entry); -EBUSY
+ * when another request holds it. */
+int reg_session_acquire(struct reg_server *s, const char *name, const char *uuid,
+                        struct reg_session **ret);
+void reg_session_release(struct reg_server *s, struct reg_session *sess, bool drop);
+
+/* --- handlers (handlers.c) --- */
+/* First call: headers known.  Either queues a response (r->responded) or
+ * prepares r->body for the request body. */
+enum MHD_Result reg_handle_begin(struct reg_req *r);
+/* A piece of the request body. */
+void reg_handle_body(struct reg_req *r, const char *data, size_t len);
+/* The whole request is in: respond. */
+enum MHD_Result reg_handle_finish(struct reg_req *r);
+/* Auth decision for the request's route; queues a 401/403 and returns
+ * false when denied. */
+bool reg_authorize(struct reg_req *r, const char *repo, unsigned actions, bool *ret_responded);
+
+#endif

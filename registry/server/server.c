@@ -1,0 +1,657 @@
+/* libmicrohttpd plumbing: daemon setup, per-request state, responses,
+ * logging, metrics, upload-session table, graceful stop. */
+#include "registry/server/server-internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+
+static const int status_list[REG_N_STATUS - 1] = { 200, 201, 202, 204, 206, 307, 400, 401,
+                                                   403, 404, 405, 413, 416, 500, 503 };
+
+static int
+status_slot(int status)
+{
+        int i;
+
+        for (i = 0; i < REG_N_STATUS - 1; i++)
+                if (status_list[i] == status)
+                        return i;
+        return REG_N_STATUS - 1;
+}
+
+/* ---------- responses ---------- */
+
+struct MHD_Response *
+reg_response_add_std(struct MHD_Response *resp)
+{
+        MHD_add_response_header(resp, "Docker-Distribution-API-Version", "registry/2.0");
+        return resp;
+}
+
+enum MHD_Result
+reg_respond(struct reg_req *r, int status, struct MHD_Response *resp)
+{
+        enum MHD_Result ret;
+
+        if (!resp)
+                abort();
+        reg_response_add_std(resp);
+        ret = MHD_queue_response(r->conn, (unsigned) status, resp);
+        MHD_destroy_response(resp);
+        r->status = status;
+        r->responded = true;
+        return ret;
+}
+
+static void
+add_headers(struct MHD_Response *resp, const char *const *headers)
+{
+        size_t i;
+
+        for (i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+                MHD_add_response_header(resp, headers[i], headers[i + 1]);
+}
+
+enum MHD_Result
+reg_respond_body(struct reg_req *r, int status, const char *ct, const char *body, size_t len,
+                 const char *const *headers)
+{
+        struct MHD_Response *resp =
+                MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
+
+        if (!resp)
+                abort();
+        if (ct)
+                MHD_add_response_header(resp, "Content-Type", ct);
+        add_headers(resp, headers);
+        if (r->method != M_HEAD)
+                r->bytes_out += len;
+        return reg_respond(r, status, resp);
+}
+
+enum MHD_Result
+reg_respond_empty(struct reg_req *r, int status, const char *const *headers)
+{
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+
+        if (!resp)
+                abort();
+        add_headers(resp, headers);
+        return reg_respond(r, status, resp);
+}
+
+static enum MHD_Result
+respond_error_msg(struct reg_req *r, int status, const char *code, const char *msg)
+{
+        json_t *root = json_object(), *arr = json_array(), *e = json_object(), *detail = json_object();
+        char *body;
+        enum MHD_Result ret;
+        const char *hdrs[5] = { NULL };
+        size_t nh = 0;
+
+        json_object_set_new(e, "code", json_string(code));
+        /* jansson rejects invalid UTF-8; messages quote client input. */
+        json_object_set_new(e, "message", json_string(msg) ? json_string(msg) : json_string("(invalid text)"));
+        if (r->route.name[0])
+                json_object_set_new(detail, "name", json_string(r->route.name));
+        if (r->route.ref[0])
+                json_object_set_new(detail, "reference", json_string(r->route.ref));
+        json_object_set_new(e, "detail", detail);
+        json_array_append_new(arr, e);
+        json_object_set_new(root, "errors", arr);
+        body = json_dumps(root, JSON_COMPACT);
+        json_decref(root);
+        if (!body)
+                abort();
+        if (status == 405) {
+                hdrs[nh++] = "Allow";
+                hdrs[nh++] = "GET, HEAD, PUT, POST, PATCH, DELETE";
+        }
+        ret = reg_respond_body(r, status, "application/json", body, strlen(body), hdrs);
+        free(body);
+        return ret;
+}
+
+enum MHD_Result
+reg_respond_error(struct reg_req *r, int status, const char *code, const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return respond_error_msg(r, status, code, msg);
+}
+
+static int
+code_status(int code)
+{
+        switch (code) {
+        case ERR_BLOB_UNKNOWN:
+        case ERR_BLOB_UPLOAD_UNKNOWN:
+        case ERR_MANIFEST_UNKNOWN:
+        case ERR_NAME_UNKNOWN:
+        case ENOENT:
+                return 404;
+        case ERR_UNAUTHORIZED:
+                return 401;
+        case ERR_DENIED:
+                return 403;
+        case ERR_UNSUPPORTED:
+                return 405;
+        case ERR_RANGE_INVALID:
+                return 416;
+        case ERR_TOOMANYREQUESTS:
+                return 429;
+        case ERR_BLOB_UPLOAD_INVALID:
+        case ERR_DIGEST_INVALID:
+        case ERR_MANIFEST_BLOB_UNKNOWN:
+        case ERR_MANIFEST_INVALID:
+        case ERR_NAME_INVALID:
+        case ERR_SIZE_INVALID:
+        case ERR_TAG_INVALID:
+        case ERR_REFERENCE_INVALID:
+                return 400;
+        case ENOSPC:
+        case EDQUOT:
+                return 507;
+        default:
+                return 500;
+        }
+}
+
+enum MHD_Result
+reg_respond_err(struct reg_req *r, struct err **err)
+{
+        int code = err_code(err);
+        const char *name = err_code_name(code);
+        int status = code_status(code);
+
+        if (code == ERR_TAG_INVALID || code == ERR_REFERENCE_INVALID)
+                name = "MANIFEST_INVALID";
+        else if (code == ERR_RANGE_INVALID)
+                name = "BLOB_UPLOAD_INVALID";
+        if (!name)
+                name = "UNKNOWN";
+        return respond_error_msg(r, status, name, err_msg(err)[0] ? err_msg(err) : name);
+}
+
+const char *
+reg_header(struct reg_req *r, const char *name)
+{
+        return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+reg_query(struct reg_req *r, const char *name)
+{
+        return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* ---------- logging ---------- */
+
+static void
+fmt_time(char *buf, size_t len)
+{
+        struct timespec ts;
+        struct tm tm;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (ts.tv_nsec / 1000000) % 1000);
+}
+
+void
+reg_audit(struct reg_req *r, const char *action, const char *what)
+{
+        char t[80];
+
+        fmt_time(t, sizeof(t));
+        fprintf(r->srv->log, "time=%s audit=%s remote=%s user=%s repo=%s object=%s\n", t, action,
+                r->remote, r->user[0] ? r->user : "-", r->route.name[0] ? r->route.name : "-", what);
+}
+
+static void
+log_request(struct reg_req *r)
+{
+        struct timespec t1;
+        char t[80];
+        double ms;
+
+        if (!r->srv->access_log)
+                return;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ms = (double) (t1.tv_sec - r->t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - r->t0.tv_nsec) / 1e6;
+        fmt_time(t, sizeof(t));
+        /* The path only: query strings may carry tokens. */
+        fprintf(r->srv->log,
+                "time=%s remote=%s user=%s method=%s path=%s route=%s status=%d bytes_in=%llu "
+                "bytes_out=%llu duration_ms=%.3f\n",
+                t, r->remote, r->user[0] ? r->user : "-", r->method_str, r->path,
+                reg_route_kind_name(r->route.kind), r->status, (unsigned long long) r->bytes_in,
+                (unsigned long long) r->bytes_out, ms);
+}
+
+/* ---------- sessions ---------- */
+
+int
+reg_session_acquire(struct reg_server *s, const char *name, const char *uuid,
+                    struct reg_session **ret)
+{
+        struct reg_session *e, **pp;
+        time_t now = time(NULL);
+
+        pthread_mutex_lock(&s->sess_lock);
+        for (e = s->sessions; e; e = e->next)
+                if (strcmp(e->uuid, uuid) == 0 && strcmp(e->name, name) == 0)
+                        break;
+        if (e && e->busy) {
+                pthread_mutex_unlock(&s->sess_lock);
+                return -EBUSY;
+        }
+        if (!e) {
+                /* Forget idle sessions' hashes beyond a bound: they can be
+                 * rebuilt from disk. */
+                if (s->n_sessions >= 1024) {
+                        for (pp = &s->sessions; *pp;) {
+                                struct reg_session *x = *pp;
+                                if (!x->busy && now - x->last > (time_t) s->upload_max_age) {
+                                        *pp = x->next;
+                                        digest_ctx_free(x->hash);
+                                        free(x);
+                                        s->n_sessions--;
+                                } else {
+                                        pp = &x->next;
+                                }
+                        }
+                }
+                e = xcalloc(1, sizeof(*e));
+                snprintf(e->name, sizeof(e->name), "%s", name);
+                snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+                e->next = s->sessions;
+                s->sessions = e;
+                s->n_sessions++;
+        }
+        e->busy = true;
+        e->last = now;
+        pthread_mutex_unlock(&s->sess_lock);
+        *ret = e;
+        return 0;
+}
+
+void
+reg_session_release(struct reg_server *s, struct reg_session *sess, bool drop)
+{
+        struct reg_session **pp;
+
+        if (!sess)
+                return;
+        pthread_mutex_lock(&s->sess_lock);
+        sess->busy = false;
+        sess->last = time(NULL);
+        if (drop) {
+                for (pp = &s->sessions; *pp; pp = &(*pp)->next)
+                        if (*pp == sess) {
+                                *pp = sess->next;
+                                s->n_sessions--;
+                                digest_ctx_free(sess->hash);
+                                free(sess);
+                                break;
+                        }
+        }
+        pthread_mutex_unlock(&s->sess_lock);
+}
+
+/* ---------- MHD callbacks ---------- */
+
+static enum reg_method
+parse_method(const char *m)
+{
+        static const char *const names[] = { "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE" };
+        size_t i;
+
+        for (i = 0; i < 6; i++)
+                if (strcmp(m, names[i]) == 0)
+                        return (enum reg_method) i;
+        return M_OTHER;
+}
+
+static void
+fill_remote(struct reg_req *r)
+{
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+        snprintf(r->remote, sizeof(r->remote), "-");
+        if (!sa)
+                return;
+        if (sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, r->remote,
+                          sizeof(r->remote));
+        else if (sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, r->remote,
+                          sizeof(r->remote));
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+        struct reg_server *srv = cls;
+        struct reg_req *r = *con_cls;
+
+        if (!r) {
+                size_t ul = strlen(url);
+                r = xcalloc(1, sizeof(*r));
+                r->srv = srv;
+                r->conn = conn;
+                r->fd = -1;
+                clock_gettime(CLOCK_MONOTONIC, &r->t0);
+                r->method = parse_method(method);
+                r->method_str = r->method == M_OTHER ? "OTHER" : method;
+                r->path = xstrndup(url, ul > 1024 ? 1024 : ul);
+                fill_remote(r);
+                atomic_fetch_add(&srv->inflight, 1);
+                *con_cls = r;
+                {
+                        enum MHD_Result ret = reg_handle_begin(r);
+                        if (r->responded && r->sess) {
+                                reg_session_release(srv, r->sess, false);
+                                r->sess = NULL;
+                        }
+                        return ret;
+                }
+        }
+        if (*upload_data_size > 0) {
+                size_t n = *upload_data_size;
+                *upload_data_size = 0;
+                r->bytes_in += n;
+                if (r->responded)
+                        return MHD_YES;
+                reg_handle_body(r, upload_data, n);
+                /* A body far beyond what we would accept: stop reading it. */
+                if (r->too_large && r->len > (size_t) 64 * 1024 * 1024)
+                        return MHD_NO;
+                return MHD_YES;
+        }
+        if (r->responded)
+                return MHD_YES;
+        {
+                enum MHD_Result ret = reg_handle_finish(r);
+                /* Hand the session back before the client sees the response:
+                 * its next request may arrive on another connection before
+                 * MHD reports this one completed. */
+                if (r->fd >= 0) {
+                        close(r->fd);
+                        r->fd = -1;
+                }
+                if (r->sess) {
+                        reg_session_release(srv, r->sess, false);
+                        r->sess = NULL;
+                }
+                return ret;
+        }
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+        struct reg_server *srv = cls;
+        struct reg_req *r = *con_cls;
+
+        if (!r)
+                return;
+        if (!r->responded)
+                r->status = 499; /* client went away */
+        if (r->fd >= 0)
+                close(r->fd);
+        if (r->sess)
+                reg_session_release(srv, r->sess, false);
+        atomic_fetch_add(&srv->requests[r->route.kind][status_slot(r->status)], 1);
+        atomic_fetch_add(&srv->bytes_in, r->bytes_in);
+        atomic_fetch_add(&srv->bytes_out, r->bytes_out);
+        log_request(r);
+        err_clear(&r->body_err);
+        free(r->buf);
+        free(r->path);
+        free(r);
+        *con_cls = NULL;
+        atomic_fetch_sub(&srv->inflight, 1);
+}
+
+/* ---------- metrics ---------- */
+
+char *
+reg_server_metrics_text(struct reg_server *s)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        time_t now = time(NULL);
+        int k, i;
+
+        if (!f)
+                abort();
+        fputs("# HELP ireg_http_requests_total HTTP requests by route and status.\n"
+              "# TYPE ireg_http_requests_total counter\n",
+              f);
+        for (k = 0; k < REG_ROUTE__COUNT; k++)
+                for (i = 0; i < REG_N_STATUS; i++) {
+                        unsigned long v = atomic_load(&s->requests[k][i]);
+                        if (!v)
+                                continue;
+                        if (i < REG_N_STATUS - 1)
+                                fprintf(f, "ireg_http_requests_total{route=\"%s\",status=\"%d\"} %lu\n",
+                                        reg_route_kind_name(k), status_list[i], v);
+                        else
+                                fprintf(f, "ireg_http_requests_total{route=\"%s\",status=\"other\"} %lu\n",
+                                        reg_route_kind_name(k), v);
+                }
+        fprintf(f,
+                "# HELP ireg_http_received_bytes_total Request body bytes received.\n"
+                "# TYPE ireg_http_received_bytes_total counter\n"
+                "ireg_http_received_bytes_total %lu\n"
+                "# HELP ireg_http_sent_bytes_total Response body bytes sent.\n"
+                "# TYPE ireg_http_sent_bytes_total counter\n"
+                "ireg_http_sent_bytes_total %lu\n"
+                "# HELP ireg_upload_sessions_open Upload sessions started and not yet finished.\n"
+                "# TYPE ireg_upload_sessions_open gauge\n"
+                "ireg_upload_sessions_open %ld\n"
+                "# HELP ireg_http_requests_in_flight Requests being served.\n"
+                "# TYPE ireg_http_requests_in_flight gauge\n"
+                "ireg_http_requests_in_flight %d\n",
+                atomic_load(&s->bytes_in), atomic_load(&s->bytes_out), atomic_load(&s->uploads_open),
+                atomic_load(&s->inflight));
+        /* Walking the blob store costs a directory scan: cache it briefly. */
+        pthread_mutex_lock(&s->usage_lock);
+        if (now - s->usage_time >= 15) {
+                uint64_t bytes;
+                if (s->store->ops->blob_usage(s->store, &bytes, NULL) == 0) {
+                        s->usage_bytes = bytes;
+                        s->usage_time = now;
+                }
+        }
+        fprintf(f,
+                "# HELP ireg_storage_used_bytes Bytes of blob data stored.\n"
+                "# TYPE ireg_storage_used_bytes gauge\n"
+                "ireg_storage_used_bytes %llu\n",
+                (unsigned long long) s->usage_bytes);
+        pthread_mutex_unlock(&s->usage_lock);
+        fclose(f);
+        return buf;
+}
+
+/* ---------- start / stop ---------- */
+
+static int
+parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen, struct err **err)
+{
+        _cleanup_free_ char *host = NULL;
+        const char *colon, *port;
+        struct addrinfo hints = { 0 }, *res = NULL;
+        int r;
+
+        if (!addr || !*addr)
+                addr = "127.0.0.1:5000";
+        if (addr[0] == '[') {
+                const char *close_br = strchr(addr, ']');
+                if (!close_br || close_br[1] != ':')
+                        return err_set(err, EINVAL, "address '%s': want [IPv6]:PORT", addr);
+                host = xstrndup(addr + 1, (size_t) (close_br - addr - 1));
+                port = close_br + 2;
+        } else {
+                colon = strrchr(addr, ':');
+                if (!colon)
+                        return err_set(err, EINVAL, "address '%s': want HOST:PORT", addr);
+                host = xstrndup(addr, (size_t) (colon - addr));
+                port = colon + 1;
+        }
+        if (!*port)
+                return err_set(err, EINVAL, "address '%s': missing port", addr);
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+        hints.ai_socktype = SOCK_STREAM;
+        r = getaddrinfo(*host ? host : NULL, port, &hints, &res);
+        if (r != 0)
+                return err_set(err, EINVAL, "address '%s': %s", addr, gai_strerror(r));
+        memcpy(ss, res->ai_addr, res->ai_addrlen);
+        *sslen = res->ai_addrlen;
+        freeaddrinfo(res);
+        return 0;
+}
+
+struct reg_server *
+reg_server_start(const struct reg_server_config *cfg, struct err **err)
+{
+        struct reg_server *s;
+        struct sockaddr_storage ss;
+        socklen_t sslen;
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                         MHD_USE_ERROR_LOG;
+        unsigned threads = cfg->threads;
+        struct MHD_OptionItem opts[16];
+        size_t no = 0;
+        const union MHD_DaemonInfo *di;
+        long ncpu;
+
+        if (parse_addr(cfg->addr, &ss, &sslen, err) < 0)
+                return NULL;
+        s = xcalloc(1, sizeof(*s));
+        s->store = reg_store_fs_new(cfg->root ? cfg->root : "/var/lib/ireg", err);
+        if (!s->store) {
+                free(s);
+                return NULL;
+        }
+        s->auth = cfg->auth;
+        s->log = cfg->log ? cfg->log : stderr;
+        s->access_log = !cfg->no_access_log;
+        s->upload_max_age = cfg->upload_max_age ? cfg->upload_max_age : 600;
+        pthread_mutex_init(&s->sess_lock, NULL);
+        pthread_mutex_init(&s->usage_lock, NULL);
+
+        if (!threads) {
+                ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+                threads = ncpu > 0 ? (unsigned) ncpu * 2 : 4;
+                if (threads < 4)
+                        threads = 4;
+        }
+        if (ss.ss_family == AF_INET6)
+                flags |= MHD_USE_IPv6;
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, threads, NULL };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) on_completed, s };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 300, NULL };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL };
+        if (cfg->tls_cert_pem || cfg->tls_key_pem) {
+                if (!cfg->tls_cert_pem || !cfg->tls_key_pem) {
+                        err_set(err, EINVAL, "TLS needs both a certificate and a key");
+                        goto fail;
+                }
+                s->cert_pem = xstrdup(cfg->tls_cert_pem);
+                s->key_pem = xstrdup(cfg->tls_key_pem);
+                flags |= MHD_USE_TLS;
+                s->tls = true;
+                opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert_pem };
+                opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, s->key_pem };
+                if (cfg->tls_client_ca_pem) {
+                        s->ca_pem = xstrdup(cfg->tls_client_ca_pem);
+                        s->client_certs = true;
+                        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, s->ca_pem };
+                }
+        } else if (cfg->tls_client_ca_pem) {
+                err_set(err, EINVAL, "client certificates (--tls-client-ca) need TLS (--tls-cert/--tls-key)");
+                goto fail;
+        }
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+
+        s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+                                  MHD_OPTION_END);
+        if (!s->mhd) {
+                err_set(err, EADDRINUSE, "cannot listen on %s (address in use, bad TLS key/certificate, "
+                        "or no permission)", cfg->addr ? cfg->addr : "127.0.0.1:5000");
+                goto fail;
+        }
+        di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+        s->port = di ? di->port : 0;
+        return s;
+fail:
+        reg_store_free(s->store);
+        free(s->cert_pem);
+        free(s->key_pem);
+        free(s->ca_pem);
+        free(s);
+        return NULL;
+}
+
+uint16_t
+reg_server_port(const struct reg_server *s)
+{
+        return s->port;
+}
+
+void
+reg_server_stop(struct reg_server *s, unsigned drain_seconds)
+{
+        struct reg_session *e;
+        unsigned waited = 0;
+        int fd;
+
+        if (!s)
+                return;
+        /* Stop accepting, let requests in flight finish (idle keep-alive
+         * connections do not count), then close everything. */
+        fd = MHD_quiesce_daemon(s->mhd);
+        if (fd >= 0)
+                close(fd);
+        while (atomic_load(&s->inflight) > 0 && waited < drain_seconds * 10) {
+                usleep(100 * 1000);
+                waited++;
+        }
+        MHD_stop_daemon(s->mhd);
+        while ((e = s->sessions)) {
+                s->sessions = e->next;
+                digest_ctx_free(e->hash);
+                free(e);
+        }
+        reg_store_free(s->store);
+        pthread_mutex_destroy(&s->sess_lock);
+        pthread_mutex_destroy(&s->usage_lock);
+        free(s->cert_pem);
+        free(s->key_pem);
+        free(s->ca_pem);
+        free(s);
+}

@@ -1,0 +1,157 @@
+/* Registry storage: a small driver interface (struct of function pointers)
+ * so handlers never touch paths, and the filesystem driver.
+ *
+ * Filesystem layout under ROOT (DESIGN.md "Registry storage"):
+ *   blobs/<alg>/<hh>/<hex>                            blob data, shared by all repos
+ *   repos/<name>/_layers/<alg>/<hex>                  link: the repo holds the blob
+ *   repos/<name>/_manifests/revisions/<alg>/<hex>/link    the manifest's media type
+ *   repos/<name>/_manifests/revisions/<alg>/<hex>/tags/<tag>  reverse index marker
+ *   repos/<name>/_manifests/tags/<tag>                "alg:hex" of the tagged manifest
+ *   repos/<name>/_referrers/<alg>/<subject hex>/<alg>-<hex>  descriptor JSON of a referrer
+ *   repos/<name>/_uploads/<uuid>/data                 upload session bytes
+ *   repos/<name>/_uploads/<uuid>/startedat            creation time
+ * Manifest bodies are blobs too (blobs/<alg>/...).  Every file is written
+ * to a temp name, fsynced and renamed, so a crash at any moment leaves the
+ * old state or the new one; the order of writes is chosen so a crash can
+ * only leave unreferenced data (which `ireg gc` removes), never a tag or
+ * link pointing at missing content.
+ *
+ * Names, tags, digests and upload ids reaching the driver are validated by
+ * the caller (registry/server/route.h grammar): they cannot contain "..",
+ * start with '.' or '_', or hold anything but [a-z0-9._/-] resp. the tag
+ * charset, so they are safe path components.
+ */
+#ifndef REGISTRY_SERVER_STORAGE_H
+#define REGISTRY_SERVER_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "digest/digest.h"
+
+struct reg_store;
+
+/* Enumeration callback: ITEM is a digest string ("sha256:..."), an upload
+ * id or a tag; SIZE is the blob size where it applies (else 0); MTIME the
+ * record's modification time.  Returning negative stops the walk and is
+ * passed back. */
+typedef int (*reg_store_walk_cb)(const char *item, uint64_t size, time_t mtime, void *userdata);
+
+/* A list of strings (tags, repository names, referrer descriptors). */
+struct reg_strv {
+        char **v;
+        size_t n;
+};
+void reg_strv_free(struct reg_strv *sv);
+
+/* Every function returns 0 on success or a negative code with ERR set.
+ * "Not found" is always -ENOENT with the matching project code in ERR
+ * (ERR_BLOB_UNKNOWN, ERR_MANIFEST_UNKNOWN, ERR_BLOB_UPLOAD_UNKNOWN,
+ * ERR_NAME_UNKNOWN): callers test err_code(). */
+struct reg_store_ops {
+        /* Blobs, global and content-addressed. */
+        int (*blob_stat)(struct reg_store *s, const struct digest *d, uint64_t *ret_size,
+                         struct err **err);
+        /* An O_RDONLY fd on the blob (caller closes) and its size. */
+        int (*blob_open)(struct reg_store *s, const struct digest *d, int *ret_fd,
+                         uint64_t *ret_size, struct err **err);
+        /* Read a small blob (at most CAP bytes) into a NUL-terminated buffer. */
+        int (*blob_read)(struct reg_store *s, const struct digest *d, size_t cap, char **ret_data,
+                         size_t *ret_len, struct err **err);
+        /* Store DATA as blob D (the caller has verified D is its digest). */
+        int (*blob_put_buf)(struct reg_store *s, const struct digest *d, const void *data,
+                            size_t len, struct err **err);
+        int (*blob_delete)(struct reg_store *s, const struct digest *d, struct err **err);
+        int (*blob_walk)(struct reg_store *s, reg_store_walk_cb cb, void *userdata,
+                         struct err **err);
+        /* Total bytes of blob data (approximate while writes happen). */
+        int (*blob_usage)(struct reg_store *s, uint64_t *ret_bytes, struct err **err);
+
+        /* Repositories. */
+        bool (*repo_exists)(struct reg_store *s, const char *name);
+        /* Every repository name, sorted (strcmp). */
+        int (*repo_list)(struct reg_store *s, struct reg_strv *ret, struct err **err);
+
+        /* Blob links of a repository. */
+        int (*layer_link)(struct reg_store *s, const char *name, const struct digest *d,
+                          struct err **err);
+        bool (*layer_exists)(struct reg_store *s, const char *name, const struct digest *d);
+        int (*layer_unlink)(struct reg_store *s, const char *name, const struct digest *d,
+                            struct err **err);
+        int (*layer_walk)(struct reg_store *s, const char *name, reg_store_walk_cb cb,
+                          void *userdata, struct err **err);
+
+        /* Manifest revisions: the repository holds manifest D of MEDIA_TYPE
+         * (whose body is blob D). */
+        int (*manifest_put)(struct reg_store *s, const char *name, const struct digest *d,
+                            const char *media_type, struct err **err);
+        /* Media type of revision D into RET_MT (MT_LEN bytes). */
+        int (*manifest_get)(struct reg_store *s, const char *name, const struct digest *d,
+                            char *ret_mt, size_t mt_len, struct err **err);
+        /* Remove revision D with its tags (through the reverse index). */
+        int (*manifest_delete)(struct reg_store *s, const char *name, const struct digest *d,
+                               struct err **err);
+        int (*manifest_walk)(struct reg_store *s, const char *name, reg_store_walk_cb cb,
+                             void *userdata, struct err **err);
+
+        /* Tags. */
+        int (*tag_put)(struct reg_store *s, const char *name, const char *tag,
+                       const struct digest *d, struct err **err);
+        int (*tag_get)(struct reg_store *s, const char *name, const char *tag,
+                       struct digest *ret, struct err **err);
+        int (*tag_delete)(struct reg_store *s, const char *name, const char *tag,
+                          struct err **err);
+        /* Sorted (strcmp) tags of the repository (ERR_NAME_UNKNOWN when the
+         * repository does not exist). */
+        int (*tag_list)(struct reg_store *s, const char *name, struct reg_strv *ret,
+                        struct err **err);
+        /* Tags pointing at D, from the reverse index (verified), sorted. */
+        int (*tags_of)(struct reg_store *s, const char *name, const struct digest *d,
+                       struct reg_strv *ret, struct err **err);
+
+        /* Referrers index: manifest D (descriptor JSON DESC) refers to SUBJECT. */
+        int (*referrer_add)(struct reg_store *s, const char *name, const struct digest *subject,
+                            const struct digest *d, const char *desc, struct err **err);
+        int (*referrer_remove)(struct reg_store *s, const char *name,
+                               const struct digest *subject, const struct digest *d,
+                               struct err **err);
+        /* Descriptor JSON strings of SUBJECT's referrers (any order). */
+        int (*referrer_list)(struct reg_store *s, const char *name, const struct digest *subject,
+                             struct reg_strv *ret, struct err **err);
+
+        /* Upload sessions. */
+        /* Create a session; RET_UUID gets REG_UUID_LEN hex chars + NUL. */
+        int (*upload_create)(struct reg_store *s, const char *name, char *ret_uuid,
+                             struct err **err);
+        /* An O_RDWR fd on the session's data (caller closes) and its size. */
+        int (*upload_open)(struct reg_store *s, const char *name, const char *uuid, int *ret_fd,
+                           uint64_t *ret_size, struct err **err);
+        /* The session's data is blob D (verified by the caller): move it into
+         * the blob store (or drop it when D exists), link D into NAME and
+         * remove the session. */
+        int (*upload_commit)(struct reg_store *s, const char *name, const char *uuid,
+                             const struct digest *d, struct err **err);
+        int (*upload_delete)(struct reg_store *s, const char *name, const char *uuid,
+                             struct err **err);
+        /* Sessions of NAME: ITEM is the uuid, SIZE its bytes, MTIME last write. */
+        int (*upload_walk)(struct reg_store *s, const char *name, reg_store_walk_cb cb,
+                           void *userdata, struct err **err);
+
+        void (*free)(struct reg_store *s);
+};
+
+struct reg_store {
+        const struct reg_store_ops *ops;
+};
+
+/* The filesystem driver rooted at ROOT (created if missing).  Free with
+ * reg_store_free. */
+struct reg_store *reg_store_fs_new(const char *root, struct err **err);
+
+/* Free S through its driver; NULL is a no-op. */
+void reg_store_free(struct reg_store *s);
+
+#endif

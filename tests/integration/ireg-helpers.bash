@@ -1,0 +1,73 @@
+# Shared helpers for the ireg-*.bats integration tests.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+IREG=${IBUILD_BUILD:-$PWD/build}/bin/ireg
+
+ireg_setup() {
+	TMP=$(mktemp -d /tmp/ireg-test.XXXXXX)
+	IREG_PIDS=()
+}
+
+ireg_teardown() {
+	local p
+	for p in "${IREG_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+
+# start_ireg ROOT [ARGS...]: start a server on a free loopback port; sets
+# PORT, REG (host:port), URL (http://host:port) and IREG_PID.
+start_ireg() {
+	local root=$1
+	shift
+	rm -f "$TMP/port"
+	"$IREG" serve --addr 127.0.0.1:0 --root "$root" --port-file "$TMP/port" --log "$TMP/ireg.log" "$@" \
+		2>>"$TMP/ireg.err" &
+	IREG_PID=$!
+	IREG_PIDS+=("$IREG_PID")
+	local i
+	for i in $(seq 100); do
+		[ -s "$TMP/port" ] && break
+		kill -0 "$IREG_PID" 2>/dev/null || { cat "$TMP/ireg.err" >&2; return 1; }
+		sleep 0.05
+	done
+	PORT=$(cat "$TMP/port")
+	REG=127.0.0.1:$PORT
+	URL=http://$REG
+}
+
+stop_ireg() {
+	kill -TERM "$IREG_PID"
+	wait "$IREG_PID"
+}
+
+# make_image LAYOUT TAG SIZE_KB: an OCI layout with one random layer.
+make_image() {
+	local lay=$1 tag=$2 kb=$3 src
+	src=$(mktemp -d "$TMP/src.XXXXXX")
+	mkdir -p "$src/etc"
+	echo "$tag" >"$src/etc/hello"
+	head -c $((kb * 1024)) /dev/urandom >"$src/data"
+	[ -d "$lay" ] || umoci init --layout "$lay" >/dev/null
+	umoci new --image "$lay:$tag" >/dev/null
+	umoci insert --image "$lay:$tag" "$src" / >/dev/null
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# curl wrappers: status code only / headers+body into files.
+http_code() { curl -s -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' "$@"; }
+header() { grep -i "^$1:" "$TMP/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+err_code() { jq -r '.errors[0].code' "$TMP/body"; }
+
+# push_blob REPO FILE: monolithic upload, prints the digest.
+push_blob() {
+	local d
+	d=sha256:$(sha "$2")
+	curl -sf -X POST -H 'Content-Type: application/octet-stream' --data-binary @"$2" \
+		"$URL/v2/$1/blobs/uploads/?digest=$d" >/dev/null || return 1
+	echo "$d"
+}
