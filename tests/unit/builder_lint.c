@@ -1,0 +1,277 @@
+/* Lint checks: for each check a Dockerfile that triggers it (at the right
+ * line) and one that does not; skipping and error mode. */
+#include "tests/unit/test.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "builder/dockerfile/lint.h"
+#include "builder/dockerfile/parser.h"
+
+/* A final stage that satisfies RunAsRoot, appended where a test does not
+ * care about it. */
+#define OK_TAIL "USER app\n"
+
+static struct build_df_lint *
+lint_opts(const char *text, const struct build_df_lint_opts *opts)
+{
+        struct build_df_file *f = NULL;
+        struct build_df_lint *l = NULL;
+        _cleanup_err_ struct err *err = NULL;
+
+        if (build_df_parse(text, strlen(text), "Dockerfile", &f, &err) < 0)
+                fail_msg("parse failed: %s", err_msg(&err));
+        if (build_df_lint_run(f, opts, &l, &err) < 0)
+                fail_msg("lint failed: %s", err_msg(&err));
+        build_df_file_free(f);
+        return l;
+}
+
+static size_t
+count(const struct build_df_lint *l, const char *rule, int line)
+{
+        size_t i, n = 0;
+        for (i = 0; i < l->n_findings; i++)
+                if (strcmp(l->findings[i].rule, rule) == 0 && (line == 0 || l->findings[i].line == line))
+                        n++;
+        return n;
+}
+
+/* TEXT must yield RULE at LINE (exactly once there). */
+static void
+expect(const char *text, const char *rule, int line)
+{
+        struct build_df_lint *l = lint_opts(text, NULL);
+        size_t i;
+
+        if (count(l, rule, line) != 1) {
+                for (i = 0; i < l->n_findings; i++)
+                        fprintf(stderr, "  %d: %s: %s\n", l->findings[i].line, l->findings[i].rule,
+                                l->findings[i].message);
+                build_df_lint_free(l);
+                fail_msg("expected one %s at line %d in:\n%s", rule, line, text);
+        }
+        build_df_lint_free(l);
+}
+
+/* TEXT must not yield RULE anywhere. */
+static void
+expect_none(const char *text, const char *rule)
+{
+        struct build_df_lint *l = lint_opts(text, NULL);
+        size_t i;
+
+        for (i = 0; i < l->n_findings; i++) {
+                if (strcmp(l->findings[i].rule, rule) == 0) {
+                        fprintf(stderr, "  %d: %s\n", l->findings[i].line, l->findings[i].message);
+                        build_df_lint_free(l);
+                        fail_msg("unexpected %s in:\n%s", rule, text);
+                }
+        }
+        build_df_lint_free(l);
+}
+
+static void
+unpinned(void **state)
+{
+        expect("FROM ubuntu\n" OK_TAIL, "UnpinnedBaseImage", 1);
+        expect("FROM a\nFROM docker.io/library/alpine:latest\n" OK_TAIL, "UnpinnedBaseImage", 2);
+        expect("FROM localhost:5000/app\n" OK_TAIL, "UnpinnedBaseImage", 1);
+        expect("ARG IMG=debian\nFROM ${IMG}\n" OK_TAIL, "UnpinnedBaseImage", 2);
+        expect_none("FROM ubuntu:22.04 AS b\nFROM b\nFROM scratch\nFROM alpine@sha256:0123\n"
+                    "FROM localhost:5000/app:1.0\nARG V=3.19\nFROM alpine:$V\nFROM $UNKNOWN\n" OK_TAIL,
+                    "UnpinnedBaseImage");
+}
+
+static void
+run_as_root(void **state)
+{
+        expect("FROM a:1\nRUN x\n", "RunAsRoot", 1);
+        expect("FROM a:1\nUSER app\nUSER root\n", "RunAsRoot", 3);
+        expect("FROM a:1\nUSER 0:0\n", "RunAsRoot", 2);
+        expect("FROM a:1 AS base\nUSER app\nFROM b:1\n", "RunAsRoot", 3);
+        /* A USER in an earlier stage the final one builds on carries over. */
+        expect_none("FROM a:1 AS base\nUSER app\nFROM base\nRUN x\n", "RunAsRoot");
+        expect_none("FROM a:1\nUSER root\nRUN apt-get x\nUSER 1000:1000\n", "RunAsRoot");
+}
+
+static void
+add_instead_of_copy(void **state)
+{
+        expect("FROM a:1\nADD src/ /app/\n" OK_TAIL, "AddInsteadOfCopy", 2);
+        expect("FROM a:1\nADD [\"a b\", \"c\", \"/d/\"]\n" OK_TAIL, "AddInsteadOfCopy", 2);
+        expect_none("FROM a:1\nADD https://example.com/x.bin /x\nADD rootfs.tar.gz /\n"
+                    "ADD git@github.com:a/b.git /src\nADD --checksum=sha256:00 file /f\nCOPY a /b\n" OK_TAIL,
+                    "AddInsteadOfCopy");
+}
+
+static void
+secrets(void **state)
+{
+        expect("FROM a:1\nARG DB_PASSWORD\n" OK_TAIL, "SecretsUsedInArgOrEnv", 2);
+        expect("FROM a:1\nENV GITHUB_TOKEN=x\n" OK_TAIL, "SecretsUsedInArgOrEnv", 2);
+        expect("ARG AWS_SECRET_ACCESS_KEY=x\nFROM a:1\n" OK_TAIL, "SecretsUsedInArgOrEnv", 1);
+        expect("FROM a:1\nENV SIGNING_KEY abc\n" OK_TAIL, "SecretsUsedInArgOrEnv", 2);
+        expect("FROM a:1\nARG apikey=1\n" OK_TAIL, "SecretsUsedInArgOrEnv", 2);
+        expect_none("FROM a:1\nARG VERSION=1\nENV PATH=/x KEYBOARD=us GPG_PUBLIC_KEY=x MONKEY=1\n" OK_TAIL,
+                    "SecretsUsedInArgOrEnv");
+}
+
+static void
+apt(void **state)
+{
+        const char *bad = "FROM a:1\nRUN apt-get update && apt-get install -y curl\n" OK_TAIL;
+        const char *good = "FROM a:1\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends curl \\\n"
+                           " && rm -rf /var/lib/apt/lists/*\n" OK_TAIL;
+
+        expect(bad, "AptGetNoInstallRecommends", 2);
+        expect(bad, "AptGetListsNotCleaned", 2);
+        expect_none(good, "AptGetNoInstallRecommends");
+        expect_none(good, "AptGetListsNotCleaned");
+        /* The flag may come before "install"; JSON form and heredocs count. */
+        expect_none("FROM a:1\nRUN apt-get --no-install-recommends install -y x; rm -rf /var/lib/apt/lists\n" OK_TAIL,
+                    "AptGetNoInstallRecommends");
+        expect("FROM a:1\nRUN [\"apt-get\", \"install\", \"-y\", \"x\"]\n" OK_TAIL, "AptGetNoInstallRecommends", 2);
+        expect("FROM a:1\nRUN <<EOF\nset -e\napt-get install -y --no-install-recommends x\nEOF\n" OK_TAIL,
+               "AptGetListsNotCleaned", 2);
+        /* Cleaning in another RUN does not help the layer. */
+        expect("FROM a:1\nRUN apt-get install --no-install-recommends -y x\nRUN rm -rf /var/lib/apt/lists/*\n" OK_TAIL,
+               "AptGetListsNotCleaned", 2);
+        expect_none("FROM a:1\nRUN apt-get update\nRUN echo install\n" OK_TAIL, "AptGetListsNotCleaned");
+}
+
+static void
+maintainer(void **state)
+{
+        expect("FROM a:1\nMAINTAINER me\n" OK_TAIL, "MaintainerDeprecated", 2);
+        expect_none("FROM a:1\nLABEL maintainer=me\n" OK_TAIL, "MaintainerDeprecated");
+}
+
+static void
+json_args(void **state)
+{
+        expect("FROM a:1\nCMD run --fast\n" OK_TAIL, "JSONArgsRecommended", 2);
+        expect("FROM a:1\nENTRYPOINT /app\n" OK_TAIL, "JSONArgsRecommended", 2);
+        expect_none("FROM a:1\nCMD [\"run\", \"--fast\"]\nENTRYPOINT [\"/app\"]\nCMD []\n" OK_TAIL,
+                    "JSONArgsRecommended");
+}
+
+static void
+duplicate_stage(void **state)
+{
+        expect("FROM a:1 AS build\nFROM b:1 AS Build\n" OK_TAIL, "DuplicateStageName", 2);
+        expect_none("FROM a:1 AS build\nFROM b:1 AS test\nFROM c:1\n" OK_TAIL, "DuplicateStageName");
+}
+
+static void
+undefined_var(void **state)
+{
+        expect("FROM a:1\nWORKDIR $APP_DIR\n" OK_TAIL, "UndefinedVar", 2);
+        expect("FROM a:1\nARG APP_DIR=/x\nCOPY --chown=${USR} a b\n" OK_TAIL, "UndefinedVar", 3);
+        /* Meta ARGs are not in a stage's scope until declared again. */
+        expect("ARG V=1\nFROM a:$V\nENV X=$V\n" OK_TAIL, "UndefinedVar", 3);
+        /* ENV values see the environment from before the instruction. */
+        expect("FROM a:1\nENV A=1 B=$A\n" OK_TAIL, "UndefinedVar", 2);
+        /* Stages do not share ARGs, only ENVs of a parent stage. */
+        expect("FROM a:1 AS one\nARG X=1\nFROM one\nENV Y=$X\n" OK_TAIL, "UndefinedVar", 4);
+        {
+                struct build_df_lint *l = lint_opts("FROM a:1\nARG APP_DIR=/x\nWORKDIR $APP_DIRR\n" OK_TAIL, NULL);
+                assert_int_equal(count(l, "UndefinedVar", 3), 1);
+                assert_non_null(strstr(l->findings[0].message, "did you mean $APP_DIR?"));
+                build_df_lint_free(l);
+        }
+        expect_none("ARG V=1\nARG BASE\nFROM $BASE:$V\nARG V\nENV A=1\nENV B=$A C=${V} D=\\$NOTAVAR E='$LITERAL'\n"
+                    "WORKDIR ${UNSET:-/default}\nUSER ${U:+x}\nLABEL x=$PATH\nFROM --platform=$BUILDPLATFORM a:1 AS one\n"
+                    "ENV FROMONE=1\nFROM one\nCOPY --from=one $FROMONE /\nRUN echo $NOT_CHECKED_IN_RUN\n" OK_TAIL,
+                    "UndefinedVar");
+}
+
+static void
+privileged_port(void **state)
+{
+        expect("FROM a:1\nEXPOSE 8080 80/tcp\n" OK_TAIL, "ExposePrivilegedPort", 2);
+        expect_none("FROM a:1\nEXPOSE 8080 1024/udp $PORT 3000-3005\n" OK_TAIL, "ExposePrivilegedPort");
+}
+
+static void
+skip_and_error(void **state)
+{
+        const char *text = "FROM ubuntu\nMAINTAINER me\n";
+        const char *skip1[] = { "maintainerdeprecated", "RunAsRoot" };
+        const char *all[] = { "all" };
+        const char *bad[] = { "NoSuchCheck" };
+        struct build_df_lint_opts o = { .skip = skip1, .n_skip = 2 };
+        struct build_df_lint *l;
+        struct build_df_file *f = NULL;
+        _cleanup_err_ struct err *err = NULL;
+
+        l = lint_opts(text, NULL);
+        assert_int_equal(l->n_findings, 3);
+        assert_false(l->error);
+        /* Sorted by line. */
+        assert_int_equal(l->findings[0].line, 1);
+        assert_int_equal(l->findings[2].line, 2);
+        build_df_lint_free(l);
+
+        l = lint_opts(text, &o);
+        assert_int_equal(l->n_findings, 1);
+        assert_string_equal(l->findings[0].rule, "UnpinnedBaseImage");
+        build_df_lint_free(l);
+
+        o = (struct build_df_lint_opts){ .skip = all, .n_skip = 1, .error = true };
+        l = lint_opts(text, &o);
+        assert_int_equal(l->n_findings, 0);
+        assert_true(l->error);
+        build_df_lint_free(l);
+
+        /* The directive: skip list and error mode. */
+        l = lint_opts("# check=skip=UnpinnedBaseImage,RunAsRoot,Bogus;error=true\nFROM ubuntu\nMAINTAINER me\n", NULL);
+        assert_int_equal(l->n_findings, 1);
+        assert_string_equal(l->findings[0].rule, "MaintainerDeprecated");
+        assert_true(l->error);
+        build_df_lint_free(l);
+        l = lint_opts("# check=skip=all\nFROM ubuntu\nMAINTAINER me\n", NULL);
+        assert_int_equal(l->n_findings, 0);
+        assert_false(l->error);
+        build_df_lint_free(l);
+
+        /* An unknown name from the caller is an error naming it. */
+        assert_int_equal(build_df_parse(text, strlen(text), "Dockerfile", &f, &err), 0);
+        o = (struct build_df_lint_opts){ .skip = bad, .n_skip = 1 };
+        l = NULL;
+        assert_true(build_df_lint_run(f, &o, &l, &err) < 0);
+        assert_null(l);
+        assert_int_equal(err_code(&err), EINVAL);
+        assert_non_null(strstr(err_msg(&err), "NoSuchCheck"));
+        build_df_file_free(f);
+        build_df_lint_free(NULL);
+}
+
+static void
+rule_table(void **state)
+{
+        size_t n, i, j;
+        const struct build_df_lint_rule *r = build_df_lint_rules(&n);
+
+        assert_int_equal(n, 11);
+        for (i = 0; i < n; i++) {
+                assert_non_null(r[i].name);
+                assert_true(strlen(r[i].description) > 10);
+                for (j = 0; j < i; j++)
+                        assert_string_not_equal(r[i].name, r[j].name);
+        }
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(unpinned),        cmocka_unit_test(run_as_root),
+                cmocka_unit_test(add_instead_of_copy), cmocka_unit_test(secrets),
+                cmocka_unit_test(apt),             cmocka_unit_test(maintainer),
+                cmocka_unit_test(json_args),       cmocka_unit_test(duplicate_stage),
+                cmocka_unit_test(undefined_var),   cmocka_unit_test(privileged_port),
+                cmocka_unit_test(skip_and_error),  cmocka_unit_test(rule_table),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
