@@ -3,6 +3,7 @@
 #ifndef OCI_OCI_H
 #define OCI_OCI_H
 
+#include "oci/layer.h"
 #include "oci/layout.h"
 #include "oci/mediatype.h"
 #include "oci/model.h"
