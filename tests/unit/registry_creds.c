@@ -1,0 +1,332 @@
+/* registry/common/creds: config files, credential helpers, host rules. */
+#include "tests/unit/test.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "common/fsutil.h"
+#include "registry/common/base64.h"
+#include "registry/common/creds.h"
+
+static char tmpdir[] = "/tmp/ibuild-creds-test.XXXXXX";
+
+static char *
+path_of(const char *name)
+{
+        return xasprintf("%s/%s", tmpdir, name);
+}
+
+static void
+write_file(const char *name, const char *content, mode_t mode)
+{
+        _cleanup_free_ char *p = path_of(name);
+        struct err *e = NULL;
+        if (fs_write_atomic(p, content, strlen(content), mode, &e) < 0)
+                fail_msg("%s", err_msg(&e));
+}
+
+/* A fake helper: answers for ghcr.io / the Docker Hub URL / "tok.example",
+ * "not found" for "missing.example", fails for anything else.  It records
+ * what it read on stdin. */
+static const char HELPER[] =
+        "#!/bin/sh\n"
+        "[ \"$1\" = get ] || exit 9\n"
+        "server=$(cat)\n"
+        "printf '%s\\n' \"$server\" >> \"$(dirname \"$0\")/helper.log\"\n"
+        "case \"$server\" in\n"
+        "ghcr.io) echo '{\"ServerURL\":\"ghcr.io\",\"Username\":\"gh-user\",\"Secret\":\"gh:secret\"}' ;;\n"
+        "https://index.docker.io/v1/) echo '{\"ServerURL\":\"x\",\"Username\":\"hub\",\"Secret\":\"hubpw\"}' ;;\n"
+        "tok.example) echo '{\"ServerURL\":\"x\",\"Username\":\"<token>\",\"Secret\":\"refresh-123\"}' ;;\n"
+        "junk.example) echo 'not json' ;;\n"
+        "missing.example) echo 'credentials not found in native keychain'; exit 1 ;;\n"
+        "*) echo \"helper exploded for $server\" >&2; exit 3 ;;\n"
+        "esac\n";
+
+static int
+setup(void **state)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!mkdtemp(tmpdir))
+                return -1;
+        write_file("docker-credential-test", HELPER, 0755);
+        path = xasprintf("%s:%s", tmpdir, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+        setenv("PATH", path, 1);
+        return 0;
+}
+
+static int
+teardown(void **state)
+{
+        struct err *e = NULL;
+        fs_rm_rf(tmpdir, &e);
+        err_clear(&e);
+        return 0;
+}
+
+static void
+userpass(void **state)
+{
+        struct reg_creds *c = NULL;
+        struct err *e = NULL;
+
+        assert_int_equal(reg_creds_parse_userpass("robot$ci:pa:ss", &c, &e), 0);
+        assert_string_equal(c->username, "robot$ci");
+        assert_string_equal(c->password, "pa:ss");
+        assert_string_equal(c->source, "--creds");
+        reg_creds_free(c);
+        assert_int_equal(reg_creds_parse_userpass("u:", &c, &e), 0);
+        assert_string_equal(c->password, "");
+        reg_creds_free(c);
+        assert_int_equal(reg_creds_parse_userpass(":p", &c, &e), -EINVAL);
+        err_clear(&e);
+        assert_int_equal(reg_creds_parse_userpass("nocolon", &c, &e), -EINVAL);
+        err_clear(&e);
+        reg_creds_free(NULL);
+}
+
+static void
+hosts(void **state)
+{
+        struct {
+                const char *in, *out;
+        } cases[] = {
+                {"docker.io", "docker.io"},
+                {"https://index.docker.io/v1/", "docker.io"},
+                {"index.docker.io", "docker.io"},
+                {"registry-1.docker.io", "docker.io"},
+                {"HTTP://LocalHost:5000/v2/", "localhost:5000"},
+                {"localhost:5000", "localhost:5000"},
+                {"quay.io/org/repo", "quay.io"},
+                {"ghcr.io", "ghcr.io"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *h = reg_creds_host(cases[i].in);
+                assert_string_equal(h, cases[i].out);
+                free(h);
+        }
+}
+
+static char *
+b64(const char *s)
+{
+        return reg_b64_encode(s, strlen(s), false);
+}
+
+static void
+config_file(void **state)
+{
+        _cleanup_free_ char *hub = b64("hubuser:hub:pw"), *local = b64("lu:lp"), *text = NULL,
+                            *p = path_of("config.json");
+        struct reg_creds *c = NULL;
+        struct err *e = NULL;
+
+        text = xasprintf("{\"auths\": {"
+                         "\"https://index.docker.io/v1/\": {\"auth\": \"%s\"},"
+                         "\"http://localhost:5000/v2/\": {\"auth\": \"%s\"},"
+                         "\"id.example\": {\"auth\": \"\", \"identitytoken\": \"idtok\"},"
+                         "\"placeholder.example\": {}"
+                         "}}",
+                         hub, local);
+        write_file("config.json", text, 0600);
+
+        assert_int_equal(reg_creds_from_file(p, "docker.io", &c, &e), 1);
+        assert_string_equal(c->username, "hubuser");
+        assert_string_equal(c->password, "hub:pw");
+        assert_null(c->identity_token);
+        assert_string_equal(c->source, p);
+        reg_creds_free(c);
+        assert_int_equal(reg_creds_from_file(p, "registry-1.docker.io", &c, &e), 1);
+        reg_creds_free(c);
+        assert_int_equal(reg_creds_from_file(p, "localhost:5000", &c, &e), 1);
+        assert_string_equal(c->username, "lu");
+        reg_creds_free(c);
+        assert_int_equal(reg_creds_from_file(p, "id.example", &c, &e), 1);
+        assert_null(c->username);
+        assert_null(c->password);
+        assert_string_equal(c->identity_token, "idtok");
+        reg_creds_free(c);
+        c = NULL;
+        assert_int_equal(reg_creds_from_file(p, "placeholder.example", &c, &e), 0);
+        assert_null(c);
+        assert_int_equal(reg_creds_from_file(p, "localhost:5001", &c, &e), 0);
+        assert_null(c);
+
+        /* Malformed files are errors naming the file (and line). */
+        write_file("bad.json", "{\n\"auths\": {,}\n}", 0600);
+        free(p);
+        p = path_of("bad.json");
+        assert_int_equal(reg_creds_from_file(p, "x", &c, &e), -EINVAL);
+        assert_non_null(strstr(err_msg(&e), "bad.json:2:"));
+        err_clear(&e);
+        write_file("bad.json", "{\"auths\": {\"x\": {\"auth\": \"!!!\"}}}", 0600);
+        assert_int_equal(reg_creds_from_file(p, "x", &c, &e), -EINVAL);
+        assert_non_null(strstr(err_msg(&e), "auths.x.auth"));
+        err_clear(&e);
+        {
+                _cleanup_free_ char *nocolon = b64("justuser"), *t2 = NULL;
+                t2 = xasprintf("{\"auths\": {\"x\": {\"auth\": \"%s\"}}}", nocolon);
+                write_file("bad.json", t2, 0600);
+                assert_int_equal(reg_creds_from_file(p, "x", &c, &e), -EINVAL);
+                assert_non_null(strstr(err_msg(&e), "USER:PASSWORD"));
+                err_clear(&e);
+        }
+        write_file("bad.json", "[]", 0600);
+        assert_int_equal(reg_creds_from_file(p, "x", &c, &e), -EINVAL);
+        err_clear(&e);
+}
+
+static void
+helpers(void **state)
+{
+        _cleanup_free_ char *p = path_of("helpers.json"), *log = path_of("helper.log"), *logtext = NULL;
+        struct reg_creds *c = NULL;
+        struct err *e = NULL;
+        size_t len;
+
+        write_file("helpers.json",
+                   "{\"credHelpers\": {\"ghcr.io\": \"test\", \"tok.example\": \"test\", \"missing.example\": \"test\","
+                   "\"boom.example\": \"test\", \"junk.example\": \"test\", \"evil.example\": \"../x\","
+                   "\"nohelper.example\": \"does-not-exist\"},"
+                   " \"auths\": {\"missing.example\": {\"auth\": \"bTpw\"}},"
+                   " \"credsStore\": \"test\"}",
+                   0600);
+        unlink(log);
+
+        assert_int_equal(reg_creds_from_file(p, "ghcr.io", &c, &e), 1);
+        assert_string_equal(c->username, "gh-user");
+        assert_string_equal(c->password, "gh:secret");
+        assert_string_equal(c->source, "docker-credential-test");
+        reg_creds_free(c);
+
+        assert_int_equal(reg_creds_from_file(p, "tok.example", &c, &e), 1);
+        assert_null(c->username);
+        assert_string_equal(c->identity_token, "refresh-123");
+        reg_creds_free(c);
+
+        /* Not in the helper: fall back to auths ("m:p"). */
+        assert_int_equal(reg_creds_from_file(p, "missing.example", &c, &e), 1);
+        assert_string_equal(c->username, "m");
+        assert_string_equal(c->password, "p");
+        reg_creds_free(c);
+
+        /* credsStore serves the rest; docker.io is asked as the Hub URL. */
+        assert_int_equal(reg_creds_from_file(p, "index.docker.io", &c, &e), 1);
+        assert_string_equal(c->username, "hub");
+        reg_creds_free(c);
+
+        /* A failing helper is an error carrying its message. */
+        assert_true(reg_creds_from_file(p, "boom.example", &c, &e) < 0);
+        assert_non_null(strstr(err_msg(&e), "helper exploded for boom.example"));
+        assert_non_null(strstr(err_msg(&e), "exit status 3"));
+        err_clear(&e);
+        assert_int_equal(reg_creds_from_file(p, "junk.example", &c, &e), -EINVAL);
+        assert_non_null(strstr(err_msg(&e), "not {\"Username\""));
+        err_clear(&e);
+        assert_int_equal(reg_creds_from_file(p, "evil.example", &c, &e), -EINVAL);
+        assert_non_null(strstr(err_msg(&e), "not valid"));
+        err_clear(&e);
+        assert_true(reg_creds_from_file(p, "nohelper.example", &c, &e) < 0);
+        assert_non_null(strstr(err_msg(&e), "docker-credential-does-not-exist"));
+        err_clear(&e);
+
+        /* The helper saw exactly the server names, one per call. */
+        assert_int_equal(fs_read_file(log, 4096, &logtext, &len, &e), 0);
+        assert_string_equal(logtext, "ghcr.io\ntok.example\nmissing.example\nhttps://index.docker.io/v1/\n"
+                                     "boom.example\njunk.example\n");
+}
+
+static void
+lookup_order(void **state)
+{
+        _cleanup_free_ char *a1 = b64("from-regauth:1"), *a2 = b64("from-xdg:2"), *a3 = b64("from-dockercfg:3"),
+                            *a4 = b64("from-home:4"), *dir = NULL;
+        char *t = NULL;
+        struct reg_creds_opts opts = {0};
+        struct reg_creds *c = NULL;
+        struct err *e = NULL;
+
+        dir = path_of("xdg/containers");
+        assert_int_equal(fs_mkdir_p(dir, 0700, &e), 0);
+        free(dir);
+        dir = path_of("home/.docker");
+        assert_int_equal(fs_mkdir_p(dir, 0700, &e), 0);
+        free(dir);
+        dir = path_of("dcfg");
+        assert_int_equal(fs_mkdir_p(dir, 0700, &e), 0);
+
+        t = xasprintf("{\"auths\": {\"r1\": {\"auth\": \"%s\"}}}", a1);
+        write_file("regauth.json", t, 0600);
+        free(t);
+        t = xasprintf("{\"auths\": {\"r1\": {\"auth\": \"%s\"}, \"r2\": {\"auth\": \"%s\"}}}", a2, a2);
+        write_file("xdg/containers/auth.json", t, 0600);
+        free(t);
+        t = xasprintf("{\"auths\": {\"r1\": {\"auth\": \"%s\"}, \"r2\": {\"auth\": \"%s\"}, \"r3\": {\"auth\": \"%s\"}}}",
+                      a3, a3, a3);
+        write_file("dcfg/config.json", t, 0600);
+        free(t);
+        t = xasprintf("{\"auths\": {\"r4\": {\"auth\": \"%s\"}}}", a4);
+        write_file("home/.docker/config.json", t, 0600);
+        free(t);
+
+        t = path_of("regauth.json");
+        setenv("REGISTRY_AUTH_FILE", t, 1);
+        free(t);
+        t = path_of("xdg");
+        setenv("XDG_RUNTIME_DIR", t, 1);
+        free(t);
+        setenv("DOCKER_CONFIG", dir, 1);
+        t = path_of("home");
+        setenv("HOME", t, 1);
+        free(t);
+
+        const char *want[] = {"from-regauth", "from-xdg", "from-dockercfg", "from-home"};
+        for (int i = 0; i < 4; i++) {
+                char reg[16];
+                snprintf(reg, sizeof(reg), "r%d", i + 1);
+                assert_int_equal(reg_creds_lookup(reg, NULL, &c, &e), 1);
+                assert_string_equal(c->username, want[i]);
+                reg_creds_free(c);
+        }
+        assert_int_equal(reg_creds_lookup("r5", NULL, &c, &e), 0);
+        assert_null(c);
+
+        /* --creds wins; --authfile is the only file consulted. */
+        opts.creds = "flag:pw";
+        assert_int_equal(reg_creds_lookup("r1", &opts, &c, &e), 1);
+        assert_string_equal(c->username, "flag");
+        reg_creds_free(c);
+        opts.creds = NULL;
+        t = path_of("regauth.json");
+        opts.authfile = t;
+        assert_int_equal(reg_creds_lookup("r4", &opts, &c, &e), 0);
+        assert_int_equal(reg_creds_lookup("r1", &opts, &c, &e), 1);
+        reg_creds_free(c);
+        free(t);
+        opts.authfile = "/nonexistent/auth.json";
+        assert_int_equal(reg_creds_lookup("r1", &opts, &c, &e), -ENOENT);
+        err_clear(&e);
+
+        /* A malformed file in the chain is an error, not skipped. */
+        write_file("regauth.json", "{", 0600);
+        assert_int_equal(reg_creds_lookup("r1", NULL, &c, &e), -EINVAL);
+        assert_non_null(strstr(err_msg(&e), "regauth.json"));
+        err_clear(&e);
+        /* A missing one is skipped. */
+        setenv("REGISTRY_AUTH_FILE", "/nonexistent/auth.json", 1);
+        assert_int_equal(reg_creds_lookup("r1", NULL, &c, &e), 1);
+        assert_string_equal(c->username, "from-xdg");
+        reg_creds_free(c);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(userpass), cmocka_unit_test(hosts),        cmocka_unit_test(config_file),
+                cmocka_unit_test(helpers),  cmocka_unit_test(lookup_order),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
