@@ -210,6 +210,60 @@ oci_store_normalize_name(const char *name, char **ret_name, struct err **err)
         return normalize(name, OCI_REF_LOCAL, ret_name, err);
 }
 
+/* Walk callback: the blobs of an image being tagged must be present: the
+ * root, and the config and layers of every manifest present (an index may
+ * lack the manifests of platforms that were not pulled). */
+static int
+require_blob(const struct oci_walk_item *it, void *userdata, struct err **err)
+{
+        struct oci_store *store = userdata;
+        const struct oci_descriptor *d = it->desc;
+
+        if (it->kind == OCI_WALK_MANIFEST || it->kind == OCI_WALK_SUBJECT)
+                return 0;
+        if (it->kind == OCI_WALK_LAYER && d->urls && d->urls[0] && oci_mediatype_is_nondistributable(d->media_type))
+                return 0;
+        if (oci_layout_has_blob(store->layout, &it->digest))
+                return 0;
+        return err_set(err, ERR_MANIFEST_BLOB_UNKNOWN, "blob %s (%s) is missing from the store %s", d->digest,
+                       it->referrer, store->path);
+}
+
+/* DESC's blob must be present and be the manifest or index it claims. */
+static int
+check_root(struct oci_store *store, const struct oci_descriptor *desc, struct err **err)
+{
+        _cleanup_free_ char *data = NULL;
+        struct oci_document doc = { 0 };
+        struct digest d;
+        size_t len;
+        int r;
+
+        r = oci_descriptor_validate(desc, "descriptor", err);
+        if (r < 0)
+                return r;
+        r = digest_parse(desc->digest, &d, err);
+        if (r < 0)
+                return r;
+        r = oci_layout_read_blob(store->layout, &d, LIMIT_MANIFEST_SIZE, &data, &len, err);
+        if (r < 0) {
+                if (err_code(err) == ERR_BLOB_UNKNOWN) {
+                        err_clear(err);
+                        return err_set(err, ERR_MANIFEST_BLOB_UNKNOWN, "manifest %s is missing from the store %s",
+                                       desc->digest, store->path);
+                }
+                return r;
+        }
+        if ((int64_t) len != desc->size)
+                return err_set(err, ERR_SIZE_INVALID, "manifest %s is %zu bytes, the descriptor says %lld",
+                               desc->digest, len, (long long) desc->size);
+        r = oci_document_parse(data, len, desc->media_type, &doc, err);
+        if (r < 0)
+                return err_prefix(err, "%s", desc->digest);
+        oci_document_clear(&doc);
+        return 0;
+}
+
 int
 oci_store_tag(struct oci_store *store, const char *name, const struct oci_descriptor *desc, struct err **err)
 {
@@ -223,6 +277,14 @@ oci_store_tag(struct oci_store *store, const char *name, const struct oci_descri
         lock = oci_store_lock(store, true, err);
         if (lock < 0)
                 return lock;
+        /* Under the lock no garbage collection runs, so an image found
+         * complete now stays complete once named. */
+        r = check_root(store, desc, err);
+        if (r < 0)
+                return err_prefix(err, "tagging %s", n);
+        r = oci_layout_walk_from(store->layout, desc, OCI_WALK_SKIP_MISSING, require_blob, store, err);
+        if (r < 0)
+                return err_prefix(err, "tagging %s", n);
         return oci_layout_tag(store->layout, n, desc, err);
 }
 

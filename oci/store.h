@@ -84,8 +84,12 @@ void oci_store_unlock(int fd);
  * ERR_REFERENCE_INVALID / ERR_TAG_INVALID from oci/ref.h. */
 int oci_store_normalize_name(const char *name, char **ret_name, struct err **err);
 
-/* Name the manifest or index DESC (its blob should be in the store) NAME,
- * moving the name if another image had it.  Exclusive lock. */
+/* Name the manifest or index DESC NAME, moving the name if another image
+ * had it.  Under the exclusive lock, the image must be complete: DESC's blob
+ * and the config and layers of every manifest it reaches that is present
+ * (an index may lack other platforms' manifests) must be in the store, else
+ * ERR_MANIFEST_BLOB_UNKNOWN naming the blob.  Since GC takes the same lock,
+ * a complete image stays complete once named: write the blobs, then tag. */
 int oci_store_tag(struct oci_store *store, const char *name, const struct oci_descriptor *desc,
                   struct err **err);
 

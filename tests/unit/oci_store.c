@@ -298,54 +298,107 @@ tag_and_resolve(void **state)
         oci_store_free(s);
 }
 
+static char *
+numbered_manifest(int i)
+{
+        return xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","
+                         "\"digest\":\"%s\",\"size\":2},\"layers\":[],\"annotations\":{\"i\":\"%d\"}}",
+                         OCI_MT_MANIFEST, OCI_MT_EMPTY, OCI_EMPTY_DIGEST, i);
+}
+
 static void
 ambiguous_prefix(void **state)
 {
         struct oci_store *s = open_store();
-        char texts[2][64];
-        struct digest d;
+        static int first_with[65536];
+        int pair[2] = { -1, -1 };
         char prefix[5] = { 0 };
         struct oci_descriptor got;
-        int found = 0;
 
-        /* Find two manifests whose digests share 4 hex digits (birthday:
-         * a few hundred tries). */
-        {
-                static char seen[65536][16];
-                memset(seen, 0, sizeof(seen));
-                for (int i = 0; i < 100000 && !found; i++) {
-                        char t[16];
-                        unsigned v;
-                        struct image im;
-                        _cleanup_free_ char *m = NULL;
-                        snprintf(t, sizeof(t), "L%d", i);
-                        /* the manifest digest depends on the layer digest */
-                        digest_buffer(DIGEST_SHA256, t, strlen(t), &im.layer);
-                        (void) m;
-                        sscanf(im.layer.hex, "%4x", &v);
-                        if (seen[v][0]) {
-                                snprintf(texts[0], sizeof(texts[0]), "%s", seen[v]);
-                                snprintf(texts[1], sizeof(texts[1]), "%s", t);
-                                memcpy(prefix, im.layer.hex, 4);
-                                found = 1;
-                        } else {
-                                snprintf(seen[v], sizeof(seen[v]), "%s", t);
-                        }
+        /* Two manifests whose digests share their first 4 hex digits
+         * (birthday bound: a few hundred tries, hashed in memory). */
+        memset(first_with, 0xff, sizeof(first_with));
+        for (int i = 0; i < 100000 && pair[0] < 0; i++) {
+                _cleanup_free_ char *m = numbered_manifest(i);
+                struct digest d;
+                unsigned v;
+
+                digest_buffer(DIGEST_SHA256, m, strlen(m), &d);
+                sscanf(d.hex, "%4x", &v);
+                if (first_with[v] >= 0) {
+                        pair[0] = first_with[v];
+                        pair[1] = i;
+                        memcpy(prefix, d.hex, 4);
+                } else {
+                        first_with[v] = i;
                 }
         }
-        assert_true(found);
-        /* Tag the two blobs as if they were manifests: resolve only looks at
-         * index.json digests for a prefix. */
+        assert_true(pair[0] >= 0);
+        add_str(s, "{}", NULL);
         for (int i = 0; i < 2; i++) {
+                _cleanup_free_ char *m = numbered_manifest(pair[i]);
                 struct oci_descriptor desc;
+                struct digest d;
                 char nm[16];
-                add_str(s, texts[i], &d);
-                oci_descriptor_init(&desc, OCI_MT_MANIFEST, d.str, (int64_t) strlen(texts[i]));
+
+                add_str(s, m, &d);
+                oci_descriptor_init(&desc, OCI_MT_MANIFEST, d.str, (int64_t) strlen(m));
                 snprintf(nm, sizeof(nm), "n%d", i);
                 assert_ok(oci_store_tag(s, nm, &desc, err));
                 oci_descriptor_clear(&desc);
         }
         assert_fails(oci_store_resolve(s, prefix, &got, NULL, err), ERR_REFERENCE_INVALID, "ambiguous", prefix);
+        oci_store_free(s);
+}
+
+static void
+tag_requires_complete_image(void **state)
+{
+        struct oci_store *s = open_store();
+        struct oci_descriptor a, ix, bad;
+        struct image ia;
+        struct digest ixd, junk;
+        _cleanup_free_ char *json = NULL;
+
+        make_image(s, "layer A", "2024-01-01T00:00:00Z", &ia, &a);
+        {
+                _cleanup_free_ char *p = oci_layout_blob_path(oci_store_layout(s), &ia.layer);
+                unlink(p);
+        }
+        assert_fails(oci_store_tag(s, "a", &a, err), ERR_MANIFEST_BLOB_UNKNOWN, ia.layer.str, "layers[0] of");
+        add_str(s, "layer A", NULL);
+        assert_ok(oci_store_tag(s, "a", &a, err));
+
+        /* An index may lack a platform's manifest, not a present one's layers. */
+        json = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[{\"mediaType\":\"%s\","
+                         "\"digest\":\"%s\",\"size\":%lld},{\"mediaType\":\"%s\",\"digest\":\"sha256:"
+                         "1111111111111111111111111111111111111111111111111111111111111111\",\"size\":9}]}",
+                         OCI_MT_INDEX, OCI_MT_MANIFEST, a.digest, (long long) a.size, OCI_MT_MANIFEST);
+        add_str(s, json, &ixd);
+        oci_descriptor_init(&ix, OCI_MT_INDEX, ixd.str, (int64_t) strlen(json));
+        assert_ok(oci_store_tag(s, "multi", &ix, err));
+        {
+                _cleanup_free_ char *p = oci_layout_blob_path(oci_store_layout(s), &ia.config);
+                unlink(p);
+        }
+        assert_fails(oci_store_tag(s, "multi2", &ix, err), ERR_MANIFEST_BLOB_UNKNOWN, ia.config.str, NULL);
+
+        /* The root must be there, with its size, and be what it claims. */
+        assert_fails(oci_store_tag(s, "gone", &(struct oci_descriptor){ .media_type = OCI_MT_MANIFEST,
+                                   .digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+                                   .size = 9 }, err),
+                     ERR_MANIFEST_BLOB_UNKNOWN, "sha256:1111", NULL);
+        add_str(s, "not json", &junk);
+        oci_descriptor_init(&bad, OCI_MT_MANIFEST, junk.str, 8);
+        assert_fails(oci_store_tag(s, "junk", &bad, err), ERR_MANIFEST_INVALID, junk.str, NULL);
+        bad.size = 7;
+        assert_fails(oci_store_tag(s, "junk", &bad, err), ERR_SIZE_INVALID, junk.str, NULL);
+        oci_descriptor_clear(&bad);
+        oci_descriptor_init(&bad, OCI_MT_INDEX, a.digest, a.size);
+        assert_fails(oci_store_tag(s, "junk", &bad, err), ERR_MANIFEST_INVALID, a.digest, NULL);
+        oci_descriptor_clear(&bad);
+        oci_descriptor_clear(&a);
+        oci_descriptor_clear(&ix);
         oci_store_free(s);
 }
 
@@ -650,6 +703,7 @@ main(void)
                 cmocka_unit_test_setup_teardown(open_layout_and_dirs, setup, teardown),
                 cmocka_unit_test_setup_teardown(tag_and_resolve, setup, teardown),
                 cmocka_unit_test_setup_teardown(ambiguous_prefix, setup, teardown),
+                cmocka_unit_test_setup_teardown(tag_requires_complete_image, setup, teardown),
                 cmocka_unit_test_setup_teardown(list_images, setup, teardown),
                 cmocka_unit_test_setup_teardown(gc, setup, teardown),
                 cmocka_unit_test_setup_teardown(gc_through_index, setup, teardown),
