@@ -394,8 +394,10 @@ check_size(struct lexer *lx, const struct sbuf *b, size_t add)
         return 0;
 }
 
+/* GUARDED lookups (${V:-w} ${V+w} ${V?m}...) say what happens when V is
+ * unset, so an unset V is not reported. */
 static const char *
-env_get(struct lexer *lx, const char *name)
+env_get(struct lexer *lx, const char *name, bool guarded)
 {
         const struct build_shell_opts *o = lx->opts;
         const char *v = NULL;
@@ -421,7 +423,7 @@ env_get(struct lexer *lx, const char *name)
         if (v) {
                 if (!strv_has(&lx->used, name))
                         strv_push(&lx->used, xstrdup(name));
-        } else if (!special && !strv_has(&lx->unset, name)) {
+        } else if (!special && !guarded && !strv_has(&lx->unset, name)) {
                 strv_push(&lx->unset, xstrdup(name));
         }
         return v;
@@ -624,7 +626,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
                         return 0;
                 }
                 namebuf = sb_steal(&name);
-                value = env_get(lx, namebuf);
+                value = env_get(lx, namebuf, false);
                 if (value) {
                         if (check_size(lx, out, strlen(value)) < 0)
                                 return -ERR_PARSE;
@@ -648,7 +650,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
         lx->pos++;
 
         if (c == '}') {
-                value = env_get(lx, namebuf);
+                value = env_get(lx, namebuf, false);
                 if (value) {
                         if (check_size(lx, out, strlen(value)) < 0)
                                 return -ERR_PARSE;
@@ -678,7 +680,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
                 wordbuf = sb_steal(&word);
                 if (r < 0)
                         return r;
-                value = env_get(lx, namebuf);
+                value = env_get(lx, namebuf, c == '-' || c == '+' || c == '?');
                 vlen = value ? strlen(value) : 0;
                 switch (c) {
                 case '-':
@@ -744,7 +746,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
                 repbuf = sb_steal(&rep);
                 if (r < 0)
                         return r;
-                value = env_get(lx, namebuf);
+                value = env_get(lx, namebuf, false);
                 return replace_pattern(lx, value ? value : "", patbuf, repbuf, all, out);
         }
 

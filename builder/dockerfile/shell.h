@@ -57,8 +57,10 @@ struct build_shell_result {
         char **words;
         size_t n_words;
         /* Variable names looked up and found set / not set, each once, in
-         * first-use order (NULL-terminated).  Positional and special
-         * parameters ($1, $@ ...) are never listed as unset. */
+         * first-use order (NULL-terminated).  Not listed as unset:
+         * positional and special parameters ($1, $@ ...) and names used
+         * with an operator that handles unset (${V:-w} ${V-w} ${V:+w}
+         * ${V+w} ${V:?m} ${V?m}). */
         char **used;
         size_t n_used;
         char **unset;

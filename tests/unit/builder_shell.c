@@ -299,6 +299,14 @@ used_and_unset(void **state)
         assert_string_equal(r->words[2], "한국어");
         build_shell_result_free(r);
         build_shell_result_free(NULL);
+        /* Operators that handle unset names do not report them. */
+        assert_int_equal(build_shell_expand("${Q:-d}${Q+x}${Q-y}${Q#p}", &opts, &r, &e), 0);
+        assert_int_equal(r->n_unset, 1);
+        assert_string_equal(r->unset[0], "Q");
+        build_shell_result_free(r);
+        assert_int_equal(build_shell_expand("${Q:-d}${Q+x}${Q-y}", &opts, &r, &e), 0);
+        assert_int_equal(r->n_unset, 0);
+        build_shell_result_free(r);
 }
 
 static const char *

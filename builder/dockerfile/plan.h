@@ -1,0 +1,161 @@
+/* The build plan: a parsed Dockerfile turned into the stages to run, in
+ * order, with every instruction expanded the way BuildKit does it.
+ *
+ *   - Stages: `FROM img [AS name]` (names case-insensitive).  A stage's base
+ *     is scratch, an earlier stage (by name) or an image reference.
+ *     `COPY --from=X` and `RUN --mount=...,from=X` name a stage (by name or
+ *     index) or else an image.  A reference to the stage itself is a cycle,
+ *     to a later stage an error, an out-of-range index an error.
+ *   - --target selects the final stage; stages it does not need
+ *     (transitively) are pruned.  Without it the last stage is the target.
+ *   - ARG scoping: ARGs before the first FROM (global) expand FROM lines
+ *     (image and --platform) only; inside a stage an ARG must be declared
+ *     (`ARG NAME` without a value inherits the global value); --build-arg
+ *     overrides defaults.  Automatic platform ARGs (BUILDPLATFORM BUILDOS
+ *     BUILDARCH BUILDVARIANT TARGETPLATFORM TARGETOS TARGETARCH
+ *     TARGETVARIANT) are global and behave like --build-args nobody has to
+ *     pass.  Proxy ARGs (HTTP_PROXY http_proxy HTTPS_PROXY https_proxy
+ *     FTP_PROXY ftp_proxy NO_PROXY no_proxy ALL_PROXY all_proxy) given as
+ *     --build-arg reach RUN without a declaration and are never "unused".
+ *     ENV wins over an ARG of the same name.
+ *   - Expanded at plan time: ADD COPY (sources, destination, --chown
+ *     --chmod --checksum --exclude) ENV LABEL (keys and values) EXPOSE FROM
+ *     STOPSIGNAL USER VOLUME WORKDIR, ARG defaults, RUN --mount values,
+ *     COPY/ADD heredoc bodies unless the delimiter was quoted.  Not
+ *     expanded: RUN CMD ENTRYPOINT SHELL HEALTHCHECK MAINTAINER (the shell
+ *     or the runtime does it) and ONBUILD triggers (they expand when they
+ *     run, in the child stage, where the plan inserts them).
+ */
+#ifndef BUILDER_DOCKERFILE_PLAN_H
+#define BUILDER_DOCKERFILE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "builder/dockerfile/parser.h"
+#include "common/err.h"
+
+enum build_plan_base {
+        BUILD_PLAN_BASE_SCRATCH,
+        BUILD_PLAN_BASE_IMAGE,
+        BUILD_PLAN_BASE_STAGE,
+};
+
+/* A flag after expansion ("--chown=app" -> name "chown", value "app"). */
+struct build_plan_flag {
+        char *name;
+        char *value; /* NULL for a flag written without '=' */
+};
+
+/* Another stage or an image one instruction reads from. */
+struct build_plan_source {
+        int stage;   /* stage index, or -1 for an image */
+        char *image; /* the reference when stage == -1 */
+};
+
+struct build_plan_instr {
+        const struct build_df_instr *node; /* the AST node (borrowed from the file) */
+        enum build_df_kind kind;
+        int line, end_line; /* source lines */
+        bool onbuild;       /* a trigger inherited from the base stage's ONBUILD */
+        /* Arguments after expansion, laid out as in the AST (see parser.h),
+         * except: ENV/LABEL give pairs (key, value) with quotes removed; ARG
+         * gives one "NAME" or "NAME=VALUE" per declaration with the value
+         * resolved (build-arg, default, or inherited global); EXPOSE gives
+         * the split words.  Kinds that do not expand keep the raw AST
+         * arguments. */
+        char **args;
+        size_t n_args;
+        struct build_plan_flag *flags;
+        size_t n_flags;
+        /* COPY/ADD heredoc bodies after expansion (one per AST heredoc). */
+        char **heredocs;
+        size_t n_heredocs;
+        /* One line for people: "COPY --chown=app src/ /app/". */
+        char *text;
+        /* Environment an executed command sees ("K=V"): the stage's ENV
+         * (base first) plus the ARGs in scope ENV does not shadow, plus
+         * proxy build args.  Set for RUN (and recorded for every kind). */
+        char **env;
+        size_t n_env;
+        /* "NAME=VALUE" for every ARG this instruction depends on: for RUN
+         * every ARG in scope (the command sees them), for the others the
+         * ARGs referenced while expanding.  Cache keys include these. */
+        char **build_args;
+        size_t n_build_args;
+        /* COPY --from / RUN --mount from= sources. */
+        struct build_plan_source *sources;
+        size_t n_sources;
+};
+
+struct build_plan_stage {
+        int index;                         /* position in the Dockerfile */
+        char *name;                        /* as written after AS, NULL when none */
+        const struct build_df_instr *from; /* the FROM node */
+        enum build_plan_base base;
+        char *base_image;   /* expanded reference (BASE_IMAGE; "scratch" for scratch) */
+        int base_stage;     /* BASE_STAGE: the stage index; else -1 */
+        char *platform;     /* expanded FROM --platform, NULL when absent */
+        struct build_plan_instr *instrs;
+        size_t n_instrs;
+        int *deps; /* stages this one needs (base, --from, mounts), sorted, unique */
+        size_t n_deps;
+        bool needed; /* reachable from the target */
+        /* The stage's ENV at its end ("K=V"), for stages built on it. */
+        char **final_env;
+        size_t n_final_env;
+};
+
+struct build_plan {
+        struct build_plan_stage *stages; /* every stage, Dockerfile order */
+        size_t n_stages;
+        int *order; /* stages to run, dependencies first, target last */
+        size_t n_order;
+        int target;
+        char *target_platform; /* "linux/amd64" */
+        char *build_platform;
+        char **global_args; /* resolved global ARGs and automatic ones, "K=V" */
+        size_t n_global_args;
+        char **unused_build_args; /* --build-arg names no ARG consumed */
+        size_t n_unused_build_args;
+        char **warnings; /* "FILE:LINE: ..." e.g. undefined variables */
+        size_t n_warnings;
+};
+
+struct build_plan_opts {
+        /* --build-arg values, "NAME=VALUE" (later wins). */
+        const char *const *build_args;
+        size_t n_build_args;
+        /* --target: a stage name (any case); NULL for the last stage. */
+        const char *target;
+        /* --platform of the result ("linux/arm64"); NULL: the build platform. */
+        const char *platform;
+        /* The platform building (NULL: this machine's). */
+        const char *build_platform;
+        /* Optional: the ENV of base image IMAGE for PLATFORM ("K=V" list,
+         * NULL-terminated, owned by the caller of the callback afterwards).
+         * Without it an image base starts with only PATH set (as BuildKit
+         * does for images without PATH). */
+        int (*base_env)(void *data, const char *image, const char *platform, char ***ret_env, struct err **err);
+        void *base_env_data;
+};
+
+/* Build the plan for the parsed file F with OPTS (NULL: no build args, last
+ * stage, this machine's platform).  F must outlive the plan.  Errors name
+ * the file and line: ERR_PARSE for expansion errors, an unknown --target,
+ * a cycle, a reference to a later stage, a bad stage index, an empty base
+ * name, a malformed --platform or --mount. */
+int build_plan_new(const struct build_df_file *f, const struct build_plan_opts *opts, struct build_plan **ret_plan,
+                   struct err **err);
+
+/* Free; NULL is a no-op. */
+void build_plan_free(struct build_plan *p);
+
+/* The platform of this machine in OCI form ("linux/amd64", "linux/arm64",
+ * "linux/arm/v7"...); owned by the caller. */
+char *build_plan_host_platform(void);
+
+/* Find a stage by name (any case); -1 when none. */
+int build_plan_find_stage(const struct build_plan *p, const char *name);
+
+#endif
