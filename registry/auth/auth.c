@@ -85,6 +85,9 @@ get_string(json_t *obj, const char *key, const char *where, char **ret, struct e
                 return 0;
         if (!json_is_string(v) || json_string_length(v) == 0 || strlen(json_string_value(v)) != json_string_length(v))
                 return err_set(err, ERR_PARSE, "%s.%s: expected a non-empty string", where, key);
+        for (const unsigned char *c = (const unsigned char *) json_string_value(v); *c; c++)
+                if (*c < 0x20 || *c == 0x7f)
+                        return err_set(err, ERR_PARSE, "%s.%s: control character in value", where, key);
         free(*ret);
         *ret = xstrdup(json_string_value(v));
         return 0;
@@ -563,8 +566,14 @@ bearer_challenge(struct reg_auth *a, const struct reg_auth_request *req, const c
                 snprintf(scope, sizeof(scope), "repository:%.255s:%s", req->repo, acts);
                 p[5] = scope;
         }
-        if (reg_challenge_format(res->www_authenticate, sizeof(res->www_authenticate), "Bearer", p, &e) < 0)
-                snprintf(res->www_authenticate, sizeof(res->www_authenticate), "Bearer realm=\"%s\"", "invalid");
+        if (reg_challenge_format(res->www_authenticate, sizeof(res->www_authenticate), "Bearer", p, &e) < 0) {
+                /* A name that cannot be quoted (or is too long) loses its
+                 * scope, never the realm. */
+                err_clear(&e);
+                p[5] = NULL;
+                if (reg_challenge_format(res->www_authenticate, sizeof(res->www_authenticate), "Bearer", p, &e) < 0)
+                        res->www_authenticate[0] = '\0';
+        }
         err_clear(&e);
 }
 

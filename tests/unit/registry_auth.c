@@ -460,6 +460,7 @@ config_errors(void **state)
                 {"{\"token\": {\"realm\": \"http://x/token\"}}", "needs \"key\""},
                 {"{\"token\": {\"realm\": \"http://x/t\", \"key\": \"k\", \"expiration\": 5}}", "expiration"},
                 {"{\"acl\": {}}", "auth.acl: expected a list"},
+                {"{\"realm\": \"a\\nb\"}", "auth.realm: control character"},
                 {"{\"acl\": [{\"user\": \"a\", \"repos\": \"x\", \"actions\": [\"pull\"]},"
                  " {\"user\": \"b\", \"repos\": \"x\", \"actions\": [\"pul\"]}]}",
                  "auth.acl[1].actions[0]"},
@@ -698,6 +699,11 @@ mode_token_issuer(void **state)
                                                 "service=\"reg.example\",scope=\"repository:team/app:pull,push\"");
         r = check(a, good, "team/app", REG_ACTION_PULL);
         assert_int_equal(r.status, 401);
+        /* A name that cannot be quoted drops the scope, keeps the realm. */
+        r = check(a, NULL, "bad\nname", REG_ACTION_PULL);
+        assert_int_equal(r.status, 401);
+        assert_string_equal(r.www_authenticate,
+                            "Bearer realm=\"https://reg.example:5000/auth/token\",service=\"reg.example\"");
 
         /* GET /token with Basic credentials. */
         resp = token_call(a, "GET", good,
