@@ -31,6 +31,11 @@ df_buf_add(struct df_buf *b, const void *p, size_t n)
 void
 df_buf_addc(struct df_buf *b, char c)
 {
+        if (b->len + 2 <= b->alloc) {
+                b->s[b->len++] = c;
+                b->s[b->len] = '\0';
+                return;
+        }
         df_buf_add(b, &c, 1);
 }
 
@@ -139,8 +144,11 @@ size_t
 df_uspace_len(const char *p, const char *end)
 {
         uint32_t r;
-        size_t n = df_utf8_decode((const unsigned char *) p, (const unsigned char *) end, &r);
+        size_t n;
 
+        if (p < end && (unsigned char) *p < 0x80)
+                return (*p == ' ' || (*p >= '\t' && *p <= '\r')) ? 1 : 0;
+        n = df_utf8_decode((const unsigned char *) p, (const unsigned char *) end, &r);
         if (n == 0 || !is_uspace(r))
                 return 0;
         return n;
@@ -190,8 +198,18 @@ df_quote_go(struct df_buf *b, const char *s, size_t len)
 
         df_buf_addc(b, '"');
         while (p < end) {
+                const unsigned char *run = p;
                 uint32_t r;
-                size_t n = df_utf8_decode(p, end, &r);
+                size_t n;
+
+                /* Plain printable ASCII goes out in one piece. */
+                while (p < end && *p >= 0x20 && *p < 0x7F && *p != '"' && *p != '\\')
+                        p++;
+                if (p > run)
+                        df_buf_add(b, run, (size_t) (p - run));
+                if (p >= end)
+                        break;
+                n = df_utf8_decode(p, end, &r);
 
                 if (n == 0) {
                         df_buf_add(b, "\\x", 2);
