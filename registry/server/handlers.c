@@ -162,10 +162,39 @@ respond_upload_status(struct reg_req *r, int status, const char *uuid, uint64_t 
 bool
 reg_authorize(struct reg_req *r, const char *repo, unsigned actions, bool *ret_responded)
 {
-        (void) repo;
-        (void) actions;
+        _cleanup_err_ struct err *e = NULL;
+        struct reg_auth_request q = {
+                .authorization = reg_header(r, "Authorization"),
+                .repo = repo,
+                .actions = repo ? actions : 0,
+                .client_cert_subject = r->cert_subject[0] ? r->cert_subject : NULL,
+                .remote = r->remote,
+        };
+        struct reg_auth_result res;
+
         *ret_responded = false;
-        return true;
+        if (!r->srv->auth)
+                return true;
+        memset(&res, 0, sizeof(res));
+        if (reg_auth_check(r->srv->auth, &q, &res, &e) < 0) {
+                *ret_responded = true;
+                reg_respond_err(r, &e);
+                return false;
+        }
+        snprintf(r->user, sizeof(r->user), "%s", res.user);
+        if (res.allowed)
+                return true;
+        *ret_responded = true;
+        if (res.status == 401 && res.www_authenticate[0]) {
+                reg_respond_error_h(r, 401, res.error_code ? res.error_code : "UNAUTHORIZED",
+                                    "WWW-Authenticate", res.www_authenticate, "%s",
+                                    res.message[0] ? res.message : "authentication required");
+        } else {
+                reg_respond_error(r, res.status == 401 ? 401 : 403,
+                                  res.error_code ? res.error_code : "DENIED", "%s",
+                                  res.message[0] ? res.message : "access denied");
+        }
+        return false;
 }
 
 static enum MHD_Result
@@ -262,6 +291,7 @@ reg_handle_begin(struct reg_req *r)
         }
         if (!reg_authorize(r, r->route.name[0] ? r->route.name : NULL, route_actions(r), &responded))
                 return MHD_YES;
+        (void) responded;
 
         switch (r->route.kind) {
         case REG_ROUTE_MANIFEST:

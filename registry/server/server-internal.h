@@ -75,6 +75,7 @@ struct reg_req {
         char *path;
         char remote[64];
         char user[256];
+        char cert_subject[512]; /* verified TLS client certificate DN, or "" */
         struct timespec t0;
         int status;
         uint64_t bytes_in, bytes_out;
@@ -105,6 +106,10 @@ enum MHD_Result reg_respond_err(struct reg_req *r, struct err **err);
 /* The spec error body for an explicit status and code name. */
 enum MHD_Result reg_respond_error(struct reg_req *r, int status, const char *code,
                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same with one extra header NAME: VALUE (e.g. WWW-Authenticate). */
+enum MHD_Result reg_respond_error_h(struct reg_req *r, int status, const char *code,
+                                    const char *hname, const char *hvalue, const char *fmt, ...)
+        __attribute__((format(printf, 6, 7)));
 /* An empty response with headers (NAME, VALUE, ..., NULL). */
 enum MHD_Result reg_respond_empty(struct reg_req *r, int status, const char *const *headers);
 struct MHD_Response *reg_response_add_std(struct MHD_Response *resp);

@@ -91,7 +91,8 @@ reg_respond_empty(struct reg_req *r, int status, const char *const *headers)
 }
 
 static enum MHD_Result
-respond_error_msg(struct reg_req *r, int status, const char *code, const char *msg)
+respond_error_msg(struct reg_req *r, int status, const char *code, const char *msg,
+                  const char *hname, const char *hvalue)
 {
         json_t *root = json_object(), *arr = json_array(), *e = json_object(), *detail = json_object();
         char *body;
@@ -116,6 +117,9 @@ respond_error_msg(struct reg_req *r, int status, const char *code, const char *m
         if (status == 405) {
                 hdrs[nh++] = "Allow";
                 hdrs[nh++] = "GET, HEAD, PUT, POST, PATCH, DELETE";
+        } else if (hname) {
+                hdrs[nh++] = hname;
+                hdrs[nh++] = hvalue;
         }
         ret = reg_respond_body(r, status, "application/json", body, strlen(body), hdrs);
         free(body);
@@ -131,7 +135,20 @@ reg_respond_error(struct reg_req *r, int status, const char *code, const char *f
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        return respond_error_msg(r, status, code, msg);
+        return respond_error_msg(r, status, code, msg, NULL, NULL);
+}
+
+enum MHD_Result
+reg_respond_error_h(struct reg_req *r, int status, const char *code, const char *hname,
+                    const char *hvalue, const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return respond_error_msg(r, status, code, msg, hname, hvalue);
 }
 
 static int
@@ -184,7 +201,7 @@ reg_respond_err(struct reg_req *r, struct err **err)
                 name = "BLOB_UPLOAD_INVALID";
         if (!name)
                 name = "UNKNOWN";
-        return respond_error_msg(r, status, name, err_msg(err)[0] ? err_msg(err) : name);
+        return respond_error_msg(r, status, name, err_msg(err)[0] ? err_msg(err) : name, NULL, NULL);
 }
 
 const char *

@@ -22,6 +22,9 @@ struct fs_store {
 };
 
 #define FS(s) ((struct fs_store *) (s))
+/* The hex part, from str: struct digest's own hex pointer dangles once the
+ * struct has been copied by value. */
+#define HEX(d) (strchr((d)->str, ':') + 1)
 
 void
 reg_strv_free(struct reg_strv *sv)
@@ -70,7 +73,7 @@ reg_store_free(struct reg_store *s)
 static char *
 blob_path(struct fs_store *fs, const struct digest *d)
 {
-        return xasprintf("%s/blobs/%s/%.2s/%s", fs->root, digest_alg_name(d->alg), d->hex, d->hex);
+        return xasprintf("%s/blobs/%s/%.2s/%s", fs->root, digest_alg_name(d->alg), HEX(d), HEX(d));
 }
 
 static char *
@@ -82,14 +85,14 @@ repo_path(struct fs_store *fs, const char *name, const char *sub)
 static char *
 layer_path(struct fs_store *fs, const char *name, const struct digest *d)
 {
-        return xasprintf("%s/repos/%s/_layers/%s/%s", fs->root, name, digest_alg_name(d->alg), d->hex);
+        return xasprintf("%s/repos/%s/_layers/%s/%s", fs->root, name, digest_alg_name(d->alg), HEX(d));
 }
 
 static char *
 rev_path(struct fs_store *fs, const char *name, const struct digest *d)
 {
         return xasprintf("%s/repos/%s/_manifests/revisions/%s/%s", fs->root, name,
-                         digest_alg_name(d->alg), d->hex);
+                         digest_alg_name(d->alg), HEX(d));
 }
 
 static char *
@@ -108,7 +111,7 @@ static char *
 referrer_dir(struct fs_store *fs, const char *name, const struct digest *subject)
 {
         return xasprintf("%s/repos/%s/_referrers/%s/%s", fs->root, name,
-                         digest_alg_name(subject->alg), subject->hex);
+                         digest_alg_name(subject->alg), HEX(subject));
 }
 
 /* Parent directory of PATH created (mkdir -p). */
@@ -651,7 +654,7 @@ fs_referrer_add(struct reg_store *s, const char *name, const struct digest *subj
                 const struct digest *d, const char *desc, struct err **err)
 {
         _cleanup_free_ char *dir = referrer_dir(FS(s), name, subject);
-        _cleanup_free_ char *p = xasprintf("%s/%s-%s", dir, digest_alg_name(d->alg), d->hex);
+        _cleanup_free_ char *p = xasprintf("%s/%s-%s", dir, digest_alg_name(d->alg), HEX(d));
 
         return write_file(p, desc, strlen(desc), err);
 }
@@ -661,7 +664,7 @@ fs_referrer_remove(struct reg_store *s, const char *name, const struct digest *s
                    const struct digest *d, struct err **err)
 {
         _cleanup_free_ char *dir = referrer_dir(FS(s), name, subject);
-        _cleanup_free_ char *p = xasprintf("%s/%s-%s", dir, digest_alg_name(d->alg), d->hex);
+        _cleanup_free_ char *p = xasprintf("%s/%s-%s", dir, digest_alg_name(d->alg), HEX(d));
 
         if (unlink(p) < 0 && errno != ENOENT)
                 return err_set(err, errno, "unlink %s: %s", p, strerror(errno));
