@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# `ibuild --dry-run`: the build plan printed from real Dockerfiles: stage
+# order and dependencies, --target pruning, ARG/ENV expansion, --build-arg,
+# --platform, -f (also stdin and NAME.dockerignore), warnings and errors.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+setup() {
+	T=$(mktemp -d "${BATS_TMPDIR:-/tmp}/dfplan.XXXXXX")
+	cd "$T"
+	cat >Dockerfile <<-'EOF'
+		ARG GO=1.21
+		FROM --platform=$BUILDPLATFORM golang:${GO} AS builder
+		ARG TARGETARCH
+		ENV GOARCH=$TARGETARCH
+		WORKDIR /src
+		COPY . .
+		RUN go build -o /out/app .
+
+		FROM builder AS test
+		RUN go test ./...
+
+		FROM alpine:3.19 AS final
+		ARG VERSION=dev
+		LABEL version=$VERSION
+		COPY --from=builder /out/app /usr/bin/app
+		USER ${APP_USER:-app}
+		CMD ["app"]
+	EOF
+	mkdir -p src node_modules/pkg
+	touch main.go src/a.go node_modules/pkg/index.js
+}
+
+hostarch() { uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/'; }
+
+teardown() {
+	cd /
+	rm -rf "$T"
+}
+
+@test "dry-run prints needed stages in order with deps and expanded instructions" {
+	run ibuild --dry-run .
+	assert_success
+	assert_line --index 0 "[stage 0: builder] FROM golang:1.21 --platform=linux/$(hostarch) (base: image; deps: none)"
+	assert_line "  ENV GOARCH=$(hostarch)"
+	assert_line "[stage 2: final] FROM alpine:3.19 (base: image; deps: 0 (builder))"
+	assert_line "  LABEL version=dev"
+	assert_line "  COPY --from=builder /out/app /usr/bin/app"
+	assert_line "  USER app"
+	assert_line '  CMD ["app"]'
+	assert_line --partial "target: stage 2 final"
+	# The test stage is not needed for the default target.
+	refute_line --partial "[stage 1: test]"
+}
+
+@test "--target selects and prunes; --build-arg and --platform expand" {
+	run ibuild --dry-run --target TEST --build-arg GO=1.22 --platform linux/arm64 .
+	assert_success
+	assert_line --partial "[stage 0: builder] FROM golang:1.22"
+	assert_line "  ARG TARGETARCH=arm64"
+	assert_line "  ENV GOARCH=arm64"
+	assert_line "[stage 1: test] FROM builder (base: stage 0 (builder); deps: 0 (builder))"
+	assert_line "  RUN go test ./..."
+	refute_line --partial "final"
+	assert_line "target: stage 1 test, platform linux/arm64"
+}
+
+@test "unused build args and undefined variables are warned about on stderr" {
+	run --separate-stderr ibuild --dry-run --build-arg VERSION=2.0 --build-arg NOPE=1 --build-arg HTTP_PROXY=http://p:1 .
+	assert_success
+	assert_line "  LABEL version=2.0"
+	[[ "$stderr" == *"build args were not consumed: NOPE"* ]]
+	[[ "$stderr" != *HTTP_PROXY* ]]
+	[[ "$output" != *warning* ]]
+	printf 'FROM a\nWORKDIR /$NOWHERE\n' >Dockerfile.undef
+	run --separate-stderr ibuild --dry-run -f Dockerfile.undef .
+	assert_success
+	[[ "$stderr" == *"Dockerfile.undef:2: WORKDIR: undefined variable \$NOWHERE"* ]]
+}
+
+@test "--verbose shows the environment RUN sees, proxies included" {
+	run ibuild --dry-run -v --build-arg HTTP_PROXY=http://p:1 .
+	assert_success
+	assert_line "    # env HTTP_PROXY=http://p:1"
+	assert_line --partial "    # env GOARCH="
+	assert_line --regexp '^    # line 7, build args: TARGETARCH=.*$'
+}
+
+@test "-f - reads the Dockerfile from stdin; NAME.dockerignore beside -f wins" {
+	mkdir build
+	printf 'FROM busybox\nARG X=1\nRUN echo $X\nWORKDIR /x$X\n' >build/app.Dockerfile
+	printf 'node_modules\n' >.dockerignore
+	printf '*\n' >build/app.Dockerfile.dockerignore
+	run ibuild --dry-run -f build/app.Dockerfile .
+	assert_success
+	assert_line "  WORKDIR /x1"
+	# "*" from app.Dockerfile.dockerignore: only the Dockerfile and the
+	# ignore file themselves (and their directory) remain.
+	assert_line --partial "(3 entries after .dockerignore, 1 patterns)"
+	run bash -c "printf 'FROM scratch\nENV A=b\nWORKDIR /\$A\n' | ibuild --dry-run -f - ."
+	assert_success
+	assert_line "  WORKDIR /b"
+	assert_line --partial "1 patterns)"
+}
+
+@test "errors name the file and line; exit status is non-zero" {
+	printf 'FROM a AS x\nCOPY --from=later / /\nFROM b AS later\n' >Dockerfile
+	run ibuild --dry-run .
+	assert_failure
+	assert_output --partial "Dockerfile:2: cannot copy from stage \"later\""
+	printf 'FROM a\nWORKDIR ${DIR:?set DIR}\n' >Dockerfile
+	run ibuild --dry-run .
+	assert_failure
+	assert_output --partial "Dockerfile:2: failed to process"
+	assert_output --partial "DIR: set DIR"
+	run ibuild --dry-run --build-arg DIR=/d .
+	assert_failure
+	printf 'FROM a\nARG DIR\nWORKDIR ${DIR:?set DIR}\n' >Dockerfile
+	run ibuild --dry-run --build-arg DIR=/d .
+	assert_success
+	assert_line "  WORKDIR /d"
+	run ibuild --dry-run --target missing .
+	assert_failure
+	assert_output --partial 'target stage "missing" could not be found'
+	run ibuild --dry-run --bogus .
+	assert_failure 2
+	run ibuild --dry-run -f nothere .
+	assert_failure
+	assert_output --partial nothere
+}
