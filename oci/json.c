@@ -179,8 +179,13 @@ oci_map_set(json_t **map, const char *key, const char *value)
         }
         if (!*map)
                 *map = json_object();
-        if (!*map || json_object_set_new(*map, key, oci_json_string(value)) < 0)
-                abort();
+        {
+                json_t *k = oci_json_string(key);
+
+                if (!*map || json_object_set_new(*map, json_string_value(k), oci_json_string(value)) < 0)
+                        abort();
+                json_decref(k);
+        }
 }
 
 /* ---- load / dump ---- */
@@ -463,9 +468,14 @@ oci_set_keys(json_t *obj, const char *key, char *const *v)
         o = json_object();
         if (!o)
                 abort();
-        for (; *v; v++)
-                if (json_object_set_new(o, *v, json_object()) < 0)
+        for (; *v; v++) {
+                /* Keys go through the same UTF-8 repair as values. */
+                json_t *k = oci_json_string(*v);
+
+                if (json_object_set_new(o, json_string_value(k), json_object()) < 0)
                         abort();
+                json_decref(k);
+        }
         if (json_object_set_new(obj, key, o) < 0)
                 abort();
 }

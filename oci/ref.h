@@ -8,8 +8,11 @@
  *     tag       := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,127}
  *
  * The first "/"-separated part is a domain when it is "localhost", contains
- * a "." or a ":", or starts with "[" (IPv6); otherwise the whole name is the
- * path.  The name (domain "/" path) is at most 255 characters.
+ * a "." or a ":", starts with "[" (IPv6), or has an upper-case letter (as
+ * Docker does: "Foo/bar" has domain "Foo"); otherwise the whole name is the
+ * path.  The name (domain "/" path, after normalisation) is at most 255
+ * characters.  Stricter than Docker: a port must be 1-65535.  In DOCKER mode
+ * a bare 64-hex-digit string is refused (it is an image ID, not a name).
  *
  * OCI_REF_RAW splits the domain with the same rule as the other modes (unlike
  * distribution's non-normalising Parse, which takes any host-like first

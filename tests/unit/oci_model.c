@@ -796,6 +796,12 @@ config_build(void **state)
         /* Labels with bytes that are not UTF-8 still give valid JSON. */
         oci_map_set(&c->config.labels, "k", "caf\xe9");
         assert_string_equal(oci_map_get(c->config.labels, "k"), "caf\xef\xbf\xbd");
+        oci_map_set(&c->config.labels, "\xff", "v");
+        assert_string_equal(oci_map_get(c->config.labels, "\xef\xbf\xbd"), "v");
+        c->config.volumes = oci_strv_append(NULL, "/d\xe9");
+        assert_int_equal(oci_image_config_serialize(c, &out, &n, &e), 0);
+        assert_non_null(strstr(out, "\"Volumes\":{\"/d\xef\xbf\xbd\":{}}"));
+        free(out);
 
         /* A diff ID that is not a digest is refused on the way out. */
         oci_image_config_add_diff_id(c, "sha256:nothex");
