@@ -1,0 +1,103 @@
+#!/usr/bin/env bats
+# ireg gc: what is kept, what goes, --dry-run, stale uploads.
+
+load ireg-helpers
+
+setup() {
+	ireg_setup
+	start_ireg "$TMP/root"
+}
+teardown() { ireg_teardown; }
+
+put_manifest() { # REPO REF FILE [CT]
+	curl -sf -X PUT -H "Content-Type: ${4:-application/vnd.oci.image.manifest.v1+json}" --data-binary @"$3" "$URL/v2/$1/manifests/$2" >/dev/null
+}
+
+image_manifest() { # CFG LAYER... -> stdout
+	local c=$1
+	shift
+	jq -cn --arg c "$c" --args '{schemaVersion:2,mediaType:"application/vnd.oci.image.manifest.v1+json",
+		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:1},
+		layers:[$ARGS.positional[] | {mediaType:"application/vnd.oci.image.layer.v1.tar",digest:.,size:1}]}' "$@" | tr -d '\n'
+}
+
+@test "gc deletes untagged manifests and their unique blobs, keeps tagged, index children, referrers" {
+	for f in cfg shared only1 only2 child; do printf '%s' "$f" >"$TMP/$f"; done
+	c=$(push_blob app "$TMP/cfg")
+	s=$(push_blob app "$TMP/shared")
+	o1=$(push_blob app "$TMP/only1")
+	o2=$(push_blob app "$TMP/only2")
+	ch=$(push_blob app "$TMP/child")
+	image_manifest "$c" "$s" "$o1" >"$TMP/m1"
+	image_manifest "$c" "$s" "$o2" >"$TMP/m2"
+	image_manifest "$c" "$ch" >"$TMP/mchild"
+	put_manifest app keep "$TMP/m1"
+	put_manifest app drop "$TMP/m2"
+	put_manifest app "sha256:$(sha "$TMP/mchild")" "$TMP/mchild"
+	jq -cn --arg d "sha256:$(sha "$TMP/mchild")" --argjson s "$(stat -c %s "$TMP/mchild")" '{schemaVersion:2,
+		mediaType:"application/vnd.oci.image.index.v1+json",
+		manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$d,size:$s}]}' | tr -d '\n' >"$TMP/idx"
+	put_manifest app multi "$TMP/idx" application/vnd.oci.image.index.v1+json
+	# A referrer of the kept image (untagged).
+	jq -cn --arg c "$c" --arg s "sha256:$(sha "$TMP/m1")" --argjson z "$(stat -c %s "$TMP/m1")" '{schemaVersion:2,
+		mediaType:"application/vnd.oci.image.manifest.v1+json",artifactType:"application/x-sig",
+		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:1},layers:[],
+		subject:{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$s,size:$z}}' | tr -d '\n' >"$TMP/sig"
+	put_manifest app "sha256:$(sha "$TMP/sig")" "$TMP/sig"
+	# An upload session left behind, and a blob no manifest references.
+	http_code -X POST "$URL/v2/app/blobs/uploads/" >/dev/null
+	loc=$(header Location)
+	printf 'orphan' >"$TMP/orphan"
+	orph=$(push_blob app "$TMP/orphan")
+	curl -sf -X DELETE "$URL/v2/app/manifests/drop" >/dev/null
+
+	# Within the grace period nothing goes.
+	run "$IREG" gc --root "$TMP/root" --grace 1h
+	assert_success
+	assert_output --partial "0 manifests, 0 blob links, 0 blobs"
+
+	run "$IREG" gc --root "$TMP/root" --grace 0 --dry-run
+	assert_success
+	assert_output --partial "would delete manifest app@sha256:$(sha "$TMP/m2")"
+	assert_output --partial "would delete blob $o2"
+	assert_output --partial "would delete blob $orph"
+	refute_output --partial "$s"
+	assert_equal "$(http_code "$URL/v2/app/manifests/sha256:$(sha "$TMP/m2")")" 200
+
+	run "$IREG" gc --root "$TMP/root" --grace 0 --upload-max-age 0
+	assert_success
+	assert_output --partial "1 manifests, 2 blob links, 3 blobs"
+	assert_output --partial "1 upload sessions"
+	assert_equal "$(http_code "$URL/v2/app/manifests/sha256:$(sha "$TMP/m2")")" 404
+	assert_equal "$(http_code "$URL/v2/app/blobs/$o2")" 404
+	assert_equal "$(http_code "$URL/v2/app/blobs/$orph")" 404
+	assert [ ! -e "$TMP/root/blobs/sha256/${o2:7:2}/${o2#sha256:}" ]
+	for b in "$c" "$s" "$o1" "$ch"; do
+		assert_equal "$(http_code "$URL/v2/app/blobs/$b")" 200
+	done
+	assert_equal "$(http_code "$URL/v2/app/manifests/keep")" 200
+	assert_equal "$(http_code "$URL/v2/app/manifests/multi")" 200
+	assert_equal "$(http_code "$URL/v2/app/manifests/sha256:$(sha "$TMP/mchild")")" 200
+	assert_equal "$(http_code "$URL/v2/app/manifests/sha256:$(sha "$TMP/sig")")" 200
+	assert_equal "$(http_code "$URL$loc")" 404
+	# A second run finds nothing more.
+	run "$IREG" gc --root "$TMP/root" --grace 0
+	assert_output --partial "0 manifests, 0 blob links, 0 blobs"
+}
+
+@test "gc --keep-untagged keeps manifests; skopeo still pulls after gc" {
+	make_image "$TMP/lay" v1 64
+	make_image "$TMP/lay" v2 64
+	skopeo copy -q --dest-tls-verify=false "oci:$TMP/lay:v1" "docker://$REG/app:v1"
+	skopeo copy -q --dest-tls-verify=false "oci:$TMP/lay:v2" "docker://$REG/app:v2"
+	curl -sf -X DELETE "$URL/v2/app/manifests/v2" >/dev/null
+	run "$IREG" gc --root "$TMP/root" --grace 0 --keep-untagged
+	assert_output --partial "0 manifests"
+	run "$IREG" gc --root "$TMP/root" --grace 0 -q
+	assert_output --partial "1 manifests"
+	run skopeo copy --src-tls-verify=false "docker://$REG/app:v1" "oci:$TMP/out:v1"
+	assert_success
+	run "$IREG" gc --root "$TMP/root" --grace bogus
+	assert_failure
+	assert_output --partial "--grace"
+}
