@@ -74,6 +74,42 @@ teardown() {
 	assert_output greeting
 }
 
+@test "layers written by oci/layer straight into a blob writer: umoci, oci-image-tool, skopeo agree" {
+	mkdir -p "$T/src1/usr/bin" "$T/src2/etc"
+	echo one >"$T/src1/usr/bin/tool"
+	chmod 0755 "$T/src1/usr/bin/tool"
+	echo two >"$T/src2/etc/conf"
+	ln -s ../usr/bin/tool "$T/src2/etc/tool-link"
+	run OL build "$T/lay" codec "$T/src1" "$T/src2"
+	assert_success
+	DIG=$output
+	run OL validate --rehash "$T/lay"
+	assert_success
+	run oci-image-tool validate --type image --ref name=codec "$T/lay"
+	assert_success
+	run umoci unpack --rootless --image "$T/lay:codec" "$T/bundle"
+	assert_success
+	run cat "$T/bundle/rootfs/usr/bin/tool" "$T/bundle/rootfs/etc/conf"
+	assert_output "$(printf 'one\ntwo')"
+	run readlink "$T/bundle/rootfs/etc/tool-link"
+	assert_output ../usr/bin/tool
+	# diffIDs in the config are the sha256 of the uncompressed layers.
+	run OL cat "$T/lay" "$DIG"
+	echo "$output" >"$T/m.json"
+	for i in 0 1; do
+		layer=$(jq -r ".layers[$i].digest" "$T/m.json")
+		want=sha256:$(zcat "$(blob "$T/lay" "$layer")" | sha256sum | cut -d' ' -f1)
+		run OL cat "$T/lay" "$(jq -r .config.digest "$T/m.json")"
+		[ "$(echo "$output" | jq -r ".rootfs.diff_ids[$i]")" = "$want" ]
+	done
+	# Rebuilding the same trees gives the same manifest (deterministic).
+	run OL build "$T/lay-again" codec "$T/src1" "$T/src2"
+	assert_output "$DIG"
+	run skopeo inspect "oci:$T/lay:codec"
+	assert_success
+	[ "$(echo "$output" | jq -r .Digest)" = "$DIG" ]
+}
+
 @test "skopeo inspect shows our digest, layers and config" {
 	build_image "$T/lay" test
 	run skopeo inspect "oci:$T/lay:test"

@@ -1,8 +1,12 @@
 /* Test helper: drive oci/layout.h and oci/store.h from bats tests.
  *
- *   ocilayout build DIR NAME LAYER...     image from layer files (tar or
- *                                         tar.gz; diffIDs computed) tagged
- *                                         NAME; prints the manifest digest
+ *   ocilayout build DIR NAME LAYER...     image from layers tagged NAME;
+ *                                         prints the manifest digest.  A
+ *                                         LAYER file is a tar or tar.gz
+ *                                         (diffID computed here); a LAYER
+ *                                         directory is written as a gzip
+ *                                         layer by oci/layer.h straight into
+ *                                         a blob writer
  *   ocilayout validate [--rehash] DIR     exit 1 with the error on stderr
  *   ocilayout list DIR                    NAME DIGEST MEDIATYPE SIZE
  *   ocilayout find DIR NAME               the digest NAME points to
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -75,6 +80,14 @@ diff_id(const char *path, struct digest *ret, struct err **err)
         return 0;
 }
 
+static void
+copy_digest(struct digest *dst, const struct digest *src)
+{
+        /* struct digest's hex points into its own str */
+        *dst = *src;
+        dst->hex = dst->str + (src->hex - src->str);
+}
+
 static int
 cmd_build(int argc, char **argv)
 {
@@ -104,15 +117,33 @@ cmd_build(int argc, char **argv)
                 unsigned char magic[2] = { 0 };
                 struct digest diff;
                 uint64_t size;
+                struct stat st;
 
-                if (fd < 0) {
+                if (fd < 0 || fstat(fd, &st) < 0) {
                         fprintf(stderr, "ocilayout: open %s: %s\n", argv[i], strerror(errno));
                         return 1;
                 }
-                if (pread(fd, magic, 2, 0) < 0 || diff_id(argv[i], &diff, &e) < 0)
-                        return fail(&e, argv[i]);
-                if (oci_layout_add_blob_fd(l, fd, NULL, -1, &dg, &size, &e) < 0)
-                        return fail(&e, argv[i]);
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_blob_writer_ struct oci_blob_writer *w = NULL;
+                        struct oci_layer_write_opts o;
+                        struct oci_layer_result res;
+
+                        oci_layer_write_opts_init(&o);
+                        o.compression = OCI_LAYER_GZIP;
+                        o.source_date_epoch = 0;
+                        if (oci_layout_blob_writer_new(l, DIGEST_SHA256, &w, &e) < 0 ||
+                            oci_layer_write_dir(fd, ".", &o, oci_blob_writer_fd(w), &res, &e) < 0 ||
+                            oci_blob_writer_commit(w, &res.blob_digest, (int64_t) res.blob_size, &dg, &size, &e) < 0)
+                                return fail(&e, argv[i]);
+                        copy_digest(&diff, &res.diff_id);
+                        magic[0] = 0x1f;
+                        magic[1] = 0x8b;
+                } else {
+                        if (pread(fd, magic, 2, 0) < 0 || diff_id(argv[i], &diff, &e) < 0)
+                                return fail(&e, argv[i]);
+                        if (oci_layout_add_blob_fd(l, fd, NULL, -1, &dg, &size, &e) < 0)
+                                return fail(&e, argv[i]);
+                }
                 oci_descriptor_init(&d, magic[0] == 0x1f && magic[1] == 0x8b ? OCI_MT_LAYER_GZIP : OCI_MT_LAYER_TAR,
                                     dg.str, (int64_t) size);
                 oci_manifest_add_layer(m, &d);
