@@ -26,6 +26,7 @@ enum rule_id {
         R_DUPSTAGE,
         R_UNDEFVAR,
         R_PORT,
+        R_EMPTYCONT,
         R_COUNT
 };
 
@@ -46,6 +47,8 @@ static const struct build_df_lint_rule rules[R_COUNT] = {
         [R_DUPSTAGE] = { "DuplicateStageName", "two stages with the same name" },
         [R_UNDEFVAR] = { "UndefinedVar", "a variable used where it is expanded but no ARG/ENV in scope defines it" },
         [R_PORT] = { "ExposePrivilegedPort", "EXPOSE of a port below 1024" },
+        [R_EMPTYCONT] = { "NoEmptyContinuation",
+                          "an empty line inside a line continuation (BuildKit will reject it)" },
 };
 
 const struct build_df_lint_rule *
@@ -687,6 +690,9 @@ walk(struct lint *l)
                         break;
                 }
         }
+        for (i = 0; i < f->n_warnings; i++)
+                report(l, R_EMPTYCONT, f->warning_lines[i],
+                       "empty continuation line: remove it, or end it with the escape character too");
         if (l->n_stages == 0 && f->n_instrs > 0)
                 return;
         check_final_user(l);

@@ -140,6 +140,7 @@ build_df_file_free(struct build_df_file *f)
         for (i = 0; i < f->n_warnings; i++)
                 free(f->warnings[i]);
         free(f->warnings);
+        free(f->warning_lines);
         free(f->name);
         free(f->syntax);
         free(f->check);
@@ -996,6 +997,8 @@ add_warning(struct ctx *c, int line, const char *msg)
 {
         struct build_df_file *f = c->f;
         f->warnings = xrealloc(f->warnings, (f->n_warnings + 1) * sizeof(*f->warnings));
+        f->warning_lines = xrealloc(f->warning_lines, (f->n_warnings + 1) * sizeof(*f->warning_lines));
+        f->warning_lines[f->n_warnings] = line;
         f->warnings[f->n_warnings++] = xasprintf("%s:%d: %s", c->name, line, msg);
 }
 

@@ -136,7 +136,8 @@ struct build_df_file {
         int syntax_line, check_line, escape_line; /* 0 when absent */
         struct build_df_instr *instrs;
         size_t n_instrs;
-        char **warnings; /* "FILE:LINE: message" (e.g. empty continuation lines) */
+        char **warnings;    /* "FILE:LINE: message" (e.g. empty continuation lines) */
+        int *warning_lines; /* the LINE of each warning */
         size_t n_warnings;
 };
 

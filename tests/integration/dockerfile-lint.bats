@@ -115,7 +115,7 @@ teardown() {
 	assert_success
 	for c in UnpinnedBaseImage RunAsRoot AddInsteadOfCopy SecretsUsedInArgOrEnv AptGetNoInstallRecommends \
 		AptGetListsNotCleaned MaintainerDeprecated JSONArgsRecommended DuplicateStageName UndefinedVar \
-		ExposePrivilegedPort; do
+		ExposePrivilegedPort NoEmptyContinuation; do
 		assert_output --partial "$c"
 	done
 }

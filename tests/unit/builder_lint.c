@@ -194,6 +194,13 @@ privileged_port(void **state)
 }
 
 static void
+empty_continuation(void **state)
+{
+        expect("FROM a:1\nRUN a \\\n\n  b\n" OK_TAIL, "NoEmptyContinuation", 3);
+        expect_none("FROM a:1\nRUN a \\\n  # comment\n  b\n\n" OK_TAIL, "NoEmptyContinuation");
+}
+
+static void
 skip_and_error(void **state)
 {
         const char *text = "FROM ubuntu\nMAINTAINER me\n";
@@ -253,7 +260,7 @@ rule_table(void **state)
         size_t n, i, j;
         const struct build_df_lint_rule *r = build_df_lint_rules(&n);
 
-        assert_int_equal(n, 11);
+        assert_int_equal(n, 12);
         for (i = 0; i < n; i++) {
                 assert_non_null(r[i].name);
                 assert_true(strlen(r[i].description) > 10);
@@ -271,7 +278,8 @@ main(void)
                 cmocka_unit_test(apt),             cmocka_unit_test(maintainer),
                 cmocka_unit_test(json_args),       cmocka_unit_test(duplicate_stage),
                 cmocka_unit_test(undefined_var),   cmocka_unit_test(privileged_port),
-                cmocka_unit_test(skip_and_error),  cmocka_unit_test(rule_table),
+                cmocka_unit_test(empty_continuation), cmocka_unit_test(skip_and_error),
+                cmocka_unit_test(rule_table),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
