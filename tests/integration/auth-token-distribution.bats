@@ -64,9 +64,14 @@ setup() {
 	JSON
 	sed "s|$T/ec.pem|$T/rsa.pem|; s|$T/ec.crt|$T/rsa.crt|" "$T/ireg.json" >"$T/ireg-rsa.json"
 	REG_PID=
+	IREG_PID=
 }
 
 teardown() {
+	if [ -n "${IREG_PID:-}" ]; then
+		kill "$IREG_PID" 2>/dev/null || true
+		wait "$IREG_PID" 2>/dev/null || true
+	fi
 	if [ -n "${REG_PID:-}" ]; then
 		kill "$REG_PID" 2>/dev/null || true
 		wait "$REG_PID" 2>/dev/null || true
@@ -178,4 +183,61 @@ code() { # METHOD URL [TOKEN]
 	run TOOL check "$T/ireg.json" team/app pull "Bearer $output"
 	assert_line --index 0 "401 "
 	assert_line --index 1 --partial 'error="invalid_token"'
+}
+
+# start_ireg CONFIG: `ireg serve` with CONFIG on $IPORT.
+start_ireg() {
+	mkdir -p "$T/ireg-root"
+	ireg serve --addr "127.0.0.1:$IPORT" --root "$T/ireg-root" --config "$1" \
+		--port-file "$T/ireg.port" --no-access-log --log "$T/ireg.log" &
+	IREG_PID=$!
+	for _ in $(seq 1 100); do
+		[ -s "$T/ireg.port" ] && return 0
+		kill -0 "$IREG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$T/ireg.log"
+	return 1
+}
+
+@test "tokens from ireg serve's /token work on distribution and on ireg itself" {
+	command -v ireg >/dev/null || fail "ireg is not on PATH (the runner puts \$IBUILD_BUILD/bin there)"
+	IPORT=$(free_port)
+	sed "s|https://auth.test/token|http://127.0.0.1:$IPORT/token|" "$T/ireg.json" >"$T/ireg-serve.json"
+	start_ireg "$T/ireg-serve.json"
+	start_distribution "$T/ec.crt"
+
+	# ireg challenges with its own realm.
+	run curl -s -D - -o /dev/null "http://127.0.0.1:$IPORT/v2/team/app/tags/list"
+	assert_output --regexp "^HTTP/1.1 401"
+	assert_output --partial "Bearer realm=\"http://127.0.0.1:$IPORT/token\",service=\"test-registry\",scope=\"repository:team/app:pull\""
+
+	# GET /token with Basic credentials, as docker and skopeo do.
+	run curl -s -u alice:wonderland "http://127.0.0.1:$IPORT/token?service=test-registry&scope=repository:team/app:pull,push"
+	assert_success
+	tok=$(jq -er .token <<<"$output")
+	run jq -er .expires_in <<<"$output"
+	assert_output 300
+	run code POST "http://127.0.0.1:$PORT/v2/team/app/blobs/uploads/" "$tok"
+	assert_output 202
+	run code POST "http://127.0.0.1:$IPORT/v2/team/app/blobs/uploads/" "$tok"
+	assert_output 202
+
+	# OAuth2 POST form with a refresh token, then a refresh grant.
+	run curl -s --data "grant_type=password&username=alice&password=wonderland&service=test-registry&client_id=bats&access_type=offline&scope=repository:team/app:pull" "http://127.0.0.1:$IPORT/token"
+	rt=$(jq -er .refresh_token <<<"$output")
+	run curl -s --data-urlencode "grant_type=refresh_token" --data-urlencode "refresh_token=$rt" \
+		--data "service=test-registry&client_id=bats&scope=repository:team/app:pull" "http://127.0.0.1:$IPORT/token"
+	tok=$(jq -er .access_token <<<"$output")
+	run code GET "http://127.0.0.1:$PORT/v2/team/app/tags/list" "$tok"
+	assert_output 404
+
+	# Wrong password: 401 with a Basic challenge, no token.
+	run curl -s -D - -u alice:wrong "http://127.0.0.1:$IPORT/token?service=test-registry"
+	assert_output --regexp "^HTTP/1.1 401"
+	assert_output --partial 'WWW-Authenticate: Basic realm="ireg"'
+	refute_output --partial '"token"'
+	# The password never reaches the log.
+	run grep -c wonderland "$T/ireg.log"
+	assert_output 0
 }
