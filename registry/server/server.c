@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <jansson.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -363,6 +365,35 @@ fill_remote(struct reg_req *r)
                           sizeof(r->remote));
 }
 
+/* With --tls-client-ca: verify the peer's certificate chain against the
+ * configured CAs (MHD only asks for it) and put its subject DN in
+ * r->cert_subject.  Returns false when there is no valid certificate. */
+static bool
+verify_client_cert(struct reg_req *r)
+{
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        gnutls_session_t sess = ci ? (gnutls_session_t) ci->tls_session : NULL;
+        const gnutls_datum_t *certs;
+        gnutls_x509_crt_t crt;
+        unsigned status = 0, n = 0;
+        size_t len = sizeof(r->cert_subject);
+        bool ok = false;
+
+        if (!sess || gnutls_certificate_verify_peers2(sess, &status) < 0 || status != 0)
+                return false;
+        certs = gnutls_certificate_get_peers(sess, &n);
+        if (!certs || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+                return false;
+        if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0 &&
+            gnutls_x509_crt_get_dn(crt, r->cert_subject, &len) >= 0)
+                ok = true;
+        gnutls_x509_crt_deinit(crt);
+        if (!ok)
+                r->cert_subject[0] = '\0';
+        return ok;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -383,6 +414,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
                 fill_remote(r);
                 atomic_fetch_add(&srv->inflight, 1);
                 *con_cls = r;
+                if (srv->client_certs && !verify_client_cert(r))
+                        return reg_respond_error(r, 401, "UNAUTHORIZED",
+                                                 "a TLS client certificate signed by the configured CA is required");
                 {
                         enum MHD_Result ret = reg_handle_begin(r);
                         if (r->responded && r->sess) {
