@@ -432,6 +432,15 @@ reg_creds_lookup(const char *registry, const struct reg_creds_opts *opts, struct
                 if ((r = try_file(p, registry, ret, err)) != 0)
                         return r;
         }
+        {
+                /* podman's per-user file: $XDG_CONFIG_HOME or ~/.config. */
+                const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+                _cleanup_free_ char *p = xdg && *xdg ? xasprintf("%s/containers/auth.json", xdg)
+                                         : home && *home ? xasprintf("%s/.config/containers/auth.json", home)
+                                                         : NULL;
+                if (p && (r = try_file(p, registry, ret, err)) != 0)
+                        return r;
+        }
         if ((env = getenv("DOCKER_CONFIG")) && *env) {
                 _cleanup_free_ char *p = xasprintf("%s/config.json", env);
                 if ((r = try_file(p, registry, ret, err)) != 0)

@@ -5,8 +5,9 @@
  *   2. opts->authfile (--authfile): when set, the only file consulted
  *   3. $REGISTRY_AUTH_FILE
  *   4. $XDG_RUNTIME_DIR/containers/auth.json (podman/skopeo)
- *   5. $DOCKER_CONFIG/config.json
- *   6. ~/.docker/config.json
+ *   5. $XDG_CONFIG_HOME/containers/auth.json, else ~/.config/containers/auth.json
+ *   6. $DOCKER_CONFIG/config.json
+ *   7. ~/.docker/config.json
  * A missing file is skipped; a malformed one is an error naming it.
  *
  * In each file: "credHelpers" {HOST: NAME} → `docker-credential-NAME get`;

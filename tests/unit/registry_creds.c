@@ -242,7 +242,7 @@ static void
 lookup_order(void **state)
 {
         _cleanup_free_ char *a1 = b64("from-regauth:1"), *a2 = b64("from-xdg:2"), *a3 = b64("from-dockercfg:3"),
-                            *a4 = b64("from-home:4"), *dir = NULL;
+                            *a4 = b64("from-home:4"), *a5 = b64("from-podman-home:5"), *dir = NULL;
         char *t = NULL;
         struct reg_creds_opts opts = {0};
         struct reg_creds *c = NULL;
@@ -270,6 +270,14 @@ lookup_order(void **state)
         t = xasprintf("{\"auths\": {\"r4\": {\"auth\": \"%s\"}}}", a4);
         write_file("home/.docker/config.json", t, 0600);
         free(t);
+        free(dir);
+        dir = path_of("home/.config/containers");
+        assert_int_equal(fs_mkdir_p(dir, 0700, &e), 0);
+        free(dir);
+        dir = path_of("dcfg");
+        t = xasprintf("{\"auths\": {\"r3\": {\"auth\": \"%s\"}}}", a5);
+        write_file("home/.config/containers/auth.json", t, 0600);
+        free(t);
 
         t = path_of("regauth.json");
         setenv("REGISTRY_AUTH_FILE", t, 1);
@@ -282,7 +290,8 @@ lookup_order(void **state)
         setenv("HOME", t, 1);
         free(t);
 
-        const char *want[] = {"from-regauth", "from-xdg", "from-dockercfg", "from-home"};
+        unsetenv("XDG_CONFIG_HOME");
+        const char *want[] = {"from-regauth", "from-xdg", "from-podman-home", "from-home"};
         for (int i = 0; i < 4; i++) {
                 char reg[16];
                 snprintf(reg, sizeof(reg), "r%d", i + 1);
@@ -292,6 +301,13 @@ lookup_order(void **state)
         }
         assert_int_equal(reg_creds_lookup("r5", NULL, &c, &e), 0);
         assert_null(c);
+        /* $XDG_CONFIG_HOME replaces ~/.config. */
+        t = path_of("nowhere");
+        setenv("XDG_CONFIG_HOME", t, 1);
+        free(t);
+        assert_int_equal(reg_creds_lookup("r3", NULL, &c, &e), 1);
+        assert_string_equal(c->username, "from-dockercfg");
+        reg_creds_free(c);
 
         /* --creds wins; --authfile is the only file consulted. */
         opts.creds = "flag:pw";
