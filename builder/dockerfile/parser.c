@@ -396,8 +396,12 @@ trim_continuation(const struct ctx *c, const char *p, size_t n, bool *ret_cont)
 static void
 add_arg(struct build_df_instr *in, const char *s, size_t n)
 {
-        in->args = xrealloc(in->args, (in->n_args + 1) * sizeof(*in->args));
-        in->arg_lens = xrealloc(in->arg_lens, (in->n_args + 1) * sizeof(*in->arg_lens));
+        /* Grow to the next power of two: a long EXPOSE or VOLUME line stays linear. */
+        if (in->n_args == 0 || (in->n_args >= 4 && (in->n_args & (in->n_args - 1)) == 0)) {
+                size_t cap = in->n_args ? in->n_args * 2 : 4;
+                in->args = xrealloc(in->args, cap * sizeof(*in->args));
+                in->arg_lens = xrealloc(in->arg_lens, cap * sizeof(*in->arg_lens));
+        }
         /* Not strndup: a JSON string may hold "\u0000". */
         in->args[in->n_args] = xmalloc(n + 1);
         memcpy(in->args[in->n_args], s, n);
