@@ -175,6 +175,10 @@ reg_authorize(struct reg_req *r, const char *repo, unsigned actions, bool *ret_r
         *ret_responded = false;
         if (!r->srv->auth)
                 return true;
+        /* containers/image answers a Basic challenge with an empty user and
+         * password when it has no credentials: that is an anonymous call. */
+        if (q.authorization && strcmp(q.authorization, "Basic Og==") == 0)
+                q.authorization = NULL;
         memset(&res, 0, sizeof(res));
         if (reg_auth_check(r->srv->auth, &q, &res, &e) < 0) {
                 *ret_responded = true;
@@ -182,6 +186,20 @@ reg_authorize(struct reg_req *r, const char *repo, unsigned actions, bool *ret_r
                 return false;
         }
         snprintf(r->user, sizeof(r->user), "%s", res.user);
+        if (res.allowed && r->route.kind == REG_ROUTE_BASE && !res.user[0] && !q.client_cert_subject) {
+                /* Clients (containers/image, docker) learn the auth scheme
+                 * from the /v2/ ping and send credentials only after a
+                 * challenge there, so anonymous pings are challenged even
+                 * when anonymous pulls are allowed (as distribution does).
+                 * Deciding an empty Basic login yields that challenge. */
+                struct reg_auth_request q2 = q;
+                struct reg_auth_result res2;
+                q2.authorization = "Basic Og==";
+                memset(&res2, 0, sizeof(res2));
+                if (reg_auth_check(r->srv->auth, &q2, &res2, NULL) == 0 && !res2.allowed &&
+                    res2.status == 401 && res2.www_authenticate[0])
+                        res = res2;
+        }
         if (res.allowed)
                 return true;
         *ret_responded = true;
