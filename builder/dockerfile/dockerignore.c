@@ -892,7 +892,8 @@ walk_dir(struct walker *w, int dfd, size_t plen, const uint8_t *parent_info, boo
         if (errno != 0 && !excluded_dir)
                 r = err_set(w->err, errno, "readdir %s", plen ? w->path : ".");
         if (r == 0) {
-                qsort(names, n, sizeof(*names), cmp_names);
+                if (n > 1)
+                        qsort(names, n, sizeof(*names), cmp_names);
                 for (size_t i = 0; i < n && r == 0; i++) {
                         w->path[plen] = '\0';
                         r = walk_entry(w, dirfd(d), names[i], plen, parent_info);

@@ -22,6 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (size < 1 || size > 4096)
                 return 0;
         opts.escape = (data[0] & 1) ? '`' : '\\';
+        opts.skip_quotes = (data[0] & 2) != 0;
         word = xstrndup((const char *) data + 1, size - 1);
         if (build_shell_expand(word, &opts, &r, &e) == 0) {
                 /* The split words never contain more text than the word. */
