@@ -1,9 +1,13 @@
-/* libFuzzer harness: WWW-Authenticate parsing and re-formatting. */
+/* libFuzzer harness: WWW-Authenticate parsing and re-formatting, the token
+ * request built from a Bearer challenge, and token response parsing (the
+ * same bytes feed all three). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "registry/common/challenge.h"
+#include "registry/common/token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,7 +45,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         err_clear(&e);
                         free(kv);
                 }
-                (void) reg_challenge_param(reg_challenges_find(c, "bearer"), "realm");
+                {
+                        const struct reg_challenge *b = reg_challenges_find(c, "bearer");
+                        struct reg_creds anon = {0}, idt = {.identity_token = (char *) "t"};
+                        struct reg_token_request tr;
+                        if (b && reg_token_request_build(b, NULL, 0, &anon, NULL, &tr, &e) == 0)
+                                reg_token_request_clear(&tr);
+                        err_clear(&e);
+                        if (b && reg_token_request_build(b, NULL, 0, &idt, NULL, &tr, &e) == 0)
+                                reg_token_request_clear(&tr);
+                }
+        }
+        err_clear(&e);
+        {
+                char *tok = NULL, *rt = NULL;
+                time_t exp;
+                if (reg_token_response_parse((const char *) data, size, 0, &tok, &exp, &rt, &e) == 0) {
+                        free(tok);
+                        free(rt);
+                }
         }
         err_clear(&e);
         reg_challenges_free(c);
