@@ -120,6 +120,26 @@ check_config(struct walk *w, const struct oci_walk_item *it, struct err **err)
         return 0;
 }
 
+/* Artifacts may use any media type for config and layers, but a config or
+ * layer described as a manifest, an index, or the other role is a broken
+ * (swapped) descriptor. */
+static int
+check_media_type(const struct oci_walk_item *it, struct err **err)
+{
+        _cleanup_free_ char *note = name_note(it->name);
+        const char *mt = it->desc->media_type;
+        bool bad = false;
+
+        if (it->kind == OCI_WALK_CONFIG)
+                bad = oci_mediatype_is_manifest_or_index(mt) || oci_mediatype_is_layer(mt);
+        else if (it->kind == OCI_WALK_LAYER)
+                bad = oci_mediatype_is_manifest_or_index(mt) || oci_mediatype_is_config(mt);
+        if (bad)
+                return err_set(err, ERR_MANIFEST_INVALID, "%s referenced by %s%s: media type %s does not fit a %s",
+                               it->desc->digest, it->referrer, note, mt, kind_name(it->kind, mt));
+        return 0;
+}
+
 static int visit(struct walk *w, enum oci_walk_kind kind, const struct oci_descriptor *d, const char *name,
                  const char *referrer, int depth, struct err **err);
 
@@ -220,6 +240,9 @@ visit(struct walk *w, enum oci_walk_kind kind, const struct oci_descriptor *d, c
                         return r;
         }
         if (w->validate) {
+                r = check_media_type(&it, err);
+                if (r < 0)
+                        return r;
                 r = check_blob(w, &it, err);
                 if (r < 0)
                         return r;

@@ -790,6 +790,22 @@ validate_media_types(void **state)
         assert_ok(oci_layout_untag(l, "bad", err));
         assert_ok(oci_layout_validate(l, 0, NULL, err));
 
+        /* Config and layer descriptors swapped. */
+        {
+                _cleanup_free_ char *sw = xasprintf(
+                        "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
+                        "\"size\":%lld},\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%lld}]}",
+                        OCI_MT_MANIFEST, OCI_MT_LAYER_GZIP, im.layer[0].str, (long long) im.layer_size[0],
+                        OCI_MT_CONFIG, im.config.str, (long long) im.config_size);
+                add_str(l, sw, &md, &msize);
+                oci_descriptor_init(&d, OCI_MT_MANIFEST, md.str, msize);
+                assert_ok(oci_layout_tag(l, "swapped", &d, err));
+                oci_descriptor_clear(&d);
+                assert_fails(oci_layout_validate(l, 0, NULL, err), ERR_MANIFEST_INVALID, im.layer[0].str,
+                             "does not fit a config");
+                assert_ok(oci_layout_untag(l, "swapped", err));
+        }
+
         /* A foreign layer with urls may be absent; a plain one may not. */
         digest_buffer(DIGEST_SHA256, "not here", 8, &absent);
         foreign = xasprintf(",{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":8,\"urls\":[\"https://example.com/l\"]}",
