@@ -225,6 +225,47 @@ platform_split(const char *p, char **ret_os, char **ret_arch, char **ret_variant
         return true;
 }
 
+/* containerd's platforms.Normalize for the common cases: lower-case OS,
+ * architecture aliases, default and redundant variants. */
+static char *
+platform_normalize(const char *platform)
+{
+        _cleanup_free_ char *os = NULL, *arch = NULL, *variant = NULL;
+        const char *a, *v;
+
+        if (!platform_split(platform, &os, &arch, &variant))
+                return NULL;
+        for (char *c = os; *c; c++)
+                *c = (char) tolower((unsigned char) *c);
+        for (char *c = arch; *c; c++)
+                *c = (char) tolower((unsigned char) *c);
+        a = arch;
+        v = variant;
+        if (strcmp(a, "x86_64") == 0 || strcmp(a, "x86-64") == 0 || strcmp(a, "amd64") == 0) {
+                a = "amd64";
+                if (strcmp(v, "v1") == 0)
+                        v = "";
+        } else if (strcmp(a, "aarch64") == 0 || strcmp(a, "arm64") == 0) {
+                a = "arm64";
+                if (strcmp(v, "8") == 0 || strcmp(v, "v8") == 0 || strcmp(v, "v8.0") == 0)
+                        v = "";
+        } else if (strcmp(a, "armhf") == 0) {
+                a = "arm";
+                v = "v7";
+        } else if (strcmp(a, "armel") == 0) {
+                a = "arm";
+                v = "v6";
+        } else if (strcmp(a, "arm") == 0) {
+                if (!*v || strcmp(v, "7") == 0)
+                        v = "v7";
+                else if (strcmp(v, "5") == 0 || strcmp(v, "6") == 0 || strcmp(v, "8") == 0)
+                        v = strcmp(v, "5") == 0 ? "v5" : strcmp(v, "6") == 0 ? "v6" : "v8";
+        } else if (strcmp(a, "i386") == 0 || strcmp(a, "i686") == 0) {
+                a = "386";
+        }
+        return *v ? xasprintf("%s/%s/%s", os, a, v) : xasprintf("%s/%s", os, a);
+}
+
 static int
 platform_args(struct vars *m, const char *prefix, const char *platform, struct err **err)
 {
@@ -288,7 +329,8 @@ expand(struct planner *p, const struct build_df_instr *in, const struct scope *s
        char **ret, struct strv *used_args)
 {
         struct build_shell_opts o = {
-                .escape = p->f->escape ? p->f->escape : '\\',
+                /* Heredoc bodies always use '\\' (BuildKit's ExpandRaw). */
+                .escape = skip_quotes ? '\\' : p->f->escape ? p->f->escape : '\\',
                 .skip_quotes = skip_quotes,
                 .lookup = scope_lookup,
                 .lookup_data = (void *) sc,
@@ -367,7 +409,8 @@ all_digits(const char *s)
 /* Resolve FROM (a --from value) for stage CUR: *ret_stage is the stage or -1
  * for an image. */
 static int
-resolve_source(struct planner *p, const struct build_df_instr *in, size_t cur, const char *from, int *ret_stage)
+resolve_source(struct planner *p, const struct build_df_instr *in, size_t cur, const char *from, bool strict,
+               int *ret_stage)
 {
         struct build_plan *pl = p->plan;
         int s;
@@ -389,7 +432,9 @@ resolve_source(struct planner *p, const struct build_df_instr *in, size_t cur, c
         if ((size_t) s == cur)
                 return err_set(p->err, ERR_PARSE, "%s:%d: circular dependency detected on stage: %s", fname(p),
                                in->start_line, pl->stages[cur].name ? pl->stages[cur].name : from);
-        if ((size_t) s > cur)
+        /* A later stage is only an error when this stage really runs
+         * (BuildKit finds it while dispatching). */
+        if ((size_t) s > cur && strict)
                 return err_set(p->err, ERR_PARSE,
                                "%s:%d: cannot copy from stage \"%s\", it needs to be defined before current stage", fname(p),
                                in->start_line, from);
@@ -656,7 +701,7 @@ dispatch(struct planner *p, size_t si, struct stage_state *ss, const struct buil
                         from = mount_from(pi->flags[i].value);
                 if (!from || !*from)
                         continue;
-                r = resolve_source(p, in, si, from, &s);
+                r = resolve_source(p, in, si, from, true, &s);
                 if (r < 0)
                         goto out;
                 add_source(pi, s, from);
@@ -914,6 +959,12 @@ setup_stage(struct planner *p, size_t si, const struct build_df_instr *in)
                 if (!platform_split(st->platform, &os, &arch, &variant))
                         return err_set(p->err, ERR_PARSE, "%s:%d: failed to parse platform %s", fname(p), in->start_line,
                                        st->platform);
+                {
+                        char *norm = platform_normalize(st->platform);
+
+                        free(st->platform);
+                        st->platform = norm;
+                }
         }
         b = find_stage_upto(p->plan, st->base_image, si);
         if (b >= 0) {
@@ -1032,7 +1083,7 @@ collect_deps(struct planner *p, size_t si, const struct span *spans)
                                 from = in->kind == BUILD_DF_COPY ? xstrdup(fl->value) : mount_from(fl->value);
                                 if (!from || !*from)
                                         continue;
-                                if (resolve_source(p, in, si, from, &s) < 0)
+                                if (resolve_source(p, in, si, from, false, &s) < 0)
                                         return -ERR_PARSE;
                                 if (s >= 0)
                                         add_dep(st, s);
@@ -1072,8 +1123,19 @@ plan_build(struct planner *p)
         int r = 0;
 
         /* Platforms and automatic ARGs. */
-        pl->build_platform = o && o->build_platform ? xstrdup(o->build_platform) : build_plan_host_platform();
-        pl->target_platform = xstrdup(o && o->platform ? o->platform : pl->build_platform);
+        {
+                _cleanup_free_ char *host = build_plan_host_platform();
+                const char *bp = o && o->build_platform ? o->build_platform : host;
+                const char *tp = o && o->platform ? o->platform : bp;
+
+                pl->build_platform = platform_normalize(bp);
+                if (!pl->build_platform)
+                        return err_set(p->err, ERR_PARSE, "invalid build platform \"%s\" (want os/arch[/variant])", bp);
+                pl->target_platform = platform_normalize(tp);
+                if (!pl->target_platform)
+                        return err_set(p->err, ERR_PARSE, "--platform: invalid platform \"%s\" (want os/arch[/variant])",
+                                       tp);
+        }
         if (platform_args(&p->build_args, "BUILD", pl->build_platform, p->err) < 0 ||
             platform_args(&p->build_args, "TARGET", pl->target_platform, p->err) < 0)
                 return err_prefix(p->err, "--platform");

@@ -122,6 +122,9 @@ teardown() {
 	run ibuild --dry-run --target missing .
 	assert_failure
 	assert_output --partial 'target stage "missing" could not be found'
+	run ibuild --dry-run --platform bogus .
+	assert_failure
+	assert_output --partial 'invalid platform "bogus"'
 	run ibuild --dry-run --bogus .
 	assert_failure 2
 	run ibuild --dry-run -f nothere .

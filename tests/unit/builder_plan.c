@@ -290,7 +290,8 @@ proxy_and_platform_args(void **state)
                  ba, "b", "linux/arm64/v8");
         assert_string_equal(p->stages[0].platform, "linux/amd64");
         assert_string_equal(p->stages[1].base_image, "alpine:arm64");
-        assert_string_equal(p->target_platform, "linux/arm64/v8");
+        /* Normalized as containerd does: arm64's v8 is the default. */
+        assert_string_equal(p->target_platform, "linux/arm64");
         run = instr(p, 0, 0);
         /* Proxy args reach RUN without a declaration... */
         assert_true(env_has(run->env, run->n_env, "HTTP_PROXY=http://proxy:3128"));
@@ -298,9 +299,9 @@ proxy_and_platform_args(void **state)
         /* ...platform args only after ARG. */
         assert_false(env_has_key(run->env, run->n_env, "TARGETARCH"));
         expect_text(p, 0, 1, "WORKDIR /");
-        expect_text(p, 0, 3, "WORKDIR /arm64/linux/arm64/v8/linux");
+        expect_text(p, 0, 3, "WORKDIR /arm64/linux/arm64/linux");
         assert_int_equal(p->n_unused_build_args, 0);
-        assert_true(env_has(p->global_args, p->n_global_args, "TARGETVARIANT=v8"));
+        assert_true(env_has(p->global_args, p->n_global_args, "TARGETVARIANT="));
         assert_true(env_has(p->global_args, p->n_global_args, "BUILDARCH=amd64"));
         /* The undefined-variable warning for WORKDIR /$TARGETARCH. */
         assert_int_equal(p->n_warnings, 1);
@@ -410,7 +411,7 @@ errors(void **state)
 {
         plan_error("FROM a\nRUN x\n", NULL, "nope", "target stage \"nope\" could not be found");
         plan_error("FROM a AS x\nCOPY --from=x / /\n", NULL, NULL, "Dockerfile:2: circular dependency");
-        plan_error("FROM a AS x\nCOPY --from=y / /\nFROM b AS y\n", NULL, NULL,
+        plan_error("FROM a AS x\nCOPY --from=y / /\nFROM b AS y\n", NULL, "x",
                    "Dockerfile:2: cannot copy from stage \"y\"");
         plan_error("FROM a AS x\nCOPY --from=5 / /\n", NULL, NULL, "Dockerfile:2: invalid stage index 5");
         plan_error("FROM a AS x\nRUN --mount=from=x,target=/x true\n", NULL, NULL, "circular dependency");
@@ -420,6 +421,28 @@ errors(void **state)
         plan_error("FROM a\nWORKDIR ${X:?must be set}\n", NULL, NULL, "X: must be set");
         plan_error("ARG A\n", NULL, NULL, "no FROM instruction");
         plan_error("FROM a\n", (const char *const[]){ "=x", NULL }, NULL, "missing name");
+}
+
+static void
+platforms_and_escape(void **state)
+{
+        struct build_plan *p;
+
+        p = plan("FROM --platform=Linux/x86_64 a\nARG TARGETPLATFORM TARGETVARIANT\nLABEL p=$TARGETPLATFORM v=$TARGETVARIANT\n",
+                 NULL, NULL, "linux/arm");
+        assert_string_equal(p->stages[0].platform, "linux/amd64");
+        expect_text(p, 0, 1, "LABEL p=linux/arm/v7 v=v7");
+        /* A later stage referenced from a pruned stage is no error... */
+        p = plan("FROM a AS x\nFROM b AS y\nCOPY --from=z / /\nFROM c AS z\n", NULL, "x", NULL);
+        assert_int_equal(p->n_order, 1);
+        /* ...but it is from a stage that runs. */
+        plan_error("FROM a AS x\nFROM b AS y\nCOPY --from=z / /\nFROM c AS z\n", NULL, "y", "cannot copy from stage");
+        /* # escape=` : the backtick escapes, the backslash is literal. */
+        p = plan("# escape=`\nFROM a\nENV D=dir\nWORKDIR C:\\`$D\\$D\nCOPY <<EOF /x\n\\$D `$D\nEOF\n", NULL, NULL,
+                 NULL);
+        expect_text(p, 0, 1, "WORKDIR C:\\$D\\dir");
+        /* Heredoc bodies use '\\' whatever the escape directive says. */
+        assert_string_equal(instr(p, 0, 2)->heredocs[0], "$D `dir\n");
 }
 
 static void
@@ -454,6 +477,7 @@ main(void)
                 cmocka_unit_test_teardown(onbuild_triggers, cleanup),
                 cmocka_unit_test(base_image_env),
                 cmocka_unit_test(errors),
+                cmocka_unit_test_teardown(platforms_and_escape, cleanup),
                 cmocka_unit_test_teardown(json_and_rendering, cleanup),
         };
 
