@@ -140,7 +140,7 @@ reg_manifest_parse(const char *body, size_t len, const char *content_type,
                 goto out;
         }
         snprintf(m.media_type, sizeof(m.media_type), "%s", kind);
-        m.is_index = kind == (const char *) MT_OCI_INDEX || kind == (const char *) MT_DOCKER_LIST;
+        m.is_index = strcmp(kind, MT_OCI_INDEX) == 0 || strcmp(kind, MT_DOCKER_LIST) == 0;
 
         if (m.is_index) {
                 json_t *arr = json_object_get(root, "manifests");
