@@ -1,0 +1,123 @@
+/* The registry client: pull images from an OCI Distribution (Registry V2)
+ * registry into the local store or an OCI layout, and push stored images to
+ * a registry.  Transport is libcurl; authentication follows the registry's
+ * 401 challenge (Basic, or Bearer tokens from the realm it names, cached per
+ * scope until they expire); credentials come from registry/common/creds.h.
+ *
+ *     struct reg_client_opts o = { .platform = "linux/amd64" };
+ *     _cleanup_reg_client_ struct reg_client *c = NULL;
+ *     reg_client_new(&o, &c, err);
+ *     reg_client_pull_to_store(c, "alpine:3.20", store, NULL, &res, err);
+ *     reg_client_push_from_store(c, store, "app:1.0", "ghcr.io/me/app:1.0", &ref, err);
+ *
+ * Endpoints: docker.io is reached at registry-1.docker.io ("library/" added
+ * for single names, oci/ref.h).  HTTPS is used unless plain_http is set;
+ * loopback registries (localhost, 127.0.0.0/8, [::1]) fall back to plain
+ * HTTP when the HTTPS ping fails, as Docker treats them as insecure.
+ *
+ * Errors name the registry, the request (method and URL) and the registry's
+ * error codes and messages; the code maps the first registry error code
+ * (MANIFEST_UNKNOWN → ERR_MANIFEST_UNKNOWN, UNAUTHORIZED → ERR_UNAUTHORIZED,
+ * ...), else ERR_HTTP for other statuses, EIO for transport failures.
+ *
+ * A reg_client may be used by one thread at a time (it runs its own worker
+ * threads for concurrent blob transfers).
+ */
+#ifndef REGISTRY_CLIENT_CLIENT_H
+#define REGISTRY_CLIENT_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "oci/oci.h"
+
+/* Progress lines ("Copying blob sha256:... (12.3 MB)", "Writing manifest")
+ * for the CLI to print; never called with secrets. */
+typedef void (*reg_client_log_fn)(const char *line, void *userdata);
+
+struct reg_client_opts {
+        const char *creds;         /* "user:pass" (user may hold '$'), or NULL */
+        const char *authfile;      /* auth.json / config.json to use, or NULL: the usual search */
+        bool tls_verify_disable;   /* --tls-verify=false: accept any certificate */
+        const char *cert_dir;      /* *.crt CAs, *.cert + *.key client pair; NULL:
+                                      /etc/containers/certs.d/HOST[:PORT] then
+                                      /etc/docker/certs.d/HOST[:PORT] when present */
+        bool plain_http;           /* talk HTTP to every registry */
+        int jobs;                  /* concurrent blob transfers; <= 0: 4 */
+        int retries;               /* retries of a failed request; < 0: 3 */
+        const char *platform;      /* pull: "os/arch[/variant]", "all", or NULL (host) */
+        reg_client_log_fn log;     /* may be NULL */
+        void *log_data;
+};
+
+struct reg_client;
+
+/* A new client with a copy of OPTS (NULL: defaults).  *ret freed with
+ * reg_client_free.  EINVAL for a bad platform string. */
+int reg_client_new(const struct reg_client_opts *opts, struct reg_client **ret, struct err **err);
+void reg_client_free(struct reg_client *c);
+DEFINE_FREEP(struct reg_client, reg_client_free)
+#define _cleanup_reg_client_ __attribute__((cleanup(reg_client_freep)))
+
+/* What a pull stored. */
+struct reg_pull_result {
+        char *ref;                 /* "host/repo@sha256:..." of desc (canonical name) */
+        char *name;                /* the name it was tagged with, or NULL (digest pull) */
+        struct oci_descriptor desc;/* the manifest (one platform) or index ("all") stored */
+        char *source_digest;       /* digest of what the registry served for the reference
+                                      (the index when a platform was picked from one) */
+};
+void reg_pull_result_clear(struct reg_pull_result *r);
+
+/* Pull REF (a registry reference, Docker normalisation: "alpine" →
+ * docker.io/library/alpine:latest) into STORE and name it NAME (NULL: the
+ * reference's store name, e.g. "docker.io/library/alpine:latest"; a digest
+ * reference without a tag is stored unnamed).  From an index the client's
+ * platform is picked (its manifest is what gets named), or with "all" the
+ * index and every child.  Blobs already in the store are not fetched;
+ * others are streamed to temp files, verified (digest and size) and
+ * renamed into place, so a failed or killed pull leaves no partial blob.
+ * *ret (may be NULL) is filled on success (clear with
+ * reg_pull_result_clear). */
+int reg_client_pull_to_store(struct reg_client *c, const char *ref, struct oci_store *store, const char *name,
+                             struct reg_pull_result *ret, struct err **err);
+
+/* The same into an OCI layout; NAME (may be NULL: unnamed) is the ref.name
+ * annotation in index.json. */
+int reg_client_pull_to_layout(struct reg_client *c, const char *ref, struct oci_layout *layout, const char *name,
+                              struct reg_pull_result *ret, struct err **err);
+
+/* Push the image SRC of STORE (a store name or digest, oci_store_resolve)
+ * to DEST_REF.  Blobs the registry has are skipped (HEAD), blobs known in
+ * another repository of the same registry are mounted, others uploaded;
+ * then manifests, children before their index, byte for byte as stored.
+ * *ret_ref (may be NULL) receives "host/repo@sha256:..." of the pushed root
+ * manifest (caller frees). */
+int reg_client_push_from_store(struct reg_client *c, struct oci_store *store, const char *src, const char *dest_ref,
+                               char **ret_ref, struct err **err);
+
+/* Push the root descriptor DESC (manifest or index) of LAYOUT to DEST_REF,
+ * as above. */
+int reg_client_push_from_layout(struct reg_client *c, struct oci_layout *layout, const struct oci_descriptor *desc,
+                                const char *dest_ref, char **ret_ref, struct err **err);
+
+/* GET the manifest REF names (Accept: the four manifest types) without
+ * storing it: *ret_body (NUL-terminated) and *ret_len, *ret_media_type and
+ * *ret_digest (the sha256 of the body; a digest reference is verified), all
+ * owned by the caller. */
+int reg_client_get_manifest(struct reg_client *c, const char *ref, char **ret_body, size_t *ret_len,
+                            char **ret_media_type, char **ret_digest, struct err **err);
+
+/* GET blob DIGEST of REF's repository into memory (at most CAP bytes),
+ * verified.  *ret_data is NUL-terminated, owned by the caller. */
+int reg_client_get_blob(struct reg_client *c, const char *ref, const char *digest, size_t cap, char **ret_data,
+                        size_t *ret_len, struct err **err);
+
+/* Every tag of REPO (a reference; any tag in it is ignored), following the
+ * Link header's pagination.  *ret_tags is a NULL-terminated vector
+ * (oci_strv_free). */
+int reg_client_list_tags(struct reg_client *c, const char *repo, char ***ret_tags, struct err **err);
+
+#endif
