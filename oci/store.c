@@ -66,6 +66,11 @@ lock_path(const char *path, bool exclusive, struct err **err)
 {
         _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 
+        /* Readers of a store they may not write (another user's, a
+         * read-only mount) still get a shared lock: flock needs no write
+         * access. */
+        if (fd < 0 && !exclusive && (errno == EACCES || errno == EROFS || errno == EPERM))
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return err_set(err, errno, "open lock %s: %s", path, strerror(errno));
         while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
