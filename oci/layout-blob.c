@@ -105,8 +105,11 @@ write_new_at(int dirfd, const char *shown, const char *name, const char *data, s
         _cleanup_close_ int fd = -1;
         unsigned char rnd[8];
         char hex[sizeof(rnd) * 2 + 1];
+        struct stat st;
         int r;
 
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                return 0;
         if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
                 return err_set(err, errno ? errno : EIO, "getrandom: %s", strerror(errno));
         digest_hex(rnd, sizeof(rnd), hex);
