@@ -27,6 +27,7 @@ enum rule_id {
         R_UNDEFVAR,
         R_PORT,
         R_EMPTYCONT,
+        R_BADJSON,
         R_COUNT
 };
 
@@ -47,6 +48,8 @@ static const struct build_df_lint_rule rules[R_COUNT] = {
         [R_DUPSTAGE] = { "DuplicateStageName", "two stages with the same name" },
         [R_UNDEFVAR] = { "UndefinedVar", "a variable used where it is expanded but no ARG/ENV in scope defines it" },
         [R_PORT] = { "ExposePrivilegedPort", "EXPOSE of a port below 1024" },
+        [R_BADJSON] = { "JSONArgsInvalid",
+                        "arguments that look like a JSON array but are not valid JSON: Docker runs them as shell form" },
         [R_EMPTYCONT] = { "NoEmptyContinuation",
                           "an empty line inside a line continuation (BuildKit will reject it)" },
 };
@@ -568,6 +571,41 @@ check_final_user(struct lint *l)
         }
 }
 
+/* Shell-form arguments starting with `[` and a quote were meant as JSON
+ * (`CMD ['a', 'b']`, a missing bracket): Docker silently runs them through
+ * the shell.  `RUN [ -f x ]` (the test command) is not flagged. */
+static bool
+check_bad_json(struct lint *l, const struct build_df_instr *in)
+{
+        const char *s;
+
+        switch (in->kind) {
+        case BUILD_DF_RUN: case BUILD_DF_CMD: case BUILD_DF_ENTRYPOINT: case BUILD_DF_SHELL:
+        case BUILD_DF_COPY: case BUILD_DF_ADD: case BUILD_DF_VOLUME: case BUILD_DF_HEALTHCHECK:
+                break;
+        default:
+                return false;
+        }
+        if (in->json || in->n_args == 0)
+                return false;
+        s = in->args[in->kind == BUILD_DF_HEALTHCHECK && in->n_args > 1 ? 1 : 0];
+        if (s[0] != '[')
+                return false;
+        s++;
+        while (*s == ' ' || *s == '\t')
+                s++;
+        /* COPY/ADD/VOLUME split words: "[" alone, then the first element. */
+        if (*s == '\0' && in->n_args > 1 && in->kind != BUILD_DF_HEALTHCHECK)
+                s = in->args[1];
+        if (*s != '"' && *s != '\'')
+                return false;
+        report(l, R_BADJSON, in->start_line,
+               "%s arguments look like a JSON array but are not valid JSON (use double quotes, close the bracket): "
+               "they run as a shell command",
+               build_df_kind_name(in->kind));
+        return true;
+}
+
 /* ---- the walk --------------------------------------------------------- */
 
 static void
@@ -642,6 +680,8 @@ walk(struct lint *l)
                                 check_vars(l, &l->scope, false, in->args[j], in->start_line);
                         check_flags_vars(l, in, &l->scope, false);
                 }
+                if (check_bad_json(l, in))
+                        continue;
                 switch (in->kind) {
                 case BUILD_DF_ARG:
                         declare_arg(l, in, &l->scope, true);

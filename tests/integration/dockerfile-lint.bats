@@ -115,7 +115,7 @@ teardown() {
 	assert_success
 	for c in UnpinnedBaseImage RunAsRoot AddInsteadOfCopy SecretsUsedInArgOrEnv AptGetNoInstallRecommends \
 		AptGetListsNotCleaned MaintainerDeprecated JSONArgsRecommended DuplicateStageName UndefinedVar \
-		ExposePrivilegedPort NoEmptyContinuation; do
+		ExposePrivilegedPort NoEmptyContinuation JSONArgsInvalid; do
 		assert_output --partial "$c"
 	done
 }

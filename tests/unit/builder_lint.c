@@ -194,6 +194,18 @@ privileged_port(void **state)
 }
 
 static void
+bad_json(void **state)
+{
+        expect("FROM a:1\nCMD ['echo', 'hi']\n" OK_TAIL, "JSONArgsInvalid", 2);
+        expect("FROM a:1\nENTRYPOINT [\"a\", \"b\"\n" OK_TAIL, "JSONArgsInvalid", 2);
+        expect("FROM a:1\nCOPY [ \"a\", \"b\" \n" OK_TAIL, "JSONArgsInvalid", 2);
+        /* Not also reported as shell form. */
+        expect_none("FROM a:1\nCMD ['echo', 'hi']\n" OK_TAIL, "JSONArgsRecommended");
+        expect_none("FROM a:1\nRUN [ -f /x ] && echo y\nCMD [\"a\"]\nCOPY [\"a\", \"b\"]\n" OK_TAIL,
+                    "JSONArgsInvalid");
+}
+
+static void
 empty_continuation(void **state)
 {
         expect("FROM a:1\nRUN a \\\n\n  b\n" OK_TAIL, "NoEmptyContinuation", 3);
@@ -260,7 +272,7 @@ rule_table(void **state)
         size_t n, i, j;
         const struct build_df_lint_rule *r = build_df_lint_rules(&n);
 
-        assert_int_equal(n, 12);
+        assert_int_equal(n, 13);
         for (i = 0; i < n; i++) {
                 assert_non_null(r[i].name);
                 assert_true(strlen(r[i].description) > 10);
@@ -278,7 +290,8 @@ main(void)
                 cmocka_unit_test(apt),             cmocka_unit_test(maintainer),
                 cmocka_unit_test(json_args),       cmocka_unit_test(duplicate_stage),
                 cmocka_unit_test(undefined_var),   cmocka_unit_test(privileged_port),
-                cmocka_unit_test(empty_continuation), cmocka_unit_test(skip_and_error),
+                cmocka_unit_test(bad_json),        cmocka_unit_test(empty_continuation),
+                cmocka_unit_test(skip_and_error),
                 cmocka_unit_test(rule_table),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
