@@ -61,7 +61,7 @@ cleanup_free_secretp(char **p)
 
 /* Declare `_cleanup_(T_freep)` for a type whose destructor is T_free(T *). */
 #define DEFINE_FREEP(type, func)                                                                   \
-        static inline void func##p(type **p)                                                       \
+        static inline __attribute__((unused)) void func##p(type **p)                                                     \
         {                                                                                          \
                 func(*p);                                                                          \
         }
