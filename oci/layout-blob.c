@@ -33,6 +33,9 @@ struct oci_blob_writer {
         struct digest_ctx *ctx;
         enum digest_alg alg;
         bool raw; /* the fd was handed out: bytes bypassed the hash */
+        bool finalized; /* ctx is final: its result is in `final` */
+        struct digest final;
+        uint64_t final_size;
 };
 
 void
@@ -368,6 +371,8 @@ oci_blob_writer_write(struct oci_blob_writer *w, const void *data, size_t len, s
 {
         int r;
 
+        if (w->tmpname == NULL || w->finalized)
+                return err_set(err, EINVAL, "blob writer already committed");
         r = fs_write_all(w->fd, data, len, err);
         if (r < 0)
                 return err_prefix(err, "writing %s/%s", w->layout->path, w->tmpname);
@@ -421,8 +426,15 @@ oci_blob_writer_commit(struct oci_blob_writer *w, const struct digest *expected,
                 if (r < 0)
                         return r;
         } else {
-                size = digest_ctx_size(w->ctx);
-                digest_ctx_final(w->ctx, &got);
+                /* A commit that failed may be retried (or writing went on
+                 * after it); the context is finished only once. */
+                if (!w->finalized) {
+                        w->final_size = digest_ctx_size(w->ctx);
+                        digest_ctx_final(w->ctx, &w->final);
+                        w->finalized = true;
+                }
+                size = w->final_size;
+                oci_layout_digest_copy(&got, &w->final);
         }
         if (expected_size >= 0 && size != (uint64_t) expected_size)
                 return err_set(err, ERR_SIZE_INVALID, "blob %s: expected %lld bytes, got %llu",

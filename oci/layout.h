@@ -120,7 +120,8 @@ uint64_t oci_blob_writer_size(const struct oci_blob_writer *w);
 /* Finish: verify against EXPECTED (may be NULL) and EXPECTED_SIZE (-1:
  * any), fsync, and rename into place (an existing equal blob is kept).
  * *ret_digest and *ret_size (may be NULL) describe the blob.  On failure the
- * writer still owns its temp file; free it. */
+ * writer still owns its temp file (commit may be retried with other
+ * expectations; no more writes are taken); free it. */
 int oci_blob_writer_commit(struct oci_blob_writer *w, const struct digest *expected, int64_t expected_size,
                            struct digest *ret_digest, uint64_t *ret_size, struct err **err);
 void oci_blob_writer_free(struct oci_blob_writer *w);

@@ -357,6 +357,15 @@ blob_writer(void **state)
         oci_blob_writer_free(w);
         assert_int_equal(count_temps(blobs), 0);
 
+        /* A failed commit can be retried and fails the same way; no more
+         * writes are taken after it. */
+        assert_ok(oci_layout_blob_writer_new(l, DIGEST_SHA256, &w, err));
+        assert_ok(oci_blob_writer_write(w, "abcdeX", 6, err));
+        assert_fails(oci_blob_writer_commit(w, &want, 6, NULL, NULL, err), ERR_DIGEST_INVALID, want.str, NULL);
+        assert_fails(oci_blob_writer_commit(w, &want, 6, NULL, NULL, err), ERR_DIGEST_INVALID, want.str, NULL);
+        assert_fails(oci_blob_writer_write(w, "x", 1, err), EINVAL, NULL, NULL);
+        oci_blob_writer_free(w);
+
         /* Free without commit drops the temp file. */
         assert_ok(oci_layout_blob_writer_new(l, DIGEST_SHA256, &w, err));
         assert_ok(oci_blob_writer_write(w, "zzz", 3, err));
