@@ -276,9 +276,11 @@ oci_store_tag(struct oci_store *store, const char *name, const struct oci_descri
         _cleanup_unlock_ int lock = -1;
         int r;
 
-        r = oci_store_normalize_name(name, &n, err);
-        if (r < 0)
-                return r;
+        if (name) {
+                r = oci_store_normalize_name(name, &n, err);
+                if (r < 0)
+                        return r;
+        }
         lock = oci_store_lock(store, true, err);
         if (lock < 0)
                 return lock;
@@ -286,10 +288,10 @@ oci_store_tag(struct oci_store *store, const char *name, const struct oci_descri
          * complete now stays complete once named. */
         r = check_root(store, desc, err);
         if (r < 0)
-                return err_prefix(err, "tagging %s", n);
+                return err_prefix(err, "tagging %s", n ? n : "(unnamed)");
         r = oci_layout_walk_from(store->layout, desc, OCI_WALK_SKIP_MISSING, require_blob, store, err);
         if (r < 0)
-                return err_prefix(err, "tagging %s", n);
+                return err_prefix(err, "tagging %s", n ? n : "(unnamed)");
         return oci_layout_tag(store->layout, n, desc, err);
 }
 

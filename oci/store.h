@@ -89,7 +89,9 @@ int oci_store_normalize_name(const char *name, char **ret_name, struct err **err
  * and the config and layers of every manifest it reaches that is present
  * (an index may lack other platforms' manifests) must be in the store, else
  * ERR_MANIFEST_BLOB_UNKNOWN naming the blob.  Since GC takes the same lock,
- * a complete image stays complete once named: write the blobs, then tag. */
+ * a complete image stays complete once named: write the blobs, then tag.
+ * NAME NULL adds DESC unnamed (a digest pull): it is then a GC root and
+ * resolvable by digest, and adding it again is a no-op. */
 int oci_store_tag(struct oci_store *store, const char *name, const struct oci_descriptor *desc,
                   struct err **err);
 

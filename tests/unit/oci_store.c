@@ -252,6 +252,25 @@ tag_and_resolve(void **state)
                 assert_string_equal(got.digest, b.digest);
                 oci_descriptor_clear(&got);
         }
+        /* An unnamed entry: found by digest, kept by GC, added once. */
+        {
+                struct image iu;
+                struct oci_descriptor u;
+                struct oci_store_gc_opts o = { .grace_seconds = 0 };
+                make_image(s, "layer U", "2024-03-01T00:00:00Z", &iu, &u);
+                assert_ok(oci_store_tag(s, NULL, &u, err));
+                assert_ok(oci_store_tag(s, NULL, &u, err));
+                assert_ok(oci_layout_list(oci_store_layout(s), &e, &n, err));
+                assert_int_equal(n, 3);
+                assert_null(e[2].name);
+                oci_layout_entries_free(e, n);
+                assert_ok(oci_store_resolve(s, u.digest, &got, &name, err));
+                assert_null(name);
+                oci_descriptor_clear(&got);
+                assert_ok(oci_store_gc(s, &o, NULL, err));
+                assert_true(oci_layout_has_blob(oci_store_layout(s), &iu.layer));
+                oci_descriptor_clear(&u);
+        }
         /* An untagged manifest found by full digest. */
         {
                 struct image ic;
