@@ -475,6 +475,21 @@ auth_param(const char *authorization, const char *scheme)
         return p;
 }
 
+/* containers/image answers a Basic challenge with an empty user and
+ * password ("Basic Og==", base64 of ":") when it has no credentials: that
+ * is an anonymous request, not a failed login.  Returns AUTHORIZATION, or
+ * NULL for no or such empty credentials. */
+static const char *
+effective_authorization(const char *authorization)
+{
+        const char *b = auth_param(authorization, "Basic");
+        if (authorization && !*authorization)
+                return NULL;
+        if (b && strcmp(b, "Og==") == 0)
+                return NULL;
+        return authorization;
+}
+
 /* Decode Basic credentials into *ret_user / *ret_pass (both secrets). */
 static int
 basic_decode(const char *b64, char **ret_user, char **ret_pass)
@@ -656,6 +671,11 @@ reg_auth_check(struct reg_auth *a, const struct reg_auth_request *req, struct re
         res->status = 200;
         if (!a)
                 goto allowed;
+        if (req->authorization != effective_authorization(req->authorization)) {
+                struct reg_auth_request anon = *req;
+                anon.authorization = NULL;
+                return reg_auth_check(a, &anon, res, err);
+        }
 
         if (a->mode == MODE_TOKEN)
                 return check_token(a, req, res, err);
@@ -945,6 +965,7 @@ reg_auth_token_endpoint(struct reg_auth *a, const char *method, const char *auth
                 *ret_status = 404;
                 return 0;
         }
+        authorization = effective_authorization(authorization);
         post = strcasecmp(method, "POST") == 0;
         if (!post && strcasecmp(method, "GET") != 0) {
                 *ret_body = error_body("UNSUPPORTED", "invalid_request", "the token endpoint takes GET or POST");

@@ -621,6 +621,15 @@ mode_basic(void **state)
         assert_non_null(strstr(r.www_authenticate, "Basic realm="));
         r = check(a, NULL, NULL, 0);
         assert_true(r.allowed);
+        /* Empty Basic credentials (containers/image without creds) and an
+         * empty header are anonymous, not a failed login. */
+        r = check(a, "Basic Og==", "public/x", REG_ACTION_PULL);
+        assert_true(r.allowed);
+        r = check(a, "", "public/x", REG_ACTION_PULL);
+        assert_true(r.allowed);
+        r = check(a, "Basic Og==", "alice/x", REG_ACTION_PULL);
+        assert_int_equal(r.status, 401);
+        assert_string_equal(r.message, "authentication required");
 
         assert_true(reg_auth_may(a, "alice", "alice/deep/x", REG_ACTION_DELETE));
         assert_false(reg_auth_may(a, "bob", "alice/x", REG_ACTION_PULL));
@@ -769,6 +778,13 @@ mode_token_issuer(void **state)
         assert_string_equal(wa, "Basic realm=\"ireg\"");
         json_decref(resp);
         resp = token_call(a, "GET", NULL, "scope=repository:team/app:pull", 401, wa, sizeof(wa));
+        json_decref(resp);
+        resp = token_call(a, "GET", "Basic Og==", "scope=repository:team/app:pull", 401, wa, sizeof(wa));
+        {
+                char *dump = json_dumps(resp, 0);
+                assert_non_null(strstr(dump, "authentication required"));
+                free(dump);
+        }
         json_decref(resp);
         resp = token_call(a, "GET", good, "service=other", 400, wa, sizeof(wa));
         json_decref(resp);
