@@ -658,7 +658,7 @@ build_ignore_find(const char *context, const char *dockerfile, char **ret_path, 
                         *ret_path = steal_ptr(&beside);
                         return 0;
                 }
-        } else {
+        } else if (!dockerfile) {
                 beside = xasprintf("%s/Dockerfile.dockerignore", context);
                 if (access(beside, F_OK) == 0) {
                         *ret_path = steal_ptr(&beside);

@@ -51,7 +51,8 @@ bool build_ignore_has_exceptions(const struct build_ignore *ig);
 bool build_ignore_excludes(const struct build_ignore *ig, const char *path);
 
 /* Find the ignore file for a build: DOCKERFILE.dockerignore beside the
- * Dockerfile (DOCKERFILE is a path, may be NULL for CONTEXT/Dockerfile)
+ * Dockerfile (DOCKERFILE is a path, NULL for CONTEXT/Dockerfile, "-" for
+ * stdin: then only .dockerignore counts)
  * wins over CONTEXT/.dockerignore.  *ret_path is the file's path (owned by
  * the caller) or NULL when there is none; returns 0 either way. */
 int build_ignore_find(const char *context, const char *dockerfile, char **ret_path, struct err **err);

@@ -349,6 +349,19 @@ find_ignore_file(void **state)
                 build_ignore_free(ig);
         }
         free(df);
+        /* CONTEXT/Dockerfile.dockerignore for the default Dockerfile; not
+         * for a Dockerfile read from stdin. */
+        mk("Dockerfile.dockerignore", "x\n");
+        assert_int_equal(build_ignore_find(tmp, NULL, &p, &e), 0);
+        want = xasprintf("%s/Dockerfile.dockerignore", tmp);
+        assert_string_equal(p, want);
+        free(p);
+        free(want);
+        assert_int_equal(build_ignore_find(tmp, "-", &p, &e), 0);
+        want = xasprintf("%s/.dockerignore", tmp);
+        assert_string_equal(p, want);
+        free(p);
+        free(want);
         df = xasprintf("%s/nowhere/Dockerfile", tmp);
         {
                 char *sub = xasprintf("%s/src", tmp);
