@@ -32,7 +32,7 @@ struct oci_blob_writer {
         char *tmpname; /* relative to the layout dir */
         struct digest_ctx *ctx;
         enum digest_alg alg;
-        bool raw; /* the fd was handed out: bytes bypassed the hash */
+        bool raw;       /* the fd was handed out: bytes bypassed the hash */
         bool finalized; /* ctx is final: its result is in `final` */
         struct digest final;
         uint64_t final_size;
@@ -78,19 +78,18 @@ check_layout_file(int dirfd, const char *path, struct err **err)
                 return err_prefix(err, "%s is not an OCI image layout", path);
         root = json_loads(data, JSON_REJECT_DUPLICATES, &jerr);
         if (!root)
-                return err_set(err, ERR_MANIFEST_INVALID, "%s/%s: line %d column %d: %s", path, LAYOUT_FILE,
-                               jerr.line, jerr.column, jerr.text);
+                return err_set(err, ERR_MANIFEST_INVALID, "%s/%s: line %d column %d: %s", path, LAYOUT_FILE, jerr.line,
+                               jerr.column, jerr.text);
         v = json_object_get(root, "imageLayoutVersion");
         if (!json_is_object(root) || !json_is_string(v)) {
                 json_decref(root);
-                return err_set(err, ERR_MANIFEST_INVALID, "%s/%s: no imageLayoutVersion string", path,
-                               LAYOUT_FILE);
+                return err_set(err, ERR_MANIFEST_INVALID, "%s/%s: no imageLayoutVersion string", path, LAYOUT_FILE);
         }
         /* Every 1.x layout is readable by a 1.0.0 reader: the spec only adds
          * optional content within a major version. */
         if (strncmp(json_string_value(v), "1.", 2) != 0) {
-                r = err_set(err, ERR_UNSUPPORTED, "%s/%s: unsupported imageLayoutVersion \"%s\" (want 1.x)",
-                            path, LAYOUT_FILE, json_string_value(v));
+                r = err_set(err, ERR_UNSUPPORTED, "%s/%s: unsupported imageLayoutVersion \"%s\" (want 1.x)", path,
+                            LAYOUT_FILE, json_string_value(v));
                 json_decref(root);
                 return r;
         }
@@ -155,11 +154,9 @@ oci_layout_open(const char *path, struct oci_layout **ret_layout, struct err **e
         if (r < 0)
                 return r;
         if (fstatat(fd, "blobs", &st, 0) < 0 || !S_ISDIR(st.st_mode))
-                return err_set(err, ERR_MANIFEST_INVALID, "%s is not an OCI image layout: no blobs directory",
-                               path);
+                return err_set(err, ERR_MANIFEST_INVALID, "%s is not an OCI image layout: no blobs directory", path);
         if (fstatat(fd, INDEX_FILE, &st, 0) < 0)
-                return err_set(err, ERR_MANIFEST_INVALID, "%s is not an OCI image layout: no %s", path,
-                               INDEX_FILE);
+                return err_set(err, ERR_MANIFEST_INVALID, "%s is not an OCI image layout: no %s", path, INDEX_FILE);
         *ret_layout = layout_new(path, steal_fd(&fd));
         return 0;
 }
@@ -168,8 +165,7 @@ int
 oci_layout_create(const char *path, struct oci_layout **ret_layout, struct err **err)
 {
         static const char layout_json[] = "{\"imageLayoutVersion\":\"" OCI_LAYOUT_VERSION "\"}";
-        static const char index_json[] = "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX
-                                         "\",\"manifests\":[]}";
+        static const char index_json[] = "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX "\",\"manifests\":[]}";
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r;
@@ -238,8 +234,7 @@ oci_layout_blob_path(const struct oci_layout *layout, const struct digest *d)
 }
 
 int
-oci_layout_stat_blob(const struct oci_layout *layout, const struct digest *d, uint64_t *ret_size,
-                     struct err **err)
+oci_layout_stat_blob(const struct oci_layout *layout, const struct digest *d, uint64_t *ret_size, struct err **err)
 {
         _cleanup_free_ char *rel = oci_layout_blob_relpath(d);
         struct stat st;
@@ -250,8 +245,7 @@ oci_layout_stat_blob(const struct oci_layout *layout, const struct digest *d, ui
                 return err_set(err, errno, "stat %s/%s: %s", layout->path, rel, strerror(errno));
         }
         if (!S_ISREG(st.st_mode))
-                return err_set(err, ERR_BLOB_UNKNOWN, "blob %s in %s is not a regular file", d->str,
-                               layout->path);
+                return err_set(err, ERR_BLOB_UNKNOWN, "blob %s in %s is not a regular file", d->str, layout->path);
         if (ret_size)
                 *ret_size = (uint64_t) st.st_size;
         return 0;
@@ -282,8 +276,7 @@ oci_layout_open_blob(const struct oci_layout *layout, const struct digest *d, in
         if (fstat(fd, &st) < 0)
                 return err_set(err, errno, "stat %s/%s: %s", layout->path, rel, strerror(errno));
         if (!S_ISREG(st.st_mode))
-                return err_set(err, ERR_BLOB_UNKNOWN, "blob %s in %s is not a regular file", d->str,
-                               layout->path);
+                return err_set(err, ERR_BLOB_UNKNOWN, "blob %s in %s is not a regular file", d->str, layout->path);
         if (ret_size)
                 *ret_size = (uint64_t) st.st_size;
         *ret_fd = steal_fd(&fd);
@@ -305,16 +298,16 @@ oci_layout_read_blob(const struct oci_layout *layout, const struct digest *d, si
         if (r < 0)
                 return r;
         if (size > cap)
-                return err_set(err, ERR_SIZE_INVALID, "blob %s in %s: %llu bytes is over the limit of %zu",
-                               d->str, layout->path, (unsigned long long) size, cap);
+                return err_set(err, ERR_SIZE_INVALID, "blob %s in %s: %llu bytes is over the limit of %zu", d->str,
+                               layout->path, (unsigned long long) size, cap);
         r = fs_read_fd(fd, cap, &data, &len, err);
         if (r < 0)
                 return err_prefix(err, "reading blob %s in %s", d->str, layout->path);
         /* Content addressing is only worth something when checked. */
         digest_buffer(d->alg, data, len, &got);
         if (strcmp(got.str, d->str) != 0)
-                return err_set(err, ERR_DIGEST_INVALID, "blob %s in %s is corrupt: its content hashes to %s",
-                               d->str, layout->path, got.str);
+                return err_set(err, ERR_DIGEST_INVALID, "blob %s in %s is corrupt: its content hashes to %s", d->str,
+                               layout->path, got.str);
         *ret_data = steal_ptr(&data);
         if (ret_len)
                 *ret_len = len;

@@ -34,8 +34,7 @@ check_index(const json_t *idx, const char *where, struct err **err)
                 return err_set(err, ERR_MANIFEST_INVALID, "%s: manifests must be an array", where);
         for (size_t i = 0; i < json_array_size(v); i++)
                 if (!json_is_object(json_array_get(v, i)))
-                        return err_set(err, ERR_MANIFEST_INVALID, "%s: manifests[%zu] is not an object", where,
-                                       i);
+                        return err_set(err, ERR_MANIFEST_INVALID, "%s: manifests[%zu] is not an object", where, i);
         return 0;
 }
 
@@ -54,8 +53,8 @@ oci_layout_read_index(const struct oci_layout *layout, json_t **ret_index, struc
                 return err_prefix(err, "%s", layout->path);
         idx = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!idx)
-                return err_set(err, ERR_MANIFEST_INVALID, "%s: line %d column %d: %s", where, jerr.line,
-                               jerr.column, jerr.text);
+                return err_set(err, ERR_MANIFEST_INVALID, "%s: line %d column %d: %s", where, jerr.line, jerr.column,
+                               jerr.text);
         r = check_index(idx, where, err);
         if (r < 0) {
                 json_decref(idx);
@@ -123,8 +122,8 @@ name_error(const char *name, struct err **err)
         if (n == 0)
                 return err_set(err, ERR_REFERENCE_INVALID, "empty image name");
         if (n > LIMIT_REF_TOTAL)
-                return err_set(err, ERR_REFERENCE_INVALID, "image name of %zu characters is over the limit of %d",
-                               n, LIMIT_REF_TOTAL);
+                return err_set(err, ERR_REFERENCE_INVALID, "image name of %zu characters is over the limit of %d", n,
+                               LIMIT_REF_TOTAL);
         return err_set(err, ERR_REFERENCE_INVALID,
                        "invalid image name \"%s\": want [A-Za-z0-9]+ parts joined by one of - . _ : @ + -- /", name);
 }
@@ -169,7 +168,8 @@ oci_layout_tag(struct oci_layout *layout, const char *name, const struct oci_des
         if (r < 0)
                 return r;
         manifests = json_object_get(idx, "manifests");
-        json_array_foreach (manifests, i, entry) {
+        json_array_foreach(manifests, i, entry)
+        {
                 const char *n = entry_name(entry);
                 const char *d = entry_digest(entry);
 
@@ -194,8 +194,7 @@ oci_layout_tag(struct oci_layout *layout, const char *name, const struct oci_des
 }
 
 int
-oci_layout_find(const struct oci_layout *layout, const char *name, struct oci_descriptor *ret_desc,
-                struct err **err)
+oci_layout_find(const struct oci_layout *layout, const char *name, struct oci_descriptor *ret_desc, struct err **err)
 {
         _cleanup_json_ json_t *idx = NULL;
         const json_t *found = NULL, *entry;
@@ -206,7 +205,8 @@ oci_layout_find(const struct oci_layout *layout, const char *name, struct oci_de
         r = oci_layout_read_index(layout, &idx, err);
         if (r < 0)
                 return r;
-        json_array_foreach (json_object_get(idx, "manifests"), i, entry) {
+        json_array_foreach(json_object_get(idx, "manifests"), i, entry)
+        {
                 const char *n = entry_name(entry);
                 if (n && strcmp(n, name) == 0) {
                         found = entry;
@@ -235,7 +235,8 @@ oci_layout_untag(struct oci_layout *layout, const char *name, struct err **err)
         r = oci_layout_read_index(layout, &idx, err);
         if (r < 0)
                 return r;
-        json_array_foreach (json_object_get(idx, "manifests"), i, entry) {
+        json_array_foreach(json_object_get(idx, "manifests"), i, entry)
+        {
                 const char *n = entry_name(entry);
                 if (n && strcmp(n, name) == 0)
                         removed = true;
@@ -261,8 +262,7 @@ oci_layout_entries_free(struct oci_layout_entry *entries, size_t n)
 }
 
 int
-oci_layout_list(const struct oci_layout *layout, struct oci_layout_entry **ret_entries, size_t *ret_n,
-                struct err **err)
+oci_layout_list(const struct oci_layout *layout, struct oci_layout_entry **ret_entries, size_t *ret_n, struct err **err)
 {
         _cleanup_json_ json_t *idx = NULL;
         struct oci_layout_entry *entries;
@@ -276,7 +276,8 @@ oci_layout_list(const struct oci_layout *layout, struct oci_layout_entry **ret_e
         manifests = json_object_get(idx, "manifests");
         n = json_array_size(manifests);
         entries = xcalloc(n ? n : 1, sizeof(*entries));
-        json_array_foreach (manifests, i, entry) {
+        json_array_foreach(manifests, i, entry)
+        {
                 char where[64];
                 const char *name = entry_name(entry);
 

@@ -69,8 +69,8 @@ check_blob(struct walk *w, const struct oci_walk_item *it, struct err **err)
                 if (it->kind == OCI_WALK_LAYER && d->urls && d->urls[0] &&
                     oci_mediatype_is_nondistributable(d->media_type))
                         return 0;
-                return err_set(err, ERR_BLOB_UNKNOWN, "%s blob %s referenced by %s%s: missing from %s", what,
-                               d->digest, it->referrer, note, w->layout->path);
+                return err_set(err, ERR_BLOB_UNKNOWN, "%s blob %s referenced by %s%s: missing from %s", what, d->digest,
+                               it->referrer, note, w->layout->path);
         }
         if ((int64_t) size != d->size)
                 return err_set(err, ERR_SIZE_INVALID,
@@ -110,8 +110,7 @@ check_config(struct walk *w, const struct oci_walk_item *it, struct err **err)
         if (oci_mediatype_is_config(it->desc->media_type)) {
                 r = oci_image_config_parse(data, len, &cfg, err);
                 oci_image_config_free(cfg);
-        } else if (oci_mediatype_equal(it->desc->media_type, OCI_MT_EMPTY) ||
-                   strstr(it->desc->media_type, "json")) {
+        } else if (oci_mediatype_equal(it->desc->media_type, OCI_MT_EMPTY) || strstr(it->desc->media_type, "json")) {
                 r = oci_json_load(data, len, LIMIT_CONFIG_SIZE, "config", &j, err);
                 json_decref(j);
         }
@@ -148,7 +147,7 @@ recurse(struct walk *w, const struct oci_walk_item *it, struct err **err)
 {
         _cleanup_free_ char *note = name_note(it->name);
         _cleanup_free_ char *data = NULL;
-        struct oci_document doc = { 0 };
+        struct oci_document doc = {0};
         struct oci_child *children = NULL;
         size_t len, n, i_manifest = 0, i_layer = 0;
         int r;
@@ -174,8 +173,8 @@ recurse(struct walk *w, const struct oci_walk_item *it, struct err **err)
                         err_clear(err);
                         return 0;
                 }
-                return err_prefix(err, "%s referenced by %s%s", kind_name(it->kind, it->desc->media_type),
-                                  it->referrer, note);
+                return err_prefix(err, "%s referenced by %s%s", kind_name(it->kind, it->desc->media_type), it->referrer,
+                                  note);
         }
         /* The descriptor's media type is the Content-Type: the document must
          * be of that kind and its own mediaType (if any) must agree. */
@@ -219,11 +218,15 @@ recurse(struct walk *w, const struct oci_walk_item *it, struct err **err)
 }
 
 static int
-visit(struct walk *w, enum oci_walk_kind kind, const struct oci_descriptor *d, const char *name,
-      const char *referrer, int depth, struct err **err)
+visit(struct walk *w, enum oci_walk_kind kind, const struct oci_descriptor *d, const char *name, const char *referrer,
+      int depth, struct err **err)
 {
         struct oci_walk_item it = {
-                .kind = kind, .desc = d, .name = name, .referrer = referrer, .depth = depth,
+            .kind = kind,
+            .desc = d,
+            .name = name,
+            .referrer = referrer,
+            .depth = depth,
         };
         int r;
 
@@ -271,7 +274,8 @@ walk_index(struct walk *w, struct err **err)
         r = oci_layout_read_index(w->layout, &idx, err);
         if (r < 0)
                 return r;
-        json_array_foreach (json_object_get(idx, "manifests"), i, entry) {
+        json_array_foreach(json_object_get(idx, "manifests"), i, entry)
+        {
                 struct oci_descriptor d;
                 char ref[64];
 
@@ -293,7 +297,7 @@ walk_index(struct walk *w, struct err **err)
 int
 oci_layout_walk(const struct oci_layout *layout, unsigned flags, oci_walk_fn fn, void *userdata, struct err **err)
 {
-        struct walk w = { .layout = layout, .flags = flags, .fn = fn, .userdata = userdata, .seen = json_object() };
+        struct walk w = {.layout = layout, .flags = flags, .fn = fn, .userdata = userdata, .seen = json_object()};
         int r;
 
         r = walk_index(&w, err);
@@ -302,14 +306,14 @@ oci_layout_walk(const struct oci_layout *layout, unsigned flags, oci_walk_fn fn,
 }
 
 int
-oci_layout_walk_from(const struct oci_layout *layout, const struct oci_descriptor *desc, unsigned flags,
-                     oci_walk_fn fn, void *userdata, struct err **err)
+oci_layout_walk_from(const struct oci_layout *layout, const struct oci_descriptor *desc, unsigned flags, oci_walk_fn fn,
+                     void *userdata, struct err **err)
 {
-        struct walk w = { .layout = layout, .flags = flags, .fn = fn, .userdata = userdata, .seen = json_object() };
+        struct walk w = {.layout = layout, .flags = flags, .fn = fn, .userdata = userdata, .seen = json_object()};
         int r;
 
-        r = visit(&w, OCI_WALK_ROOT, desc, oci_descriptor_annotation(desc, OCI_ANNOTATION_REF_NAME), "descriptor",
-                  0, err);
+        r = visit(&w, OCI_WALK_ROOT, desc, oci_descriptor_annotation(desc, OCI_ANNOTATION_REF_NAME), "descriptor", 0,
+                  err);
         json_decref(w.seen);
         return r;
 }
@@ -317,7 +321,7 @@ oci_layout_walk_from(const struct oci_layout *layout, const struct oci_descripto
 int
 oci_layout_validate(const struct oci_layout *layout, unsigned flags, size_t *ret_blobs, struct err **err)
 {
-        struct walk w = { .layout = layout, .validate = true, .vflags = flags, .seen = json_object() };
+        struct walk w = {.layout = layout, .validate = true, .vflags = flags, .seen = json_object()};
         struct oci_layout *reopened = NULL;
         int r;
 

@@ -75,19 +75,18 @@ char *oci_layout_blob_path(const struct oci_layout *layout, const struct digest 
 bool oci_layout_has_blob(const struct oci_layout *layout, const struct digest *d);
 
 /* Size of blob D; ERR_BLOB_UNKNOWN when absent. */
-int oci_layout_stat_blob(const struct oci_layout *layout, const struct digest *d, uint64_t *ret_size,
-                         struct err **err);
+int oci_layout_stat_blob(const struct oci_layout *layout, const struct digest *d, uint64_t *ret_size, struct err **err);
 
 /* Open blob D for reading: *ret_fd (O_CLOEXEC, caller closes) and its size.
  * ERR_BLOB_UNKNOWN when absent.  The content is not verified. */
-int oci_layout_open_blob(const struct oci_layout *layout, const struct digest *d, int *ret_fd,
-                         uint64_t *ret_size, struct err **err);
+int oci_layout_open_blob(const struct oci_layout *layout, const struct digest *d, int *ret_fd, uint64_t *ret_size,
+                         struct err **err);
 
 /* Read the whole of blob D (at most CAP bytes, else ERR_SIZE_INVALID) and
  * verify it hashes to D (else ERR_DIGEST_INVALID).  *ret_data is
  * NUL-terminated, caller frees.  For manifests, configs, small blobs. */
-int oci_layout_read_blob(const struct oci_layout *layout, const struct digest *d, size_t cap,
-                         char **ret_data, size_t *ret_len, struct err **err);
+int oci_layout_read_blob(const struct oci_layout *layout, const struct digest *d, size_t cap, char **ret_data,
+                         size_t *ret_len, struct err **err);
 
 /* Store LEN bytes of DATA as a blob.  EXPECTED (may be NULL: sha256 is
  * used) must match the content, else ERR_DIGEST_INVALID and nothing is
@@ -148,8 +147,7 @@ bool oci_layout_name_valid(const char *name);
  * it (they are removed), DESC is appended with annotation ref.name = NAME.
  * NAME NULL appends DESC unnamed unless an unnamed descriptor of the same
  * digest is already there.  ERR_REFERENCE_INVALID for a bad NAME. */
-int oci_layout_tag(struct oci_layout *layout, const char *name, const struct oci_descriptor *desc,
-                   struct err **err);
+int oci_layout_tag(struct oci_layout *layout, const char *name, const struct oci_descriptor *desc, struct err **err);
 
 /* The descriptor named NAME (*ret_desc filled; caller clears it).
  * ERR_MANIFEST_UNKNOWN when no descriptor has that name.  When several
@@ -179,7 +177,7 @@ enum oci_walk_kind {
         OCI_WALK_MANIFEST, /* a child of an index */
         OCI_WALK_CONFIG,
         OCI_WALK_LAYER,
-        OCI_WALK_SUBJECT,  /* may be absent from the layout */
+        OCI_WALK_SUBJECT, /* may be absent from the layout */
 };
 
 struct oci_walk_item {
@@ -207,8 +205,7 @@ enum {
  * index blob is read (and its digest verified) and recursed into once even
  * when referenced several times; nesting deeper than 16 fails.  A missing
  * subject is never an error.  FLAGS: OCI_WALK_*. */
-int oci_layout_walk(const struct oci_layout *layout, unsigned flags, oci_walk_fn fn, void *userdata,
-                    struct err **err);
+int oci_layout_walk(const struct oci_layout *layout, unsigned flags, oci_walk_fn fn, void *userdata, struct err **err);
 
 /* Walk from a single descriptor DESC as if it were a root. */
 int oci_layout_walk_from(const struct oci_layout *layout, const struct oci_descriptor *desc, unsigned flags,

@@ -239,7 +239,7 @@ static int
 check_root(struct oci_store *store, const struct oci_descriptor *desc, struct err **err)
 {
         _cleanup_free_ char *data = NULL;
-        struct oci_document doc = { 0 };
+        struct oci_document doc = {0};
         struct digest d;
         size_t len;
         int r;
@@ -505,7 +505,7 @@ static void
 image_info(struct oci_store *store, const struct oci_descriptor *desc, int depth, uint64_t *size, char **created)
 {
         _cleanup_free_ char *data = NULL;
-        struct oci_document doc = { 0 };
+        struct oci_document doc = {0};
         struct digest d;
         size_t len;
 
@@ -584,8 +584,8 @@ older_than(const struct stat *st, const struct timespec *cutoff)
 
 /* Remove stale temp files (".tmp-*") directly in directory fd DIR. */
 static int
-sweep_temps(int dirfd, const char *shown, const struct timespec *cutoff, bool dry_run,
-            struct oci_store_gc_result *res, struct err **err)
+sweep_temps(int dirfd, const char *shown, const struct timespec *cutoff, bool dry_run, struct oci_store_gc_result *res,
+            struct err **err)
 {
         _cleanup_closedir_ DIR *d = NULL;
         int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -684,8 +684,8 @@ int
 oci_store_gc(struct oci_store *store, const struct oci_store_gc_opts *opts, struct oci_store_gc_result *ret_result,
              struct err **err)
 {
-        struct oci_store_gc_opts defaults = { .grace_seconds = -1 };
-        struct oci_store_gc_result res = { 0 };
+        struct oci_store_gc_opts defaults = {.grace_seconds = -1};
+        struct oci_store_gc_result res = {0};
         _cleanup_json_ json_t *marked = json_object();
         _cleanup_unlock_ int lock = -1;
         _cleanup_close_ int blobsfd = -1;

@@ -92,8 +92,7 @@ int oci_store_normalize_name(const char *name, char **ret_name, struct err **err
  * a complete image stays complete once named: write the blobs, then tag.
  * NAME NULL adds DESC unnamed (a digest pull): it is then a GC root and
  * resolvable by digest, and adding it again is a no-op. */
-int oci_store_tag(struct oci_store *store, const char *name, const struct oci_descriptor *desc,
-                  struct err **err);
+int oci_store_tag(struct oci_store *store, const char *name, const struct oci_descriptor *desc, struct err **err);
 
 /* Remove NAME.  ERR_MANIFEST_UNKNOWN when the store has no such name. */
 int oci_store_untag(struct oci_store *store, const char *name, struct err **err);
@@ -110,34 +109,33 @@ int oci_store_resolve(struct oci_store *store, const char *what, struct oci_desc
                       struct err **err);
 
 struct oci_store_image {
-        char *name;           /* stored name, NULL for an unnamed entry */
+        char *name; /* stored name, NULL for an unnamed entry */
         struct oci_descriptor desc;
-        uint64_t size;        /* config + layers (all children of an index) */
-        char *created;        /* the config's "created" or NULL */
+        uint64_t size; /* config + layers (all children of an index) */
+        char *created; /* the config's "created" or NULL */
 };
 
 /* List the images of index.json in order.  Sizes and created dates come
  * from the manifests and configs; an image whose blobs are missing is
  * listed with what could be read.  Free with oci_store_images_free. */
-int oci_store_list(struct oci_store *store, struct oci_store_image **ret_images, size_t *ret_n,
-                   struct err **err);
+int oci_store_list(struct oci_store *store, struct oci_store_image **ret_images, size_t *ret_n, struct err **err);
 void oci_store_images_free(struct oci_store_image *images, size_t n);
 
 struct oci_store_gc_opts {
-        int64_t grace_seconds;      /* < 0: OCI_STORE_GC_GRACE_DEFAULT; 0: none */
-        bool dry_run;               /* report, remove nothing */
-        const struct digest *keep;  /* extra roots (e.g. the build cache's
-                                       manifests/configs/layers); a manifest
-                                       or index among them is walked */
+        int64_t grace_seconds;     /* < 0: OCI_STORE_GC_GRACE_DEFAULT; 0: none */
+        bool dry_run;              /* report, remove nothing */
+        const struct digest *keep; /* extra roots (e.g. the build cache's
+                                      manifests/configs/layers); a manifest
+                                      or index among them is walked */
         size_t n_keep;
 };
 
 struct oci_store_gc_result {
-        size_t blobs_removed;       /* (or that would be, with dry_run) */
+        size_t blobs_removed; /* (or that would be, with dry_run) */
         uint64_t bytes_freed;
-        size_t temps_removed;       /* stale blobs/.tmp-* files */
-        size_t blobs_kept;          /* reachable or young blobs left */
-        char **removed;             /* strv of the digests removed, or NULL */
+        size_t temps_removed; /* stale blobs/.tmp-* files */
+        size_t blobs_kept;    /* reachable or young blobs left */
+        char **removed;       /* strv of the digests removed, or NULL */
 };
 
 /* Garbage-collect: under the exclusive lock, mark every blob reachable from
@@ -146,8 +144,8 @@ struct oci_store_gc_result {
  * older than the grace period, and stale writer temp files.  OPTS may be
  * NULL (defaults).  *ret_result (may be NULL) is cleared with
  * oci_store_gc_result_clear.  tmp/, snapshots/ and cache/ are left alone. */
-int oci_store_gc(struct oci_store *store, const struct oci_store_gc_opts *opts,
-                 struct oci_store_gc_result *ret_result, struct err **err);
+int oci_store_gc(struct oci_store *store, const struct oci_store_gc_opts *opts, struct oci_store_gc_result *ret_result,
+                 struct err **err);
 void oci_store_gc_result_clear(struct oci_store_gc_result *result);
 
 #endif

@@ -74,7 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct oci_layout_entry *entries = NULL;
         struct oci_descriptor d;
         struct oci_store_image *imgs = NULL;
-        struct oci_store_gc_opts gco = { .grace_seconds = 0, .dry_run = true };
+        struct oci_store_gc_opts gco = {.grace_seconds = 0, .dry_run = true};
         struct oci_store_gc_result gcr;
         struct err *e = NULL;
         bool stored_blob;

@@ -113,8 +113,8 @@ cmd_build(int argc, char **argv)
         m = oci_manifest_new(OCI_MT_MANIFEST);
         for (int i = 2; i < argc; i++) {
                 _cleanup_close_ int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
-                struct oci_history h = { 0 };
-                unsigned char magic[2] = { 0 };
+                struct oci_history h = {0};
+                unsigned char magic[2] = {0};
                 struct digest diff;
                 uint64_t size;
                 struct stat st;
@@ -239,7 +239,7 @@ cmd_find(int argc, char **argv)
 static int
 print_item(const struct oci_walk_item *it, void *userdata, struct err **err)
 {
-        static const char *const kinds[] = { "root", "manifest", "config", "layer", "subject" };
+        static const char *const kinds[] = {"root", "manifest", "config", "layer", "subject"};
 
         printf("%s %s %s %s\n", kinds[it->kind], it->desc->digest, it->name ? it->name : "-", it->referrer);
         return 0;
@@ -359,7 +359,7 @@ cmd_store_gc(int argc, char **argv)
 {
         _cleanup_oci_store_ struct oci_store *s = NULL;
         _cleanup_err_ struct err *e = NULL;
-        struct oci_store_gc_opts opts = { .grace_seconds = -1 };
+        struct oci_store_gc_opts opts = {.grace_seconds = -1};
         struct oci_store_gc_result res;
 
         if (argc < 1)
@@ -389,12 +389,17 @@ main(int argc, char **argv)
                 const char *name;
                 int (*fn)(int, char **);
         } cmds[] = {
-                { "build", cmd_build },         { "validate", cmd_validate },
-                { "list", cmd_list },           { "find", cmd_find },
-                { "walk", cmd_walk },           { "cat", cmd_cat },
-                { "parse-ref", cmd_parse_ref }, { "store-resolve", cmd_store_resolve },
-                { "store-list", cmd_store_list }, { "store-tag", cmd_store_tag },
-                { "store-gc", cmd_store_gc },
+            {"build", cmd_build},
+            {"validate", cmd_validate},
+            {"list", cmd_list},
+            {"find", cmd_find},
+            {"walk", cmd_walk},
+            {"cat", cmd_cat},
+            {"parse-ref", cmd_parse_ref},
+            {"store-resolve", cmd_store_resolve},
+            {"store-list", cmd_store_list},
+            {"store-tag", cmd_store_tag},
+            {"store-gc", cmd_store_gc},
         };
 
         if (argc < 2)

@@ -27,20 +27,23 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-        if (!getenv("KEEP")) fs_rm_rf(tmpdir, NULL); else fprintf(stderr, "kept %s\n", tmpdir);
+        if (!getenv("KEEP"))
+                fs_rm_rf(tmpdir, NULL);
+        else
+                fprintf(stderr, "kept %s\n", tmpdir);
         free(tmpdir);
         tmpdir = NULL;
         return 0;
 }
 
-#define assert_ok(expr)                                                                                    \
-        do {                                                                                               \
-                struct err *e_ = NULL;                                                                     \
-                struct err **err = &e_;                                                                    \
-                int r_ = (expr);                                                                           \
-                if (r_ < 0)                                                                                \
-                        fail_msg("%s failed: %s", #expr, err_msg(&e_));                                    \
-                err_clear(&e_);                                                                            \
+#define assert_ok(expr)                                                                                                \
+        do {                                                                                                           \
+                struct err *e_ = NULL;                                                                                 \
+                struct err **err = &e_;                                                                                \
+                int r_ = (expr);                                                                                       \
+                if (r_ < 0)                                                                                            \
+                        fail_msg("%s failed: %s", #expr, err_msg(&e_));                                                \
+                err_clear(&e_);                                                                                        \
         } while (0)
 
 static void
@@ -59,12 +62,12 @@ check_failure(const char *expr, int r, struct err **e, int code, const char *n1,
 
 /* Run EXPR (which uses `err`), expect failure with CODE and a message
  * containing NEEDLE (and NEEDLE2 when not NULL). */
-#define assert_fails(expr, code, needle, needle2)                                                          \
-        do {                                                                                               \
-                struct err *e_ = NULL;                                                                     \
-                struct err **err = &e_;                                                                    \
-                int r_ = (expr);                                                                           \
-                check_failure(#expr, r_, &e_, (code), (needle), (needle2));                                \
+#define assert_fails(expr, code, needle, needle2)                                                                      \
+        do {                                                                                                           \
+                struct err *e_ = NULL;                                                                                 \
+                struct err **err = &e_;                                                                                \
+                int r_ = (expr);                                                                                       \
+                check_failure(#expr, r_, &e_, (code), (needle), (needle2));                                            \
         } while (0)
 
 static char *
@@ -218,7 +221,7 @@ blob_from_buffer(void **state)
 
         /* Re-adding an existing blob keeps it and bumps its mtime. */
         {
-                struct timespec old[2] = { { .tv_sec = 1000 }, { .tv_sec = 1000 } };
+                struct timespec old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
                 assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
         }
         assert_ok(oci_layout_add_blob(l, "hello", 5, &want, NULL, err));
@@ -302,12 +305,10 @@ blob_from_fd(void **state)
         digest_buffer(DIGEST_SHA256, "wrong", 5, &wrong);
 
         fd = open(src, O_RDONLY | O_CLOEXEC);
-        assert_fails(oci_layout_add_blob_fd(l, fd, &want, 299999, &got, &size, err), ERR_SIZE_INVALID, "299999",
-                     NULL);
+        assert_fails(oci_layout_add_blob_fd(l, fd, &want, 299999, &got, &size, err), ERR_SIZE_INVALID, "299999", NULL);
         close(fd);
         fd = open(src, O_RDONLY | O_CLOEXEC);
-        assert_fails(oci_layout_add_blob_fd(l, fd, &want, 300001, &got, &size, err), ERR_SIZE_INVALID, "300001",
-                     NULL);
+        assert_fails(oci_layout_add_blob_fd(l, fd, &want, 300001, &got, &size, err), ERR_SIZE_INVALID, "300001", NULL);
         close(fd);
         fd = open(src, O_RDONLY | O_CLOEXEC);
         assert_fails(oci_layout_add_blob_fd(l, fd, &wrong, -1, &got, &size, err), ERR_DIGEST_INVALID, wrong.str,
@@ -406,10 +407,10 @@ blob_writer(void **state)
 static void
 put_manifest(struct oci_layout *l, const char *tag_annotation, struct oci_descriptor *d)
 {
-        _cleanup_free_ char *m = xasprintf(
-                "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
-                "\"size\":2},\"layers\":[],\"annotations\":{\"t\":\"%s\"}}",
-                OCI_MT_MANIFEST, OCI_MT_EMPTY, OCI_EMPTY_DIGEST, tag_annotation);
+        _cleanup_free_ char *m =
+            xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
+                      "\"size\":2},\"layers\":[],\"annotations\":{\"t\":\"%s\"}}",
+                      OCI_MT_MANIFEST, OCI_MT_EMPTY, OCI_EMPTY_DIGEST, tag_annotation);
         struct digest dg;
 
         assert_ok(oci_layout_add_blob(l, "{}", 2, NULL, NULL, err));
@@ -545,9 +546,10 @@ index_keeps_unknown_fields(void **state)
 static void
 name_grammar(void **state)
 {
-        const char *good[] = { "v1", "test", "localhost/app:1.0", "docker.io/library/alpine:latest",
-                               "a--b", "a@b+c", "A_B.c-d", "sha256:abc", "1" };
-        const char *bad[] = { "", "a b", "-a", "a-", "a//b", "/a", "a/", "a---b", "a..b", "a:", "é", "a#b" };
+        const char *good[] = {"v1",   "test",  "localhost/app:1.0", "docker.io/library/alpine:latest",
+                              "a--b", "a@b+c", "A_B.c-d",           "sha256:abc",
+                              "1"};
+        const char *bad[] = {"", "a b", "-a", "a-", "a//b", "/a", "a/", "a---b", "a..b", "a:", "é", "a#b"};
 
         for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
                 if (!oci_layout_name_valid(good[i]))
@@ -582,12 +584,9 @@ parse_ref(void **state)
         assert_true(oci_layout_is_ref("oci:x"));
         assert_false(oci_layout_is_ref("docker://x"));
         assert_fails(oci_layout_parse_ref("docker://x", &dir, &name, err), ERR_REFERENCE_INVALID, "oci:", NULL);
-        assert_fails(oci_layout_parse_ref("oci:", &dir, &name, err), ERR_REFERENCE_INVALID, "empty directory",
-                     NULL);
-        assert_fails(oci_layout_parse_ref("oci::x", &dir, &name, err), ERR_REFERENCE_INVALID, "empty directory",
-                     NULL);
-        assert_fails(oci_layout_parse_ref("oci:d:", &dir, &name, err), ERR_REFERENCE_INVALID, "empty image name",
-                     NULL);
+        assert_fails(oci_layout_parse_ref("oci:", &dir, &name, err), ERR_REFERENCE_INVALID, "empty directory", NULL);
+        assert_fails(oci_layout_parse_ref("oci::x", &dir, &name, err), ERR_REFERENCE_INVALID, "empty directory", NULL);
+        assert_fails(oci_layout_parse_ref("oci:d:", &dir, &name, err), ERR_REFERENCE_INVALID, "empty image name", NULL);
         assert_fails(oci_layout_parse_ref("oci:d:a b", &dir, &name, err), ERR_REFERENCE_INVALID, "a b", NULL);
         assert_null(dir);
         assert_null(name);
@@ -676,7 +675,7 @@ walk(void **state)
 {
         struct oci_layout *l = new_layout("l");
         struct image im;
-        struct seen s = { 0 };
+        struct seen s = {0};
         _cleanup_free_ char *want = NULL;
         struct oci_descriptor d;
 
@@ -716,7 +715,8 @@ walk(void **state)
                 _cleanup_free_ char *p = oci_layout_blob_path(l, &im.manifest);
                 unlink(p);
         }
-        assert_fails(oci_layout_walk(l, 0, NULL, NULL, err), ERR_BLOB_UNKNOWN, im.manifest.str, "index.json manifests[0]");
+        assert_fails(oci_layout_walk(l, 0, NULL, NULL, err), ERR_BLOB_UNKNOWN, im.manifest.str,
+                     "index.json manifests[0]");
         memset(&s, 0, sizeof(s));
         assert_ok(oci_layout_walk(l, OCI_WALK_SKIP_MISSING, record, &s, err));
         assert_int_equal(s.kinds[OCI_WALK_LAYER], 0);
@@ -802,10 +802,10 @@ validate_media_types(void **state)
         /* Config and layer descriptors swapped. */
         {
                 _cleanup_free_ char *sw = xasprintf(
-                        "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
-                        "\"size\":%lld},\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%lld}]}",
-                        OCI_MT_MANIFEST, OCI_MT_LAYER_GZIP, im.layer[0].str, (long long) im.layer_size[0],
-                        OCI_MT_CONFIG, im.config.str, (long long) im.config_size);
+                    "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
+                    "\"size\":%lld},\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%lld}]}",
+                    OCI_MT_MANIFEST, OCI_MT_LAYER_GZIP, im.layer[0].str, (long long) im.layer_size[0], OCI_MT_CONFIG,
+                    im.config.str, (long long) im.config_size);
                 add_str(l, sw, &md, &msize);
                 oci_descriptor_init(&d, OCI_MT_MANIFEST, md.str, msize);
                 assert_ok(oci_layout_tag(l, "swapped", &d, err));
@@ -879,20 +879,20 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(create_and_open, setup, teardown),
-                cmocka_unit_test_setup_teardown(open_rejects, setup, teardown),
-                cmocka_unit_test_setup_teardown(blob_from_buffer, setup, teardown),
-                cmocka_unit_test_setup_teardown(blob_read_checks, setup, teardown),
-                cmocka_unit_test_setup_teardown(blob_from_fd, setup, teardown),
-                cmocka_unit_test_setup_teardown(blob_writer, setup, teardown),
-                cmocka_unit_test_setup_teardown(tag_find_untag, setup, teardown),
-                cmocka_unit_test_setup_teardown(index_keeps_unknown_fields, setup, teardown),
-                cmocka_unit_test(name_grammar),
-                cmocka_unit_test(parse_ref),
-                cmocka_unit_test_setup_teardown(walk, setup, teardown),
-                cmocka_unit_test_setup_teardown(validate_ok_and_broken, setup, teardown),
-                cmocka_unit_test_setup_teardown(validate_media_types, setup, teardown),
-                cmocka_unit_test_setup_teardown(validate_deep_nesting, setup, teardown),
+            cmocka_unit_test_setup_teardown(create_and_open, setup, teardown),
+            cmocka_unit_test_setup_teardown(open_rejects, setup, teardown),
+            cmocka_unit_test_setup_teardown(blob_from_buffer, setup, teardown),
+            cmocka_unit_test_setup_teardown(blob_read_checks, setup, teardown),
+            cmocka_unit_test_setup_teardown(blob_from_fd, setup, teardown),
+            cmocka_unit_test_setup_teardown(blob_writer, setup, teardown),
+            cmocka_unit_test_setup_teardown(tag_find_untag, setup, teardown),
+            cmocka_unit_test_setup_teardown(index_keeps_unknown_fields, setup, teardown),
+            cmocka_unit_test(name_grammar),
+            cmocka_unit_test(parse_ref),
+            cmocka_unit_test_setup_teardown(walk, setup, teardown),
+            cmocka_unit_test_setup_teardown(validate_ok_and_broken, setup, teardown),
+            cmocka_unit_test_setup_teardown(validate_media_types, setup, teardown),
+            cmocka_unit_test_setup_teardown(validate_deep_nesting, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,14 +37,14 @@ teardown(void **state)
         return 0;
 }
 
-#define assert_ok(expr)                                                                                    \
-        do {                                                                                               \
-                struct err *e_ = NULL;                                                                     \
-                struct err **err = &e_;                                                                    \
-                int r_ = (expr);                                                                           \
-                if (r_ < 0)                                                                                \
-                        fail_msg("%s failed: %s", #expr, err_msg(&e_));                                    \
-                err_clear(&e_);                                                                            \
+#define assert_ok(expr)                                                                                                \
+        do {                                                                                                           \
+                struct err *e_ = NULL;                                                                                 \
+                struct err **err = &e_;                                                                                \
+                int r_ = (expr);                                                                                       \
+                if (r_ < 0)                                                                                            \
+                        fail_msg("%s failed: %s", #expr, err_msg(&e_));                                                \
+                err_clear(&e_);                                                                                        \
         } while (0)
 
 static void
@@ -61,12 +61,12 @@ check_failure(const char *expr, int r, struct err **e, int code, const char *n1,
         err_clear(e);
 }
 
-#define assert_fails(expr, code, needle, needle2)                                                          \
-        do {                                                                                               \
-                struct err *e_ = NULL;                                                                     \
-                struct err **err = &e_;                                                                    \
-                int r_ = (expr);                                                                           \
-                check_failure(#expr, r_, &e_, (code), (needle), (needle2));                                \
+#define assert_fails(expr, code, needle, needle2)                                                                      \
+        do {                                                                                                           \
+                struct err *e_ = NULL;                                                                                 \
+                struct err **err = &e_;                                                                                \
+                int r_ = (expr);                                                                                       \
+                check_failure(#expr, r_, &e_, (code), (needle), (needle2));                                            \
         } while (0)
 
 static struct oci_store *
@@ -113,8 +113,8 @@ try_make_image(struct oci_store *s, const char *layer_text, const char *created,
         im->layer_size = strlen(layer_text);
         m = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
                       "\"size\":%zu},\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
-                      OCI_MT_MANIFEST, OCI_MT_CONFIG, im->config.str, im->config_size, OCI_MT_LAYER_TAR,
-                      im->layer.str, im->layer_size);
+                      OCI_MT_MANIFEST, OCI_MT_CONFIG, im->config.str, im->config_size, OCI_MT_LAYER_TAR, im->layer.str,
+                      im->layer_size);
         r = oci_layout_add_blob(l, m, strlen(m), NULL, &im->manifest, err);
         if (r < 0)
                 return r;
@@ -124,8 +124,7 @@ try_make_image(struct oci_store *s, const char *layer_text, const char *created,
 }
 
 static void
-make_image(struct oci_store *s, const char *layer_text, const char *created, struct image *im,
-           struct oci_descriptor *d)
+make_image(struct oci_store *s, const char *layer_text, const char *created, struct image *im, struct oci_descriptor *d)
 {
         assert_ok(try_make_image(s, layer_text, created, im, d, err));
 }
@@ -218,7 +217,7 @@ tag_and_resolve(void **state)
         oci_layout_entries_free(e, n);
 
         /* Names in all their spellings. */
-        const char *for_a[] = { "app:1.0", "localhost/app:1.0" };
+        const char *for_a[] = {"app:1.0", "localhost/app:1.0"};
         for (size_t i = 0; i < 2; i++) {
                 assert_ok(oci_store_resolve(s, for_a[i], &got, &name, err));
                 assert_string_equal(got.digest, a.digest);
@@ -226,7 +225,7 @@ tag_and_resolve(void **state)
                 free(name);
                 oci_descriptor_clear(&got);
         }
-        const char *for_b[] = { "alpine:3", "docker.io/library/alpine:3", "library/alpine:3" };
+        const char *for_b[] = {"alpine:3", "docker.io/library/alpine:3", "library/alpine:3"};
         for (size_t i = 0; i < 3; i++) {
                 assert_ok(oci_store_resolve(s, for_b[i], &got, &name, err));
                 assert_string_equal(got.digest, b.digest);
@@ -240,7 +239,7 @@ tag_and_resolve(void **state)
                 _cleanup_free_ char *p8 = xstrndup(a.digest + 7, 8);
                 _cleanup_free_ char *p12 = xstrndup(a.digest, 7 + 12);
                 _cleanup_free_ char *nd = xasprintf("app@%s", b.digest);
-                const char *for_digest[] = { a.digest, p8, p12 };
+                const char *for_digest[] = {a.digest, p8, p12};
 
                 for (size_t i = 0; i < 3; i++) {
                         assert_ok(oci_store_resolve(s, for_digest[i], &got, &name, err));
@@ -256,7 +255,7 @@ tag_and_resolve(void **state)
         {
                 struct image iu;
                 struct oci_descriptor u;
-                struct oci_store_gc_opts o = { .grace_seconds = 0 };
+                struct oci_store_gc_opts o = {.grace_seconds = 0};
                 make_image(s, "layer U", "2024-03-01T00:00:00Z", &iu, &u);
                 assert_ok(oci_store_tag(s, NULL, &u, err));
                 assert_ok(oci_store_tag(s, NULL, &u, err));
@@ -283,14 +282,16 @@ tag_and_resolve(void **state)
                 assert_null(name);
                 oci_descriptor_clear(&got);
                 /* A layer is not an image. */
-                assert_fails(oci_store_resolve(s, ic.layer.str, &got, NULL, err), ERR_MANIFEST_UNKNOWN, "not a manifest",
-                             NULL);
+                assert_fails(oci_store_resolve(s, ic.layer.str, &got, NULL, err), ERR_MANIFEST_UNKNOWN,
+                             "not a manifest", NULL);
                 oci_descriptor_clear(&c);
         }
 
         assert_fails(oci_store_resolve(s, "nope:1", &got, NULL, err), ERR_MANIFEST_UNKNOWN, "nope:1", NULL);
         assert_fails(oci_store_resolve(s, "", &got, NULL, err), ERR_REFERENCE_INVALID, "empty", NULL);
-        assert_fails(oci_store_resolve(s, "sha256:" "0000000000000000000000000000000000000000000000000000000000000000",
+        assert_fails(oci_store_resolve(s,
+                                       "sha256:"
+                                       "0000000000000000000000000000000000000000000000000000000000000000",
                                        &got, NULL, err),
                      ERR_MANIFEST_UNKNOWN, "sha256:0000", NULL);
 
@@ -303,7 +304,9 @@ tag_and_resolve(void **state)
         assert_fails(oci_store_resolve(s, "app:1.0", &got, NULL, err), ERR_MANIFEST_UNKNOWN, NULL, NULL);
         assert_fails(oci_store_untag(s, "app:1.0", err), ERR_MANIFEST_UNKNOWN, "localhost/app:1.0", NULL);
         assert_fails(oci_store_tag(s, "Bad:1", &a, err), ERR_REFERENCE_INVALID, NULL, NULL);
-        assert_fails(oci_store_tag(s, "app@sha256:" "0000000000000000000000000000000000000000000000000000000000000000",
+        assert_fails(oci_store_tag(s,
+                                   "app@sha256:"
+                                   "0000000000000000000000000000000000000000000000000000000000000000",
                                    &a, err),
                      ERR_REFERENCE_INVALID, "digest", NULL);
         {
@@ -330,8 +333,8 @@ ambiguous_prefix(void **state)
 {
         struct oci_store *s = open_store();
         static int first_with[65536];
-        int pair[2] = { -1, -1 };
-        char prefix[5] = { 0 };
+        int pair[2] = {-1, -1};
+        char prefix[5] = {0};
         struct oci_descriptor got;
 
         /* Two manifests whose digests share their first 4 hex digits
@@ -403,10 +406,14 @@ tag_requires_complete_image(void **state)
         assert_fails(oci_store_tag(s, "multi2", &ix, err), ERR_MANIFEST_BLOB_UNKNOWN, ia.config.str, NULL);
 
         /* The root must be there, with its size, and be what it claims. */
-        assert_fails(oci_store_tag(s, "gone", &(struct oci_descriptor){ .media_type = OCI_MT_MANIFEST,
-                                   .digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111",
-                                   .size = 9 }, err),
-                     ERR_MANIFEST_BLOB_UNKNOWN, "sha256:1111", NULL);
+        assert_fails(
+            oci_store_tag(s, "gone",
+                          &(struct oci_descriptor){
+                              .media_type = OCI_MT_MANIFEST,
+                              .digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+                              .size = 9},
+                          err),
+            ERR_MANIFEST_BLOB_UNKNOWN, "sha256:1111", NULL);
         add_str(s, "not json", &junk);
         oci_descriptor_init(&bad, OCI_MT_MANIFEST, junk.str, 8);
         assert_fails(oci_store_tag(s, "junk", &bad, err), ERR_MANIFEST_INVALID, junk.str, NULL);
@@ -490,7 +497,7 @@ gc(void **state)
         struct oci_store *s = open_store();
         struct oci_descriptor a, b;
         struct image ia, ib;
-        struct oci_store_gc_opts opts = { .grace_seconds = 0, .dry_run = true };
+        struct oci_store_gc_opts opts = {.grace_seconds = 0, .dry_run = true};
         struct oci_store_gc_result res;
         struct digest junk;
         _cleanup_free_ char *tmpf = xasprintf("%s/blobs/.tmp-stale", oci_store_path(s));
@@ -504,7 +511,7 @@ gc(void **state)
         assert_ok(oci_store_untag(s, "b:1", err));
         {
                 struct err *e = NULL;
-                struct timespec old[2] = { { .tv_sec = 1000 }, { .tv_sec = 1000 } };
+                struct timespec old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
                 assert_int_equal(fs_write_atomic(tmpf, "x", 1, 0644, &e), 0);
                 assert_int_equal(utimensat(AT_FDCWD, tmpf, old, 0), 0);
                 assert_int_equal(fs_write_atomic(fresh, "y", 1, 0644, &e), 0);
@@ -575,7 +582,7 @@ gc_through_index(void **state)
         struct image ia;
         struct digest ixd;
         _cleanup_free_ char *json = NULL;
-        struct oci_store_gc_opts opts = { .grace_seconds = 0 };
+        struct oci_store_gc_opts opts = {.grace_seconds = 0};
         struct oci_store_gc_result res;
 
         make_image(s, "layer A", "2024-01-01T00:00:00Z", &ia, &a);
@@ -718,16 +725,16 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(default_path, setup, teardown),
-                cmocka_unit_test_setup_teardown(open_layout_and_dirs, setup, teardown),
-                cmocka_unit_test_setup_teardown(tag_and_resolve, setup, teardown),
-                cmocka_unit_test_setup_teardown(ambiguous_prefix, setup, teardown),
-                cmocka_unit_test_setup_teardown(tag_requires_complete_image, setup, teardown),
-                cmocka_unit_test_setup_teardown(list_images, setup, teardown),
-                cmocka_unit_test_setup_teardown(gc, setup, teardown),
-                cmocka_unit_test_setup_teardown(gc_through_index, setup, teardown),
-                cmocka_unit_test_setup_teardown(concurrent_taggers, setup, teardown),
-                cmocka_unit_test_setup_teardown(explicit_lock, setup, teardown),
+            cmocka_unit_test_setup_teardown(default_path, setup, teardown),
+            cmocka_unit_test_setup_teardown(open_layout_and_dirs, setup, teardown),
+            cmocka_unit_test_setup_teardown(tag_and_resolve, setup, teardown),
+            cmocka_unit_test_setup_teardown(ambiguous_prefix, setup, teardown),
+            cmocka_unit_test_setup_teardown(tag_requires_complete_image, setup, teardown),
+            cmocka_unit_test_setup_teardown(list_images, setup, teardown),
+            cmocka_unit_test_setup_teardown(gc, setup, teardown),
+            cmocka_unit_test_setup_teardown(gc_through_index, setup, teardown),
+            cmocka_unit_test_setup_teardown(concurrent_taggers, setup, teardown),
+            cmocka_unit_test_setup_teardown(explicit_lock, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
