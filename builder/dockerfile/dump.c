@@ -36,7 +36,7 @@ dump_instr(struct df_buf *b, const struct build_df_instr *in)
 char *
 build_df_dump(const struct build_df_file *f)
 {
-        struct df_buf b = { 0 };
+        struct df_buf b = {0};
         size_t i;
 
         for (i = 0; i < f->n_instrs; i++) {

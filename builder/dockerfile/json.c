@@ -102,14 +102,26 @@ parse_string(struct jp *j, struct df_buf *out)
                         c = (unsigned char) j->p[1];
                         j->p += 2;
                         switch (c) {
-                        case '"': case '\\': case '/':
+                        case '"':
+                        case '\\':
+                        case '/':
                                 r = c;
                                 break;
-                        case 'b': r = '\b'; break;
-                        case 'f': r = '\f'; break;
-                        case 'n': r = '\n'; break;
-                        case 'r': r = '\r'; break;
-                        case 't': r = '\t'; break;
+                        case 'b':
+                                r = '\b';
+                                break;
+                        case 'f':
+                                r = '\f';
+                                break;
+                        case 'n':
+                                r = '\n';
+                                break;
+                        case 'r':
+                                r = '\r';
+                                break;
+                        case 't':
+                                r = '\t';
+                                break;
                         case 'u':
                                 if (!read_hex4(j->p, j->end, &r))
                                         return false;
@@ -119,8 +131,7 @@ parse_string(struct jp *j, struct df_buf *out)
                                         /* A high surrogate pairs with a following \uDC00-\uDFFF;
                                          * alone it decodes to U+FFFD, as in Go. */
                                         if (j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u' &&
-                                            read_hex4(j->p + 2, j->end, &lo) && lo >= 0xDC00 &&
-                                            lo <= 0xDFFF) {
+                                            read_hex4(j->p + 2, j->end, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
                                                 r = 0x10000 + ((r - 0xD800) << 10) + (lo - 0xDC00);
                                                 j->p += 6;
                                         } else {
@@ -144,8 +155,7 @@ parse_string(struct jp *j, struct df_buf *out)
                         continue;
                 }
                 {
-                        size_t n = df_utf8_decode((const unsigned char *) j->p,
-                                                  (const unsigned char *) j->end, &r);
+                        size_t n = df_utf8_decode((const unsigned char *) j->p, (const unsigned char *) j->end, &r);
                         /* Invalid UTF-8 is accepted and replaced, one byte at a time. */
                         if (n == 0) {
                                 if (out)
@@ -282,7 +292,7 @@ free_strings(char **v, size_t n)
 int
 df_json_string_array(const char *text, size_t len, char ***ret_args, size_t **ret_lens, size_t *ret_n)
 {
-        struct jp j = { .p = text, .end = text + len, .depth = 1 };
+        struct jp j = {.p = text, .end = text + len, .depth = 1};
         char **args = NULL;
         size_t *lens = NULL, n = 0, alloc = 0;
         bool all_strings = true;
@@ -298,7 +308,7 @@ df_json_string_array(const char *text, size_t len, char ***ret_args, size_t **re
                 for (;;) {
                         skip_ws(&j);
                         if (j.p < j.end && *j.p == '"') {
-                                struct df_buf b = { 0 };
+                                struct df_buf b = {0};
                                 if (!parse_string(&j, &b)) {
                                         df_buf_free(&b);
                                         goto invalid;

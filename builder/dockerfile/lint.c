@@ -32,26 +32,22 @@ enum rule_id {
 };
 
 static const struct build_df_lint_rule rules[R_COUNT] = {
-        [R_UNPINNED] = { "UnpinnedBaseImage",
-                         "FROM an image without a tag, or with \"latest\", and no digest" },
-        [R_ROOT] = { "RunAsRoot", "the final stage sets no USER, or USER root/0: the container runs as root" },
-        [R_ADD] = { "AddInsteadOfCopy", "ADD of local files or directories, where COPY would do" },
-        [R_SECRETS] = { "SecretsUsedInArgOrEnv",
-                        "ARG/ENV with a secret-looking name: the value stays in the image config and history" },
-        [R_APT_RECOMMENDS] = { "AptGetNoInstallRecommends",
-                               "apt-get install without --no-install-recommends" },
-        [R_APT_LISTS] = { "AptGetListsNotCleaned",
-                          "apt-get install without rm -rf /var/lib/apt/lists in the same RUN" },
-        [R_MAINTAINER] = { "MaintainerDeprecated", "MAINTAINER is deprecated: use LABEL maintainer=..." },
-        [R_JSONARGS] = { "JSONArgsRecommended",
-                         "CMD/ENTRYPOINT in shell form: signals do not reach the program; use JSON form" },
-        [R_DUPSTAGE] = { "DuplicateStageName", "two stages with the same name" },
-        [R_UNDEFVAR] = { "UndefinedVar", "a variable used where it is expanded but no ARG/ENV in scope defines it" },
-        [R_PORT] = { "ExposePrivilegedPort", "EXPOSE of a port below 1024" },
-        [R_BADJSON] = { "JSONArgsInvalid",
-                        "arguments that look like a JSON array but are not valid JSON: Docker runs them as shell form" },
-        [R_EMPTYCONT] = { "NoEmptyContinuation",
-                          "an empty line inside a line continuation (BuildKit will reject it)" },
+    [R_UNPINNED] = {"UnpinnedBaseImage", "FROM an image without a tag, or with \"latest\", and no digest"},
+    [R_ROOT] = {"RunAsRoot", "the final stage sets no USER, or USER root/0: the container runs as root"},
+    [R_ADD] = {"AddInsteadOfCopy", "ADD of local files or directories, where COPY would do"},
+    [R_SECRETS] = {"SecretsUsedInArgOrEnv",
+                   "ARG/ENV with a secret-looking name: the value stays in the image config and history"},
+    [R_APT_RECOMMENDS] = {"AptGetNoInstallRecommends", "apt-get install without --no-install-recommends"},
+    [R_APT_LISTS] = {"AptGetListsNotCleaned", "apt-get install without rm -rf /var/lib/apt/lists in the same RUN"},
+    [R_MAINTAINER] = {"MaintainerDeprecated", "MAINTAINER is deprecated: use LABEL maintainer=..."},
+    [R_JSONARGS] = {"JSONArgsRecommended",
+                    "CMD/ENTRYPOINT in shell form: signals do not reach the program; use JSON form"},
+    [R_DUPSTAGE] = {"DuplicateStageName", "two stages with the same name"},
+    [R_UNDEFVAR] = {"UndefinedVar", "a variable used where it is expanded but no ARG/ENV in scope defines it"},
+    [R_PORT] = {"ExposePrivilegedPort", "EXPOSE of a port below 1024"},
+    [R_BADJSON] = {"JSONArgsInvalid",
+                   "arguments that look like a JSON array but are not valid JSON: Docker runs them as shell form"},
+    [R_EMPTYCONT] = {"NoEmptyContinuation", "an empty line inside a line continuation (BuildKit will reject it)"},
 };
 
 const struct build_df_lint_rule *
@@ -143,7 +139,7 @@ struct lint {
 };
 
 static void report(struct lint *l, enum rule_id r, int line, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void
 report(struct lint *l, enum rule_id r, int line, const char *fmt, ...)
@@ -182,16 +178,15 @@ stage_by_name(const struct lint *l, const char *name)
 
 /* Variables a base image usually defines, or the runtime does: without the
  * base image's config we cannot tell, so these are never "undefined". */
-static const char *const ambient_vars[] = { "PATH", "HOME", "HOSTNAME", "PWD", "TERM", "SHELL", "USER", "LANG",
-                                            NULL };
+static const char *const ambient_vars[] = {"PATH", "HOME", "HOSTNAME", "PWD", "TERM", "SHELL", "USER", "LANG", NULL};
 /* BuildKit's predefined ARGs (usable without declaring them) and the
  * automatic platform ARGs (in FROM lines and once declared in a stage). */
-static const char *const proxy_args[] = { "HTTP_PROXY",  "http_proxy", "HTTPS_PROXY", "https_proxy",
-                                          "FTP_PROXY",   "ftp_proxy",  "NO_PROXY",    "no_proxy",
-                                          "ALL_PROXY",   "all_proxy",  NULL };
-static const char *const platform_args[] = { "TARGETPLATFORM", "TARGETOS",     "TARGETARCH",    "TARGETVARIANT",
-                                             "BUILDPLATFORM",  "BUILDOS",      "BUILDARCH",     "BUILDVARIANT",
-                                             "TARGETSTAGE",    NULL };
+static const char *const proxy_args[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+                                         "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
+                                         "ALL_PROXY",  "all_proxy",  NULL};
+static const char *const platform_args[] = {"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
+                                            "BUILDPLATFORM",  "BUILDOS",  "BUILDARCH",  "BUILDVARIANT",
+                                            "TARGETSTAGE",    NULL};
 
 static bool
 in_list(const char *const *list, const char *name, size_t len)
@@ -302,8 +297,8 @@ check_vars(struct lint *l, const struct strset *scope, bool is_from, const char 
                 {
                         char sugg[96];
                         suggest(scope, s + ns, ne - ns, sugg, sizeof(sugg));
-                        report(l, R_UNDEFVAR, line, "usage of undefined variable '$%.*s'%s", (int) (ne - ns),
-                               s + ns, sugg);
+                        report(l, R_UNDEFVAR, line, "usage of undefined variable '$%.*s'%s", (int) (ne - ns), s + ns,
+                               sugg);
                 }
         }
 }
@@ -324,7 +319,7 @@ check_flags_vars(struct lint *l, const struct build_df_instr *in, const struct s
 static char *
 resolve_meta(const struct build_df_file *f, const char *s)
 {
-        struct df_buf b = { 0 };
+        struct df_buf b = {0};
         size_t i = 0, n = strlen(s);
 
         while (i < n) {
@@ -391,8 +386,7 @@ check_unpinned(struct lint *l, const struct build_df_instr *in)
         colon = strrchr(slash ? slash : img, ':');
         if (colon == NULL)
                 report(l, R_UNPINNED, in->start_line,
-                       "base image %s has no tag: pin a version (%s:1.2.3) or a digest (%s@sha256:...)", img, img,
-                       img);
+                       "base image %s has no tag: pin a version (%s:1.2.3) or a digest (%s@sha256:...)", img, img, img);
         else if (strcmp(colon + 1, "latest") == 0)
                 report(l, R_UNPINNED, in->start_line,
                        "base image %s uses \"latest\": pin a version or a digest (%.*s@sha256:...)", img,
@@ -402,9 +396,9 @@ check_unpinned(struct lint *l, const struct build_df_instr *in)
 static bool
 is_remote_or_archive(const char *src)
 {
-        static const char *const exts[] = { ".tar",  ".tar.gz", ".tgz",  ".tar.bz2", ".tbz2", ".tbz", ".tar.xz",
-                                            ".txz",  ".tar.zst", ".tzst", ".tar.lz",  ".gz",   ".bz2", ".xz",
-                                            ".zst",  NULL };
+        static const char *const exts[] = {".tar",    ".tar.gz", ".tgz",     ".tar.bz2", ".tbz2",   ".tbz",
+                                           ".tar.xz", ".txz",    ".tar.zst", ".tzst",    ".tar.lz", ".gz",
+                                           ".bz2",    ".xz",     ".zst",     NULL};
         size_t n = strlen(src), i;
 
         if (strstr(src, "://") || strncmp(src, "git@", 4) == 0)
@@ -435,8 +429,8 @@ check_add(struct lint *l, const struct build_df_instr *in)
 static bool
 secret_name(const char *name, size_t len)
 {
-        static const char *const words[] = { "PASSWORD", "PASSWD", "TOKEN", "SECRET", "APIKEY", "API_KEY",
-                                             "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL", NULL };
+        static const char *const words[] = {"PASSWORD", "PASSWD",      "TOKEN",      "SECRET",     "APIKEY",
+                                            "API_KEY",  "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL", NULL};
         _cleanup_free_ char *up = xstrndup(name, len);
         size_t i;
 
@@ -499,13 +493,14 @@ check_apt(struct lint *l, const struct build_df_instr *in, const char *cmd)
                        "apt-get install without --no-install-recommends pulls in packages the image does not need");
         if (!cleaned)
                 report(l, R_APT_LISTS, in->start_line,
-                       "apt-get install without rm -rf /var/lib/apt/lists/* in the same RUN keeps the package lists in the layer");
+                       "apt-get install without rm -rf /var/lib/apt/lists/* in the same RUN keeps the package lists in "
+                       "the layer");
 }
 
 static void
 check_run(struct lint *l, const struct build_df_instr *in)
 {
-        struct df_buf b = { 0 };
+        struct df_buf b = {0};
         size_t i;
 
         for (i = 0; i < in->n_args; i++) {
@@ -538,9 +533,10 @@ check_expose(struct lint *l, const struct build_df_instr *in)
                 if (end == a || (*end && *end != '/' && *end != '-'))
                         continue;
                 if (port >= 0 && port < 1024)
-                        report(l, R_PORT, in->start_line,
-                               "EXPOSE %s: ports below 1024 need privileges to bind; listen on a port >= 1024 and map it",
-                               a);
+                        report(
+                            l, R_PORT, in->start_line,
+                            "EXPOSE %s: ports below 1024 need privileges to bind; listen on a port >= 1024 and map it",
+                            a);
         }
 }
 
@@ -580,8 +576,14 @@ check_bad_json(struct lint *l, const struct build_df_instr *in)
         const char *s;
 
         switch (in->kind) {
-        case BUILD_DF_RUN: case BUILD_DF_CMD: case BUILD_DF_ENTRYPOINT: case BUILD_DF_SHELL:
-        case BUILD_DF_COPY: case BUILD_DF_ADD: case BUILD_DF_VOLUME: case BUILD_DF_HEALTHCHECK:
+        case BUILD_DF_RUN:
+        case BUILD_DF_CMD:
+        case BUILD_DF_ENTRYPOINT:
+        case BUILD_DF_SHELL:
+        case BUILD_DF_COPY:
+        case BUILD_DF_ADD:
+        case BUILD_DF_VOLUME:
+        case BUILD_DF_HEALTHCHECK:
                 break;
         default:
                 return false;
@@ -621,7 +623,8 @@ declare_arg(struct lint *l, const struct build_df_instr *in, struct strset *scop
                         check_vars(l, scope, false, eq + 1, in->start_line);
                 if (secret_name(a, len))
                         report(l, R_SECRETS, in->start_line,
-                               "ARG %.*s looks like a secret: build args stay in the image history; use RUN --mount=type=secret",
+                               "ARG %.*s looks like a secret: build args stay in the image history; use RUN "
+                               "--mount=type=secret",
                                (int) len, a);
                 set_add(scope, a, len);
                 /* Re-declaring a meta ARG inherits its default. */
@@ -646,8 +649,8 @@ walk(struct lint *l)
                         check_flags_vars(l, in, &l->meta, true);
                         check_unpinned(l, in);
                         if (name && stage_by_name(l, name) >= 0)
-                                report(l, R_DUPSTAGE, in->start_line, "duplicate stage name %s: stage names must be unique",
-                                       name);
+                                report(l, R_DUPSTAGE, in->start_line,
+                                       "duplicate stage name %s: stage names must be unique", name);
                         l->stages = xrealloc(l->stages, (l->n_stages + 1) * sizeof(*l->stages));
                         st = &l->stages[l->n_stages];
                         memset(st, 0, sizeof(*st));
@@ -696,7 +699,8 @@ walk(struct lint *l)
                                 for (j = 0; j + 2 < in->n_args; j += 3) {
                                         if (secret_name(in->args[j], strlen(in->args[j])))
                                                 report(l, R_SECRETS, in->start_line,
-                                                       "ENV %s looks like a secret: it stays in the image config; use RUN --mount=type=secret",
+                                                       "ENV %s looks like a secret: it stays in the image config; use "
+                                                       "RUN --mount=type=secret",
                                                        in->args[j]);
                                         set_add(&l->scope, in->args[j], strlen(in->args[j]));
                                         set_add(&cur->env, in->args[j], strlen(in->args[j]));
@@ -717,7 +721,8 @@ walk(struct lint *l)
                 case BUILD_DF_ENTRYPOINT:
                         if (!in->json && in->n_args > 0)
                                 report(l, R_JSONARGS, in->start_line,
-                                       "%s in shell form runs under /bin/sh -c and does not receive signals: use %s [\"prog\", \"arg\"]",
+                                       "%s in shell form runs under /bin/sh -c and does not receive signals: use %s "
+                                       "[\"prog\", \"arg\"]",
                                        build_df_kind_name(in->kind), build_df_kind_name(in->kind));
                         break;
                 case BUILD_DF_EXPOSE:
@@ -786,11 +791,11 @@ cmp_finding(const void *a, const void *b)
 }
 
 int
-build_df_lint_run(const struct build_df_file *f, const struct build_df_lint_opts *opts,
-                  struct build_df_lint **ret_lint, struct err **err)
+build_df_lint_run(const struct build_df_file *f, const struct build_df_lint_opts *opts, struct build_df_lint **ret_lint,
+                  struct err **err)
 {
         _cleanup_(build_df_lint_freep) struct build_df_lint *out = xcalloc(1, sizeof(*out));
-        struct lint l = { .f = f, .out = out };
+        struct lint l = {.f = f, .out = out};
         size_t i, r;
 
         if (opts) {

@@ -28,7 +28,7 @@ struct build_df_finding {
 struct build_df_lint_opts {
         const char *const *skip; /* rule names to skip (case-insensitive) or "all" */
         size_t n_skip;
-        bool error;              /* findings are errors (--check-error) */
+        bool error; /* findings are errors (--check-error) */
 };
 
 struct build_df_lint {

@@ -26,24 +26,24 @@
 #include "common/limits.h"
 
 static const char *const kind_names[BUILD_DF_KIND_COUNT] = {
-        [BUILD_DF_ADD] = "ADD",
-        [BUILD_DF_ARG] = "ARG",
-        [BUILD_DF_CMD] = "CMD",
-        [BUILD_DF_COPY] = "COPY",
-        [BUILD_DF_ENTRYPOINT] = "ENTRYPOINT",
-        [BUILD_DF_ENV] = "ENV",
-        [BUILD_DF_EXPOSE] = "EXPOSE",
-        [BUILD_DF_FROM] = "FROM",
-        [BUILD_DF_HEALTHCHECK] = "HEALTHCHECK",
-        [BUILD_DF_LABEL] = "LABEL",
-        [BUILD_DF_MAINTAINER] = "MAINTAINER",
-        [BUILD_DF_ONBUILD] = "ONBUILD",
-        [BUILD_DF_RUN] = "RUN",
-        [BUILD_DF_SHELL] = "SHELL",
-        [BUILD_DF_STOPSIGNAL] = "STOPSIGNAL",
-        [BUILD_DF_USER] = "USER",
-        [BUILD_DF_VOLUME] = "VOLUME",
-        [BUILD_DF_WORKDIR] = "WORKDIR",
+    [BUILD_DF_ADD] = "ADD",
+    [BUILD_DF_ARG] = "ARG",
+    [BUILD_DF_CMD] = "CMD",
+    [BUILD_DF_COPY] = "COPY",
+    [BUILD_DF_ENTRYPOINT] = "ENTRYPOINT",
+    [BUILD_DF_ENV] = "ENV",
+    [BUILD_DF_EXPOSE] = "EXPOSE",
+    [BUILD_DF_FROM] = "FROM",
+    [BUILD_DF_HEALTHCHECK] = "HEALTHCHECK",
+    [BUILD_DF_LABEL] = "LABEL",
+    [BUILD_DF_MAINTAINER] = "MAINTAINER",
+    [BUILD_DF_ONBUILD] = "ONBUILD",
+    [BUILD_DF_RUN] = "RUN",
+    [BUILD_DF_SHELL] = "SHELL",
+    [BUILD_DF_STOPSIGNAL] = "STOPSIGNAL",
+    [BUILD_DF_USER] = "USER",
+    [BUILD_DF_VOLUME] = "VOLUME",
+    [BUILD_DF_WORKDIR] = "WORKDIR",
 };
 
 const char *
@@ -68,9 +68,18 @@ bool
 build_df_kind_expands(enum build_df_kind kind)
 {
         switch (kind) {
-        case BUILD_DF_ADD: case BUILD_DF_ARG: case BUILD_DF_COPY: case BUILD_DF_ENV:
-        case BUILD_DF_EXPOSE: case BUILD_DF_FROM: case BUILD_DF_LABEL: case BUILD_DF_ONBUILD:
-        case BUILD_DF_STOPSIGNAL: case BUILD_DF_USER: case BUILD_DF_VOLUME: case BUILD_DF_WORKDIR:
+        case BUILD_DF_ADD:
+        case BUILD_DF_ARG:
+        case BUILD_DF_COPY:
+        case BUILD_DF_ENV:
+        case BUILD_DF_EXPOSE:
+        case BUILD_DF_FROM:
+        case BUILD_DF_LABEL:
+        case BUILD_DF_ONBUILD:
+        case BUILD_DF_STOPSIGNAL:
+        case BUILD_DF_USER:
+        case BUILD_DF_VOLUME:
+        case BUILD_DF_WORKDIR:
                 return true;
         default:
                 return false;
@@ -163,8 +172,8 @@ struct ctx {
         const char *name;
         const char *buf;
         size_t len;
-        size_t off;  /* next unread byte */
-        int lineno;  /* physical lines consumed so far */
+        size_t off; /* next unread byte */
+        int lineno; /* physical lines consumed so far */
         char esc;
         bool dir_done;
         struct build_df_file *f;
@@ -176,7 +185,7 @@ struct ctx {
 static struct build_df_pos
 pos_at(const struct ctx *c, size_t off)
 {
-        struct build_df_pos p = { c->lineno, 1 };
+        struct build_df_pos p = {c->lineno, 1};
         size_t i;
 
         for (i = c->n_segs; i-- > 0;) {
@@ -196,9 +205,8 @@ add_seg(struct ctx *c, size_t off, int line, int col)
                 c->a_segs = c->a_segs ? c->a_segs * 2 : 8;
                 c->segs = xrealloc(c->segs, c->a_segs * sizeof(*c->segs));
         }
-        c->segs[c->n_segs++] = (struct seg){ off, line, col };
+        c->segs[c->n_segs++] = (struct seg){off, line, col};
 }
-
 
 static int perr(const struct ctx *c, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -308,8 +316,7 @@ directive(struct ctx *c, const char *p, size_t n)
                 c->dir_done = true;
                 return 0;
         }
-        while (i < n && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
-                         (p[i] >= '0' && p[i] <= '9')))
+        while (i < n && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9')))
                 i++;
         ke = i;
         while (i < n && is_re_s(p[i]))
@@ -417,7 +424,7 @@ static size_t
 extract_flags(const struct ctx *c, struct build_df_instr *in, const char *s, size_t n, size_t base)
 {
         enum { IN_SPACES, IN_WORD, IN_QUOTE } phase = IN_SPACES;
-        struct df_buf w = { 0 };
+        struct df_buf w = {0};
         bool blank_ok = false;
         char quote = 0;
         size_t pos, wstart = 0;
@@ -495,7 +502,7 @@ static void
 parse_words(const struct ctx *c, struct build_df_instr *in, const char *s, size_t n)
 {
         enum { IN_SPACES, IN_WORD, IN_QUOTE } phase = IN_SPACES;
-        struct df_buf w = { 0 };
+        struct df_buf w = {0};
         bool blank_ok = false;
         char quote = 0;
         size_t pos = 0;
@@ -558,8 +565,7 @@ parse_words(const struct ctx *c, struct build_df_instr *in, const char *s, size_
                 /* Copy the whole UTF-8 sequence so words never split one. */
                 {
                         uint32_t r;
-                        size_t k = df_utf8_decode((const unsigned char *) s + pos,
-                                                  (const unsigned char *) s + n, &r);
+                        size_t k = df_utf8_decode((const unsigned char *) s + pos, (const unsigned char *) s + n, &r);
                         width = k ? k : 1;
                 }
                 df_buf_add(&w, s + pos, width);
@@ -673,8 +679,7 @@ name_val(const struct ctx *c, struct build_df_instr *in, const char *s, size_t n
         return r;
 }
 
-static int parse_instr(struct ctx *c, const char *line, size_t n, size_t base, int depth,
-                       struct build_df_instr *in);
+static int parse_instr(struct ctx *c, const char *line, size_t n, size_t base, int depth, struct build_df_instr *in);
 
 /* Arguments per instruction (BuildKit's dispatch table of line parsers).
  * S/N is the argument text (trimmed), OFF its offset in the logical line. */
@@ -851,7 +856,7 @@ shell_words(const char *s, size_t n, struct hd_word **ret, size_t *ret_n)
                 if (i > n)
                         i = n;
                 v = xrealloc(v, (cnt + 1) * sizeof(*v));
-                v[cnt++] = (struct hd_word){ st, i };
+                v[cnt++] = (struct hd_word){st, i};
         }
         *ret = v;
         *ret_n = cnt;
@@ -918,7 +923,7 @@ read_heredocs(struct ctx *c, const char *line, size_t n, struct build_df_instr *
         for (i = 0; i < n_words; i++) {
                 const char *w = line + words[i].start, *p, *name_at;
                 size_t wl = words[i].end - words[i].start, fd_len, name_len;
-                struct df_buf name = { 0 }, body = { 0 };
+                struct df_buf name = {0}, body = {0};
                 struct build_df_heredoc *h;
                 bool chomp = false, done = false;
                 long fd = -1;
@@ -1010,7 +1015,7 @@ static int
 parse_all(struct ctx *c)
 {
         struct build_df_file *f = c->f;
-        struct df_buf logical = { 0 };
+        struct df_buf logical = {0};
         size_t alloc = 0;
         int r = 0;
 
@@ -1064,12 +1069,13 @@ parse_all(struct ctx *c)
                         }
                 }
                 if (logical.len > LIMIT_DOCKERFILE_LINE) {
-                        r = err_set(c->err, ERR_SIZE_INVALID, "%s:%d: instruction longer than %d bytes", c->name,
-                                    start, LIMIT_DOCKERFILE_LINE);
+                        r = err_set(c->err, ERR_SIZE_INVALID, "%s:%d: instruction longer than %d bytes", c->name, start,
+                                    LIMIT_DOCKERFILE_LINE);
                         goto out;
                 }
                 if (empty_cont)
-                        add_warning(c, empty_line, "empty continuation line (will become an error in a future release)");
+                        add_warning(c, empty_line,
+                                    "empty continuation line (will become an error in a future release)");
 
                 if (f->n_instrs == alloc) {
                         alloc = alloc ? alloc * 2 : 16;
@@ -1103,7 +1109,7 @@ int
 build_df_parse(const char *buf, size_t len, const char *name, struct build_df_file **ret_file, struct err **err)
 {
         _cleanup_(build_df_file_freep) struct build_df_file *f = NULL;
-        struct ctx c = { 0 };
+        struct ctx c = {0};
         const char *nul;
         int r;
 

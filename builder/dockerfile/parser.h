@@ -77,13 +77,13 @@ struct build_df_flag {
 /* A heredoc body attached to RUN, COPY or ADD (`<<EOF`, `<<-EOF`,
  * `<<"EOF"`, `<<'EOF'`, `3<<EOF`; several per line, bodies in order). */
 struct build_df_heredoc {
-        char *name;    /* delimiter, quotes removed: "EOF" */
-        char *content; /* body lines, each with its newline; for `<<-` the
-                        * leading tabs of every line are already removed */
-        int fd;        /* "3<<EOF" gives 3; -1 when no number was written */
-        bool expand;   /* false when any part of the delimiter was quoted:
-                        * the body must then not be expanded */
-        bool chomp;    /* written as `<<-` */
+        char *name;     /* delimiter, quotes removed: "EOF" */
+        char *content;  /* body lines, each with its newline; for `<<-` the
+                         * leading tabs of every line are already removed */
+        int fd;         /* "3<<EOF" gives 3; -1 when no number was written */
+        bool expand;    /* false when any part of the delimiter was quoted:
+                         * the body must then not be expanded */
+        bool chomp;     /* written as `<<-` */
         int start_line; /* first body line */
         int end_line;   /* the terminator's line */
 };
@@ -129,10 +129,10 @@ struct build_df_instr {
 
 /* A parsed Dockerfile. */
 struct build_df_file {
-        char *name;   /* the name used in messages ("Dockerfile", "-": "<stdin>") */
-        char escape;  /* '\\' or '`' from `# escape=` */
-        char *syntax; /* `# syntax=` value, NULL when absent */
-        char *check;  /* `# check=` value (e.g. "skip=A,B;error=true"), NULL when absent */
+        char *name;                               /* the name used in messages ("Dockerfile", "-": "<stdin>") */
+        char escape;                              /* '\\' or '`' from `# escape=` */
+        char *syntax;                             /* `# syntax=` value, NULL when absent */
+        char *check;                              /* `# check=` value (e.g. "skip=A,B;error=true"), NULL when absent */
         int syntax_line, check_line, escape_line; /* 0 when absent */
         struct build_df_instr *instrs;
         size_t n_instrs;
@@ -146,8 +146,7 @@ struct build_df_file {
  * "Dockerfile").  On success *ret_file is a new tree owned by the caller
  * (free with build_df_file_free).  On failure returns < 0 with ERR_PARSE
  * (or ERR_SIZE_INVALID for a cap) and a message "NAME:LINE:COL: ...". */
-int build_df_parse(const char *buf, size_t len, const char *name, struct build_df_file **ret_file,
-                   struct err **err);
+int build_df_parse(const char *buf, size_t len, const char *name, struct build_df_file **ret_file, struct err **err);
 
 /* Read PATH ("-" is stdin) under LIMIT_DOCKERFILE_SIZE and parse it. */
 int build_df_parse_path(const char *path, struct build_df_file **ret_file, struct err **err);

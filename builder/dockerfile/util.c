@@ -119,8 +119,7 @@ df_utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t *rune)
                 r = (r << 6) | (p[i] & 0x3F);
         }
         /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-        if ((n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
-            (r >= 0xD800 && r <= 0xDFFF))
+        if ((n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) || (r >= 0xD800 && r <= 0xDFFF))
                 return 0;
         *rune = r;
         return n;
@@ -132,9 +131,20 @@ static bool
 is_uspace(uint32_t r)
 {
         switch (r) {
-        case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-        case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-        case 0x202F: case 0x205F: case 0x3000:
+        case '\t':
+        case '\n':
+        case '\v':
+        case '\f':
+        case '\r':
+        case ' ':
+        case 0x85:
+        case 0xA0:
+        case 0x1680:
+        case 0x2028:
+        case 0x2029:
+        case 0x202F:
+        case 0x205F:
+        case 0x3000:
                 return true;
         }
         return r >= 0x2000 && r <= 0x200A;
@@ -174,15 +184,13 @@ is_go_print(uint32_t r)
                 return r >= 0x20 && r < 0x7F;
         if (r < 0xA0 || is_uspace(r) || r == 0xAD)
                 return false;
-        if ((r >= 0x600 && r <= 0x605) || r == 0x61C || r == 0x6DD || r == 0x70F || r == 0x890 ||
-            r == 0x891 || r == 0x8E2 || r == 0x180E || (r >= 0x200B && r <= 0x200F) ||
-            (r >= 0x202A && r <= 0x202E) || (r >= 0x2060 && r <= 0x206F) || r == 0xFEFF ||
-            (r >= 0xFFF9 && r <= 0xFFFB) || r == 0x110BD || r == 0x110CD ||
-            (r >= 0x13430 && r <= 0x1343F) || (r >= 0x1BCA0 && r <= 0x1BCA3) ||
+        if ((r >= 0x600 && r <= 0x605) || r == 0x61C || r == 0x6DD || r == 0x70F || r == 0x890 || r == 0x891 ||
+            r == 0x8E2 || r == 0x180E || (r >= 0x200B && r <= 0x200F) || (r >= 0x202A && r <= 0x202E) ||
+            (r >= 0x2060 && r <= 0x206F) || r == 0xFEFF || (r >= 0xFFF9 && r <= 0xFFFB) || r == 0x110BD ||
+            r == 0x110CD || (r >= 0x13430 && r <= 0x1343F) || (r >= 0x1BCA0 && r <= 0x1BCA3) ||
             (r >= 0x1D173 && r <= 0x1D17A) || r == 0xE0001 || (r >= 0xE0020 && r <= 0xE007F))
                 return false;
-        if ((r >= 0xE000 && r <= 0xF8FF) || r >= 0xF0000 || (r & 0xFFFE) == 0xFFFE ||
-            (r >= 0xFDD0 && r <= 0xFDEF))
+        if ((r >= 0xE000 && r <= 0xF8FF) || r >= 0xF0000 || (r & 0xFFFE) == 0xFFFE || (r >= 0xFDD0 && r <= 0xFDEF))
                 return false;
         pthread_once(&utf8_once, utf8_locale_init);
         if (utf8_locale != (locale_t) 0)
@@ -225,13 +233,27 @@ df_quote_go(struct df_buf *b, const char *s, size_t len)
                         df_buf_add(b, p, n);
                 } else {
                         switch (r) {
-                        case '\a': df_buf_adds(b, "\\a"); break;
-                        case '\b': df_buf_adds(b, "\\b"); break;
-                        case '\f': df_buf_adds(b, "\\f"); break;
-                        case '\n': df_buf_adds(b, "\\n"); break;
-                        case '\r': df_buf_adds(b, "\\r"); break;
-                        case '\t': df_buf_adds(b, "\\t"); break;
-                        case '\v': df_buf_adds(b, "\\v"); break;
+                        case '\a':
+                                df_buf_adds(b, "\\a");
+                                break;
+                        case '\b':
+                                df_buf_adds(b, "\\b");
+                                break;
+                        case '\f':
+                                df_buf_adds(b, "\\f");
+                                break;
+                        case '\n':
+                                df_buf_adds(b, "\\n");
+                                break;
+                        case '\r':
+                                df_buf_adds(b, "\\r");
+                                break;
+                        case '\t':
+                                df_buf_adds(b, "\\t");
+                                break;
+                        case '\v':
+                                df_buf_adds(b, "\\v");
+                                break;
                         default:
                                 if (r < 0x20 || r == 0x7F)
                                         df_buf_addf(b, "\\x%02x", (unsigned) r);
@@ -265,10 +287,7 @@ df_levenshtein(const char *a, const char *b)
                 row[0] = i;
                 for (j = 1; j <= lb; j++) {
                         size_t up = row[j];
-                        size_t cost = tolower((unsigned char) a[i - 1]) ==
-                                                      tolower((unsigned char) b[j - 1])
-                                              ? 0
-                                              : 1;
+                        size_t cost = tolower((unsigned char) a[i - 1]) == tolower((unsigned char) b[j - 1]) ? 0 : 1;
                         size_t best = diag + cost;
                         if (up + 1 < best)
                                 best = up + 1;

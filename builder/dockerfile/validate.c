@@ -17,32 +17,39 @@ struct flag_spec {
         enum flag_type type;
 };
 
-static const struct flag_spec from_flags[] = { { "platform", FL_STRING }, { NULL, 0 } };
+static const struct flag_spec from_flags[] = {{"platform", FL_STRING}, {NULL, 0}};
 static const struct flag_spec run_flags[] = {
-        { "mount", FL_SLICE }, { "network", FL_STRING }, { "security", FL_STRING }, { NULL, 0 }
-};
-static const struct flag_spec copy_flags[] = { { "from", FL_STRING },   { "chown", FL_STRING },
-                                               { "chmod", FL_STRING },  { "link", FL_BOOL },
-                                               { "exclude", FL_SLICE }, { "parents", FL_BOOL },
-                                               { NULL, 0 } };
-static const struct flag_spec add_flags[] = { { "chown", FL_STRING },   { "chmod", FL_STRING },
-                                              { "link", FL_BOOL },      { "checksum", FL_STRING },
-                                              { "keep-git-dir", FL_BOOL }, { "exclude", FL_SLICE },
-                                              { NULL, 0 } };
-static const struct flag_spec health_flags[] = { { "interval", FL_STRING },     { "timeout", FL_STRING },
-                                                 { "start-period", FL_STRING }, { "start-interval", FL_STRING },
-                                                 { "retries", FL_STRING },      { NULL, 0 } };
+    {"mount", FL_SLICE}, {"network", FL_STRING}, {"security", FL_STRING}, {NULL, 0}};
+static const struct flag_spec copy_flags[] = {{"from", FL_STRING},
+                                              {"chown", FL_STRING},
+                                              {"chmod", FL_STRING},
+                                              {"link", FL_BOOL},
+                                              {"exclude", FL_SLICE},
+                                              {"parents", FL_BOOL},
+                                              {NULL, 0}};
+static const struct flag_spec add_flags[] = {
+    {"chown", FL_STRING},      {"chmod", FL_STRING},  {"link", FL_BOOL}, {"checksum", FL_STRING},
+    {"keep-git-dir", FL_BOOL}, {"exclude", FL_SLICE}, {NULL, 0}};
+static const struct flag_spec health_flags[] = {{"interval", FL_STRING},     {"timeout", FL_STRING},
+                                                {"start-period", FL_STRING}, {"start-interval", FL_STRING},
+                                                {"retries", FL_STRING},      {NULL, 0}};
 
 static const struct flag_spec *
 flags_for(enum build_df_kind kind)
 {
         switch (kind) {
-        case BUILD_DF_FROM: return from_flags;
-        case BUILD_DF_RUN: return run_flags;
-        case BUILD_DF_COPY: return copy_flags;
-        case BUILD_DF_ADD: return add_flags;
-        case BUILD_DF_HEALTHCHECK: return health_flags;
-        default: return NULL;
+        case BUILD_DF_FROM:
+                return from_flags;
+        case BUILD_DF_RUN:
+                return run_flags;
+        case BUILD_DF_COPY:
+                return copy_flags;
+        case BUILD_DF_ADD:
+                return add_flags;
+        case BUILD_DF_HEALTHCHECK:
+                return health_flags;
+        default:
+                return NULL;
         }
 }
 
@@ -52,7 +59,7 @@ struct vctx {
 };
 
 static int verr(const struct vctx *v, struct build_df_pos pos, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int
 verr(const struct vctx *v, struct build_df_pos pos, const char *fmt, ...)
@@ -74,8 +81,8 @@ parse_go_duration(const char *s, double *ret_ns)
         static const struct {
                 const char *unit;
                 double ns;
-        } units[] = { { "ns", 1 },         { "us", 1e3 },      { "\xc2\xb5s", 1e3 }, { "\xce\xbcs", 1e3 },
-                      { "ms", 1e6 },       { "s", 1e9 },       { "m", 60e9 },        { "h", 3600e9 } };
+        } units[] = {{"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+                     {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
         double total = 0;
         bool neg = false;
 
@@ -198,8 +205,7 @@ check_flags(const struct vctx *v, const struct build_df_instr *in)
                                 char *end;
                                 long r = strtol(fl->value, &end, 10);
                                 if (fl->value[0] == '\0' || *end || r < 0 || r > 0x7fffffff)
-                                        return verr(v, fl->pos, "--retries must be a number >= 0, not %s",
-                                                    fl->value);
+                                        return verr(v, fl->pos, "--retries must be a number >= 0, not %s", fl->value);
                         } else if (fl->value[0] != '\0') {
                                 double ns;
                                 if (!parse_go_duration(fl->value, &ns))
@@ -242,7 +248,8 @@ check_args(const struct vctx *v, const struct build_df_instr *in)
                 if (in->n_args == 3 && strcasecmp(in->args[1], "as") == 0) {
                         if (!valid_stage_name(in->args[2]))
                                 return verr(v, in->pos,
-                                            "invalid name for build stage: \"%s\", name can't start with a number or contain symbols",
+                                            "invalid name for build stage: \"%s\", name can't start with a number or "
+                                            "contain symbols",
                                             in->args[2]);
                 } else if (in->n_args != 1) {
                         return verr(v, in->pos, "FROM requires either one or three arguments (FROM image [AS name])");
@@ -252,7 +259,8 @@ check_args(const struct vctx *v, const struct build_df_instr *in)
         case BUILD_DF_COPY:
                 if (in->n_args < 2)
                         return verr(v, in->pos,
-                                    "%s requires at least two arguments, but only %zu was provided. Destination could not be determined",
+                                    "%s requires at least two arguments, but only %zu was provided. Destination could "
+                                    "not be determined",
                                     k, in->n_args);
                 break;
         case BUILD_DF_MAINTAINER:
@@ -301,7 +309,9 @@ check_args(const struct vctx *v, const struct build_df_instr *in)
                 break;
         case BUILD_DF_SHELL:
                 if (!in->json)
-                        return verr(v, in->pos, "SHELL requires the arguments to be in JSON form, e.g. SHELL [\"/bin/sh\", \"-c\"]");
+                        return verr(
+                            v, in->pos,
+                            "SHELL requires the arguments to be in JSON form, e.g. SHELL [\"/bin/sh\", \"-c\"]");
                 break;
         case BUILD_DF_HEALTHCHECK:
                 if (in->n_args == 0)
@@ -344,7 +354,7 @@ check_instr(const struct vctx *v, const struct build_df_instr *in, bool trigger)
 int
 build_df_validate(const struct build_df_file *f, struct err **err)
 {
-        struct vctx v = { f, err };
+        struct vctx v = {f, err};
         bool stage = false;
         size_t i;
         int r;

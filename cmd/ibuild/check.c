@@ -65,8 +65,8 @@ print_json(const char *file, const struct build_df_lint *l)
 
         for (i = 0; i < l->n_findings; i++) {
                 const struct build_df_finding *fd = &l->findings[i];
-                json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:s, s:s}", "rule", fd->rule, "line",
-                                                     fd->line, "file", file, "message", fd->message, "severity",
+                json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:s, s:s}", "rule", fd->rule, "line", fd->line,
+                                                     "file", file, "message", fd->message, "severity",
                                                      l->error ? "error" : "warning"));
         }
         s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -85,7 +85,7 @@ ibuild_check(int argc, char **argv)
         _cleanup_free_ const char **skip = NULL;
         _cleanup_free_ char *default_path = NULL;
         _cleanup_free_ char *skip_buf = NULL;
-        struct build_df_lint_opts opts = { 0 };
+        struct build_df_lint_opts opts = {0};
         struct build_df_file *f = NULL;
         struct build_df_lint *l = NULL;
         const char *file = NULL, *context = NULL, *format = "text";

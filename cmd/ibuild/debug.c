@@ -29,8 +29,7 @@ print_verbose_instr(const struct build_df_instr *in, const char *indent)
                in->pos.col, in->json ? " json" : "");
         for (i = 0; i < in->n_flags; i++)
                 printf("%s  flag %s = %s (line %d col %d)\n", indent, in->flags[i].name,
-                       in->flags[i].value ? in->flags[i].value : "(none)", in->flags[i].pos.line,
-                       in->flags[i].pos.col);
+                       in->flags[i].value ? in->flags[i].value : "(none)", in->flags[i].pos.line, in->flags[i].pos.col);
         for (i = 0; i < in->n_heredocs; i++) {
                 const struct build_df_heredoc *h = &in->heredocs[i];
                 printf("%s  heredoc %s fd=%d expand=%s chomp=%s lines %d-%d\n", indent, h->name, h->fd,

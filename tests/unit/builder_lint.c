@@ -180,10 +180,11 @@ undefined_var(void **state)
                 assert_non_null(strstr(l->findings[0].message, "did you mean $APP_DIR?"));
                 build_df_lint_free(l);
         }
-        expect_none("ARG V=1\nARG BASE\nFROM $BASE:$V\nARG V\nENV A=1\nENV B=$A C=${V} D=\\$NOTAVAR E='$LITERAL'\n"
-                    "WORKDIR ${UNSET:-/default}\nUSER ${U:+x}\nLABEL x=$PATH\nFROM --platform=$BUILDPLATFORM a:1 AS one\n"
-                    "ENV FROMONE=1\nFROM one\nCOPY --from=one $FROMONE /\nRUN echo $NOT_CHECKED_IN_RUN\n" OK_TAIL,
-                    "UndefinedVar");
+        expect_none(
+            "ARG V=1\nARG BASE\nFROM $BASE:$V\nARG V\nENV A=1\nENV B=$A C=${V} D=\\$NOTAVAR E='$LITERAL'\n"
+            "WORKDIR ${UNSET:-/default}\nUSER ${U:+x}\nLABEL x=$PATH\nFROM --platform=$BUILDPLATFORM a:1 AS one\n"
+            "ENV FROMONE=1\nFROM one\nCOPY --from=one $FROMONE /\nRUN echo $NOT_CHECKED_IN_RUN\n" OK_TAIL,
+            "UndefinedVar");
 }
 
 static void
@@ -201,8 +202,7 @@ bad_json(void **state)
         expect("FROM a:1\nCOPY [ \"a\", \"b\" \n" OK_TAIL, "JSONArgsInvalid", 2);
         /* Not also reported as shell form. */
         expect_none("FROM a:1\nCMD ['echo', 'hi']\n" OK_TAIL, "JSONArgsRecommended");
-        expect_none("FROM a:1\nRUN [ -f /x ] && echo y\nCMD [\"a\"]\nCOPY [\"a\", \"b\"]\n" OK_TAIL,
-                    "JSONArgsInvalid");
+        expect_none("FROM a:1\nRUN [ -f /x ] && echo y\nCMD [\"a\"]\nCOPY [\"a\", \"b\"]\n" OK_TAIL, "JSONArgsInvalid");
 }
 
 static void
@@ -216,10 +216,10 @@ static void
 skip_and_error(void **state)
 {
         const char *text = "FROM ubuntu\nMAINTAINER me\n";
-        const char *skip1[] = { "maintainerdeprecated", "RunAsRoot" };
-        const char *all[] = { "all" };
-        const char *bad[] = { "NoSuchCheck" };
-        struct build_df_lint_opts o = { .skip = skip1, .n_skip = 2 };
+        const char *skip1[] = {"maintainerdeprecated", "RunAsRoot"};
+        const char *all[] = {"all"};
+        const char *bad[] = {"NoSuchCheck"};
+        struct build_df_lint_opts o = {.skip = skip1, .n_skip = 2};
         struct build_df_lint *l;
         struct build_df_file *f = NULL;
         _cleanup_err_ struct err *err = NULL;
@@ -237,7 +237,7 @@ skip_and_error(void **state)
         assert_string_equal(l->findings[0].rule, "UnpinnedBaseImage");
         build_df_lint_free(l);
 
-        o = (struct build_df_lint_opts){ .skip = all, .n_skip = 1, .error = true };
+        o = (struct build_df_lint_opts){.skip = all, .n_skip = 1, .error = true};
         l = lint_opts(text, &o);
         assert_int_equal(l->n_findings, 0);
         assert_true(l->error);
@@ -256,7 +256,7 @@ skip_and_error(void **state)
 
         /* An unknown name from the caller is an error naming it. */
         assert_int_equal(build_df_parse(text, strlen(text), "Dockerfile", &f, &err), 0);
-        o = (struct build_df_lint_opts){ .skip = bad, .n_skip = 1 };
+        o = (struct build_df_lint_opts){.skip = bad, .n_skip = 1};
         l = NULL;
         assert_true(build_df_lint_run(f, &o, &l, &err) < 0);
         assert_null(l);
@@ -285,14 +285,20 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(unpinned),        cmocka_unit_test(run_as_root),
-                cmocka_unit_test(add_instead_of_copy), cmocka_unit_test(secrets),
-                cmocka_unit_test(apt),             cmocka_unit_test(maintainer),
-                cmocka_unit_test(json_args),       cmocka_unit_test(duplicate_stage),
-                cmocka_unit_test(undefined_var),   cmocka_unit_test(privileged_port),
-                cmocka_unit_test(bad_json),        cmocka_unit_test(empty_continuation),
-                cmocka_unit_test(skip_and_error),
-                cmocka_unit_test(rule_table),
+            cmocka_unit_test(unpinned),
+            cmocka_unit_test(run_as_root),
+            cmocka_unit_test(add_instead_of_copy),
+            cmocka_unit_test(secrets),
+            cmocka_unit_test(apt),
+            cmocka_unit_test(maintainer),
+            cmocka_unit_test(json_args),
+            cmocka_unit_test(duplicate_stage),
+            cmocka_unit_test(undefined_var),
+            cmocka_unit_test(privileged_port),
+            cmocka_unit_test(bad_json),
+            cmocka_unit_test(empty_continuation),
+            cmocka_unit_test(skip_and_error),
+            cmocka_unit_test(rule_table),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,7 +124,9 @@ continuations(void **state)
         assert_dump("FROM a\nENV A x\\\\\nENV B y\n",
                     "(from \"a\")\n(env \"A\" \"x\\\\\\\\\" \"\")\n(env \"B\" \"y\" \"\")\n");
         /* CRLF line endings and a byte order mark. */
-        assert_dump("\xEF\xBB\xBF" "FROM a\r\nRUN a \\\r\n  b\r\n", "(from \"a\")\n(run \"a   b\")\n");
+        assert_dump("\xEF\xBB\xBF"
+                    "FROM a\r\nRUN a \\\r\n  b\r\n",
+                    "(from \"a\")\n(run \"a   b\")\n");
         /* Comment lines are dropped; leading blanks before instructions too. */
         assert_dump("  # c\n\t FROM a # not a comment\n", "(from \"a\" \"#\" \"not\" \"a\" \"comment\")\n");
 }
@@ -243,7 +245,8 @@ flags(void **state)
         const struct build_df_instr *in;
         const struct build_df_flag *fl;
 
-        f = parse_ok("FROM a\nCOPY --from=build --chown=\"me:me\" --link --exclude=a \\\n    --exclude=b -- --notaflag /d\n");
+        f = parse_ok(
+            "FROM a\nCOPY --from=build --chown=\"me:me\" --link --exclude=a \\\n    --exclude=b -- --notaflag /d\n");
         in = &f->instrs[1];
         assert_int_equal(in->n_flags, 5);
         assert_string_equal(in->flags[1].raw, "--chown=me:me");
@@ -294,7 +297,8 @@ errors(void **state)
         size_t n;
 
         parse_fail("FROM a\n   RUNN x\n", "Dockerfile:2:4: unknown instruction: RUNN (did you mean RUN?)");
-        parse_fail("FROM a\ncopy x y\nHEALTHCHEK CMD x\n", "Dockerfile:3:1: unknown instruction: HEALTHCHEK (did you mean HEALTHCHECK?)");
+        parse_fail("FROM a\ncopy x y\nHEALTHCHEK CMD x\n",
+                   "Dockerfile:3:1: unknown instruction: HEALTHCHEK (did you mean HEALTHCHECK?)");
         parse_fail("FROM a\nfrobnicate x\n", "unknown instruction: FROBNICATE");
         parse_fail("FROM a\nONBUILD ONBUILD RUN x\n", "Chaining ONBUILD");
         parse_fail("", "file with no instructions");
@@ -333,10 +337,12 @@ validation(void **state)
                     "HEALTHCHECK --interval=1m30s --timeout=0s --start-period=1.5s --start-interval=300ms "
                     "--retries=3 CMD curl -f http://localhost/\n"
                     "HEALTHCHECK NONE\nSHELL [\"/bin/bash\", \"-c\"]\nONBUILD RUN x\nENV a=b\nCMD []\n");
-        validate_fail("FROM a\nCOPY --form=b x y\n",
-                      "Dockerfile:2:6: unknown flag --form for COPY (did you mean --from? valid flags: --from, --chown, "
-                      "--chmod, --link, --exclude, --parents)");
-        validate_fail("FROM a\nRUN --foo x\n", "unknown flag --foo for RUN (valid flags: --mount, --network, --security)");
+        validate_fail(
+            "FROM a\nCOPY --form=b x y\n",
+            "Dockerfile:2:6: unknown flag --form for COPY (did you mean --from? valid flags: --from, --chown, "
+            "--chmod, --link, --exclude, --parents)");
+        validate_fail("FROM a\nRUN --foo x\n",
+                      "unknown flag --foo for RUN (valid flags: --mount, --network, --security)");
         validate_fail("FROM a\nONBUILD --x=1 RUN y\n", "unknown flag --x: ONBUILD takes no flags");
         validate_fail("FROM a\nWORKDIR --platform=x /a\n", "WORKDIR takes no flags");
         validate_fail("FROM a\nCOPY --from x y\n", "missing a value on flag --from");
@@ -391,10 +397,10 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(directives), cmocka_unit_test(continuations), cmocka_unit_test(heredocs),
-                cmocka_unit_test(json_forms), cmocka_unit_test(flags),         cmocka_unit_test(arg_shapes),
-                cmocka_unit_test(errors),     cmocka_unit_test(validation),    cmocka_unit_test(helpers),
-                cmocka_unit_test(quoting),
+            cmocka_unit_test(directives), cmocka_unit_test(continuations), cmocka_unit_test(heredocs),
+            cmocka_unit_test(json_forms), cmocka_unit_test(flags),         cmocka_unit_test(arg_shapes),
+            cmocka_unit_test(errors),     cmocka_unit_test(validation),    cmocka_unit_test(helpers),
+            cmocka_unit_test(quoting),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,13 +102,11 @@ main(void)
         }
         tests = xcalloc(n_pos + n_neg, sizeof(*tests));
         for (i = 0; i < n_pos; i++)
-                tests[n++] = (struct CMUnitTest){ .name = xasprintf("positive/%s", pos[i]),
-                                                  .test_func = positive,
-                                                  .initial_state = pos[i] };
+                tests[n++] = (struct CMUnitTest){
+                    .name = xasprintf("positive/%s", pos[i]), .test_func = positive, .initial_state = pos[i]};
         for (i = 0; i < n_neg; i++)
-                tests[n++] = (struct CMUnitTest){ .name = xasprintf("negative/%s", neg[i]),
-                                                  .test_func = negative,
-                                                  .initial_state = neg[i] };
+                tests[n++] = (struct CMUnitTest){
+                    .name = xasprintf("negative/%s", neg[i]), .test_func = negative, .initial_state = neg[i]};
         r = _cmocka_run_group_tests("dockerfile_parser_vectors", tests, n, NULL, NULL);
         for (i = 0; i < n; i++)
                 free((char *) tests[i].name);
