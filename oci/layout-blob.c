@@ -323,6 +323,22 @@ touch_blob(const struct oci_layout *layout, const char *rel)
 }
 
 int
+oci_layout_refresh_blob(const struct oci_layout *layout, const struct digest *d, uint64_t *ret_size, struct err **err)
+{
+        _cleanup_free_ char *rel = oci_layout_blob_relpath(d);
+        uint64_t size;
+        int r;
+
+        r = oci_layout_stat_blob(layout, d, &size, err);
+        if (r < 0)
+                return r;
+        touch_blob(layout, rel);
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}
+
+int
 oci_layout_blob_writer_new(struct oci_layout *layout, enum digest_alg alg, struct oci_blob_writer **ret_writer,
                            struct err **err)
 {

@@ -77,6 +77,13 @@ bool oci_layout_has_blob(const struct oci_layout *layout, const struct digest *d
 /* Size of blob D; ERR_BLOB_UNKNOWN when absent. */
 int oci_layout_stat_blob(const struct oci_layout *layout, const struct digest *d, uint64_t *ret_size, struct err **err);
 
+/* Like oci_layout_stat_blob, and when the blob is there bump its mtime so a
+ * concurrent store GC's grace period covers it: call it instead of
+ * has/stat when an existing blob is reused (not re-fetched) for an image
+ * about to be tagged. */
+int oci_layout_refresh_blob(const struct oci_layout *layout, const struct digest *d, uint64_t *ret_size,
+                            struct err **err);
+
 /* Open blob D for reading: *ret_fd (O_CLOEXEC, caller closes) and its size.
  * ERR_BLOB_UNKNOWN when absent.  The content is not verified. */
 int oci_layout_open_blob(const struct oci_layout *layout, const struct digest *d, int *ret_fd, uint64_t *ret_size,

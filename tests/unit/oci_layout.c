@@ -228,6 +228,14 @@ blob_from_buffer(void **state)
         assert_int_equal(stat(path, &st), 0);
         assert_true(st.st_mtime > 1000);
 
+        /* refresh: size, and a new mtime. */
+        assert_int_equal(utimensat(AT_FDCWD, path, (struct timespec[2]){{.tv_sec = 1000}, {.tv_sec = 1000}}, 0), 0);
+        size = 0;
+        assert_ok(oci_layout_refresh_blob(l, &want, &size, err));
+        assert_int_equal(size, 5);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(st.st_mtime > 1000);
+
         /* Expected digest mismatch: nothing stored. */
         digest_buffer(DIGEST_SHA256, "other", 5, &other);
         assert_fails(oci_layout_add_blob(l, "HELLO", 5, &other, NULL, err), ERR_DIGEST_INVALID, other.str, NULL);
@@ -267,6 +275,7 @@ blob_read_checks(void **state)
         digest_buffer(DIGEST_SHA256, "absent", 6, &absent);
         assert_fails(oci_layout_open_blob(l, &absent, &fd, &size, err), ERR_BLOB_UNKNOWN, absent.str, NULL);
         assert_fails(oci_layout_stat_blob(l, &absent, &size, err), ERR_BLOB_UNKNOWN, absent.str, NULL);
+        assert_fails(oci_layout_refresh_blob(l, &absent, &size, err), ERR_BLOB_UNKNOWN, absent.str, NULL);
         assert_int_equal(fd, -1);
 
         /* A symlink planted in blobs/ is not followed. */
