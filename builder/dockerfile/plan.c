@@ -628,10 +628,12 @@ static bool
 flag_expands(enum build_df_kind kind, const char *name)
 {
         switch (kind) {
+        /* BuildKit's CopyCommand/AddCommand.Expand: --chown (and ADD's
+         * --checksum); --chmod, --from and --exclude stay as written. */
         case BUILD_DF_ADD:
+                return strcmp(name, "chown") == 0 || strcmp(name, "checksum") == 0;
         case BUILD_DF_COPY:
-                return strcmp(name, "chown") == 0 || strcmp(name, "chmod") == 0 || strcmp(name, "checksum") == 0 ||
-                       strcmp(name, "exclude") == 0;
+                return strcmp(name, "chown") == 0;
         case BUILD_DF_RUN:
                 return strcmp(name, "mount") == 0;
         default:
@@ -1214,8 +1216,13 @@ plan_build(struct planner *p)
         /* Dispatch the needed stages in order (dependencies come first: a
          * stage can only use earlier ones). */
         states = xcalloc(ns, sizeof(*states));
-        for (i = 0; i < pl->n_order && r == 0; i++)
-                r = run_stage(p, (size_t) pl->order[i], spans, states);
+        if (o && o->all_stages) {
+                for (i = 0; i < ns && r == 0; i++)
+                        r = run_stage(p, i, spans, states);
+        } else {
+                for (i = 0; i < pl->n_order && r == 0; i++)
+                        r = run_stage(p, (size_t) pl->order[i], spans, states);
+        }
         for (i = 0; i < ns; i++) {
                 vars_clear(&states[i].env);
                 vars_clear(&states[i].args);

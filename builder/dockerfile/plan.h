@@ -18,8 +18,8 @@
  *     FTP_PROXY ftp_proxy NO_PROXY no_proxy ALL_PROXY all_proxy) given as
  *     --build-arg reach RUN without a declaration and are never "unused".
  *     ENV wins over an ARG of the same name.
- *   - Expanded at plan time: ADD COPY (sources, destination, --chown
- *     --chmod --checksum --exclude) ENV LABEL (keys and values) EXPOSE FROM
+ *   - Expanded at plan time: ADD COPY (sources, destination, --chown, ADD's
+ *     --checksum; not --chmod --from --exclude, as BuildKit) ENV LABEL (keys and values) EXPOSE FROM
  *     STOPSIGNAL USER VOLUME WORKDIR, ARG defaults, RUN --mount values,
  *     COPY/ADD heredoc bodies unless the delimiter was quoted.  Not
  *     expanded: RUN CMD ENTRYPOINT SHELL HEALTHCHECK MAINTAINER (the shell
@@ -132,6 +132,9 @@ struct build_plan_opts {
         const char *platform;
         /* The platform building (NULL: this machine's). */
         const char *build_platform;
+        /* Expand every stage, needed or not (for linting); `order` and
+         * `needed` still describe what the target needs. */
+        bool all_stages;
         /* Optional: the ENV of base image IMAGE for PLATFORM ("K=V" list,
          * NULL-terminated, owned by the caller of the callback afterwards).
          * Without it an image base starts with only PATH set (as BuildKit

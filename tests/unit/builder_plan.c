@@ -328,7 +328,7 @@ copy_flags_and_heredocs(void **state)
 
         /* --from is not expanded (BuildKit resolves it before expansion);
          * here "$FROM" is then an image name. */
-        expect_text(p, 0, 1, "COPY --chown=app:app --chmod=0755 --from=\"$FROM\" src/app /dst/");
+        expect_text(p, 0, 1, "COPY --chown=app:app --chmod=\"${MODE}\" --from=\"$FROM\" src/app /dst/");
         assert_int_equal(c->n_sources, 1);
         assert_int_equal(c->sources[0].stage, -1);
         assert_int_equal(instr(p, 0, 2)->n_heredocs, 1);
@@ -446,6 +446,26 @@ platforms_and_escape(void **state)
 }
 
 static void
+all_stages(void **state)
+{
+        struct build_plan_opts o = { .build_platform = "linux/amd64", .all_stages = true, .target = "a" };
+        const char *text = "FROM x AS a\nWORKDIR /a\nFROM y AS b\nWORKDIR /b/$NOPE\n";
+        struct build_df_file *f = NULL;
+        struct build_plan *p = NULL;
+        struct err *e = NULL;
+
+        assert_int_equal(build_df_parse(text, strlen(text), "Dockerfile", &f, &e), 0);
+        assert_int_equal(build_plan_new(f, &o, &p, &e), 0);
+        assert_int_equal(p->n_order, 1);
+        assert_false(p->stages[1].needed);
+        assert_int_equal(p->stages[1].n_instrs, 1);
+        assert_string_equal(p->stages[1].instrs[0].text, "WORKDIR /b/");
+        assert_int_equal(p->n_warnings, 1);
+        build_plan_free(p);
+        build_df_file_free(f);
+}
+
+static void
 json_and_rendering(void **state)
 {
         struct build_plan *p = plan("FROM a\n"
@@ -478,6 +498,7 @@ main(void)
                 cmocka_unit_test(base_image_env),
                 cmocka_unit_test(errors),
                 cmocka_unit_test_teardown(platforms_and_escape, cleanup),
+                cmocka_unit_test(all_stages),
                 cmocka_unit_test_teardown(json_and_rendering, cleanup),
         };
 
