@@ -32,4 +32,15 @@ bool oci_layer_strset_add(struct oci_layer_strset *s, const char *key);
 bool oci_layer_strset_has(const struct oci_layer_strset *s, const char *key);
 void oci_layer_strset_free(struct oci_layer_strset *s);
 
+/* Parallel gzip (oci/layer-gzip.c): the same bytes for any thread count.
+ * EMIT receives the compressed stream in order; a negative return from it
+ * (or -EIO on a zlib failure) is returned. */
+typedef int (*oci_layer_emit_fn)(void *userdata, const void *buf, size_t len);
+struct oci_layer_pgzip;
+struct oci_layer_pgzip *oci_layer_pgzip_new(int level, int threads);
+int oci_layer_pgzip_write(struct oci_layer_pgzip *g, const void *buf, size_t len, oci_layer_emit_fn emit,
+                          void *userdata);
+int oci_layer_pgzip_finish(struct oci_layer_pgzip *g, oci_layer_emit_fn emit, void *userdata);
+void oci_layer_pgzip_free(struct oci_layer_pgzip *g);
+
 #endif

@@ -15,7 +15,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #include "common/cleanup.h"
@@ -39,8 +38,7 @@ struct sink {
         struct digest_ctx *blob_hash;
         uint64_t tar_size;
         uint64_t blob_size;
-        z_stream z;
-        bool z_init;
+        struct oci_layer_pgzip *gz;
         ZSTD_CCtx *zc;
         unsigned char *out;
         struct err *err; /* first failure, reported after libarchive returns */
@@ -66,6 +64,12 @@ sink_emit(struct sink *s, const void *buf, size_t len)
 }
 
 static int
+sink_emit_cb(void *ud, const void *buf, size_t len)
+{
+        return sink_emit(ud, buf, len);
+}
+
+static int
 sink_fail(struct sink *s, int code, const char *what)
 {
         if (!s->err)
@@ -88,11 +92,7 @@ sink_init(struct sink *s, enum oci_layer_compression comp, int level, int thread
                         level = 6;
                 if (level > 9)
                         return err_set(err, EINVAL, "gzip level %d out of range 1..9", level);
-                /* windowBits 15 + 16: a gzip wrapper with mtime 0, so the
-                 * output depends only on the tar bytes and the level. */
-                if (deflateInit2(&s->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-                        return err_set(err, ENOMEM, "deflateInit2 failed");
-                s->z_init = true;
+                s->gz = oci_layer_pgzip_new(level, threads);
                 break;
         case OCI_LAYER_ZSTD:
                 if (level <= 0)
@@ -118,8 +118,7 @@ sink_init(struct sink *s, enum oci_layer_compression comp, int level, int thread
 static void
 sink_destroy(struct sink *s)
 {
-        if (s->z_init)
-                deflateEnd(&s->z);
+        oci_layer_pgzip_free(s->gz);
         ZSTD_freeCCtx(s->zc);
         digest_ctx_free(s->tar_hash);
         digest_ctx_free(s->blob_hash);
@@ -139,22 +138,11 @@ sink_write(struct sink *s, const void *buf, size_t len, bool finish)
         switch (s->comp) {
         case OCI_LAYER_UNCOMPRESSED:
                 return sink_emit(s, buf, len);
-        case OCI_LAYER_GZIP: {
-                int zr;
-
-                s->z.next_in = (Bytef *) buf;
-                s->z.avail_in = (uInt) len;
-                do {
-                        s->z.next_out = s->out;
-                        s->z.avail_out = OUTBUF_SIZE;
-                        zr = deflate(&s->z, finish ? Z_FINISH : Z_NO_FLUSH);
-                        if (zr == Z_STREAM_ERROR)
-                                return sink_fail(s, EIO, "gzip: deflate failed");
-                        if (sink_emit(s, s->out, OUTBUF_SIZE - s->z.avail_out) < 0)
-                                return -1;
-                } while (s->z.avail_out == 0 || (finish && zr != Z_STREAM_END));
+        case OCI_LAYER_GZIP:
+                if (oci_layer_pgzip_write(s->gz, buf, len, sink_emit_cb, s) < 0 ||
+                    (finish && oci_layer_pgzip_finish(s->gz, sink_emit_cb, s) < 0))
+                        return sink_fail(s, EIO, "gzip: compression failed");
                 return 0;
-        }
         case OCI_LAYER_ZSTD: {
                 ZSTD_inBuffer in = { buf, len, 0 };
                 size_t left;

@@ -99,7 +99,9 @@ struct oci_layer_write_opts {
         enum oci_layer_compression compression;
         /* gzip 1..9 / zstd 1..19; 0 picks the default (gzip 6, zstd 3). */
         int level;
-        /* Compressor threads (zstd only); 0 or 1 = single-threaded. */
+        /* Compressor threads; 0 or 1 = one.  gzip output is the same
+         * bytes for any count (1 MiB blocks, pigz-style); zstd output is the
+         * same for any count >= 2 (libzstd's rule) but differs from 1. */
         int threads;
         /* Clamp every mtime to at most this (seconds); < 0 = no clamping. */
         int64_t source_date_epoch;

@@ -11,7 +11,8 @@ setup() {
 	LAYER=$IBUILD_TOOLS/layer
 	mkdir -p "$T/src/etc" "$T/src/bin" "$T/src/empty"
 	printf 'key=value\n' >"$T/src/etc/conf"
-	head -c 300000 /dev/urandom >"$T/src/bin/blob"
+	head -c 2500000 /dev/urandom >"$T/src/bin/blob"
+	seq 1 400000 >"$T/src/etc/numbers"
 	printf '#!/bin/sh\n' >"$T/src/bin/tool"
 	chmod 4755 "$T/src/bin/tool"
 	ln "$T/src/etc/conf" "$T/src/bin/conf-hardlink"
@@ -33,6 +34,23 @@ teardown() {
 	assert_equal "$blob" "sha256:$(sha256sum "$T/l.tgz" | cut -d' ' -f1)"
 	assert_equal "$size" "$(stat -c %s "$T/l.tgz")"
 	gzip -t "$T/l.tgz"
+}
+
+@test "parallel gzip: same bytes for 1 and 3 threads, and gzip/python read it" {
+	run "$LAYER" write --gzip --threads 1 "$T/src" "$T/one.tgz"
+	assert_success
+	one=$output
+	run "$LAYER" write --gzip --threads 3 --level 9 "$T/src" "$T/nine.tgz"
+	assert_success
+	run "$LAYER" write --gzip --threads 3 "$T/src" "$T/three.tgz"
+	assert_success
+	assert_equal "$output" "$one"
+	cmp "$T/one.tgz" "$T/three.tgz"
+	gzip -t "$T/three.tgz"
+	gzip -t "$T/nine.tgz"
+	[ "$(stat -c %s "$T/one.tgz")" -gt 2500000 ] # several 1 MiB blocks
+	python3 -c 'import gzip,sys,hashlib; print("sha256:"+hashlib.sha256(gzip.open(sys.argv[1]).read()).hexdigest())' "$T/three.tgz" >"$T/py"
+	assert_equal "$(cat "$T/py")" "${one%% *}"
 }
 
 @test "zstd layer (multithreaded): diffID is sha256 of zstd -dc output" {

@@ -15,10 +15,12 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/fsutil.h"
 #include "common/limits.h"
 #include "digest/digest.h"
+#include "oci/layer-internal.h"
 #include "oci/layer.h"
 
 /* ---- helpers ---- */
@@ -1252,6 +1254,78 @@ bad_input(void **state)
         rmtree(base);
 }
 
+struct membuf {
+        unsigned char *p;
+        size_t n;
+};
+
+static int
+membuf_emit(void *ud, const void *buf, size_t len)
+{
+        struct membuf *m = ud;
+
+        m->p = xrealloc(m->p, m->n + len + 1);
+        memcpy(m->p + m->n, buf, len);
+        m->n += len;
+        return 0;
+}
+
+/* Parallel gzip: any input size (incl. empty and exact block multiples),
+ * fed in odd pieces, gives a gzip stream zlib decodes to the input, and the
+ * same bytes for every thread count. */
+static void
+pgzip_blocks(void **state)
+{
+        const size_t sizes[] = { 0, 1, 1024 * 1024, 2 * 1024 * 1024 + 12345 };
+        _cleanup_free_ unsigned char *in = xmalloc(sizes[3]);
+        uint32_t x = 12345;
+
+        for (size_t i = 0; i < sizes[3]; i++) {
+                x = x * 1103515245 + 12345;
+                in[i] = (unsigned char) ((x >> 16) % 7 + 'a'); /* compressible, not trivial */
+        }
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+                struct membuf ref = { 0 };
+
+                for (int threads = 1; threads <= 3; threads++) {
+                        struct oci_layer_pgzip *g = oci_layer_pgzip_new(6, threads);
+                        struct membuf m = { 0 };
+                        size_t off = 0, step = 77777;
+                        _cleanup_free_ unsigned char *out = xmalloc(sizes[k] + 1);
+                        z_stream z;
+
+                        while (off < sizes[k]) {
+                                size_t n = sizes[k] - off < step ? sizes[k] - off : step;
+                                assert_int_equal(oci_layer_pgzip_write(g, in + off, n, membuf_emit, &m), 0);
+                                off += n;
+                                step = step * 3 % 1000003 + 1;
+                        }
+                        assert_int_equal(oci_layer_pgzip_finish(g, membuf_emit, &m), 0);
+                        oci_layer_pgzip_free(g);
+
+                        memset(&z, 0, sizeof(z));
+                        assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+                        z.next_in = m.p;
+                        z.avail_in = (uInt) m.n;
+                        z.next_out = out;
+                        z.avail_out = (uInt) sizes[k] + 1;
+                        assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END); /* CRC and size checked */
+                        assert_int_equal(z.total_out, sizes[k]);
+                        assert_int_equal(z.avail_in, 0);
+                        assert_memory_equal(out, in, sizes[k]);
+                        inflateEnd(&z);
+                        if (threads == 1)
+                                ref = m;
+                        else {
+                                assert_int_equal(m.n, ref.n);
+                                assert_memory_equal(m.p, ref.p, m.n);
+                                free(m.p);
+                        }
+                }
+                free(ref.p);
+        }
+}
+
 static void
 detect(void **state)
 {
@@ -1268,6 +1342,7 @@ main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(detect),
+                cmocka_unit_test(pgzip_blocks),
                 cmocka_unit_test(roundtrip_plain),
                 cmocka_unit_test(roundtrip_gzip),
                 cmocka_unit_test(roundtrip_zstd),
