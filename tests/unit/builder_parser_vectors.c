@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "builder/dockerfile/parser.h"
 #include "common/fsutil.h"
@@ -90,8 +91,22 @@ main(void)
         int r;
 
         vectors_dir = getenv("IBUILD_DF_VECTORS");
-        if (vectors_dir == NULL)
+        if (vectors_dir == NULL) {
+                /* From the repository root (tests/run.sh), else beside the
+                 * binary (BUILD/tests/NAME). */
+                static char exe[4096];
+                ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 64);
                 vectors_dir = "../shared/testdata/dockerfile-parser";
+                if (access(vectors_dir, R_OK) != 0 && len > 0) {
+                        char *slash;
+                        exe[len] = '\0';
+                        slash = strrchr(exe, '/');
+                        if (slash) {
+                                strcpy(slash, "/../../../shared/testdata/dockerfile-parser");
+                                vectors_dir = exe;
+                        }
+                }
+        }
         pdir = xasprintf("%s/positive", vectors_dir);
         ndir = xasprintf("%s/negative", vectors_dir);
         n_pos = list_dir(pdir, &pos);
