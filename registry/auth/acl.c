@@ -155,8 +155,8 @@ form_decode(const char *s, size_t n, size_t base, char **ret, struct err **err)
 }
 
 int
-reg_form_each(const char *params, const char *key, int (*cb)(const char *value, void *userdata),
-              void *userdata, struct err **err)
+reg_form_each(const char *params, const char *key, int (*cb)(const char *value, void *userdata), void *userdata,
+              struct err **err)
 {
         size_t klen = strlen(key);
 

@@ -13,12 +13,12 @@
 #include "common/err.h"
 
 /* Caps on untrusted or configured input. */
-#define REG_AUTH_TOKEN_MAX (16 * 1024)        /* a JWT in a header */
+#define REG_AUTH_TOKEN_MAX (16 * 1024)          /* a JWT in a header */
 #define REG_AUTH_HTPASSWD_MAX (4 * 1024 * 1024) /* the htpasswd file */
-#define REG_AUTH_PEM_MAX (1024 * 1024)        /* key / cert bundle files */
-#define REG_AUTH_PARAMS_MAX (64 * 1024)       /* /token query or form body */
-#define REG_AUTH_SCOPES_MAX 64                /* scopes in one token request */
-#define REG_AUTH_LEEWAY 60                    /* seconds of clock skew on exp/nbf */
+#define REG_AUTH_PEM_MAX (1024 * 1024)          /* key / cert bundle files */
+#define REG_AUTH_PARAMS_MAX (64 * 1024)         /* /token query or form body */
+#define REG_AUTH_SCOPES_MAX 64                  /* scopes in one token request */
+#define REG_AUTH_LEEWAY 60                      /* seconds of clock skew on exp/nbf */
 
 /* ---- JWT (jwt.c) ---- */
 
@@ -44,8 +44,8 @@ void reg_jwt_key_free(struct reg_jwt_key *k);
 /* Sign CLAIMS (a JSON object, not consumed) with KEY: header
  * {"typ":"JWT","alg":ALG,"kid":KID} plus "x5c" when X5C_DER is non-NULL (a
  * DER certificate, base64 in the header).  *ret_token owned by caller. */
-int reg_jwt_sign(const struct reg_jwt_key *key, json_t *claims, const unsigned char *x5c_der,
-                 size_t x5c_len, char **ret_token, struct err **err);
+int reg_jwt_sign(const struct reg_jwt_key *key, json_t *claims, const unsigned char *x5c_der, size_t x5c_len,
+                 char **ret_token, struct err **err);
 
 /* The keys and certificates trusted to sign tokens. */
 struct reg_jwt_trust;
@@ -62,14 +62,12 @@ int reg_jwt_trust_add_key(struct reg_jwt_trust *t, const struct reg_jwt_key *key
  * accepted, and the algorithm must match the key type.  On success *ret_claims
  * is the claims object (caller decrefs).  Claims are not checked here.
  * EINVAL / ERR_UNAUTHORIZED with a message that never contains the token. */
-int reg_jwt_verify(const struct reg_jwt_trust *t, const char *token, json_t **ret_claims,
-                   struct err **err);
+int reg_jwt_verify(const struct reg_jwt_trust *t, const char *token, json_t **ret_claims, struct err **err);
 
 /* Check the registered claims: iss == ISSUER, aud == AUDIENCE (string or
  * array containing it), NOW within [nbf - leeway, exp + leeway]; exp is
  * required. */
-int reg_jwt_check_claims(json_t *claims, const char *issuer, const char *audience, time_t now,
-                         struct err **err);
+int reg_jwt_check_claims(json_t *claims, const char *issuer, const char *audience, time_t now, struct err **err);
 
 /* ---- htpasswd (htpasswd.c) ---- */
 
@@ -100,8 +98,8 @@ unsigned reg_acl_action(const char *word);
 struct reg_scope {
         char type[32];
         char name[256];
-        unsigned actions;      /* known actions */
-        bool has_unknown;      /* an action word we do not know, e.g. "*" on registry:catalog */
+        unsigned actions; /* known actions */
+        bool has_unknown; /* an action word we do not know, e.g. "*" on registry:catalog */
 };
 /* Parse one scope string "repository:a/b:pull,push" (the name may contain
  * ':' for a port, so the actions are after the last ':'). */
@@ -111,7 +109,7 @@ int reg_scope_parse(const char *s, struct reg_scope *ret, struct err **err);
 
 /* Decode application/x-www-form-urlencoded PARAMS and return the value of
  * every KEY occurrence through CB.  Fails on bad %-escapes. */
-int reg_form_each(const char *params, const char *key,
-                  int (*cb)(const char *value, void *userdata), void *userdata, struct err **err);
+int reg_form_each(const char *params, const char *key, int (*cb)(const char *value, void *userdata), void *userdata,
+                  struct err **err);
 
 #endif

@@ -44,8 +44,8 @@ struct reg_auth {
         enum auth_mode mode;
         struct reg_auth_config *cfg; /* private deep copy */
         struct reg_htpasswd *htpasswd;
-        struct reg_jwt_key *key;     /* set when ireg issues tokens */
-        unsigned char *cert_der;     /* x5c for issued tokens, or NULL */
+        struct reg_jwt_key *key; /* set when ireg issues tokens */
+        unsigned char *cert_der; /* x5c for issued tokens, or NULL */
         size_t cert_der_len;
         struct reg_jwt_trust *trust;
         char *token_path;
@@ -112,8 +112,7 @@ get_seconds(json_t *obj, const char *key, const char *where, long min, long *ret
         if (!v)
                 return 0;
         if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > 365L * 86400)
-                return err_set(err, ERR_PARSE, "%s.%s: expected seconds between %ld and one year", where, key,
-                               min);
+                return err_set(err, ERR_PARSE, "%s.%s: expected seconds between %ld and one year", where, key, min);
         *ret = (long) json_integer_value(v);
         return 0;
 }
@@ -124,7 +123,8 @@ check_keys(json_t *obj, const char *where, const char *const *known, struct err 
         const char *key;
         json_t *v;
 
-        json_object_foreach(obj, key, v) {
+        json_object_foreach(obj, key, v)
+        {
                 bool ok = false;
                 for (size_t i = 0; known[i] && !ok; i++)
                         ok = strcmp(known[i], key) == 0;
@@ -150,26 +150,26 @@ parse_rule(json_t *r, size_t idx, struct acl_rule *rule, struct err **err)
         if (ret < 0)
                 return err_prefix(err, "auth.acl[%zu]", idx);
         if (!json_is_string(user) || json_string_length(user) == 0)
-                return err_set(err, ERR_PARSE, "auth.acl[%zu].user: expected a user name, \"*\" or \"anonymous\"",
-                               idx);
+                return err_set(err, ERR_PARSE, "auth.acl[%zu].user: expected a user name, \"*\" or \"anonymous\"", idx);
         rule->user = xstrdup(json_string_value(user));
         if (json_is_string(repos)) {
                 rule->repos = xcalloc(1, sizeof(char *));
                 rule->repos[rule->n_repos++] = xstrdup(json_string_value(repos));
         } else if (json_is_array(repos) && json_array_size(repos) > 0) {
                 rule->repos = xcalloc(json_array_size(repos), sizeof(char *));
-                json_array_foreach(repos, i, v) {
+                json_array_foreach(repos, i, v)
+                {
                         if (!json_is_string(v) || json_string_length(v) == 0)
                                 return err_set(err, ERR_PARSE, "auth.acl[%zu].repos[%zu]: expected a pattern", idx, i);
                         rule->repos[rule->n_repos++] = xstrdup(json_string_value(v));
                 }
         } else {
-                return err_set(err, ERR_PARSE, "auth.acl[%zu].repos: expected a pattern or a list of patterns",
-                               idx);
+                return err_set(err, ERR_PARSE, "auth.acl[%zu].repos: expected a pattern or a list of patterns", idx);
         }
         if (!json_is_array(actions))
                 return err_set(err, ERR_PARSE, "auth.acl[%zu].actions: expected a list of pull/push/delete", idx);
-        json_array_foreach(actions, i, v) {
+        json_array_foreach(actions, i, v)
+        {
                 unsigned a = json_is_string(v) ? reg_acl_action(json_string_value(v)) : 0;
                 if (!a)
                         return err_set(err, ERR_PARSE, "auth.acl[%zu].actions[%zu]: expected pull, push, delete or *",
@@ -182,10 +182,10 @@ parse_rule(json_t *r, size_t idx, struct acl_rule *rule, struct err **err)
 int
 reg_auth_config_parse(json_t *auth_obj, struct reg_auth_config **ret, struct err **err)
 {
-        static const char *const known[] = {"htpasswd", "realm", "token", "anonymous", "client_cert_users",
-                                            "acl", NULL};
-        static const char *const known_token[] = {"realm", "service", "issuer", "key", "cert", "rootcertbundle",
-                                                  "expiration", "refresh_expiration", NULL};
+        static const char *const known[] = {"htpasswd",          "realm", "token", "anonymous",
+                                            "client_cert_users", "acl",   NULL};
+        static const char *const known_token[] = {
+            "realm", "service", "issuer", "key", "cert", "rootcertbundle", "expiration", "refresh_expiration", NULL};
         _cleanup_(reg_auth_config_freep) struct reg_auth_config *cfg = xcalloc(1, sizeof(*cfg));
         json_t *token, *acl;
         int r;
@@ -222,8 +222,7 @@ reg_auth_config_parse(json_t *auth_obj, struct reg_auth_config **ret, struct err
                     (r = get_string(token, "rootcertbundle", "auth.token", &cfg->rootcertbundle, err)) < 0 ||
                     /* token.md: never hand out a token with less than 60 s to live. */
                     (r = get_seconds(token, "expiration", "auth.token", 60, &cfg->expiration, err)) < 0 ||
-                    (r = get_seconds(token, "refresh_expiration", "auth.token", 60, &cfg->refresh_expiration,
-                                     err)) < 0)
+                    (r = get_seconds(token, "refresh_expiration", "auth.token", 60, &cfg->refresh_expiration, err)) < 0)
                         return r;
                 if (!cfg->realm)
                         return err_set(err, ERR_PARSE, "auth.token.realm: required (the URL of the token endpoint)");
@@ -245,7 +244,8 @@ reg_auth_config_parse(json_t *auth_obj, struct reg_auth_config **ret, struct err
                         return err_set(err, ERR_PARSE, "auth.acl: expected a list of rules");
                 cfg->has_acl = true;
                 cfg->rules = xcalloc(json_array_size(acl) + 1, sizeof(*cfg->rules));
-                json_array_foreach(acl, i, v) {
+                json_array_foreach(acl, i, v)
+                {
                         r = parse_rule(v, i, &cfg->rules[cfg->n_rules], err);
                         cfg->n_rules++; /* counted even on failure so it is freed */
                         if (r < 0)
@@ -569,8 +569,7 @@ basic_challenge(struct reg_auth *a, struct reg_auth_result *res)
 }
 
 static void
-bearer_challenge(struct reg_auth *a, const struct reg_auth_request *req, const char *error,
-                 struct reg_auth_result *res)
+bearer_challenge(struct reg_auth *a, const struct reg_auth_request *req, const char *error, struct reg_auth_result *res)
 {
         char acts[32], scope[300];
         struct err *e = NULL;
@@ -602,7 +601,8 @@ token_grants(json_t *claims, const char *repo, unsigned actions)
 
         if (!json_is_array(access))
                 return false;
-        json_array_foreach(access, i, entry) {
+        json_array_foreach(access, i, entry)
+        {
                 const char *type = json_string_value(json_object_get(entry, "type"));
                 const char *name = json_string_value(json_object_get(entry, "name"));
                 json_t *acts = json_object_get(entry, "actions"), *v;
@@ -619,8 +619,7 @@ token_grants(json_t *claims, const char *repo, unsigned actions)
 /* ---- decisions ---- */
 
 static int
-check_token(struct reg_auth *a, const struct reg_auth_request *req, struct reg_auth_result *res,
-            struct err **err)
+check_token(struct reg_auth *a, const struct reg_auth_request *req, struct reg_auth_result *res, struct err **err)
 {
         const char *tok = auth_param(req->authorization, "Bearer");
         json_t *claims = NULL;
@@ -661,8 +660,7 @@ check_token(struct reg_auth *a, const struct reg_auth_request *req, struct reg_a
 }
 
 int
-reg_auth_check(struct reg_auth *a, const struct reg_auth_request *req, struct reg_auth_result *res,
-               struct err **err)
+reg_auth_check(struct reg_auth *a, const struct reg_auth_request *req, struct reg_auth_result *res, struct err **err)
 {
         char cn[256];
         int r;
@@ -780,10 +778,9 @@ token_req_parse(const char *params, bool post, struct token_req *t, struct err *
                 const char *key;
                 char **dst;
         } fields[] = {
-                {"grant_type", &t->grant_type},       {"username", &t->username},
-                {"password", &t->password},           {"refresh_token", &t->refresh_token},
-                {"service", &t->service},             {"access_type", &t->access_type},
-                {"offline_token", &t->offline_token},
+            {"grant_type", &t->grant_type},       {"username", &t->username}, {"password", &t->password},
+            {"refresh_token", &t->refresh_token}, {"service", &t->service},   {"access_type", &t->access_type},
+            {"offline_token", &t->offline_token},
         };
         int r;
 
@@ -835,8 +832,7 @@ random_id(char *out, size_t len)
 /* Sign a token for USER.  ACCESS (consumed) is the access claim, or NULL for
  * a refresh token, which carries "ireg_refresh": true and no access. */
 static int
-issue(struct reg_auth *a, const char *user, json_t *access, time_t now, long lifetime, char **ret,
-      struct err **err)
+issue(struct reg_auth *a, const char *user, json_t *access, time_t now, long lifetime, char **ret, struct err **err)
 {
         char jti[32];
         json_t *claims;
@@ -886,8 +882,8 @@ refresh_user(struct reg_auth *a, const char *tok, char *user, size_t len)
 /* The subset of the requested scopes USER may have, as an access claim, and
  * the granted scopes as a space-separated string. */
 static int
-grant(struct reg_auth *a, const char *user, const struct token_req *t, json_t **ret_access, char **ret_scope,
-      char *msg, size_t msglen)
+grant(struct reg_auth *a, const char *user, const struct token_req *t, json_t **ret_access, char **ret_scope, char *msg,
+      size_t msglen)
 {
         json_t *access = json_array();
         _cleanup_free_ char *scope = xstrdup("");
@@ -924,8 +920,8 @@ grant(struct reg_auth *a, const char *user, const struct token_req *t, json_t **
                         json_decref(acts);
                         continue;
                 }
-                json_array_append_new(access, json_pack("{s:s, s:s, s:o}", "type", sc.type, "name", sc.name,
-                                                        "actions", acts));
+                json_array_append_new(access,
+                                      json_pack("{s:s, s:s, s:o}", "type", sc.type, "name", sc.name, "actions", acts));
                 {
                         char as[32];
                         if (strcmp(sc.type, "repository") == 0)
@@ -944,8 +940,7 @@ grant(struct reg_auth *a, const char *user, const struct token_req *t, json_t **
 
 int
 reg_auth_token_endpoint(struct reg_auth *a, const char *method, const char *authorization, const char *params,
-                        char **ret_body, int *ret_status, char *ret_www_authenticate, size_t wa_len,
-                        struct err **err)
+                        char **ret_body, int *ret_status, char *ret_www_authenticate, size_t wa_len, struct err **err)
 {
         struct token_req t = {0};
         char user[256] = "", msg[512] = "";
@@ -999,8 +994,7 @@ reg_auth_token_endpoint(struct reg_auth *a, const char *method, const char *auth
                         goto fail;
                 }
                 if (strcmp(t.grant_type, "password") == 0) {
-                        if (!t.username || !t.password || !a->htpasswd ||
-                            strlen(t.username) >= sizeof(user)) {
+                        if (!t.username || !t.password || !a->htpasswd || strlen(t.username) >= sizeof(user)) {
                                 snprintf(msg, sizeof(msg), "invalid username or password");
                                 goto fail;
                         }

@@ -113,8 +113,8 @@ struct reg_auth_result {
  * file became unreadable).  With repo NULL only authentication is checked.
  * An empty Authorization header and empty Basic credentials ("Basic Og==",
  * what containers/image sends without credentials) count as anonymous. */
-int reg_auth_check(struct reg_auth *a, const struct reg_auth_request *req,
-                   struct reg_auth_result *res, struct err **err);
+int reg_auth_check(struct reg_auth *a, const struct reg_auth_request *req, struct reg_auth_result *res,
+                   struct err **err);
 
 /* May USER (NULL or "" = anonymous) perform every action in ACTIONS on REPO
  * under the configured ACL?  Used to filter _catalog.  Always true in mode
@@ -140,8 +140,8 @@ const char *reg_auth_token_path(const struct reg_auth *a);
  * secret: wipe it).  The granted access is the subset of the requested scope
  * the ACL allows for the authenticated (or anonymous) user; possibly empty.
  * Negative only on internal failure (signing). */
-int reg_auth_token_endpoint(struct reg_auth *a, const char *method, const char *authorization,
-                            const char *params, char **ret_body, int *ret_status,
-                            char *ret_www_authenticate, size_t wa_len, struct err **err);
+int reg_auth_token_endpoint(struct reg_auth *a, const char *method, const char *authorization, const char *params,
+                            char **ret_body, int *ret_status, char *ret_www_authenticate, size_t wa_len,
+                            struct err **err);
 
 #endif

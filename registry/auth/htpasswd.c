@@ -107,8 +107,8 @@ ht_parse(const char *path, char *text, struct ht_data **ret, struct err **err)
                 hash = colon + 1;
                 if (!hash_supported(hash))
                         return err_set(err, ERR_PARSE,
-                                       "%s:%zu: user '%s': unsupported password hash (use bcrypt: htpasswd -B)",
-                                       path, lineno, line);
+                                       "%s:%zu: user '%s': unsupported password hash (use bcrypt: htpasswd -B)", path,
+                                       lineno, line);
                 for (size_t i = 0; i < d->n; i++)
                         if (strcmp(d->v[i].user, line) == 0)
                                 return err_set(err, ERR_PARSE, "%s:%zu: duplicate user '%s'", path, lineno, line);
@@ -214,8 +214,8 @@ check_hash(const char *hash, const char *password)
         if (hash[0] == '$') {
                 struct crypt_data *cd = xcalloc(1, sizeof(*cd));
                 const char *out = crypt_r(password, hash, cd);
-                bool ok = out && out[0] != '*' && strlen(out) == strlen(hash) &&
-                          CRYPTO_memcmp(out, hash, strlen(hash)) == 0;
+                bool ok =
+                    out && out[0] != '*' && strlen(out) == strlen(hash) && CRYPTO_memcmp(out, hash, strlen(hash)) == 0;
                 explicit_bzero(cd, sizeof(*cd));
                 free(cd);
                 return ok;

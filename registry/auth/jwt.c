@@ -87,8 +87,7 @@ key_alg(EVP_PKEY *pkey, struct err **err)
         if (id == EVP_PKEY_EC) {
                 char curve[64] = "";
                 size_t len = 0;
-                if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof(curve),
-                                                    &len) ||
+                if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof(curve), &len) ||
                     strcmp(curve, "prime256v1") != 0) {
                         err_set(err, EINVAL, "EC key on curve '%s': only P-256 (ES256) is supported", curve);
                         return NULL;
@@ -97,8 +96,7 @@ key_alg(EVP_PKEY *pkey, struct err **err)
         }
         if (id == EVP_PKEY_RSA) {
                 if (EVP_PKEY_get_bits(pkey) < 2048) {
-                        err_set(err, EINVAL, "RSA key of %d bits: at least 2048 are required",
-                                EVP_PKEY_get_bits(pkey));
+                        err_set(err, EINVAL, "RSA key of %d bits: at least 2048 are required", EVP_PKEY_get_bits(pkey));
                         return NULL;
                 }
                 return "RS256";
@@ -206,12 +204,12 @@ ecdsa_raw_to_der(const unsigned char raw[64], unsigned char **ret_der, size_t *r
 }
 
 int
-reg_jwt_sign(const struct reg_jwt_key *key, json_t *claims, const unsigned char *x5c_der,
-             size_t x5c_len, char **ret_token, struct err **err)
+reg_jwt_sign(const struct reg_jwt_key *key, json_t *claims, const unsigned char *x5c_der, size_t x5c_len,
+             char **ret_token, struct err **err)
 {
         _cleanup_(json_decrefp) json_t *hdr = NULL;
-        _cleanup_free_ char *hdr_json = NULL, *claims_json = NULL, *h64 = NULL, *c64 = NULL,
-                            *signing = NULL, *s64 = NULL;
+        _cleanup_free_ char *hdr_json = NULL, *claims_json = NULL, *h64 = NULL, *c64 = NULL, *signing = NULL,
+                            *s64 = NULL;
         _cleanup_free_ unsigned char *sig = NULL;
         _cleanup_(md_ctx_freep) EVP_MD_CTX *ctx = NULL;
         size_t siglen = 0;
@@ -365,7 +363,8 @@ x5c_key(const struct reg_jwt_trust *t, json_t *x5c, EVP_PKEY **ret, struct err *
         if (t->n_roots == 0)
                 return err_set(err, ERR_UNAUTHORIZED, "token carries x5c but no root certificates are configured");
         chain = sk_X509_new_null();
-        json_array_foreach(x5c, i, v) {
+        json_array_foreach(x5c, i, v)
+        {
                 _cleanup_free_ unsigned char *der = NULL;
                 const unsigned char *p;
                 size_t len;
@@ -508,8 +507,7 @@ reg_jwt_verify(const struct reg_jwt_trust *t, const char *token, json_t **ret_cl
                 }
         }
         if (strcmp(want_alg, alg) != 0)
-                return err_set(err, ERR_UNAUTHORIZED, "token algorithm %s does not match its %s key", alg,
-                               want_alg);
+                return err_set(err, ERR_UNAUTHORIZED, "token algorithm %s does not match its %s key", alg, want_alg);
         if (strcmp(alg, "ES256") == 0) {
                 if (siglen != 64 || ecdsa_raw_to_der(sig, &der, &derlen) < 0)
                         return err_set(err, ERR_UNAUTHORIZED, "token ES256 signature must be 64 bytes");
@@ -546,8 +544,7 @@ time_claim(json_t *claims, const char *name, json_int_t *ret)
 }
 
 int
-reg_jwt_check_claims(json_t *claims, const char *issuer, const char *audience, time_t now,
-                     struct err **err)
+reg_jwt_check_claims(json_t *claims, const char *issuer, const char *audience, time_t now, struct err **err)
 {
         const char *iss = json_string_value(json_object_get(claims, "iss"));
         json_t *aud = json_object_get(claims, "aud");
@@ -555,15 +552,15 @@ reg_jwt_check_claims(json_t *claims, const char *issuer, const char *audience, t
         bool aud_ok = false;
 
         if (!iss || strcmp(iss, issuer) != 0)
-                return err_set(err, ERR_UNAUTHORIZED, "token issuer '%.64s' is not trusted (want '%s')",
-                               iss ? iss : "", issuer);
+                return err_set(err, ERR_UNAUTHORIZED, "token issuer '%.64s' is not trusted (want '%s')", iss ? iss : "",
+                               issuer);
         if (json_is_string(aud)) {
                 aud_ok = strcmp(json_string_value(aud), audience) == 0;
         } else if (json_is_array(aud)) {
                 size_t i;
                 json_t *v;
                 json_array_foreach(aud, i, v) if (json_is_string(v) && strcmp(json_string_value(v), audience) == 0)
-                        aud_ok = true;
+                    aud_ok = true;
         }
         if (!aud_ok)
                 return err_set(err, ERR_UNAUTHORIZED, "token audience does not include '%s'", audience);

@@ -21,7 +21,6 @@ char *reg_b64_encode(const void *data, size_t len, bool url);
  * single character) fails with EINVAL naming the offset.  *ret_data is
  * NUL-terminated (for convenience) and owned by the caller; *ret_len is the
  * decoded length. */
-int reg_b64_decode(const char *s, size_t n, unsigned char **ret_data, size_t *ret_len,
-                   struct err **err);
+int reg_b64_decode(const char *s, size_t n, unsigned char **ret_data, size_t *ret_len, struct err **err);
 
 #endif

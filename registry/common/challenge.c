@@ -109,8 +109,7 @@ parse_quoted(const char *s, size_t *i, char **ret, struct err **err)
                         continue;
                 }
                 if ((c < 0x20 && c != '\t') || c == 0x7f)
-                        return err_set(err, EINVAL, "offset %zu: control character 0x%02x in quoted string",
-                                       j, c);
+                        return err_set(err, EINVAL, "offset %zu: control character 0x%02x in quoted string", j, c);
                 out[o++] = (char) c;
                 j++;
         }
@@ -144,8 +143,7 @@ parse_params(const char *s, size_t *pi, struct reg_challenge *c, struct err **er
                 } else {
                         n = token_len(s, i);
                         if (n == 0)
-                                return err_set(err, EINVAL, "offset %zu: expected a value for parameter '%s'", i,
-                                               name);
+                                return err_set(err, EINVAL, "offset %zu: expected a value for parameter '%s'", i, name);
                         value = xstrndup(s + i, n);
                         i += n;
                 }
@@ -264,17 +262,16 @@ reg_challenge_param(const struct reg_challenge *c, const char *name)
 }
 
 int
-reg_challenge_format(char *buf, size_t len, const char *scheme, const char *const *params,
-                     struct err **err)
+reg_challenge_format(char *buf, size_t len, const char *scheme, const char *const *params, struct err **err)
 {
         size_t o = 0;
         bool first = true;
 
-#define PUT(ch)                                                                                    \
-        do {                                                                                       \
-                if (o + 1 >= len)                                                                  \
-                        return err_set(err, ERANGE, "challenge longer than %zu bytes", len);       \
-                buf[o++] = (ch);                                                                   \
+#define PUT(ch)                                                                                                        \
+        do {                                                                                                           \
+                if (o + 1 >= len)                                                                                      \
+                        return err_set(err, ERANGE, "challenge longer than %zu bytes", len);                           \
+                buf[o++] = (ch);                                                                                       \
         } while (0)
 
         if (len == 0)

@@ -50,7 +50,6 @@ const char *reg_challenge_param(const struct reg_challenge *c, const char *name)
  * are quoted with '"' and '\' escaped.  A NULL value skips that pair.
  * ERANGE when it does not fit, EINVAL for a control character in a value or
  * a name that is not a token. */
-int reg_challenge_format(char *buf, size_t len, const char *scheme, const char *const *params,
-                         struct err **err);
+int reg_challenge_format(char *buf, size_t len, const char *scheme, const char *const *params, struct err **err);
 
 #endif

@@ -104,8 +104,7 @@ helper_name_ok(const char *name)
 /* Run `docker-credential-NAME get` with SERVER on stdin; collect stdout and
  * stderr (each capped), wait for the exit status. */
 static int
-run_helper(const char *name, const char *server, char **ret_out, char **ret_errout, int *ret_status,
-           struct err **err)
+run_helper(const char *name, const char *server, char **ret_out, char **ret_errout, int *ret_status, struct err **err)
 {
         _cleanup_free_ char *prog = xasprintf("docker-credential-%s", name);
         int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
@@ -153,7 +152,8 @@ run_helper(const char *name, const char *server, char **ret_out, char **ret_erro
                 struct pollfd p[2] = {{.fd = out[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
                 long left;
                 clock_gettime(CLOCK_MONOTONIC, &now);
-                left = HELPER_TIMEOUT_MS - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+                left =
+                    HELPER_TIMEOUT_MS - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
                 if (left <= 0) {
                         timed_out = true;
                         kill(pid, SIGKILL);
@@ -193,7 +193,8 @@ run_helper(const char *name, const char *server, char **ret_out, char **ret_erro
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         if (timed_out) {
-                r = err_set(err, ETIMEDOUT, "credential helper %s: no answer within %d s", prog, HELPER_TIMEOUT_MS / 1000);
+                r = err_set(err, ETIMEDOUT, "credential helper %s: no answer within %d s", prog,
+                            HELPER_TIMEOUT_MS / 1000);
                 goto fail;
         }
         obuf[olen] = '\0';
@@ -296,7 +297,8 @@ match_host(json_t *obj, const char *registry)
 
         if (exact)
                 return exact;
-        json_object_foreach(obj, key, v) {
+        json_object_foreach(obj, key, v)
+        {
                 _cleanup_free_ char *h = reg_creds_host(key);
                 if (strcmp(h, registry) == 0)
                         return v;
@@ -412,8 +414,7 @@ try_file(const char *path, const char *registry, struct reg_creds **ret, struct 
 }
 
 int
-reg_creds_lookup(const char *registry, const struct reg_creds_opts *opts, struct reg_creds **ret,
-                 struct err **err)
+reg_creds_lookup(const char *registry, const struct reg_creds_opts *opts, struct reg_creds **ret, struct err **err)
 {
         const char *env;
         int r;
@@ -435,7 +436,7 @@ reg_creds_lookup(const char *registry, const struct reg_creds_opts *opts, struct
         {
                 /* podman's per-user file: $XDG_CONFIG_HOME or ~/.config. */
                 const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-                _cleanup_free_ char *p = xdg && *xdg ? xasprintf("%s/containers/auth.json", xdg)
+                _cleanup_free_ char *p = xdg && *xdg     ? xasprintf("%s/containers/auth.json", xdg)
                                          : home && *home ? xasprintf("%s/.config/containers/auth.json", home)
                                                          : NULL;
                 if (p && (r = try_file(p, registry, ret, err)) != 0)

@@ -44,8 +44,7 @@ struct reg_creds_opts {
  * Returns 1 with *ret set (caller frees with reg_creds_free), 0 with *ret
  * NULL when there are none, negative on a malformed file or a failing
  * helper.  OPTS may be NULL. */
-int reg_creds_lookup(const char *registry, const struct reg_creds_opts *opts, struct reg_creds **ret,
-                     struct err **err);
+int reg_creds_lookup(const char *registry, const struct reg_creds_opts *opts, struct reg_creds **ret, struct err **err);
 
 /* The same, looking only in the config file PATH (no env, no fallbacks). */
 int reg_creds_from_file(const char *path, const char *registry, struct reg_creds **ret, struct err **err);

@@ -159,8 +159,8 @@ reg_token_request_build(const struct reg_challenge *bearer, const char *const *s
                                 sb_param(&q, &first, "scope", w);
                 }
                 if (creds && creds->username) {
-                        r.authorization = reg_basic_authorization(creds->username,
-                                                                  creds->password ? creds->password : "");
+                        r.authorization =
+                            reg_basic_authorization(creds->username, creds->password ? creds->password : "");
                         sb_param(&q, &first, "account", creds->username);
                 }
                 if (q.s) {

@@ -26,8 +26,8 @@ struct reg_token_request {
  * Basic credentials.  The realm must be an http(s) URL.  *ret is filled
  * only on success; free with reg_token_request_clear. */
 int reg_token_request_build(const struct reg_challenge *bearer, const char *const *scopes, size_t n,
-                            const struct reg_creds *creds, const char *client_id,
-                            struct reg_token_request *ret, struct err **err);
+                            const struct reg_creds *creds, const char *client_id, struct reg_token_request *ret,
+                            struct err **err);
 /* Wipe and free the members; the struct itself is the caller's. */
 void reg_token_request_clear(struct reg_token_request *r);
 

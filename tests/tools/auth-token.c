@@ -75,8 +75,8 @@ main(int argc, char **argv)
                 int status;
                 if (!a)
                         return die(&e);
-                if (reg_auth_token_endpoint(a, argv[3], argc > 5 && *argv[5] ? argv[5] : NULL, argv[4], &body, &status, wa,
-                                            sizeof(wa), &e) < 0)
+                if (reg_auth_token_endpoint(a, argv[3], argc > 5 && *argv[5] ? argv[5] : NULL, argv[4], &body, &status,
+                                            wa, sizeof(wa), &e) < 0)
                         return die(&e);
                 printf("%d\n%s\n", status, body);
                 free(body);
@@ -98,12 +98,11 @@ main(int argc, char **argv)
                                 return die(&e);
                         for (unsigned bit = 1; bit <= REG_ACTION_DELETE; bit <<= 1)
                                 if (sc.actions & bit)
-                                        json_array_append_new(
-                                                acts, json_string(bit == REG_ACTION_PULL   ? "pull"
-                                                                  : bit == REG_ACTION_PUSH ? "push"
-                                                                                           : "delete"));
-                        json_array_append_new(access, json_pack("{s:s, s:s, s:o}", "type", sc.type, "name", sc.name,
-                                                                "actions", acts));
+                                        json_array_append_new(acts, json_string(bit == REG_ACTION_PULL   ? "pull"
+                                                                                : bit == REG_ACTION_PUSH ? "push"
+                                                                                                         : "delete"));
+                        json_array_append_new(
+                            access, json_pack("{s:s, s:s, s:o}", "type", sc.type, "name", sc.name, "actions", acts));
                 }
                 claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o}", "iss", argv[3], "aud", argv[4], "sub",
                                    argv[5], "exp", (json_int_t) (now + atol(argv[6])), "nbf", (json_int_t) now - 1,
@@ -119,9 +118,9 @@ main(int argc, char **argv)
         if (argc >= 5 && strcmp(argv[1], "check") == 0) {
                 struct reg_auth *a = load(argv[2], &e);
                 struct reg_auth_request req = {
-                        .authorization = argc > 5 && *argv[5] ? argv[5] : NULL,
-                        .repo = strcmp(argv[3], "-") == 0 ? NULL : argv[3],
-                        .actions = parse_actions(argv[4]),
+                    .authorization = argc > 5 && *argv[5] ? argv[5] : NULL,
+                    .repo = strcmp(argv[3], "-") == 0 ? NULL : argv[3],
+                    .actions = parse_actions(argv[4]),
                 };
                 struct reg_auth_result res;
                 if (!a)

@@ -33,12 +33,12 @@ static const char SPEC_PUB[] = "-----BEGIN PUBLIC KEY-----\n"
                                "-----END PUBLIC KEY-----\n";
 static const char SPEC_KID[] = "PYYO:TEWU:V7JH:26JV:AQTZ:LJC3:SXVJ:XGHA:34F2:2LAQ:ZRMK:Z7Q6";
 static const char SPEC_TOKEN[] =
-        "eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiIsImtpZCI6IlBZWU86VEVXVTpWN0pIOjI2SlY6QVFUWjpMSkMzOlNYVko6WEdIQTozNEYyOj"
-        "JMQVE6WlJNSzpaN1E2In0."
-        "eyJpc3MiOiJhdXRoLmRvY2tlci5jb20iLCJzdWIiOiJqbGhhd24iLCJhdWQiOiJyZWdpc3RyeS5kb2NrZXIuY29tIiwiZXhwIjoxNDE1Mzg3"
-        "MzE1LCJuYmYiOjE0MTUzODcwMTUsImlhdCI6MTQxNTM4NzAxNSwianRpIjoidFlKQ08xYzZjbnl5N2tBbjBjN3JLUGdiVjFIMWJGd3MiLCJh"
-        "Y2Nlc3MiOlt7InR5cGUiOiJyZXBvc2l0b3J5IiwibmFtZSI6InNhbWFsYmEvbXktYXBwIiwiYWN0aW9ucyI6WyJwdXNoIl19XX0."
-        "QhflHPfbd6eVF4lM9bwYpFZIV0PfikbyXuLx959ykRTBpe3CYnzs6YBK8FToVb5R47920PVLrh8zuLzdCr9t3w";
+    "eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiIsImtpZCI6IlBZWU86VEVXVTpWN0pIOjI2SlY6QVFUWjpMSkMzOlNYVko6WEdIQTozNEYyOj"
+    "JMQVE6WlJNSzpaN1E2In0."
+    "eyJpc3MiOiJhdXRoLmRvY2tlci5jb20iLCJzdWIiOiJqbGhhd24iLCJhdWQiOiJyZWdpc3RyeS5kb2NrZXIuY29tIiwiZXhwIjoxNDE1Mzg3"
+    "MzE1LCJuYmYiOjE0MTUzODcwMTUsImlhdCI6MTQxNTM4NzAxNSwianRpIjoidFlKQ08xYzZjbnl5N2tBbjBjN3JLUGdiVjFIMWJGd3MiLCJh"
+    "Y2Nlc3MiOlt7InR5cGUiOiJyZXBvc2l0b3J5IiwibmFtZSI6InNhbWFsYmEvbXktYXBwIiwiYWN0aW9ucyI6WyJwdXNoIl19XX0."
+    "QhflHPfbd6eVF4lM9bwYpFZIV0PfikbyXuLx959ykRTBpe3CYnzs6YBK8FToVb5R47920PVLrh8zuLzdCr9t3w";
 
 static char *
 path_of(const char *name)
@@ -120,7 +120,6 @@ claims_of(const char *tok)
         return j;
 }
 
-
 static void
 jwt_spec_vector(void **state)
 {
@@ -179,17 +178,21 @@ jwt_malformed(void **state)
         struct err *e = NULL;
         json_t *c = NULL;
         const char *bad[] = {
-                "", "a.b", "a.b.c.d", "!!!.e30.AA", "e30.!!!.AA",
-                /* {"alg":"none"} . {} . "" */
-                "eyJhbGciOiJub25lIn0.e30.",
-                /* {"alg":"HS256","kid":"x"} */
-                "eyJhbGciOiJIUzI1NiIsImtpZCI6IngifQ.e30.AAAA",
-                /* {"alg":"ES256"} without kid/x5c */
-                "eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
-                /* {"alg":"ES256","kid":"x"}: unknown kid */
-                "eyJhbGciOiJFUzI1NiIsImtpZCI6IngifQ.e30.AAAA",
-                /* header is JSON but not an object: [] */
-                "W10.e30.AAAA",
+            "",
+            "a.b",
+            "a.b.c.d",
+            "!!!.e30.AA",
+            "e30.!!!.AA",
+            /* {"alg":"none"} . {} . "" */
+            "eyJhbGciOiJub25lIn0.e30.",
+            /* {"alg":"HS256","kid":"x"} */
+            "eyJhbGciOiJIUzI1NiIsImtpZCI6IngifQ.e30.AAAA",
+            /* {"alg":"ES256"} without kid/x5c */
+            "eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
+            /* {"alg":"ES256","kid":"x"}: unknown kid */
+            "eyJhbGciOiJFUzI1NiIsImtpZCI6IngifQ.e30.AAAA",
+            /* header is JSON but not an object: [] */
+            "W10.e30.AAAA",
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 if (reg_jwt_verify(t, bad[i], &c, &e) >= 0)
@@ -384,16 +387,26 @@ acl_glob(void **state)
                 const char *pat, *name;
                 bool match;
         } cases[] = {
-                {"team/app", "team/app", true},   {"team/app", "team/app2", false},
-                {"team/*", "team/app", true},     {"team/*", "team/a/b", false},
-                {"team/*", "team", false},        {"team/**", "team", true},
-                {"team/**", "team/a/b/c", true},  {"team/**", "teams/a", false},
-                {"**", "x", true},                {"**", "a/b/c", true},
-                {"*", "a/b", false},              {"*/app", "x/app", true},
-                {"a/**/z", "a/z", true},          {"a/**/z", "a/b/c/z", true},
-                {"a/**/z", "a/b/c/y", false},     {"lib?", "lib1", true},
-                {"lib?", "lib12", false},         {"pre-*-post", "pre-x-post", true},
-                {"**/cache", "x/y/cache", true},  {"**/cache", "cache2", false},
+            {"team/app", "team/app", true},
+            {"team/app", "team/app2", false},
+            {"team/*", "team/app", true},
+            {"team/*", "team/a/b", false},
+            {"team/*", "team", false},
+            {"team/**", "team", true},
+            {"team/**", "team/a/b/c", true},
+            {"team/**", "teams/a", false},
+            {"**", "x", true},
+            {"**", "a/b/c", true},
+            {"*", "a/b", false},
+            {"*/app", "x/app", true},
+            {"a/**/z", "a/z", true},
+            {"a/**/z", "a/b/c/z", true},
+            {"a/**/z", "a/b/c/y", false},
+            {"lib?", "lib1", true},
+            {"lib?", "lib12", false},
+            {"pre-*-post", "pre-x-post", true},
+            {"**/cache", "x/y/cache", true},
+            {"**/cache", "cache2", false},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
                 if (reg_acl_glob(cases[i].pat, cases[i].name) != cases[i].match)
@@ -452,22 +465,21 @@ config_errors(void **state)
         struct {
                 const char *json, *needle;
         } cases[] = {
-                {"[]", "auth: expected an object"},
-                {"{\"htpaswd\": \"x\"}", "unknown key 'htpaswd'"},
-                {"{\"anonymous\": 1}", "auth.anonymous"},
-                {"{\"token\": {\"service\": \"x\", \"key\": \"k\"}}", "auth.token.realm: required"},
-                {"{\"token\": {\"realm\": \"ftp://x\", \"key\": \"k\"}}", "not an http(s) URL"},
-                {"{\"token\": {\"realm\": \"http://x/token\"}}", "needs \"key\""},
-                {"{\"token\": {\"realm\": \"http://x/t\", \"key\": \"k\", \"expiration\": 5}}", "expiration"},
-                {"{\"acl\": {}}", "auth.acl: expected a list"},
-                {"{\"realm\": \"a\\nb\"}", "auth.realm: control character"},
-                {"{\"acl\": [{\"user\": \"a\", \"repos\": \"x\", \"actions\": [\"pull\"]},"
-                 " {\"user\": \"b\", \"repos\": \"x\", \"actions\": [\"pul\"]}]}",
-                 "auth.acl[1].actions[0]"},
-                {"{\"acl\": [{\"user\": \"a\", \"repos\": [], \"actions\": []}]}", "auth.acl[0].repos"},
-                {"{\"acl\": [{\"repos\": \"x\", \"actions\": []}]}", "auth.acl[0].user"},
-                {"{\"acl\": [{\"user\": \"a\", \"repos\": \"x\", \"actions\": [], \"extra\": 1}]}",
-                 "unknown key 'extra'"},
+            {"[]", "auth: expected an object"},
+            {"{\"htpaswd\": \"x\"}", "unknown key 'htpaswd'"},
+            {"{\"anonymous\": 1}", "auth.anonymous"},
+            {"{\"token\": {\"service\": \"x\", \"key\": \"k\"}}", "auth.token.realm: required"},
+            {"{\"token\": {\"realm\": \"ftp://x\", \"key\": \"k\"}}", "not an http(s) URL"},
+            {"{\"token\": {\"realm\": \"http://x/token\"}}", "needs \"key\""},
+            {"{\"token\": {\"realm\": \"http://x/t\", \"key\": \"k\", \"expiration\": 5}}", "expiration"},
+            {"{\"acl\": {}}", "auth.acl: expected a list"},
+            {"{\"realm\": \"a\\nb\"}", "auth.realm: control character"},
+            {"{\"acl\": [{\"user\": \"a\", \"repos\": \"x\", \"actions\": [\"pull\"]},"
+             " {\"user\": \"b\", \"repos\": \"x\", \"actions\": [\"pul\"]}]}",
+             "auth.acl[1].actions[0]"},
+            {"{\"acl\": [{\"user\": \"a\", \"repos\": [], \"actions\": []}]}", "auth.acl[0].repos"},
+            {"{\"acl\": [{\"repos\": \"x\", \"actions\": []}]}", "auth.acl[0].user"},
+            {"{\"acl\": [{\"user\": \"a\", \"repos\": \"x\", \"actions\": [], \"extra\": 1}]}", "unknown key 'extra'"},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 json_t *j = json_loads(cases[i].json, 0, NULL);
@@ -556,8 +568,8 @@ mode_none(void **state)
         assert_false(r.allowed);
         assert_int_equal(r.status, 403);
         {
-                struct reg_auth_request req = {.repo = "x", .actions = REG_ACTION_PUSH,
-                                               .client_cert_subject = "O=Org,CN=ci"};
+                struct reg_auth_request req = {
+                    .repo = "x", .actions = REG_ACTION_PUSH, .client_cert_subject = "O=Org,CN=ci"};
                 struct err *e = NULL;
                 assert_int_equal(reg_auth_check(a, &req, &r, &e), 0);
                 assert_true(r.allowed);
@@ -571,12 +583,13 @@ mode_basic(void **state)
 {
         _cleanup_free_ char *good = basic("alice", "wonderland"), *bad = basic("alice", "nope"),
                             *bobh = basic("bob", "p:a ss"), *unknown = basic("mallory", "x");
-        struct reg_auth *a = auth_from(
-                "{\"htpasswd\": \"%s/htpasswd\", \"realm\": \"my \\\"reg\\\"\", \"anonymous\": true, \"acl\": ["
-                "{\"user\": \"alice\", \"repos\": [\"alice/**\", \"shared/*\"], \"actions\": [\"pull\", \"push\", \"delete\"]},"
-                "{\"user\": \"*\", \"repos\": \"shared/*\", \"actions\": [\"pull\"]},"
-                "{\"user\": \"anonymous\", \"repos\": \"public/*\", \"actions\": [\"pull\"]}]}",
-                tmpdir);
+        struct reg_auth *a =
+            auth_from("{\"htpasswd\": \"%s/htpasswd\", \"realm\": \"my \\\"reg\\\"\", \"anonymous\": true, \"acl\": ["
+                      "{\"user\": \"alice\", \"repos\": [\"alice/**\", \"shared/*\"], \"actions\": [\"pull\", "
+                      "\"push\", \"delete\"]},"
+                      "{\"user\": \"*\", \"repos\": \"shared/*\", \"actions\": [\"pull\"]},"
+                      "{\"user\": \"anonymous\", \"repos\": \"public/*\", \"actions\": [\"pull\"]}]}",
+                      tmpdir);
         struct reg_auth_result r;
 
         r = check(a, good, "alice/app", REG_ACTION_PUSH);
@@ -664,8 +677,8 @@ mode_basic(void **state)
 /* ---- decisions: tokens ---- */
 
 static json_t *
-token_call(struct reg_auth *a, const char *method, const char *authz, const char *params, int want_status,
-           char *wa, size_t walen)
+token_call(struct reg_auth *a, const char *method, const char *authz, const char *params, int want_status, char *wa,
+           size_t walen)
 {
         char *body = NULL;
         int status = 0;
@@ -688,11 +701,11 @@ mode_token_issuer(void **state)
         _cleanup_free_ char *good = basic("alice", "wonderland"), *bad = basic("alice", "x"),
                             *bobh = basic("bob", "p:a ss");
         struct reg_auth *a = auth_from(
-                "{\"htpasswd\": \"%s/htpasswd\", \"token\": {\"realm\": \"https://reg.example:5000/auth/token\","
-                "\"service\": \"reg.example\", \"issuer\": \"ireg-test\", \"key\": \"%s/ec.pem\", \"cert\": \"%s/ec.crt\"},"
-                "\"acl\": [{\"user\": \"alice\", \"repos\": \"team/**\", \"actions\": [\"pull\", \"push\"]},"
-                "{\"user\": \"*\", \"repos\": \"team/**\", \"actions\": [\"pull\"]}]}",
-                tmpdir, tmpdir, tmpdir);
+            "{\"htpasswd\": \"%s/htpasswd\", \"token\": {\"realm\": \"https://reg.example:5000/auth/token\","
+            "\"service\": \"reg.example\", \"issuer\": \"ireg-test\", \"key\": \"%s/ec.pem\", \"cert\": \"%s/ec.crt\"},"
+            "\"acl\": [{\"user\": \"alice\", \"repos\": \"team/**\", \"actions\": [\"pull\", \"push\"]},"
+            "{\"user\": \"*\", \"repos\": \"team/**\", \"actions\": [\"pull\"]}]}",
+            tmpdir, tmpdir, tmpdir);
         char wa[256];
         json_t *resp, *claims, *access;
         const char *tok;
@@ -812,8 +825,8 @@ mode_token_issuer(void **state)
                         r = check(a, rb, "team/x", REG_ACTION_PULL);
                         assert_false(r.allowed); /* ...but grants nothing */
                 }
-                form = xasprintf("grant_type=refresh_token&refresh_token=%s&client_id=t&scope=repository:team/x:pull",
-                                 rt);
+                form =
+                    xasprintf("grant_type=refresh_token&refresh_token=%s&client_id=t&scope=repository:team/x:pull", rt);
                 resp2 = token_call(a, "POST", NULL, form, 200, wa, sizeof(wa));
                 assert_string_equal(json_string_value(json_object_get(resp2, "refresh_token")), rt);
                 claims = claims_of(json_string_value(json_object_get(resp2, "access_token")));
@@ -902,12 +915,12 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(jwt_spec_vector),   cmocka_unit_test(jwt_malformed),
-                cmocka_unit_test(jwt_sign_verify),   cmocka_unit_test(jwt_x5c_and_bundle),
-                cmocka_unit_test(htpasswd_verify),   cmocka_unit_test(acl_glob),
-                cmocka_unit_test(scope_and_form),    cmocka_unit_test(config_errors),
-                cmocka_unit_test(mode_none),         cmocka_unit_test(mode_basic),
-                cmocka_unit_test(mode_token_issuer), cmocka_unit_test(mode_token_external),
+            cmocka_unit_test(jwt_spec_vector),   cmocka_unit_test(jwt_malformed),
+            cmocka_unit_test(jwt_sign_verify),   cmocka_unit_test(jwt_x5c_and_bundle),
+            cmocka_unit_test(htpasswd_verify),   cmocka_unit_test(acl_glob),
+            cmocka_unit_test(scope_and_form),    cmocka_unit_test(config_errors),
+            cmocka_unit_test(mode_none),         cmocka_unit_test(mode_basic),
+            cmocka_unit_test(mode_token_issuer), cmocka_unit_test(mode_token_external),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

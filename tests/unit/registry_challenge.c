@@ -39,8 +39,8 @@ static void
 bearer_docker_hub(void **state)
 {
         struct reg_challenges *c =
-                parse_ok("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
-                         "scope=\"repository:library/alpine:pull,push\"");
+            parse_ok("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+                     "scope=\"repository:library/alpine:pull,push\"");
         const struct reg_challenge *b;
 
         assert_int_equal(c->n, 1);
@@ -62,8 +62,8 @@ static void
 several_challenges(void **state)
 {
         struct reg_challenges *c = parse_ok(
-                "Basic realm=\"ireg\", Bearer realm=\"https://h/token\" , service=ireg,error=\"insufficient_scope\","
-                "Negotiate, Custom abc+/def==, Empty");
+            "Basic realm=\"ireg\", Bearer realm=\"https://h/token\" , service=ireg,error=\"insufficient_scope\","
+            "Negotiate, Custom abc+/def==, Empty");
         assert_int_equal(c->n, 5);
         assert_string_equal(c->v[0].scheme, "Basic");
         assert_int_equal(c->v[0].n_params, 1);
@@ -126,8 +126,8 @@ format_roundtrip(void **state)
 {
         char buf[256];
         struct err *e = NULL;
-        const char *p[] = {"realm", "https://h:5000/token", "service", "ireg", "error", NULL,
-                           "scope", "repository:a/b:pull,push", "note", "say \"hi\" \\", NULL};
+        const char *p[] = {"realm", "https://h:5000/token",     "service", "ireg",          "error", NULL,
+                           "scope", "repository:a/b:pull,push", "note",    "say \"hi\" \\", NULL};
         struct reg_challenges *c;
 
         assert_int_equal(reg_challenge_format(buf, sizeof(buf), "Bearer", p, &e), 0);
@@ -215,9 +215,8 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(bearer_docker_hub), cmocka_unit_test(several_challenges),
-                cmocka_unit_test(quoting),           cmocka_unit_test(malformed),
-                cmocka_unit_test(format_roundtrip),  cmocka_unit_test(b64),
+            cmocka_unit_test(bearer_docker_hub), cmocka_unit_test(several_challenges), cmocka_unit_test(quoting),
+            cmocka_unit_test(malformed),         cmocka_unit_test(format_roundtrip),   cmocka_unit_test(b64),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

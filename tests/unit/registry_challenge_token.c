@@ -33,16 +33,18 @@ get_requests(void **state)
         /* Anonymous, the challenge's own scopes. */
         assert_int_equal(reg_token_request_build(b, NULL, 0, NULL, NULL, &r, &e), 0);
         assert_string_equal(r.method, "GET");
-        assert_string_equal(r.url, "https://auth.docker.io/token?service=registry.docker.io"
-                                   "&scope=repository%3Alibrary%2Falpine%3Apull&scope=repository%3Ax%2Fy%3Apull%2Cpush");
+        assert_string_equal(r.url,
+                            "https://auth.docker.io/token?service=registry.docker.io"
+                            "&scope=repository%3Alibrary%2Falpine%3Apull&scope=repository%3Ax%2Fy%3Apull%2Cpush");
         assert_null(r.authorization);
         assert_null(r.body);
         reg_token_request_clear(&r);
 
         /* Basic credentials and explicit scopes. */
         assert_int_equal(reg_token_request_build(b, scopes, 2, &creds, NULL, &r, &e), 0);
-        assert_string_equal(r.url, "https://auth.docker.io/token?service=registry.docker.io"
-                                   "&scope=repository%3Aa%2Fb%3Apull%2Cpush&scope=repository%3Ac%3Apull&account=robot%24ci");
+        assert_string_equal(r.url,
+                            "https://auth.docker.io/token?service=registry.docker.io"
+                            "&scope=repository%3Aa%2Fb%3Apull%2Cpush&scope=repository%3Ac%3Apull&account=robot%24ci");
         /* base64("robot$ci:p@ss:w") */
         assert_string_equal(r.authorization, "Basic cm9ib3QkY2k6cEBzczp3");
         reg_token_request_clear(&r);
@@ -80,7 +82,7 @@ static void
 post_requests(void **state)
 {
         struct reg_challenges *c =
-                parse("Bearer realm=\"https://h/token\",service=\"svc\",scope=\"repository:a:pull\"");
+            parse("Bearer realm=\"https://h/token\",service=\"svc\",scope=\"repository:a:pull\"");
         struct reg_creds creds = {.identity_token = "rt/+=&x"};
         const char *scopes[] = {"repository:a:pull,push", "repository:b:pull"};
         struct reg_token_request r;
@@ -155,10 +157,10 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(get_requests),
-                cmocka_unit_test(post_requests),
-                cmocka_unit_test(responses),
-                cmocka_unit_test(basic_header),
+            cmocka_unit_test(get_requests),
+            cmocka_unit_test(post_requests),
+            cmocka_unit_test(responses),
+            cmocka_unit_test(basic_header),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,18 +31,18 @@ write_file(const char *name, const char *content, mode_t mode)
  * "not found" for "missing.example", fails for anything else.  It records
  * what it read on stdin. */
 static const char HELPER[] =
-        "#!/bin/sh\n"
-        "[ \"$1\" = get ] || exit 9\n"
-        "server=$(cat)\n"
-        "printf '%s\\n' \"$server\" >> \"$(dirname \"$0\")/helper.log\"\n"
-        "case \"$server\" in\n"
-        "ghcr.io) echo '{\"ServerURL\":\"ghcr.io\",\"Username\":\"gh-user\",\"Secret\":\"gh:secret\"}' ;;\n"
-        "https://index.docker.io/v1/) echo '{\"ServerURL\":\"x\",\"Username\":\"hub\",\"Secret\":\"hubpw\"}' ;;\n"
-        "tok.example) echo '{\"ServerURL\":\"x\",\"Username\":\"<token>\",\"Secret\":\"refresh-123\"}' ;;\n"
-        "junk.example) echo 'not json' ;;\n"
-        "missing.example) echo 'credentials not found in native keychain'; exit 1 ;;\n"
-        "*) echo \"helper exploded for $server\" >&2; exit 3 ;;\n"
-        "esac\n";
+    "#!/bin/sh\n"
+    "[ \"$1\" = get ] || exit 9\n"
+    "server=$(cat)\n"
+    "printf '%s\\n' \"$server\" >> \"$(dirname \"$0\")/helper.log\"\n"
+    "case \"$server\" in\n"
+    "ghcr.io) echo '{\"ServerURL\":\"ghcr.io\",\"Username\":\"gh-user\",\"Secret\":\"gh:secret\"}' ;;\n"
+    "https://index.docker.io/v1/) echo '{\"ServerURL\":\"x\",\"Username\":\"hub\",\"Secret\":\"hubpw\"}' ;;\n"
+    "tok.example) echo '{\"ServerURL\":\"x\",\"Username\":\"<token>\",\"Secret\":\"refresh-123\"}' ;;\n"
+    "junk.example) echo 'not json' ;;\n"
+    "missing.example) echo 'credentials not found in native keychain'; exit 1 ;;\n"
+    "*) echo \"helper exploded for $server\" >&2; exit 3 ;;\n"
+    "esac\n";
 
 static int
 setup(void **state)
@@ -93,14 +93,14 @@ hosts(void **state)
         struct {
                 const char *in, *out;
         } cases[] = {
-                {"docker.io", "docker.io"},
-                {"https://index.docker.io/v1/", "docker.io"},
-                {"index.docker.io", "docker.io"},
-                {"registry-1.docker.io", "docker.io"},
-                {"HTTP://LocalHost:5000/v2/", "localhost:5000"},
-                {"localhost:5000", "localhost:5000"},
-                {"quay.io/org/repo", "quay.io"},
-                {"ghcr.io", "ghcr.io"},
+            {"docker.io", "docker.io"},
+            {"https://index.docker.io/v1/", "docker.io"},
+            {"index.docker.io", "docker.io"},
+            {"registry-1.docker.io", "docker.io"},
+            {"HTTP://LocalHost:5000/v2/", "localhost:5000"},
+            {"localhost:5000", "localhost:5000"},
+            {"quay.io/org/repo", "quay.io"},
+            {"ghcr.io", "ghcr.io"},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 char *h = reg_creds_host(cases[i].in);
@@ -263,8 +263,9 @@ lookup_order(void **state)
         t = xasprintf("{\"auths\": {\"r1\": {\"auth\": \"%s\"}, \"r2\": {\"auth\": \"%s\"}}}", a2, a2);
         write_file("xdg/containers/auth.json", t, 0600);
         free(t);
-        t = xasprintf("{\"auths\": {\"r1\": {\"auth\": \"%s\"}, \"r2\": {\"auth\": \"%s\"}, \"r3\": {\"auth\": \"%s\"}}}",
-                      a3, a3, a3);
+        t = xasprintf(
+            "{\"auths\": {\"r1\": {\"auth\": \"%s\"}, \"r2\": {\"auth\": \"%s\"}, \"r3\": {\"auth\": \"%s\"}}}", a3, a3,
+            a3);
         write_file("dcfg/config.json", t, 0600);
         free(t);
         t = xasprintf("{\"auths\": {\"r4\": {\"auth\": \"%s\"}}}", a4);
@@ -341,8 +342,8 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(userpass), cmocka_unit_test(hosts),        cmocka_unit_test(config_file),
-                cmocka_unit_test(helpers),  cmocka_unit_test(lookup_order),
+            cmocka_unit_test(userpass), cmocka_unit_test(hosts),        cmocka_unit_test(config_file),
+            cmocka_unit_test(helpers),  cmocka_unit_test(lookup_order),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
