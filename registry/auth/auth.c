@@ -632,7 +632,10 @@ check_token(struct reg_auth *a, const struct reg_auth_request *req, struct reg_a
                 return 0;
         }
         if (reg_jwt_verify(a->trust, tok, &claims, &e) < 0 ||
-            reg_jwt_check_claims(claims, a->cfg->issuer, a->cfg->service, time(NULL), &e) < 0) {
+            reg_jwt_check_claims(claims, a->cfg->issuer, a->cfg->service, time(NULL), &e) < 0 ||
+            /* Our long-lived refresh tokens only buy access tokens. */
+            (json_is_true(json_object_get(claims, "ireg_refresh")) &&
+             err_set(&e, ERR_UNAUTHORIZED, "a refresh token is not an access token") < 0)) {
                 result_deny(res, 401, err_msg(&e));
                 bearer_challenge(a, req, "invalid_token", res);
                 err_clear(&e);

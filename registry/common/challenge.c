@@ -115,7 +115,9 @@ parse_quoted(const char *s, size_t *i, char **ret, struct err **err)
         }
         out[o] = '\0';
         *i = j + 1;
-        *ret = steal_ptr(&out);
+        /* Give back the room reserved for the rest of the header, so many
+         * short values cannot add up to header-length squared. */
+        *ret = xrealloc(steal_ptr(&out), o + 1);
         return 0;
 }
 
