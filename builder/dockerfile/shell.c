@@ -315,6 +315,7 @@ struct lexer {
         size_t len, pos;
         int escape;
         bool raw; /* keep escape characters (patterns) */
+        unsigned long long glob_cost;
         int depth;
         const struct build_shell_opts *opts;
         struct strv used, unset;
@@ -518,6 +519,21 @@ process_double_quote(struct lexer *lx, struct sbuf *out)
         }
 }
 
+/* Pattern operators try many substrings; every try is charged its worst
+ * case so that a hostile pattern such as "*x" on a huge value fails instead of
+ * running for hours. */
+#define GLOB_BUDGET 200000000ULL
+
+static int
+glob_try(struct lexer *lx, const char *pat, size_t plen, const char *s, size_t n, bool *ret_match)
+{
+        lx->glob_cost += (unsigned long long) (plen + 1) * (n + 1);
+        if (lx->glob_cost > GLOB_BUDGET)
+                return lx_fail(lx, "pattern substitution too costly for a value this long");
+        *ret_match = build_shell_glob_match(pat, plen, s, n, lx->escape);
+        return 0;
+}
+
 static bool
 is_cont(char c)
 {
@@ -525,35 +541,35 @@ is_cont(char c)
 }
 
 /* Remove the shortest (or longest) prefix / suffix of VALUE matching PAT. */
-static void
+static int
 trim_pattern(struct lexer *lx, const char *value, const char *pat, bool suffix, bool greedy, struct sbuf *out)
 {
         size_t vlen = strlen(value), plen = strlen(pat);
+        bool m = false;
 
-        if (!suffix) {
-                for (size_t k = 0; k <= vlen; k++) {
-                        size_t n = greedy ? vlen - k : k;
+        for (size_t k = 0; k <= vlen; k++) {
+                size_t cut = suffix ? (greedy ? k : vlen - k) : (greedy ? vlen - k : k);
 
-                        if (n < vlen && is_cont(value[n]))
-                                continue;
-                        if (build_shell_glob_match(pat, plen, value, n, lx->escape)) {
-                                sb_add(out, value + n, vlen - n);
-                                return;
+                if (cut < vlen && is_cont(value[cut]))
+                        continue;
+                if (suffix) {
+                        if (glob_try(lx, pat, plen, value + cut, vlen - cut, &m) < 0)
+                                return -ERR_PARSE;
+                        if (m) {
+                                sb_add(out, value, cut);
+                                return 0;
                         }
-                }
-        } else {
-                for (size_t k = 0; k <= vlen; k++) {
-                        size_t start = greedy ? k : vlen - k;
-
-                        if (start < vlen && is_cont(value[start]))
-                                continue;
-                        if (build_shell_glob_match(pat, plen, value + start, vlen - start, lx->escape)) {
-                                sb_add(out, value, start);
-                                return;
+                } else {
+                        if (glob_try(lx, pat, plen, value, cut, &m) < 0)
+                                return -ERR_PARSE;
+                        if (m) {
+                                sb_add(out, value + cut, vlen - cut);
+                                return 0;
                         }
                 }
         }
         sb_add(out, value, vlen);
+        return 0;
 }
 
 /* ${V/p/r}: replace the longest match at the leftmost position (or every
@@ -574,9 +590,13 @@ replace_pattern(struct lexer *lx, const char *value, const char *pat, const char
 
                 if (!done) {
                         for (size_t e = vlen + 1; e-- > i;) {
+                                bool m = false;
+
                                 if (e < vlen && is_cont(value[e]))
                                         continue;
-                                if (build_shell_glob_match(pat, plen, value + i, e - i, lx->escape)) {
+                                if (glob_try(lx, pat, plen, value + i, e - i, &m) < 0)
+                                        return -ERR_PARSE;
+                                if (m) {
                                         end = e;
                                         break;
                                 }
@@ -701,8 +721,8 @@ process_dollar(struct lexer *lx, struct sbuf *out)
                         /* One '#' or '%': shortest match; doubled: longest. */
                         bool greedy = wordbuf[0] == c;
 
-                        trim_pattern(lx, value ? value : "", wordbuf + (greedy ? 1 : 0), c == '%', greedy, out);
-                        return 0;
+                        return trim_pattern(lx, value ? value : "", wordbuf + (greedy ? 1 : 0), c == '%', greedy,
+                                            out);
                 }
                 default: {
                         char m[64];

@@ -361,6 +361,27 @@ limits(void **state)
                 fail_msg("%.200s", err_msg(&e));
         err_clear(&e);
         free(w);
+        /* Pattern operators on a long value fail instead of running for
+         * hours. */
+        {
+                size_t n = 200000;
+                char *kv = malloc(n + 3);
+                const char *env[1] = { kv };
+                struct build_shell_opts o = { .env = env, .n_env = 1 };
+
+                memcpy(kv, "V=", 2);
+                memset(kv + 2, 'a', n);
+                kv[n + 2] = '\0';
+                assert_null(build_shell_expand_word("${V//*x/y}", &o, &e));
+                assert_non_null(strstr(err_msg(&e), "too costly"));
+                err_clear(&e);
+                /* A cheap operation on the same value is fine. */
+                w = build_shell_expand_word("${V#a}", &o, &e);
+                assert_non_null(w);
+                assert_int_equal(strlen(w), n - 1);
+                free(w);
+                free(kv);
+        }
 }
 
 static void
