@@ -1,15 +1,212 @@
+/* ipull: registry (or OCI layout) → local store or OCI layout; also
+ * --list-tags and --inspect. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/common/cli.h"
+#include "cmd/common/regcli.h"
+#include "common/cleanup.h"
+#include "common/limits.h"
+#include "registry/client/client.h"
+
+static void
+print_strv(const char *label, char **v)
+{
+        if (!v)
+                return;
+        printf("%-11s", label);
+        for (size_t i = 0; v[i]; i++)
+                printf("%s%s", i ? " " : "", v[i]);
+        printf("\n");
+}
+
+static int
+inspect(struct reg_client *c, const char *ref, bool raw, struct err **err)
+{
+        _cleanup_free_ char *body = NULL, *mt = NULL, *digest = NULL;
+        size_t len;
+        int r = reg_client_get_manifest(c, ref, &body, &len, &mt, &digest, err);
+        if (r < 0)
+                return r;
+        if (raw) {
+                fwrite(body, 1, len, stdout);
+                return 0;
+        }
+        struct oci_document doc = {0};
+        r = oci_document_parse(body, len, mt, &doc, err);
+        if (r < 0)
+                return r;
+        _cleanup_oci_ref_ struct oci_ref *pr = NULL;
+        r = oci_ref_parse(ref, &pr, err);
+        _cleanup_free_ char *name = r >= 0 ? oci_ref_name(pr) : NULL;
+        printf("Name:      %s\n", name ? name : ref);
+        printf("Digest:    %s\n", digest);
+        printf("MediaType: %s\n", mt);
+        if (doc.index) {
+                printf("Manifests:\n");
+                for (size_t i = 0; i < doc.index->n_manifests; i++) {
+                        const struct oci_descriptor *d = &doc.index->manifests[i];
+                        _cleanup_free_ char *pl = d->platform ? oci_platform_format(d->platform) : NULL;
+                        printf("  %s %-16s %" PRId64 " %s\n", d->digest, pl ? pl : "-", d->size, d->media_type);
+                }
+                oci_document_clear(&doc);
+                return 0;
+        }
+        struct oci_manifest *m = doc.manifest;
+        _cleanup_free_ char *cfg = NULL;
+        size_t cfg_len;
+        struct oci_image_config *ic = NULL;
+        if (oci_mediatype_is_config(m->config.media_type)) {
+                r = reg_client_get_blob(c, ref, m->config.digest, LIMIT_CONFIG_SIZE, &cfg, &cfg_len, err);
+                if (r >= 0)
+                        r = oci_image_config_parse(cfg, cfg_len, &ic, err);
+                if (r < 0) {
+                        oci_document_clear(&doc);
+                        return err_prefix(err, "config %s", m->config.digest);
+                }
+        } else {
+                printf("Config:    %s (%s)\n", m->config.digest, m->config.media_type);
+        }
+        if (m->artifact_type)
+                printf("Artifact:  %s\n", m->artifact_type);
+        if (ic) {
+                _cleanup_(oci_platform_freep) struct oci_platform *pl = oci_image_config_platform(ic);
+                _cleanup_free_ char *pls = oci_platform_format(pl);
+                printf("Platform:  %s\n", pls);
+                if (ic->created)
+                        printf("Created:   %s\n", ic->created);
+                if (ic->author)
+                        printf("Author:    %s\n", ic->author);
+                if (ic->config.user && *ic->config.user)
+                        printf("User:      %s\n", ic->config.user);
+                if (ic->config.working_dir && *ic->config.working_dir)
+                        printf("WorkingDir:%s\n", ic->config.working_dir);
+                if (ic->config.env) {
+                        printf("Env:\n");
+                        for (size_t i = 0; ic->config.env[i]; i++)
+                                printf("  %s\n", ic->config.env[i]);
+                }
+                print_strv("Entrypoint:", ic->config.entrypoint);
+                print_strv("Cmd:", ic->config.cmd);
+                print_strv("Ports:", ic->config.exposed_ports);
+        }
+        uint64_t total = 0;
+        printf("Layers:\n");
+        for (size_t i = 0; i < m->n_layers; i++) {
+                printf("  %s %" PRId64 " %s\n", m->layers[i].digest, m->layers[i].size, m->layers[i].media_type);
+                total += (uint64_t) m->layers[i].size;
+        }
+        printf("Size:      %" PRIu64 "\n", total);
+        oci_image_config_free(ic);
+        oci_document_clear(&doc);
+        return 0;
+}
+
+/* The descriptor of an oci:DIR[:NAME] source: NAME, or the only image. */
+static int
+layout_source(struct oci_layout *lay, const char *name, struct oci_descriptor *ret, struct err **err)
+{
+        if (name)
+                return oci_layout_find(lay, name, ret, err);
+        struct oci_layout_entry *e = NULL;
+        size_t n = 0;
+        int r = oci_layout_list(lay, &e, &n, err);
+        if (r < 0)
+                return r;
+        if (n != 1) {
+                oci_layout_entries_free(e, n);
+                return err_set(err, ERR_REFERENCE_INVALID, "%s holds %zu images: name one (oci:DIR:NAME)",
+                               oci_layout_path(lay), n);
+        }
+        oci_descriptor_copy(ret, &e[0].desc);
+        oci_layout_entries_free(e, n);
+        return 0;
+}
+
+static int
+run(struct regcli *o, struct err **err)
+{
+        _cleanup_reg_client_ struct reg_client *c = NULL;
+        const char *src = o->args[0];
+        int r;
+
+        r = reg_client_new(&o->client, &c, err);
+        if (r < 0)
+                return r;
+        if (o->list_tags) {
+                char **tags = NULL;
+                r = reg_client_list_tags(c, src, &tags, err);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; tags[i]; i++)
+                        printf("%s\n", tags[i]);
+                oci_strv_free(tags);
+                return 0;
+        }
+        if (o->inspect)
+                return inspect(c, src, o->raw, err);
+
+        _cleanup_oci_layout_ struct oci_layout *out = NULL;
+        _cleanup_oci_store_ struct oci_store *store = NULL;
+        _cleanup_free_ char *out_dir = NULL, *out_name = NULL;
+        if (o->output) {
+                r = oci_layout_parse_ref(o->output, &out_dir, &out_name, err);
+                if (r < 0)
+                        return err_prefix(err, "--output");
+                r = oci_layout_create(out_dir, &out, err);
+        } else {
+                r = oci_store_open(o->store, &store, err);
+        }
+        if (r < 0)
+                return r;
+
+        if (oci_layout_is_ref(src)) {
+                _cleanup_free_ char *dir = NULL, *name = NULL;
+                _cleanup_oci_layout_ struct oci_layout *in = NULL;
+                struct oci_descriptor desc = {0};
+                r = oci_layout_parse_ref(src, &dir, &name, err);
+                if (r >= 0)
+                        r = oci_layout_open(dir, &in, err);
+                if (r >= 0)
+                        r = layout_source(in, name, &desc, err);
+                if (r < 0)
+                        return r;
+                r = reg_layout_copy(in, &desc, out ? out : oci_store_layout(store), err);
+                const char *tag = out ? out_name : name;
+                if (r >= 0 && out)
+                        r = oci_layout_tag(out, tag, &desc, err);
+                else if (r >= 0 && tag)
+                        r = oci_store_tag(store, tag, &desc, err);
+                if (r >= 0)
+                        printf("%s@%s\n", tag ? tag : dir, desc.digest);
+                oci_descriptor_clear(&desc);
+                return r;
+        }
+
+        struct reg_pull_result res = {0};
+        if (out)
+                r = reg_client_pull_to_layout(c, src, out, out_name, &res, err);
+        else
+                r = reg_client_pull_to_store(c, src, store, NULL, &res, err);
+        if (r < 0)
+                return r;
+        printf("%s\n", res.ref);
+        reg_pull_result_clear(&res);
+        return 0;
+}
 
 int
 main(int argc, char **argv)
 {
-        if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-                printf("ipull %s\n", IBUILD_VERSION);
-                return 0;
+        struct regcli o;
+        _cleanup_err_ struct err *err = NULL;
+        int r = regcli_parse(REGCLI_PULL, argc, argv, &o);
+        if (r)
+                return r - 1;
+        if (run(&o, &err) < 0) {
+                cli_print_err("ipull", &err);
+                return 1;
         }
-        fputs("Usage: ipull [OPTIONS] SRC\n\nPull an image from a registry into the local store or an OCI layout.\n(not implemented yet)\n", argc > 1 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-        return 2;
+        return 0;
 }

@@ -1,15 +1,99 @@
+/* ipush: local store or OCI layout → registry or OCI layout. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/common/cli.h"
+#include "cmd/common/regcli.h"
+#include "common/cleanup.h"
+#include "registry/client/client.h"
+
+/* The descriptor of an oci:DIR[:NAME] source: NAME, or the only image. */
+static int
+layout_source(struct oci_layout *lay, const char *name, struct oci_descriptor *ret, struct err **err)
+{
+        if (name)
+                return oci_layout_find(lay, name, ret, err);
+        struct oci_layout_entry *e = NULL;
+        size_t n = 0;
+        int r = oci_layout_list(lay, &e, &n, err);
+        if (r < 0)
+                return r;
+        if (n != 1) {
+                oci_layout_entries_free(e, n);
+                return err_set(err, ERR_REFERENCE_INVALID, "%s holds %zu images: name one (oci:DIR:NAME)",
+                               oci_layout_path(lay), n);
+        }
+        oci_descriptor_copy(ret, &e[0].desc);
+        oci_layout_entries_free(e, n);
+        return 0;
+}
+
+static int
+run(struct regcli *o, struct err **err)
+{
+        _cleanup_reg_client_ struct reg_client *c = NULL;
+        _cleanup_oci_layout_ struct oci_layout *in = NULL;
+        _cleanup_oci_store_ struct oci_store *store = NULL;
+        struct oci_layout *src_layout;
+        struct oci_descriptor desc = {0};
+        const char *src = o->args[0], *dest = o->args[1];
+        int r;
+
+        if (oci_layout_is_ref(src)) {
+                _cleanup_free_ char *dir = NULL, *name = NULL;
+                r = oci_layout_parse_ref(src, &dir, &name, err);
+                if (r >= 0)
+                        r = oci_layout_open(dir, &in, err);
+                if (r >= 0)
+                        r = layout_source(in, name, &desc, err);
+                src_layout = in;
+        } else {
+                r = oci_store_open(o->store, &store, err);
+                if (r >= 0)
+                        r = oci_store_resolve(store, src, &desc, NULL, err);
+                src_layout = store ? oci_store_layout(store) : NULL;
+        }
+        if (r < 0)
+                return r;
+
+        if (oci_layout_is_ref(dest)) {
+                _cleanup_free_ char *dir = NULL, *name = NULL;
+                _cleanup_oci_layout_ struct oci_layout *out = NULL;
+                r = oci_layout_parse_ref(dest, &dir, &name, err);
+                if (r >= 0)
+                        r = oci_layout_create(dir, &out, err);
+                if (r >= 0)
+                        r = reg_layout_copy(src_layout, &desc, out, err);
+                if (r >= 0)
+                        r = oci_layout_tag(out, name, &desc, err);
+                if (r >= 0)
+                        printf("%s@%s\n", dest, desc.digest);
+                oci_descriptor_clear(&desc);
+                return r;
+        }
+
+        r = reg_client_new(&o->client, &c, err);
+        if (r >= 0) {
+                _cleanup_free_ char *ref = NULL;
+                r = reg_client_push_from_layout(c, src_layout, &desc, dest, &ref, err);
+                if (r >= 0)
+                        printf("%s\n", ref);
+        }
+        oci_descriptor_clear(&desc);
+        return r;
+}
 
 int
 main(int argc, char **argv)
 {
-        if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-                printf("ipush %s\n", IBUILD_VERSION);
-                return 0;
+        struct regcli o;
+        _cleanup_err_ struct err *err = NULL;
+        int r = regcli_parse(REGCLI_PUSH, argc, argv, &o);
+        if (r)
+                return r - 1;
+        if (run(&o, &err) < 0) {
+                cli_print_err("ipush", &err);
+                return 1;
         }
-        fputs("Usage: ipush [OPTIONS] SRC DEST\n\nPush an image from the local store or an OCI layout to a registry.\n(not implemented yet)\n", argc > 1 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-        return 2;
+        return 0;
 }

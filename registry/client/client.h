@@ -120,4 +120,11 @@ int reg_client_get_blob(struct reg_client *c, const char *ref, const char *diges
  * (oci_strv_free). */
 int reg_client_list_tags(struct reg_client *c, const char *repo, char ***ret_tags, struct err **err);
 
+/* Copy the image DESC of SRC and every blob it reaches into DST (blobs DST
+ * has are skipped; each copy is verified while written).  Manifests of
+ * other platforms missing from SRC are skipped; any other missing blob is
+ * ERR_BLOB_UNKNOWN.  Naming it in DST is the caller's business. */
+int reg_layout_copy(struct oci_layout *src, const struct oci_descriptor *desc, struct oci_layout *dst,
+                    struct err **err);
+
 #endif

@@ -1,0 +1,190 @@
+/* Internals of the registry client shared by its files: the per-registry
+ * state (endpoint, auth, tokens, TLS material) and the HTTP transport. */
+#ifndef REGISTRY_CLIENT_CLIENT_INTERNAL_H
+#define REGISTRY_CLIENT_CLIENT_INTERNAL_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "registry/client/client.h"
+#include "registry/common/challenge.h"
+#include "registry/common/creds.h"
+
+struct reg_token_entry {
+        char *scope;  /* the space-separated scope list it was issued for */
+        char *token;  /* a secret */
+        time_t expires;
+        struct reg_token_entry *next;
+};
+
+/* A known blob → repository record (for cross-repository mounts). */
+struct reg_blob_source {
+        char *host;
+        char *repo;
+        char digest[DIGEST_STR_MAX];
+        struct reg_blob_source *next;
+};
+
+struct reg_host {
+        char *host;                /* host[:port] of URLs */
+        char *cred_host;           /* name for the credentials lookup ("docker.io") */
+        char *base;                /* "https://host" once pinged */
+        bool pinged;
+        bool basic;                /* the registry asked for Basic */
+        struct reg_challenges *challenges; /* the last Bearer challenge seen */
+        bool creds_done;
+        struct reg_creds *creds;   /* or NULL: anonymous */
+        char *ca_blob;             /* PEM: system bundle + cert dir *.crt, or NULL */
+        size_t ca_len;
+        char *client_cert, *client_key;
+        struct reg_token_entry *tokens;
+        pthread_mutex_t lock;
+        struct reg_host *next;
+};
+
+struct reg_client {
+        char *creds;
+        char *authfile;
+        bool tls_verify_disable;
+        char *cert_dir;
+        bool plain_http;
+        int jobs;
+        int retries;
+        bool all_platforms;
+        struct oci_platform *platform;
+        reg_client_log_fn log;
+        void *log_data;
+        CURL *curl;                /* the calling thread's handle */
+        pthread_mutex_t lock;      /* hosts list, sources list */
+        struct reg_host *hosts;
+        struct reg_blob_source *sources;
+        unsigned backoff_ms;       /* first retry delay (tests lower it) */
+        uint64_t chunk_threshold;  /* blobs above this are uploaded in chunks */
+        uint64_t chunk_size;
+};
+
+/* The body of a request: a buffer, or SIZE bytes of FD from OFFSET. */
+struct reg_body {
+        const void *data;
+        size_t len;
+        int fd;                    /* -1: use data/len */
+        off_t offset;
+        uint64_t size;
+};
+
+/* Called with each piece of a 2xx response body; return false (with *err
+ * set) to abort the transfer. */
+typedef bool (*reg_sink_fn)(const void *data, size_t len, long status, void *userdata, struct err **err);
+/* Called before each attempt (first and retries), e.g. to set a Range. */
+typedef int (*reg_prepare_fn)(void *userdata, struct err **err);
+
+struct reg_req {
+        const char *method;        /* "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE" */
+        const char *url;           /* absolute URL */
+        const char *scope;         /* token scope(s), space-separated, or NULL */
+        const char *headers[8];    /* extra "Name: value" lines, NULL-terminated */
+        const char *range;         /* "bytes=N-" or NULL (set by prepare) */
+        const struct reg_body *body; /* or NULL */
+        const char *content_type;  /* of the body */
+        size_t cap;                /* buffered 2xx body cap (0: LIMIT_HTTP_ERROR_BODY) */
+        reg_sink_fn sink;          /* stream 2xx bodies here instead of buffering */
+        reg_prepare_fn prepare;
+        void *userdata;
+        bool follow;               /* follow 3xx (GET/HEAD of blobs and manifests) */
+        bool no_auth;              /* token endpoint requests */
+        bool once;                 /* no retries (the caller resumes itself) */
+        const char *authorization; /* explicit Authorization (token endpoint) */
+};
+
+struct reg_resp {
+        long status;
+        char *body;                /* buffered body (NUL-terminated) or NULL */
+        size_t body_len;
+        char *content_type;
+        char *location;
+        char *docker_digest;
+        char *range;
+        char *content_range;
+        char *link;
+        char *retry_after;
+        char *www_authenticate;
+        char *oci_subject;
+        int64_t chunk_min;         /* OCI-Chunk-Min-Length, 0 when absent */
+        int64_t content_length;    /* -1 when absent */
+        char *url;                 /* the URL that answered (after redirects) */
+        char *request;             /* "GET URL" for messages */
+        size_t header_bytes;
+};
+
+void reg_resp_clear(struct reg_resp *r);
+
+/* The state of HOST ("localhost:5000"), created on first use; CRED_HOST is
+ * the name to look credentials up under. */
+struct reg_host *reg_client_host(struct reg_client *c, const char *host, const char *cred_host);
+
+/* Load HOST's TLS material from the client's cert dir (or the default
+ * certs.d dirs): *.crt CAs added to the system bundle, a *.cert and *.key pair. */
+void reg_host_load_certs(struct reg_client *c, struct reg_host *host);
+
+/* GET /v2/ once per host: pick https or http, learn the auth challenge. */
+int reg_host_ping(struct reg_client *c, CURL *h, struct reg_host *host, struct err **err);
+
+/* Do REQ against HOST with the handle H: authentication from the host's
+ * challenge (tokens for REQ->scope), manual redirects (Authorization only
+ * to the registry itself), retries with backoff on connection errors, 408,
+ * 429 (Retry-After) and 5xx.  Any HTTP status is a success here: the caller
+ * checks RESP->status, and calls reg_http_fail for unexpected ones. */
+int reg_http_do(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req *req, struct reg_resp *resp,
+                struct err **err);
+
+/* An error for an unexpected response: the registry, request, status and
+ * the registry's error codes and messages from the body. */
+int reg_http_fail(struct reg_host *host, const struct reg_resp *resp, struct err **err);
+
+/* Resolve LOCATION (maybe relative) against BASE_URL; newly allocated or NULL. */
+char *reg_url_resolve(const char *base_url, const char *location);
+
+/* Log a progress line through the client's callback. */
+void reg_client_logf(struct reg_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Remember that blob DIGEST exists in HOST/REPO; find a repository of HOST
+ * other than NOT_REPO known to hold DIGEST (newly allocated or NULL). */
+void reg_client_note_source(struct reg_client *c, const char *host, const char *repo, const char *digest);
+char *reg_client_find_source(struct reg_client *c, const char *host, const char *not_repo, const char *digest);
+
+/* Run FN(i, conn, userdata) for i in [0, N) on up to JOBS threads, each with
+ * its own curl handle; the first failure stops the others and is returned. */
+typedef int (*reg_job_fn)(size_t i, CURL *h, void *userdata, struct err **err);
+int reg_run_jobs(struct reg_client *c, size_t n, reg_job_fn fn, void *userdata, struct err **err);
+
+/* A registry repository to talk to. */
+struct reg_target {
+        struct oci_ref *ref;
+        struct reg_host *host;
+        const char *repo;          /* borrowed from ref */
+        char *scope;               /* "repository:REPO:pull" or ":pull,push" */
+};
+
+/* Parse REF (Docker normalisation), find its host and ping it; PUSH asks
+ * for push scope.  Clear with reg_target_clear. */
+int reg_target_open(struct reg_client *c, CURL *h, const char *ref, bool push, struct reg_target *ret,
+                    struct err **err);
+void reg_target_clear(struct reg_target *t);
+
+/* "BASE/v2/REPO/" followed by FMT for T. */
+char *reg_target_url(const struct reg_target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* GET manifest REFERENCE (tag or digest) of T: body (capped at
+ * LIMIT_MANIFEST_SIZE), its media type (Content-Type, else detected) and
+ * its digest (verified when REFERENCE is a digest). */
+int reg_fetch_manifest(struct reg_client *c, CURL *h, struct reg_target *t, const char *reference, char **ret_body,
+                       size_t *ret_len, char **ret_media_type, char **ret_digest, struct err **err);
+
+#define REG_MANIFEST_ACCEPT                                                                                    \
+        "Accept: " OCI_MT_MANIFEST ", " OCI_MT_INDEX ", " DOCKER_MT_MANIFEST ", " DOCKER_MT_MANIFEST_LIST
+
+#endif

@@ -1,0 +1,919 @@
+/* The client's HTTP transport on libcurl: one attempt, authentication from
+ * the registry's challenge, manual redirects, retries with backoff. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/fsutil.h"
+#include "common/limits.h"
+#include "registry/client/client-internal.h"
+#include "registry/common/token.h"
+
+#define MAX_REDIRECTS 5
+#define BACKOFF_MAX_MS 10000
+#define RETRY_AFTER_MAX_S 120
+
+void
+reg_resp_clear(struct reg_resp *r)
+{
+        if (!r)
+                return;
+        free(r->body);
+        free(r->content_type);
+        free(r->location);
+        free(r->docker_digest);
+        free(r->range);
+        free(r->content_range);
+        free(r->link);
+        free(r->retry_after);
+        free(r->www_authenticate);
+        free(r->oci_subject);
+        free(r->url);
+        free(r->request);
+        memset(r, 0, sizeof(*r));
+}
+
+/* Forget what a previous attempt received (keeps request). */
+static void
+resp_reset(struct reg_resp *r)
+{
+        char *request = r->request;
+        r->request = NULL;
+        reg_resp_clear(r);
+        r->request = request;
+        r->content_length = -1;
+}
+
+/* ---- one attempt -------------------------------------------------------- */
+
+struct xfer {
+        struct reg_req *req;
+        struct reg_resp *resp;
+        CURL *h;
+        size_t cap;
+        size_t body_alloc;
+        const struct reg_body *body;
+        struct err *sink_err;
+        bool header_overflow;
+        bool body_overflow;
+        uint64_t sent;             /* body bytes handed to curl */
+};
+
+static char *
+header_value(const char *line, size_t len, size_t name_len)
+{
+        const char *v = line + name_len;
+        const char *end = line + len;
+        while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        return xstrndup(v, (size_t) (end - v));
+}
+
+static bool
+header_is(const char *line, size_t len, const char *name)
+{
+        size_t n = strlen(name);
+        return len > n && strncasecmp(line, name, n) == 0 && line[n] == ':';
+}
+
+static void
+set_header(char **slot, const char *line, size_t len, const char *name)
+{
+        free(*slot);
+        *slot = header_value(line, len, strlen(name) + 1);
+}
+
+static size_t
+on_header(char *buf, size_t size, size_t nitems, void *userdata)
+{
+        struct xfer *x = userdata;
+        struct reg_resp *r = x->resp;
+        size_t len = size * nitems;
+
+        if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+                /* A new response (after 100 Continue): forget the old headers. */
+                resp_reset(r);
+                x->header_overflow = false;
+        }
+        r->header_bytes += len;
+        if (len > LIMIT_HTTP_HEADER || r->header_bytes > LIMIT_HTTP_HEADERS) {
+                x->header_overflow = true;
+                return 0;
+        }
+        if (header_is(buf, len, "Content-Type"))
+                set_header(&r->content_type, buf, len, "Content-Type");
+        else if (header_is(buf, len, "Location"))
+                set_header(&r->location, buf, len, "Location");
+        else if (header_is(buf, len, "Docker-Content-Digest"))
+                set_header(&r->docker_digest, buf, len, "Docker-Content-Digest");
+        else if (header_is(buf, len, "Range"))
+                set_header(&r->range, buf, len, "Range");
+        else if (header_is(buf, len, "Content-Range"))
+                set_header(&r->content_range, buf, len, "Content-Range");
+        else if (header_is(buf, len, "Link"))
+                set_header(&r->link, buf, len, "Link");
+        else if (header_is(buf, len, "Retry-After"))
+                set_header(&r->retry_after, buf, len, "Retry-After");
+        else if (header_is(buf, len, "OCI-Subject"))
+                set_header(&r->oci_subject, buf, len, "OCI-Subject");
+        else if (header_is(buf, len, "WWW-Authenticate")) {
+                /* Several headers: keep them comma-joined, as RFC 9110 allows. */
+                _cleanup_free_ char *v = header_value(buf, len, strlen("WWW-Authenticate") + 1);
+                if (r->www_authenticate) {
+                        char *j = xasprintf("%s, %s", r->www_authenticate, v);
+                        free(r->www_authenticate);
+                        r->www_authenticate = j;
+                } else {
+                        r->www_authenticate = steal_ptr(&v);
+                }
+        } else if (header_is(buf, len, "OCI-Chunk-Min-Length")) {
+                _cleanup_free_ char *v = header_value(buf, len, strlen("OCI-Chunk-Min-Length") + 1);
+                r->chunk_min = strtoll(v, NULL, 10);
+                if (r->chunk_min < 0)
+                        r->chunk_min = 0;
+        } else if (header_is(buf, len, "Content-Length")) {
+                _cleanup_free_ char *v = header_value(buf, len, strlen("Content-Length") + 1);
+                r->content_length = strtoll(v, NULL, 10);
+        }
+        return len;
+}
+
+static size_t
+on_body(char *buf, size_t size, size_t nmemb, void *userdata)
+{
+        struct xfer *x = userdata;
+        struct reg_resp *r = x->resp;
+        size_t len = size * nmemb;
+        long status = 0;
+
+        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+        r->status = status;
+        if (status >= 200 && status < 300 && x->req->sink) {
+                if (!x->req->sink(buf, len, status, x->req->userdata, &x->sink_err))
+                        return 0;
+                return len;
+        }
+        size_t cap = status >= 200 && status < 300 && x->req->cap ? x->req->cap : LIMIT_HTTP_ERROR_BODY;
+        if (r->body_len + len > cap) {
+                if (status >= 200 && status < 300) {
+                        x->body_overflow = true;
+                        return 0;
+                }
+                /* An error body: keep its start for the message. */
+                len = cap - r->body_len;
+                if (len == 0)
+                        return size * nmemb;
+        }
+        if (r->body_len + len + 1 > x->body_alloc) {
+                size_t n = x->body_alloc ? x->body_alloc * 2 : 4096;
+                while (n < r->body_len + len + 1)
+                        n *= 2;
+                r->body = xrealloc(r->body, n);
+                x->body_alloc = n;
+        }
+        memcpy(r->body + r->body_len, buf, len);
+        r->body_len += len;
+        r->body[r->body_len] = '\0';
+        return size * nmemb;
+}
+
+static size_t
+on_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+        struct xfer *x = userdata;
+        const struct reg_body *b = x->body;
+        size_t want = size * nitems;
+        uint64_t total = b->fd >= 0 ? b->size : b->len;
+
+        if (x->sent >= total)
+                return 0;
+        if (want > total - x->sent)
+                want = (size_t) (total - x->sent);
+        if (b->fd < 0) {
+                memcpy(buf, (const char *) b->data + x->sent, want);
+                x->sent += want;
+                return want;
+        }
+        ssize_t n;
+        do
+                n = pread(b->fd, buf, want, b->offset + (off_t) x->sent);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0)
+                return CURL_READFUNC_ABORT;
+        x->sent += (uint64_t) n;
+        return (size_t) n;
+}
+
+static int
+on_seek(void *userdata, curl_off_t offset, int origin)
+{
+        struct xfer *x = userdata;
+        if (origin != SEEK_SET || offset < 0)
+                return CURL_SEEKFUNC_CANTSEEK;
+        x->sent = (uint64_t) offset;
+        return CURL_SEEKFUNC_OK;
+}
+
+/* Load the TLS material for HOST: CA certificates (*.crt) on top of the
+ * system bundle, and a client pair (*.cert + *.key of the same stem). */
+void
+reg_host_load_certs(struct reg_client *c, struct reg_host *host)
+{
+        _cleanup_free_ char *d1 = NULL, *d2 = NULL;
+        const char *dir = c->cert_dir;
+        if (!dir) {
+                struct stat st;
+                d1 = xasprintf("/etc/containers/certs.d/%s", host->host);
+                d2 = xasprintf("/etc/docker/certs.d/%s", host->host);
+                if (stat(d1, &st) == 0 && S_ISDIR(st.st_mode))
+                        dir = d1;
+                else if (stat(d2, &st) == 0 && S_ISDIR(st.st_mode))
+                        dir = d2;
+                else
+                        return;
+        }
+        _cleanup_closedir_ DIR *dh = opendir(dir);
+        if (!dh)
+                return;
+        char *pem = NULL;
+        size_t pem_len = 0;
+        struct dirent *de;
+        while ((de = readdir(dh))) {
+                size_t n = strlen(de->d_name);
+                _cleanup_free_ char *path = xasprintf("%s/%s", dir, de->d_name);
+                if (n > 4 && strcmp(de->d_name + n - 4, ".crt") == 0) {
+                        _cleanup_free_ char *data = NULL;
+                        size_t len;
+                        struct err *e = NULL;
+                        if (fs_read_file(path, LIMIT_JSON_SIZE, &data, &len, &e) < 0) {
+                                err_clear(&e);
+                                continue;
+                        }
+                        pem = xrealloc(pem, pem_len + len + 2);
+                        memcpy(pem + pem_len, data, len);
+                        pem_len += len;
+                        pem[pem_len++] = '\n';
+                        pem[pem_len] = '\0';
+                } else if (n > 5 && strcmp(de->d_name + n - 5, ".cert") == 0) {
+                        _cleanup_free_ char *key = xasprintf("%s/%.*s.key", dir, (int) (n - 5), de->d_name);
+                        if (access(key, R_OK) == 0) {
+                                free(host->client_cert);
+                                free(host->client_key);
+                                host->client_cert = steal_ptr(&path);
+                                host->client_key = steal_ptr(&key);
+                        }
+                }
+        }
+        if (pem) {
+                /* Add the system roots so a cert dir only adds trust. */
+                static const char *const bundles[] = {"/etc/ssl/certs/ca-certificates.crt",
+                                                      "/etc/pki/tls/certs/ca-bundle.crt", NULL};
+                for (size_t i = 0; bundles[i]; i++) {
+                        _cleanup_free_ char *data = NULL;
+                        size_t len;
+                        struct err *e = NULL;
+                        if (fs_read_file(bundles[i], LIMIT_JSON_SIZE, &data, &len, &e) < 0) {
+                                err_clear(&e);
+                                continue;
+                        }
+                        pem = xrealloc(pem, pem_len + len + 2);
+                        memcpy(pem + pem_len, data, len);
+                        pem_len += len;
+                        pem[pem_len++] = '\n';
+                        pem[pem_len] = '\0';
+                        break;
+                }
+                host->ca_blob = pem;
+                host->ca_len = pem_len;
+        }
+}
+
+static bool
+is_transient_curl(CURLcode cc)
+{
+        switch (cc) {
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_GOT_NOTHING:
+        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* One request/response on URL.  Returns 0 with RESP filled (any status),
+ * or a negative error; *ret_transient tells whether retrying may help. */
+static int
+http_once(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req *req, const char *url,
+          const char *authorization, struct reg_resp *resp, bool *ret_transient, struct err **err)
+{
+        struct xfer x = {.req = req, .resp = resp, .h = h};
+        struct curl_slist *hdrs = NULL;
+        char errbuf[CURL_ERROR_SIZE] = "";
+        _cleanup_free_ char *auth_line = NULL;
+        _cleanup_free_ char *range_line = NULL;
+        _cleanup_free_ char *ct_line = NULL;
+        CURLcode cc;
+
+        *ret_transient = false;
+        resp_reset(resp);
+        free(resp->request);
+        resp->request = xasprintf("%s %s", req->method, url);
+
+        curl_easy_reset(h);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "ipull/0.1 (ibuild)");
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+        /* Abort a stalled transfer (under 1 byte/s for 60 s) so retries run. */
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+        if (c->tls_verify_disable) {
+                curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+                curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (host && host->ca_blob) {
+                struct curl_blob blob = {.data = host->ca_blob, .len = host->ca_len, .flags = CURL_BLOB_NOCOPY};
+                curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+        }
+        if (host && host->client_cert) {
+                curl_easy_setopt(h, CURLOPT_SSLCERT, host->client_cert);
+                curl_easy_setopt(h, CURLOPT_SSLKEY, host->client_key);
+        }
+
+        if (strcmp(req->method, "HEAD") == 0) {
+                curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        } else if (strcmp(req->method, "GET") != 0) {
+                static const struct reg_body empty = {.fd = -1};
+                const struct reg_body *b = req->body ? req->body : &empty;
+                x.body = b;
+                curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+                curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+                curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+                curl_easy_setopt(h, CURLOPT_READDATA, &x);
+                curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+                curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
+                curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                                 (curl_off_t) (b->fd >= 0 ? b->size : b->len));
+                hdrs = curl_slist_append(hdrs, "Expect:");
+                ct_line = xasprintf("Content-Type: %s",
+                                    req->content_type ? req->content_type : "application/octet-stream");
+                hdrs = curl_slist_append(hdrs, ct_line);
+        }
+        for (size_t i = 0; i < 8 && req->headers[i]; i++)
+                hdrs = curl_slist_append(hdrs, req->headers[i]);
+        if (req->range) {
+                range_line = xasprintf("Range: %s", req->range);
+                hdrs = curl_slist_append(hdrs, range_line);
+        }
+        if (authorization) {
+                auth_line = xasprintf("Authorization: %s", authorization);
+                hdrs = curl_slist_append(hdrs, auth_line);
+        }
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+
+        cc = curl_easy_perform(h);
+
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+        curl_slist_free_all(hdrs);
+        if (auth_line)
+                explicit_bzero(auth_line, strlen(auth_line));
+
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        resp->status = status;
+        free(resp->url);
+        resp->url = xstrdup(url);
+
+        if (x.sink_err) {
+                int code = x.sink_err->code;
+                err_set(err, code, "%s: %s", resp->request, x.sink_err->msg);
+                err_clear(&x.sink_err);
+                /* A write error of ours is not the network's fault, but a
+                 * short/overlong body is (the digest check decides later). */
+                return -code;
+        }
+        if (x.header_overflow)
+                return err_set(err, ERR_HTTP, "%s: response headers over %d bytes", resp->request,
+                               LIMIT_HTTP_HEADERS);
+        if (x.body_overflow)
+                return err_set(err, ERR_SIZE_INVALID, "%s: response body over %zu bytes", resp->request,
+                               req->cap);
+        if (cc != CURLE_OK) {
+                *ret_transient = is_transient_curl(cc);
+                return err_set(err, EIO, "%s: %s", resp->request, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        }
+        return 0;
+}
+
+/* ---- authentication ------------------------------------------------------ */
+
+static void
+host_lookup_creds(struct reg_client *c, struct reg_host *host, struct err **err)
+{
+        if (host->creds_done)
+                return;
+        struct reg_creds_opts o = {.creds = c->creds, .authfile = c->authfile};
+        struct err *e = NULL;
+        if (reg_creds_lookup(host->cred_host, &o, &host->creds, &e) < 0) {
+                /* A broken helper or file: report it when auth is needed. */
+                if (err && !*err)
+                        err_set(err, err_code(&e), "credentials for %s: %s", host->cred_host, err_msg(&e));
+                err_clear(&e);
+                host->creds = NULL;
+        }
+        host->creds_done = true;
+}
+
+static void
+token_cache_put(struct reg_host *host, const char *scope, char *token, time_t expires)
+{
+        for (struct reg_token_entry *t = host->tokens; t; t = t->next)
+                if (strcmp(t->scope, scope) == 0) {
+                        explicit_bzero(t->token, strlen(t->token));
+                        free(t->token);
+                        t->token = token;
+                        t->expires = expires;
+                        return;
+                }
+        struct reg_token_entry *t = xcalloc(1, sizeof(*t));
+        t->scope = xstrdup(scope);
+        t->token = token;
+        t->expires = expires;
+        t->next = host->tokens;
+        host->tokens = t;
+}
+
+static const char *
+token_cache_get(struct reg_host *host, const char *scope)
+{
+        time_t now = time(NULL);
+        for (struct reg_token_entry *t = host->tokens; t; t = t->next)
+                /* Renew a little before the expiry so a token does not lapse mid-request. */
+                if (strcmp(t->scope, scope) == 0 && t->expires > now + 10)
+                        return t->token;
+        return NULL;
+}
+
+/* Fetch a token for SCOPE (space-separated) from the host's Bearer
+ * challenge; caches it.  Host lock held. */
+static int
+fetch_token(struct reg_client *c, CURL *h, struct reg_host *host, const char *scope, struct err **err)
+{
+        const struct reg_challenge *bearer = reg_challenges_find(host->challenges, "Bearer");
+        struct reg_token_request treq = {0};
+        struct reg_resp resp = {.content_length = -1};
+        _cleanup_free_ char *scopes_buf = NULL;
+        const char *scopes[8];
+        size_t n = 0;
+        int r;
+
+        if (!bearer)
+                return err_set(err, ERR_UNAUTHORIZED, "registry %s: no Bearer challenge", host->host);
+        struct err *cred_err = NULL;
+        host_lookup_creds(c, host, &cred_err);
+        if (cred_err) {
+                r = err_set(err, err_code(&cred_err), "%s", err_msg(&cred_err));
+                err_clear(&cred_err);
+                return r;
+        }
+        if (scope) {
+                scopes_buf = xstrdup(scope);
+                char *save = NULL;
+                for (char *s = strtok_r(scopes_buf, " ", &save); s && n < 8; s = strtok_r(NULL, " ", &save))
+                        scopes[n++] = s;
+        }
+        r = reg_token_request_build(bearer, n ? scopes : NULL, n, host->creds, "ibuild", &treq, err);
+        if (r < 0)
+                return err_prefix(err, "registry %s", host->host);
+
+        struct reg_body body = {.fd = -1, .data = treq.body, .len = treq.body ? strlen(treq.body) : 0};
+        struct reg_req req = {
+                .method = treq.method,
+                .url = treq.url,
+                .body = treq.body ? &body : NULL,
+                .content_type = "application/x-www-form-urlencoded",
+                .cap = LIMIT_JSON_SIZE,
+                .no_auth = true,
+                .authorization = treq.authorization,
+                .follow = true,
+        };
+        r = reg_http_do(c, h, NULL, &req, &resp, err);
+        if (r < 0) {
+                reg_token_request_clear(&treq);
+                reg_resp_clear(&resp);
+                return err_prefix(err, "token for %s", host->host);
+        }
+        if (resp.status != 200) {
+                long st = resp.status;
+                _cleanup_free_ char *realm = xstrdup(reg_challenge_param(bearer, "realm"));
+                reg_token_request_clear(&treq);
+                if (st == 401 || st == 403) {
+                        reg_resp_clear(&resp);
+                        return err_set(err, st == 401 ? ERR_UNAUTHORIZED : ERR_DENIED,
+                                       "registry %s: token server %s refused %s credentials (HTTP %ld)",
+                                       host->host, realm, host->creds ? "the" : "anonymous", st);
+                }
+                r = reg_http_fail(NULL, &resp, err);
+                reg_resp_clear(&resp);
+                return err_prefix(err, "token for %s", host->host);
+        }
+        reg_token_request_clear(&treq);
+        char *token = NULL, *refresh = NULL;
+        time_t expires;
+        r = reg_token_response_parse(resp.body ? resp.body : "", resp.body_len, time(NULL), &token, &expires,
+                                     &refresh, err);
+        if (resp.body)
+                explicit_bzero(resp.body, resp.body_len);
+        reg_resp_clear(&resp);
+        if (refresh) {
+                explicit_bzero(refresh, strlen(refresh));
+                free(refresh);
+        }
+        if (r < 0)
+                return err_prefix(err, "token for %s", host->host);
+        token_cache_put(host, scope ? scope : "", token, expires);
+        return 0;
+}
+
+/* The Authorization value to send to HOST for SCOPE (newly allocated, a
+ * secret), or NULL for none.  Fetches a token when needed. */
+static int
+authorization_for(struct reg_client *c, CURL *h, struct reg_host *host, const char *scope, bool refresh,
+                  char **ret, struct err **err)
+{
+        int r = 0;
+        *ret = NULL;
+        pthread_mutex_lock(&host->lock);
+        if (host->basic) {
+                host_lookup_creds(c, host, NULL);
+                if (host->creds && host->creds->username && host->creds->password)
+                        *ret = reg_basic_authorization(host->creds->username, host->creds->password);
+        } else if (host->challenges && reg_challenges_find(host->challenges, "Bearer")) {
+                const char *key = scope ? scope : "";
+                const char *tok = refresh ? NULL : token_cache_get(host, key);
+                if (!tok) {
+                        r = fetch_token(c, h, host, scope, err);
+                        if (r >= 0)
+                                tok = token_cache_get(host, key);
+                }
+                if (tok)
+                        *ret = xasprintf("Bearer %s", tok);
+        }
+        pthread_mutex_unlock(&host->lock);
+        return r;
+}
+
+/* Take note of a 401's challenge.  Returns true when it is one we can answer. */
+static bool
+learn_challenge(struct reg_host *host, const char *header)
+{
+        struct reg_challenges *ch = NULL;
+        struct err *e = NULL;
+        bool ok = false;
+        if (!header || reg_challenges_parse(header, &ch, &e) < 0) {
+                err_clear(&e);
+                return false;
+        }
+        pthread_mutex_lock(&host->lock);
+        if (reg_challenges_find(ch, "Bearer")) {
+                reg_challenges_free(host->challenges);
+                host->challenges = steal_ptr(&ch);
+                host->basic = false;
+                ok = true;
+        } else if (reg_challenges_find(ch, "Basic")) {
+                host->basic = true;
+                ok = true;
+        }
+        pthread_mutex_unlock(&host->lock);
+        reg_challenges_free(ch);
+        return ok;
+}
+
+/* ---- retries ------------------------------------------------------------- */
+
+/* Delay in ms asked by a Retry-After value (seconds or an HTTP date), or -1. */
+static long
+retry_after_ms(const char *v)
+{
+        if (!v || !*v)
+                return -1;
+        char *end;
+        errno = 0;
+        long s = strtol(v, &end, 10);
+        if (end != v && *end == '\0' && errno == 0 && s >= 0)
+                return (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000;
+        time_t t = curl_getdate(v, NULL);
+        if (t < 0)
+                return -1;
+        time_t now = time(NULL);
+        if (t <= now)
+                return 0;
+        return (t - now > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (long) (t - now)) * 1000;
+}
+
+static void
+sleep_ms(long ms)
+{
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static bool
+same_origin(const char *a, const char *b)
+{
+        CURLU *ua = curl_url(), *ub = curl_url();
+        char *sa = NULL, *sb = NULL, *ha = NULL, *hb = NULL, *pa = NULL, *pb = NULL;
+        bool same = false;
+        if (curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK &&
+            curl_url_set(ub, CURLUPART_URL, b, 0) == CURLUE_OK &&
+            curl_url_get(ua, CURLUPART_SCHEME, &sa, 0) == CURLUE_OK &&
+            curl_url_get(ub, CURLUPART_SCHEME, &sb, 0) == CURLUE_OK &&
+            curl_url_get(ua, CURLUPART_HOST, &ha, 0) == CURLUE_OK &&
+            curl_url_get(ub, CURLUPART_HOST, &hb, 0) == CURLUE_OK &&
+            curl_url_get(ua, CURLUPART_PORT, &pa, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+            curl_url_get(ub, CURLUPART_PORT, &pb, CURLU_DEFAULT_PORT) == CURLUE_OK)
+                same = strcasecmp(sa, sb) == 0 && strcasecmp(ha, hb) == 0 && strcmp(pa, pb) == 0;
+        curl_free(sa);
+        curl_free(sb);
+        curl_free(ha);
+        curl_free(hb);
+        curl_free(pa);
+        curl_free(pb);
+        curl_url_cleanup(ua);
+        curl_url_cleanup(ub);
+        return same;
+}
+
+char *
+reg_url_resolve(const char *base_url, const char *location)
+{
+        CURLU *u = curl_url();
+        char *s = NULL, *ret = NULL;
+        if (curl_url_set(u, CURLUPART_URL, base_url, 0) == CURLUE_OK &&
+            curl_url_set(u, CURLUPART_URL, location, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
+                ret = xstrdup(s);
+        curl_free(s);
+        curl_url_cleanup(u);
+        return ret;
+}
+
+static bool
+is_redirect(long st)
+{
+        return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
+}
+
+int
+reg_http_do(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req *req, struct reg_resp *resp,
+            struct err **err)
+{
+        int attempts = req->once ? 1 : c->retries + 1;
+        long delay = c->backoff_ms;
+        bool reauthed = false;
+        int r;
+
+        resp->content_length = -1;
+        for (int attempt = 0;; attempt++) {
+                _cleanup_secret_ char *auth = NULL;
+                _cleanup_free_ char *url = xstrdup(req->url);
+                bool transient = false;
+                bool own = true; /* URL is on the registry itself */
+
+                if (req->prepare) {
+                        r = req->prepare(req->userdata, err);
+                        if (r < 0)
+                                return r;
+                }
+                if (req->authorization) {
+                        auth = xstrdup(req->authorization);
+                } else if (host && !req->no_auth) {
+                        r = authorization_for(c, h, host, req->scope, false, &auth, err);
+                        if (r < 0)
+                                return r;
+                }
+                for (int hop = 0;; hop++) {
+                        r = http_once(c, h, own ? host : NULL, req, url, own ? auth : NULL, resp, &transient, err);
+                        if (r < 0 || !req->follow || !is_redirect(resp->status) || !resp->location)
+                                break;
+                        if (hop >= MAX_REDIRECTS) {
+                                r = err_set(err, ERR_HTTP, "%s: more than %d redirects", resp->request,
+                                            MAX_REDIRECTS);
+                                break;
+                        }
+                        char *next = reg_url_resolve(url, resp->location);
+                        if (!next) {
+                                r = err_set(err, ERR_HTTP, "%s: bad redirect Location", resp->request);
+                                break;
+                        }
+                        /* Credentials go to the registry only, never to the
+                         * storage a redirect points at (e.g. a CDN). */
+                        if (own && !same_origin(req->url, next))
+                                own = false;
+                        free(url);
+                        url = next;
+                        /* A redirect answers with the new location's body; a
+                         * resumed download keeps its Range. */
+                }
+                if (r < 0) {
+                        if (!transient || attempt + 1 >= attempts)
+                                return attempt ? err_prefix(err, "after %d attempts", attempt + 1) : r;
+                        err_clear(err);
+                        reg_client_logf(c, "Retrying %s in %ld ms (attempt %d of %d)", req->url, delay,
+                                        attempt + 2, attempts);
+                        sleep_ms(delay);
+                        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+                        continue;
+                }
+                if (resp->status == 401 && host && own && !req->no_auth && !reauthed) {
+                        reauthed = true;
+                        if (learn_challenge(host, resp->www_authenticate)) {
+                                _cleanup_secret_ char *again = NULL;
+                                /* A fresh token (the cached one may be for too
+                                 * little access); no retry budget spent. */
+                                r = authorization_for(c, h, host, req->scope, true, &again, err);
+                                if (r < 0)
+                                        return r;
+                                if (again) {
+                                        attempt--;
+                                        continue;
+                                }
+                        }
+                }
+                long st = resp->status;
+                if ((st == 408 || st == 429 || st >= 500) && attempt + 1 < attempts) {
+                        long wait = st == 429 ? retry_after_ms(resp->retry_after) : -1;
+                        if (wait < 0)
+                                wait = delay;
+                        if (st >= 500 && retry_after_ms(resp->retry_after) >= 0)
+                                wait = retry_after_ms(resp->retry_after);
+                        reg_client_logf(c, "Retrying %s after HTTP %ld in %ld ms (attempt %d of %d)", req->url, st,
+                                        wait, attempt + 2, attempts);
+                        sleep_ms(wait);
+                        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+                        continue;
+                }
+                return 0;
+        }
+}
+
+/* ---- ping ------------------------------------------------------------------ */
+
+static bool
+is_loopback(const char *hostport)
+{
+        if (strncmp(hostport, "localhost", 9) == 0 && (hostport[9] == '\0' || hostport[9] == ':'))
+                return true;
+        if (strncmp(hostport, "127.", 4) == 0)
+                return true;
+        if (strncmp(hostport, "[::1]", 5) == 0)
+                return true;
+        return false;
+}
+
+int
+reg_host_ping(struct reg_client *c, CURL *h, struct reg_host *host, struct err **err)
+{
+        struct reg_resp resp = {.content_length = -1};
+        int r;
+
+        pthread_mutex_lock(&host->lock);
+        bool done = host->pinged;
+        pthread_mutex_unlock(&host->lock);
+        if (done)
+                return 0;
+
+        const char *schemes[2] = {"https", "http"};
+        size_t first = c->plain_http ? 1 : 0, last = c->plain_http || is_loopback(host->host) ? 1 : 0;
+        for (size_t i = first; i <= last; i++) {
+                _cleanup_free_ char *url = xasprintf("%s://%s/v2/", schemes[i], host->host);
+                struct reg_req req = {.method = "GET", .url = url, .no_auth = true};
+                r = reg_http_do(c, h, host, &req, &resp, err);
+                if (r < 0) {
+                        if (i < last) {
+                                err_clear(err);
+                                continue;
+                        }
+                        reg_resp_clear(&resp);
+                        return err_prefix(err, "registry %s", host->host);
+                }
+                if (resp.status == 401) {
+                        learn_challenge(host, resp.www_authenticate);
+                } else if (resp.status != 200 && i < last && resp.status == 400) {
+                        /* An HTTP server answering TLS garbage; try plain. */
+                        reg_resp_clear(&resp);
+                        continue;
+                } else if (resp.status == 404) {
+                        r = err_set(err, ERR_UNSUPPORTED, "registry %s: GET %s: 404: not a registry (no /v2/ API)",
+                                    host->host, url);
+                        reg_resp_clear(&resp);
+                        return r;
+                }
+                pthread_mutex_lock(&host->lock);
+                free(host->base);
+                host->base = xasprintf("%s://%s", schemes[i], host->host);
+                host->pinged = true;
+                pthread_mutex_unlock(&host->lock);
+                reg_resp_clear(&resp);
+                return 0;
+        }
+        reg_resp_clear(&resp);
+        return err_set(err, EIO, "registry %s: unreachable", host->host);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static int
+code_from_name(const char *name)
+{
+        for (int code = ERR_BASE + 1; code < ERR_LAST; code++) {
+                const char *n = err_code_name(code);
+                if (n && strcmp(n, name) == 0)
+                        return code;
+        }
+        return 0;
+}
+
+int
+reg_http_fail(struct reg_host *host, const struct reg_resp *resp, struct err **err)
+{
+        char msg[1024] = "";
+        size_t off = 0;
+        int code = 0;
+
+        if (resp->body && resp->body_len) {
+                json_error_t je;
+                json_t *j = json_loadb(resp->body, resp->body_len, 0, &je);
+                json_t *errors = j ? json_object_get(j, "errors") : NULL;
+                if (json_is_array(errors)) {
+                        size_t i;
+                        json_t *e;
+                        json_array_foreach(errors, i, e) {
+                                const char *cn = json_string_value(json_object_get(e, "code"));
+                                const char *m = json_string_value(json_object_get(e, "message"));
+                                json_t *detail = json_object_get(e, "detail");
+                                if (!cn)
+                                        continue;
+                                if (!code)
+                                        code = code_from_name(cn);
+                                _cleanup_free_ char *d = NULL;
+                                if (detail && !json_is_null(detail))
+                                        d = json_dumps(detail, JSON_COMPACT | JSON_ENCODE_ANY);
+                                int n = snprintf(msg + off, sizeof(msg) - off, "%s%s%s%s%s%s", off ? "; " : "", cn,
+                                                 m ? ": " : "", m ? m : "", d ? " " : "", d ? d : "");
+                                if (n < 0 || (size_t) n >= sizeof(msg) - off) {
+                                        off = sizeof(msg) - 1;
+                                        break;
+                                }
+                                off += (size_t) n;
+                        }
+                }
+                json_decref(j);
+        }
+        if (!code) {
+                switch (resp->status) {
+                case 401: code = ERR_UNAUTHORIZED; break;
+                case 403: code = ERR_DENIED; break;
+                case 429: code = ERR_TOOMANYREQUESTS; break;
+                default: code = ERR_HTTP; break;
+                }
+        }
+        if (!off && resp->body && resp->body_len) {
+                /* A non-JSON body: its first line, printable bytes only. */
+                size_t i;
+                for (i = 0; i < resp->body_len && i < 200 && resp->body[i] != '\n'; i++)
+                        msg[i] = isprint((unsigned char) resp->body[i]) ? resp->body[i] : '?';
+                msg[i] = '\0';
+        }
+        return err_set(err, code, "registry %s: %s: HTTP %ld%s%s", host ? host->host : "(token server)",
+                       resp->request ? resp->request : "request", resp->status, msg[0] ? ": " : "", msg);
+}
