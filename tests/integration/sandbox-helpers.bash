@@ -1,0 +1,405 @@
+# Shared by sandbox-root.bats and sandbox-rootless.bats: the same checks run
+# as root and as an unprivileged user with a subordinate id range.
+#   SANDBOX_MODE=root|rootless (set by the .bats file before loading this)
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+TESTUSER=ibuildtest
+SBX="$IBUILD_TOOLS/sandbox-run"
+
+# Create the test user and its subordinate ranges if missing (idempotent;
+# other suites may share the user).
+ensure_user() {
+	id "$TESTUSER" >/dev/null 2>&1 || useradd -m "$TESTUSER" 2>/dev/null || id "$TESTUSER" >/dev/null
+	grep -q "^$TESTUSER:" /etc/subuid || echo "$TESTUSER:200000:65536" >>/etc/subuid
+	grep -q "^$TESTUSER:" /etc/subgid || echo "$TESTUSER:200000:65536" >>/etc/subgid
+}
+
+# Run a command as the mode's user (the tool itself, or anything else).
+as_mode() {
+	if [ "$SANDBOX_MODE" = rootless ]; then
+		runuser -u "$TESTUSER" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+sbx() { as_mode "$SBX" "$@"; }
+
+# A base rootfs from busybox-static: /bin/busybox, applet symlinks, users,
+# and a few trees a step can delete or replace.
+make_base() {
+	local b=$1
+	mkdir -p "$b/bin" "$b/etc" "$b/data/old/sub" "$b/data/keep" "$b/replace" "$b/tmp" "$b/root"
+	cp /bin/busybox "$b/bin/busybox"
+	# busybox --install -s, into our dir (one process: forks are slow here)
+	/bin/busybox --list | grep -vx busybox | (cd "$b/bin" && perl -ne 'chomp; symlink("busybox", $_) or die "$_: $!"')
+	printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\nbob:x:1001:1001::/home/bob:/bin/sh\n' >"$b/etc/passwd"
+	printf 'root:x:0:\nalice:x:1000:\nbob:x:1001:\nstaff:x:50:alice\n' >"$b/etc/group"
+	echo old-a >"$b/data/old/a"
+	echo old-b >"$b/data/old/sub/b"
+	echo keep >"$b/data/keep/k"
+	echo gone >"$b/data/keep/gone"
+	echo x >"$b/replace/x"
+	chmod 1777 "$b/tmp"
+}
+
+# Built once per file: the base tarball and the static helpers.
+setup_file() {
+	[ "$SANDBOX_MODE" = rootless ] && ensure_user
+	B=$(mktemp -d /tmp/ibuild-sandbox-base.XXXXXX)
+	chmod 755 "$B"
+	make_base "$B/base"
+	(cd "$B/base" && tar --numeric-owner -cf "$B/base.tar" .)
+	make_xattr_tool
+	make_list_script
+	export B
+}
+
+teardown_file() {
+	[ -n "${B:-}" ] && rm -rf "$B"
+}
+
+setup() {
+	T=$(mktemp -d /tmp/ibuild-sandbox-test.XXXXXX)
+	chmod 755 "$T"
+	cp "$B/base.tar" "$T/base.tar"
+	mkdir -p "$T/run" "$T/snaps"
+	if [ "$SANDBOX_MODE" = rootless ]; then
+		chown -R "$TESTUSER:" "$T"
+	fi
+	# The base as a snapshot dir (unpacked inside the user namespace).
+	BASE=$(sbx unpack --snapshots "$T/snaps" --layer "$T/base.tar")
+	as_mode mkdir "$T/upper" "$T/work"
+	MARK="ibuild-sbx-$$-$RANDOM"
+}
+
+teardown() {
+	# Nothing of a step may outlive it.
+	pkill -KILL -f "$MARK" 2>/dev/null || true
+	if [ -n "${T:-}" ] && [ -d "$T" ]; then
+		for d in "$T"/snaps/* "$T"/snaps/.??* "$T/upper" "$T/extract"; do
+			[ -e "$d" ] && sbx rm "$d" >/dev/null 2>&1
+		done
+		chmod -R u+rwX "$T" 2>/dev/null
+		rm -rf "$T"
+	fi
+}
+
+# Run a step over the base snapshot with the test's upper/work dirs.
+step() {
+	sbx run --run-dir "$T/run" --lower "$BASE" --upper "$T/upper" --work "$T/work" "$@"
+}
+
+# A static xattr helper usable inside the busybox rootfs and on the host:
+#   xattr set FILE NAME VALUE | xattr get FILE NAME
+make_xattr_tool() {
+	cat >"$B/xattr.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+int main(int c, char **v) {
+	char buf[256];
+	ssize_t n;
+	if (c == 5 && strcmp(v[1], "set") == 0)
+		return lsetxattr(v[2], v[3], v[4], strlen(v[4]), 0) ? (perror("setxattr"), 1) : 0;
+	if (c == 4 && strcmp(v[1], "get") == 0 && (n = lgetxattr(v[2], v[3], buf, sizeof(buf))) >= 0)
+		return printf("%.*s\n", (int) n, buf) < 0;
+	return 1;
+}
+C
+	gcc -static -O1 -o "$B/xattr" "$B/xattr.c"
+	chmod 755 "$B/xattr"
+}
+
+# list.sh ROOT [XATTR-TOOL]: one line per entry under ROOT (type, mode,
+# owner, size, link count and md5 of files, link targets, user.test xattr),
+# skipping the sandbox's own mount points.  Run with busybox sh both inside
+# a step and on the host, so both sides format alike.
+make_list_script() {
+	cat >"$B/list.sh" <<'SH'
+cd "$1" || exit 1
+x=${2:-}
+find . -xdev | sort | while IFS= read -r f; do
+	case "$f" in
+	. | ./proc | ./proc/* | ./dev | ./dev/* | ./etc/hosts | ./etc/hostname | ./etc/resolv.conf | ./list.sh | ./xattr) continue ;;
+	esac
+	t=$(stat -c %F "$f")
+	case "$t" in
+	regular*) extra="$(stat -c '%s %h' "$f") $(md5sum <"$f" | cut -c1-32)" ;;
+	symbolic*) extra=$(readlink "$f") ;;
+	*) extra= ;;
+	esac
+	xa=
+	[ -n "$x" ] && [ ! -L "$f" ] && xa=$("$x" get "$f" user.test 2>/dev/null)
+	echo "$f|${t%% empty*}|$(stat -c '%a %u %g' "$f")|$extra|$xa"
+done
+SH
+}
+
+# Build an OCI layout holding the base layer plus LAYER (media type MT)
+# and unpack it with umoci into $T/bundle (as real root: tar headers carry
+# in-image ids whichever way the layer was made).
+umoci_unpack() {
+	local layer=$1 mt=$2 diffid=$3 L=$T/layout
+	mkdir -p "$L/blobs/sha256"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$L/oci-layout"
+	local bd bs ld ls cfg cd cs man md ms
+	bd=$(sha256sum "$T/base.tar" | cut -d' ' -f1)
+	bs=$(stat -c %s "$T/base.tar")
+	cp "$T/base.tar" "$L/blobs/sha256/$bd"
+	ld=$(sha256sum "$layer" | cut -d' ' -f1)
+	ls=$(stat -c %s "$layer")
+	cp "$layer" "$L/blobs/sha256/$ld"
+	cfg=$(printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s","%s"]}}' "$bd" "$diffid")
+	cd=$(printf '%s' "$cfg" | sha256sum | cut -d' ' -f1)
+	cs=$(printf '%s' "$cfg" | wc -c)
+	printf '%s' "$cfg" >"$L/blobs/sha256/$cd"
+	man=$(printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s},{"mediaType":"%s","digest":"sha256:%s","size":%s}]}' "$cd" "$cs" "$bd" "$bs" "$mt" "$ld" "$ls")
+	md=$(printf '%s' "$man" | sha256sum | cut -d' ' -f1)
+	ms=$(printf '%s' "$man" | wc -c)
+	printf '%s' "$man" >"$L/blobs/sha256/$md"
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"t"}}]}' "$md" "$ms" >"$L/index.json"
+	umoci unpack --image "$L:t" "$T/bundle" >/dev/null
+}
+
+STEP_SCRIPT='set -e
+echo one >/owned-1000; chown 1000:1000 /owned-1000
+mkdir -p /home/bob; chown 1001:50 /home/bob; echo b >/home/bob/f; chown 1001:1001 /home/bob/f
+echo big >/owned-65000; chown 65000:65001 /owned-65000
+rm /data/keep/gone
+rm -rf /data/old; mkdir /data/old; echo new >/data/old/fresh
+rm -rf /replace; echo "now a file" >/replace
+echo h >/hl-a; ln /hl-a /hl-b
+ln -s /data/keep/k /sym-abs; ln -s ../k /data/keep/sym-rel
+echo x >/xa; /xattr set /xa user.test hello
+cp /bin/busybox /suidbox; chmod 4755 /suidbox
+mkfifo /fifo; mkdir -p /empty/deeper
+echo more >>/data/keep/k
+chmod 700 /root
+/bin/sh /list.sh / /xattr'
+
+# The full round trip: step → layer → umoci over the base == what the step saw.
+t_roundtrip() {
+	local comp=${1:-none} mt=application/vnd.oci.image.layer.v1.tar flag=
+	[ "$comp" = gzip ] && mt=$mt+gzip flag=--gzip
+	[ "$comp" = zstd ] && mt=$mt+zstd flag=--zstd
+	run step --mount "type=bind,source=$B/list.sh,target=/list.sh" \
+		--mount "type=bind,source=$B/xattr,target=/xattr" -- sh -c "$STEP_SCRIPT"
+	assert_success
+	echo "$output" >"$T/seen.txt"
+	assert_output --partial './xa|regular file|644 0 0|2 1 '
+	assert_output --partial '|hello'
+	# the sandbox's mount points never reach the upper dir
+	run as_mode ls -A "$T/upper"
+	refute_output --partial proc
+	refute_output --partial dev
+	refute_output --partial list.sh
+	run sbx commit --upper "$T/upper" --out "$T/layer" $flag
+	assert_success
+	local diffid
+	diffid=$(echo "$output" | awk '$1=="diffid"{print $2}')
+	# The layer holds OCI whiteouts, not overlay ones.
+	run tar -tvf "$T/layer"
+	assert_output --partial 'data/keep/.wh.gone'
+	assert_output --partial 'data/old/.wh..wh..opq'
+	assert_output --partial 'hl-b link to hl-a'
+	refute_output --partial 'list.sh'
+	refute_output --partial 'etc/hosts'
+	umoci_unpack "$T/layer" "$mt" "$diffid"
+	busybox sh "$B/list.sh" "$T/bundle/rootfs" "$B/xattr" >"$T/unpacked.txt"
+	run diff -u "$T/seen.txt" "$T/unpacked.txt"
+	assert_success
+	grep -q '^./suidbox|regular file|4755 0 0|' "$T/unpacked.txt"
+	grep -q '^./fifo|fifo|' "$T/unpacked.txt"
+	grep -q '^./owned-65000|regular file|644 65000 65001|' "$T/unpacked.txt"
+	grep -q '^./replace|regular file|' "$T/unpacked.txt"
+	! grep -q '^./data/old/a' "$T/unpacked.txt"
+}
+
+# A committed upper dir is the next step's lower: its whiteouts, opaque dir
+# and xattrs keep working without re-extraction.
+t_second_step() {
+	run step --mount "type=bind,source=$B/xattr,target=/xattr" -- sh -c \
+		'rm /data/keep/gone && rm -rf /data/old && mkdir /data/old && echo n >/data/old/n && echo v >/v && /xattr set /v user.test kept && chown 1000:1000 /v'
+	assert_success
+	run sbx commit --upper "$T/upper" --out "$T/layer" --snapshots "$T/snaps"
+	assert_success
+	local snap
+	snap=$(echo "$output" | awk '$1=="snapshot"{print $2}')
+	[ -d "$snap" ]
+	[ ! -e "$T/upper" ]
+	as_mode mkdir "$T/upper2" "$T/work2"
+	run sbx run --run-dir "$T/run" --lower "$snap" --lower "$BASE" --upper "$T/upper2" --work "$T/work2" \
+		--mount "type=bind,source=$B/xattr,target=/xattr" -- \
+		sh -c 'ls /data/keep; ls /data/old; /xattr get /v user.test; stat -c "%u:%g" /v'
+	assert_success
+	assert_output "k
+n
+kept
+1000:1000"
+	run as_mode ls -A "$T/upper2"
+	assert_output ''
+	# Unpacking the same layer again finds the existing snapshot.
+	local diffid
+	diffid=$(sha256sum "$T/layer" | cut -d' ' -f1)
+	run sbx unpack --snapshots "$T/snaps" --layer "$T/layer" --diffid "sha256:$diffid"
+	assert_success
+	assert_output "$snap"
+}
+
+t_isolation() {
+	touch "$T/host-sentinel"
+	run step -- sh -c "test ! -e $T/host-sentinel && test ! -e /work && echo ok-hidden; \
+		echo written >/tmp/inside; ls /proc | grep -cE '^[0-9]+\$'; cat /proc/1/cmdline >/dev/null && echo pid1; \
+		hostname; cat /etc/hostname"
+	assert_success
+	assert_line --index 0 ok-hidden
+	# pid 1, the shell, ls, grep: only the step's own processes
+	[ "${lines[1]}" -le 5 ]
+	assert_line --index 2 pid1
+	assert_line --index 3 ibuild
+	assert_line --index 4 ibuild
+	[ ! -e /tmp/inside ]
+	run as_mode ls "$T/upper/tmp"
+	assert_output inside
+}
+
+t_caps() {
+	run step -- sh -c 'grep -E "^(NoNewPrivs|CapBnd|CapEff):" /proc/self/status; mount -t tmpfs none /mnt 2>&1 || echo mount-denied'
+	assert_success
+	assert_line 'NoNewPrivs:	1'
+	assert_line 'CapBnd:	00000000a80425fb'
+	assert_line 'CapEff:	00000000a80425fb'
+	assert_line mount-denied
+	run step --user alice -- sh -c 'id; grep -E "^(NoNewPrivs|CapEff|CapPrm):" /proc/self/status'
+	assert_success
+	assert_line --index 0 --regexp '^uid=1000\(alice\) gid=1000\(alice\) groups=(1000\(alice\),)?50\(staff\)'
+	assert_line 'NoNewPrivs:	1'
+	assert_line 'CapEff:	0000000000000000'
+	assert_line 'CapPrm:	0000000000000000'
+}
+
+# No mount, process or temp dir may outlive a step, however it ends.
+assert_no_leftovers() {
+	run grep -c "$T" /proc/self/mountinfo
+	assert_output 0
+	run pgrep -f "$MARK"
+	assert_failure
+	run ls -A "$T/run"
+	assert_output ''
+}
+
+t_failure_cleanup() {
+	run step -- sh -c "sh -c 'sleep 300; true' $MARK & sleep 0.2; exit 3"
+	assert_failure 3
+	assert_no_leftovers
+	run step -- sh -c 'kill -9 $$'
+	assert_failure 137
+	assert_no_leftovers
+	run step -- /no/such/binary
+	assert_failure 125
+	assert_output --partial 'exec /no/such/binary'
+	assert_no_leftovers
+}
+
+t_timeout_cleanup() {
+	local t0=$SECONDS
+	run step --timeout 1 -- sh -c "sh -c 'sleep 300; true' $MARK & sh -c 'sleep 301; true' $MARK"
+	assert_failure 124
+	assert_output --partial 'timed out'
+	[ $((SECONDS - t0)) -lt 10 ]
+	assert_no_leftovers
+}
+
+t_mounts() {
+	mkdir -p "$T/ctx"
+	echo from-host >"$T/ctx/f"
+	printf 's3cr3t' >"$T/secret"
+	chmod 600 "$T/secret"
+	[ "$SANDBOX_MODE" = rootless ] && chown -R "$TESTUSER:" "$T/ctx" "$T/secret"
+	local m=(--cache-root "$T/cache"
+		--mount "type=bind,source=$T/ctx,target=/ctx"
+		--mount "type=bind,source=$T/ctx,target=/ctxrw,rw"
+		--mount "type=cache,id=c1,target=/var/cache/thing,sharing=locked"
+		--mount "type=tmpfs,target=/scratch"
+		--mount "type=secret,id=tok,source=$T/secret"
+		--mount "type=secret,id=tok2,source=$T/secret,target=/etc/tok,uid=1000,mode=0440")
+	run step "${m[@]}" -- sh -c 'cat /ctx/f; (echo no >/ctx/g) 2>/dev/null || echo ro-ok; echo yes >/ctxrw/h;
+		echo 1 >>/var/cache/thing/count; wc -l </var/cache/thing/count; echo t >/scratch/t;
+		cat /run/secrets/tok; echo; stat -c "%a %u" /run/secrets/tok /etc/tok; grep -c " /scratch " /proc/mounts'
+	assert_success
+	assert_line --index 0 from-host
+	assert_line --index 1 ro-ok
+	assert_line --index 2 1
+	assert_line --index 3 s3cr3t
+	assert_line --index 4 '400 0'
+	assert_line --index 5 '440 1000'
+	[ "$(cat "$T/ctx/h")" = yes ]
+	# The cache persists across steps; the mounts are never in the layer.
+	run step "${m[@]}" -- sh -c 'echo 1 >>/var/cache/thing/count; wc -l </var/cache/thing/count'
+	assert_output 2
+	run as_mode find "$T/upper" -mindepth 1
+	assert_output ''
+	assert_no_leftovers
+	# Errors name the input.
+	run step --mount "type=bind,source=$T/nope,target=/x" -- true
+	assert_failure 125
+	assert_output --partial "$T/nope"
+	run step --mount "type=tmpfs,target=/a/../etc" -- true
+	assert_failure 125
+	assert_output --partial "must not contain"
+}
+
+t_users_and_env() {
+	run step --user bob:staff --cwd /home/bob/work --env FOO=bar -- sh -c 'id -u; id -g; pwd; echo $FOO; echo $HOME; echo $PATH'
+	assert_success
+	assert_output "1001
+50
+/home/bob/work
+bar
+/home/bob
+/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	run step --user 4242:4243 -- sh -c 'echo $(id -u):$(id -g) > /tmp/o; cat /tmp/o'
+	assert_output 4242:4243
+	run step --user nosuchuser -- true
+	assert_failure 125
+	assert_output --partial 'unable to find user nosuchuser'
+}
+
+t_net_none() {
+	run step --net none -- sh -c 'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; ping -c1 -W1 127.0.0.1 >/dev/null 2>&1 && echo lo-up'
+	assert_success
+	assert_output "lo
+lo-up"
+}
+
+t_scratch_base() {
+	# A base without /etc, /proc or /dev: the mount points still exist in
+	# the step but nothing of them lands in the upper dir.
+	mkdir -p "$T/scratch/bin"
+	[ "$SANDBOX_MODE" = rootless ] && chown -R "$TESTUSER:" "$T/scratch"
+	as_mode cp /bin/busybox "$T/scratch/bin/busybox"
+	run sbx run --run-dir "$T/run" --lower "$T/scratch" --upper "$T/upper" --work "$T/work" -- /bin/busybox ls /etc /proc/self/status
+	assert_success
+	assert_output --partial hosts
+	run as_mode find "$T/upper" -mindepth 1
+	assert_output ''
+}
+
+t_single_mapping() {
+	run env IBUILD_IDMAP=single "$SBX" idmap
+	assert_success
+	assert_line --index 1 single
+	assert_output --partial 'warning: no subordinate id range'
+	if [ "$SANDBOX_MODE" = rootless ]; then
+		run runuser -u "$TESTUSER" -- env IBUILD_IDMAP=single "$SBX" run --run-dir "$T/run" --lower "$BASE" --upper "$T/upper" --work "$T/work" -- id -u
+		assert_success
+		assert_output --partial 'warning: single id mapping'
+		assert_line 0
+		run runuser -u "$TESTUSER" -- env IBUILD_IDMAP=single "$SBX" run --run-dir "$T/run" --lower "$BASE" --upper "$T/upper" --work "$T/work" --user 1000 -- id -u
+		assert_failure 125
+		assert_output --partial 'only id 0 is mapped'
+	fi
+}
