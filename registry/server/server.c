@@ -104,7 +104,10 @@ respond_error_msg(struct reg_req *r, int status, const char *code, const char *m
 
         json_object_set_new(e, "code", json_string(code));
         /* jansson rejects invalid UTF-8; messages quote client input. */
-        json_object_set_new(e, "message", json_string(msg) ? json_string(msg) : json_string("(invalid text)"));
+        {
+                json_t *m = json_string(msg);
+                json_object_set_new(e, "message", m ? m : json_string("(invalid text)"));
+        }
         if (r->route.name[0])
                 json_object_set_new(detail, "name", json_string(r->route.name));
         if (r->route.ref[0])
