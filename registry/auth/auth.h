@@ -29,6 +29,7 @@
  *                                     tokens to anonymous callers)
  *     "client_cert_users": false,     a verified TLS client certificate's CN is the
  *                                     user when no Authorization header is sent
+ *                                     (modes none and Basic; tokens carry their own)
  *     "acl": [ { "user": "alice" | "*" | "anonymous",
  *                "repos": "PATTERN" | ["PATTERN", ...],
  *                "actions": ["pull", "push", "delete"] | ["*"] } ]

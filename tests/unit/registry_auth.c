@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -912,6 +913,69 @@ mode_token_external(void **state)
         reg_auth_free(a);
 }
 
+/* ---- many threads at once (the server is multi-threaded) ---- */
+
+struct worker {
+        struct reg_auth *a;
+        const char *basic, *bearer;
+        int failures;
+};
+
+static void *
+work(void *arg)
+{
+        struct worker *w = arg;
+        for (int i = 0; i < 150; i++) {
+                struct reg_auth_request req = {.authorization = (i & 1) ? w->basic : w->bearer,
+                                               .repo = "team/app",
+                                               .actions = REG_ACTION_PULL};
+                struct reg_auth_result res;
+                struct err *e = NULL;
+                if (reg_auth_check(w->a, &req, &res, &e) < 0 || !res.allowed)
+                        w->failures++;
+                err_clear(&e);
+        }
+        return NULL;
+}
+
+static void
+threads(void **state)
+{
+        /* Basic credentials are checked against the file (token mode
+         * authenticates /token with it; here both paths run side by side
+         * in two authenticators sharing nothing but the key files). */
+        _cleanup_free_ char *good = basic("alice", "wonderland");
+        struct reg_auth *basic_a = auth_from("{\"htpasswd\": \"%s/htpasswd\"}", tmpdir);
+        struct reg_auth *tok_a = auth_from("{\"htpasswd\": \"%s/htpasswd\", \"token\": {\"realm\": \"http://h/token\","
+                                           " \"key\": \"%s/rsa.pem\"}}",
+                                           tmpdir, tmpdir);
+        char wa[64];
+        json_t *resp = token_call(tok_a, "GET", good, "scope=repository:team/app:pull", 200, wa, sizeof(wa));
+        _cleanup_free_ char *bearer = xasprintf("Bearer %s", json_string_value(json_object_get(resp, "token")));
+        struct worker w[4];
+        pthread_t t[4];
+
+        json_decref(resp);
+        for (int i = 0; i < 4; i++) {
+                w[i] = (struct worker){.a = (i & 1) ? tok_a : basic_a, .basic = good, .bearer = good, .failures = 0};
+                if (i & 1)
+                        w[i].basic = w[i].bearer = bearer;
+                assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+        }
+        /* Rewrite the htpasswd file meanwhile: reloads race with checks. */
+        for (int k = 0; k < 5; k++) {
+                struct timespec ts = {0, 3 * 1000 * 1000};
+                write_file("htpasswd", HTPASSWD);
+                nanosleep(&ts, NULL);
+        }
+        for (int i = 0; i < 4; i++) {
+                assert_int_equal(pthread_join(t[i], NULL), 0);
+                assert_int_equal(w[i].failures, 0);
+        }
+        reg_auth_free(basic_a);
+        reg_auth_free(tok_a);
+}
+
 int
 main(void)
 {
@@ -922,6 +986,7 @@ main(void)
             cmocka_unit_test(scope_and_form),    cmocka_unit_test(config_errors),
             cmocka_unit_test(mode_none),         cmocka_unit_test(mode_basic),
             cmocka_unit_test(mode_token_issuer), cmocka_unit_test(mode_token_external),
+            cmocka_unit_test(threads),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
