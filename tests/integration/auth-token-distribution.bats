@@ -143,6 +143,11 @@ code() { # METHOD URL [TOKEN]
 	tok=$(token "$T/ireg-rsa.json" alice:wonderland "repository:team/app:pull,push")
 	run code POST "http://127.0.0.1:$PORT/v2/team/app/blobs/uploads/" "$tok"
 	assert_output 202
+	# kid only (no x5c): distribution finds the key by its libtrust ID.
+	run TOOL sign "$T/rsa.pem" test-issuer test-registry alice 300 repository:team/app:pull
+	assert_success
+	run code GET "http://127.0.0.1:$PORT/v2/team/app/tags/list" "$output"
+	assert_output 404
 	# An ES256 token from the other configuration is not trusted here.
 	tok=$(token "$T/ireg.json" alice:wonderland "repository:team/app:pull,push")
 	run code POST "http://127.0.0.1:$PORT/v2/team/app/blobs/uploads/" "$tok"
