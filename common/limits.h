@@ -26,5 +26,14 @@
 /* Layers per image and manifests per index. */
 #define LIMIT_LAYERS 1024
 #define LIMIT_INDEX_MANIFESTS 4096
+/* Auth: a bearer token, an htpasswd file, PEM key/certificate files, the
+ * /token query or form, scopes in one token request, a credential
+ * helper's answer. */
+#define LIMIT_AUTH_TOKEN (16 * 1024)
+#define LIMIT_HTPASSWD (4 * 1024 * 1024)
+#define LIMIT_PEM (1024 * 1024)
+#define LIMIT_TOKEN_PARAMS (64 * 1024)
+#define LIMIT_TOKEN_SCOPES 64
+#define LIMIT_CRED_HELPER_OUTPUT (64 * 1024)
 
 #endif
