@@ -11,14 +11,15 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 
-/* Caps on untrusted or configured input. */
-#define REG_AUTH_TOKEN_MAX (16 * 1024)          /* a JWT in a header */
-#define REG_AUTH_HTPASSWD_MAX (4 * 1024 * 1024) /* the htpasswd file */
-#define REG_AUTH_PEM_MAX (1024 * 1024)          /* key / cert bundle files */
-#define REG_AUTH_PARAMS_MAX (64 * 1024)         /* /token query or form body */
-#define REG_AUTH_SCOPES_MAX 64                  /* scopes in one token request */
-#define REG_AUTH_LEEWAY 60                      /* seconds of clock skew on exp/nbf */
+/* Caps on untrusted or configured input (values in common/limits.h). */
+#define REG_AUTH_TOKEN_MAX LIMIT_AUTH_TOKEN
+#define REG_AUTH_HTPASSWD_MAX LIMIT_HTPASSWD
+#define REG_AUTH_PEM_MAX LIMIT_PEM
+#define REG_AUTH_PARAMS_MAX LIMIT_TOKEN_PARAMS
+#define REG_AUTH_SCOPES_MAX LIMIT_TOKEN_SCOPES
+#define REG_AUTH_LEEWAY 60 /* seconds of clock skew on exp/nbf */
 
 /* ---- JWT (jwt.c) ---- */
 

@@ -23,7 +23,7 @@
 
 extern char **environ;
 
-#define HELPER_OUTPUT_MAX (64 * 1024)
+#define HELPER_OUTPUT_MAX LIMIT_CRED_HELPER_OUTPUT
 #define HELPER_TIMEOUT_MS 30000
 #define DOCKER_HUB_URL "https://index.docker.io/v1/"
 
