@@ -184,6 +184,101 @@ errors(void **state)
         bad("x\n\n!a[-b]", ":3: syntax error in pattern \"!a[-b]\"");
 }
 
+
+/* The cases patternmatcher's own tests use (pattern, path, excluded), and
+ * filepath.Match's: 1 excluded, 0 not, -1 the pattern is malformed. */
+static void
+reference_cases(void **state)
+{
+        static const struct {
+                const char *pattern, *path;
+                int want;
+        } cases[] = {
+                { "**", "file", 1 }, { "**", "file/", 1 }, { "**/", "file", 1 }, { "**/", "file/", 1 },
+                { "**", "/", 1 }, { "**/", "/", 1 }, { "**", "dir/file", 1 }, { "**/", "dir/file", 1 },
+                { "**", "dir/file/", 1 }, { "**/**", "dir/file", 1 }, { "dir/**", "dir/file", 1 },
+                { "dir/**", "dir/dir2/file/", 1 }, { "**/dir", "dir", 1 }, { "**/dir", "dir/file", 1 },
+                { "**/dir2/*", "dir/dir2/file", 1 }, { "**/dir2/*", "dir/dir2/file/", 1 },
+                { "**/dir2/**", "dir/dir2/dir3/file", 1 }, { "**file", "file", 1 }, { "**file", "dir/file", 1 },
+                { "**/file", "dir/file", 1 }, { "**file", "dir/dir/file", 1 }, { "**/file", "dir/dir/file", 1 },
+                { "**/file*", "dir/dir/file", 1 }, { "**/file*", "dir/dir/file.txt", 1 },
+                { "**/file*txt", "dir/dir/file.txt", 1 }, { "**/file*.txt", "dir/dir/file.txt", 1 },
+                { "**/file*.txt*", "dir/dir/file.txt", 1 }, { "**/**/*.txt", "dir/dir/file.txt", 1 },
+                { "**/**/*.txt2", "dir/dir/file.txt", 0 }, { "**/*.txt", "file.txt", 1 },
+                { "**/**/*.txt", "file.txt", 1 }, { "a**/*.txt", "a/file.txt", 1 }, { "a**/*.txt", "a/dir/file.txt", 1 },
+                { "a**/*.txt", "a/dir/dir/file.txt", 1 }, { "a/*.txt", "a/dir/file.txt", 0 },
+                { "a/*.txt", "a/file.txt", 1 }, { "a/*.txt**", "a/file.txt", 1 }, { "a[b-d]e", "ae", 0 },
+                { "a[b-d]e", "ace", 1 }, { "a[b-d]e", "aae", 0 }, { "a[^b-d]e", "aze", 1 }, { ".*", ".foo", 1 },
+                { ".*", "foo", 0 }, { "abc.def", "abcdef", 0 }, { "abc.def", "abc.def", 1 }, { "abc.def", "abcZdef", 0 },
+                { "abc?def", "abcZdef", 1 }, { "abc?def", "abcdef", 0 }, { "**/foo/bar", "foo/bar", 1 },
+                { "**/foo/bar", "dir/foo/bar", 1 }, { "**/foo/bar", "dir/dir2/foo/bar", 1 }, { "abc/**", "abc", 0 },
+                { "abc/**", "abc/def", 1 }, { "abc/**", "abc/def/ghi", 1 }, { "**/.foo", ".foo", 1 },
+                { "**/.foo", "bar.foo", 0 }, { "a(b)c/def", "a(b)c/def", 1 }, { "a(b)c/def", "a(b)c/xyz", 0 },
+                { "a.|)$(}+{bc", "a.|)$(}+{bc", 1 }, { "dist/*.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", 1 },
+                { "a\\\\", "a\\", 1 }, { "a\\*b", "a*b", 1 },
+                /* filepath.Match's cases, through the parent-directory rule */
+                { "abc", "abc", 1 }, { "*", "abc", 1 }, { "*c", "abc", 1 }, { "a*", "a", 1 }, { "a*", "abc", 1 },
+                { "a*", "ab/c", 1 }, { "a*/b", "abc/b", 1 }, { "a*/b", "a/c/b", 0 }, { "a*b*c*d*e*/f", "axbxcxdxe/f", 1 },
+                { "a*b*c*d*e*/f", "axbxcxdxexxx/f", 1 }, { "a*b*c*d*e*/f", "axbxcxdxe/xxx/f", 0 },
+                { "a*b*c*d*e*/f", "axbxcxdxexxx/fff", 0 }, { "a*b?c*x", "abxbbxdbxebxczzx", 1 },
+                { "a*b?c*x", "abxbbxdbxebxczzy", 0 }, { "ab[c]", "abc", 1 }, { "ab[b-d]", "abc", 1 }, { "ab[e-g]", "abc", 0 },
+                { "ab[^c]", "abc", 0 }, { "ab[^b-d]", "abc", 0 }, { "ab[^e-g]", "abc", 1 }, { "a\\*b", "ab", 0 },
+                { "a?b", "a☺b", 1 }, { "a[^a]b", "a☺b", 1 }, { "a???b", "a☺b", 0 }, { "a[^a][^a][^a]b", "a☺b", 0 },
+                { "[a-ζ]*", "α", 1 }, { "*[a-ζ]", "A", 0 }, { "a?b", "a/b", 0 }, { "a*b", "a/b", 0 }, { "[\\]a]", "]", 1 },
+                { "[\\-]", "-", 1 }, { "[x\\-]", "x", 1 }, { "[x\\-]", "-", 1 }, { "[x\\-]", "z", 0 }, { "[\\-x]", "x", 1 },
+                { "[\\-x]", "-", 1 }, { "[\\-x]", "a", 0 }, { "[]a]", "]", -1 }, { "[-]", "-", -1 }, { "[x-]", "x", -1 },
+                { "[-x]", "x", -1 }, { "\\", "a", -1 }, { "[a-b-c]", "a", -1 }, { "[", "a", -1 }, { "[^", "a", -1 },
+                { "[^bc", "a", -1 }, { "a[", "a", -1 }, { "*x", "xxx", 1 },
+        };
+        static const struct {
+                const char *patterns[3];
+                const char *path;
+                bool want;
+        } multi[] = {
+                { { "**", "!util/docker/web" }, "util/docker/web/foo", false },
+                { { "**", "!util/docker/web", "util/docker/web/foo" }, "util/docker/web/foo", true },
+                { { "**", "!dist/*.whl" }, "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", false },
+                { { "!fileutils.go", "*.go" }, "fileutils.go", true },
+                { { "docs/*", "!docs/README.md" }, "docs/README.md", false },
+        };
+        int failures = 0;
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct build_ignore *ig = NULL;
+                struct err *e = NULL;
+                int r = build_ignore_new(&cases[i].pattern, 1, &ig, &e);
+
+                if (r < 0) {
+                        if (cases[i].want != -1) {
+                                print_error("%s: unexpected error %s\n", cases[i].pattern, err_msg(&e));
+                                failures++;
+                        }
+                        err_clear(&e);
+                        continue;
+                }
+                if (cases[i].want == -1 || build_ignore_excludes(ig, cases[i].path) != (cases[i].want == 1)) {
+                        print_error("pattern %s path %s: want %d\n", cases[i].pattern, cases[i].path, cases[i].want);
+                        failures++;
+                }
+                build_ignore_free(ig);
+        }
+        for (size_t i = 0; i < sizeof(multi) / sizeof(multi[0]); i++) {
+                struct build_ignore *ig = NULL;
+                struct err *e = NULL;
+                size_t n = 0;
+
+                while (n < 3 && multi[i].patterns[n])
+                        n++;
+                assert_int_equal(build_ignore_new(multi[i].patterns, n, &ig, &e), 0);
+                if (build_ignore_excludes(ig, multi[i].path) != multi[i].want) {
+                        print_error("patterns #%zu path %s: want %d\n", i, multi[i].path, multi[i].want);
+                        failures++;
+                }
+                build_ignore_free(ig);
+        }
+        assert_int_equal(failures, 0);
+}
+
 /* ---- the walk ---- */
 
 static char *tmp;
@@ -384,6 +479,7 @@ main(void)
                 cmocka_unit_test(exceptions),
                 cmocka_unit_test(file_format),
                 cmocka_unit_test(errors),
+                cmocka_unit_test(reference_cases),
                 cmocka_unit_test_setup_teardown(walk_with_ignore_file, setup_tree, teardown_tree),
                 cmocka_unit_test_setup_teardown(walk_wildcard_exception_descends, setup_tree, teardown_tree),
                 cmocka_unit_test_setup_teardown(walk_no_patterns_and_errors, setup_tree, teardown_tree),
