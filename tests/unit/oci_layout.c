@@ -780,6 +780,65 @@ validate_ok_and_broken(void **state)
         oci_layout_free(l);
 }
 
+/* An artifact manifest (empty config, one layer) whose subject is SUBJECT. */
+static char *
+referrer_json(const struct digest *subject, int64_t subject_size, const struct digest *layer, int64_t layer_size)
+{
+        return xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"artifactType\":\"application/x.sig\","
+                         "\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":2},\"layers\":[{"
+                         "\"mediaType\":\"application/x.sig\",\"digest\":\"%s\",\"size\":%lld}],\"subject\":{"
+                         "\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%lld}}",
+                         OCI_MT_MANIFEST, OCI_MT_EMPTY, OCI_EMPTY_DIGEST, layer->str, (long long) layer_size,
+                         OCI_MT_MANIFEST, subject->str, (long long) subject_size);
+}
+
+static void
+walk_subject(void **state)
+{
+        struct oci_layout *l = new_layout("l");
+        struct image im;
+        struct seen s = {0};
+        struct digest sig, rd, absent;
+        int64_t sig_size, rsize;
+        struct oci_descriptor d;
+        _cleanup_free_ char *r1 = NULL, *r2 = NULL, *want = NULL;
+
+        build_image(l, &im, NULL);
+        assert_ok(oci_layout_untag(l, "img", err));
+        assert_ok(oci_layout_untag(l, "multi", err));
+        assert_ok(oci_layout_add_blob(l, "{}", 2, NULL, NULL, err));
+        add_str(l, "signature", &sig, &sig_size);
+        r1 = referrer_json(&im.manifest, im.manifest_size, &sig, sig_size);
+        add_str(l, r1, &rd, &rsize);
+        oci_descriptor_init(&d, OCI_MT_MANIFEST, rd.str, rsize);
+        assert_ok(oci_layout_tag(l, "sig", &d, err));
+        oci_descriptor_clear(&d);
+
+        /* The subject is walked into: its config and layers are reached. */
+        assert_ok(oci_layout_walk(l, 0, record, &s, err));
+        assert_int_equal(s.kinds[OCI_WALK_SUBJECT], 1);
+        assert_int_equal(s.kinds[OCI_WALK_CONFIG], 2);
+        assert_int_equal(s.kinds[OCI_WALK_LAYER], 3);
+        want = xasprintf("4 %s sig [subject of %s]", im.manifest.hex, rd.str);
+        if (!strstr(s.log, want))
+                fail_msg("walk log lacks '%s':\n%s", want, s.log);
+        assert_ok(oci_layout_validate(l, OCI_VALIDATE_REHASH, NULL, err));
+
+        /* A subject absent from the layout is fine. */
+        digest_buffer(DIGEST_SHA256, "elsewhere", 9, &absent);
+        r2 = referrer_json(&absent, 9, &sig, sig_size);
+        add_str(l, r2, &rd, &rsize);
+        oci_descriptor_init(&d, OCI_MT_MANIFEST, rd.str, rsize);
+        assert_ok(oci_layout_tag(l, "sig", &d, err));
+        oci_descriptor_clear(&d);
+        memset(&s, 0, sizeof(s));
+        assert_ok(oci_layout_walk(l, 0, record, &s, err));
+        assert_int_equal(s.kinds[OCI_WALK_SUBJECT], 1);
+        assert_int_equal(s.kinds[OCI_WALK_LAYER], 1);
+        assert_ok(oci_layout_validate(l, 0, NULL, err));
+        oci_layout_free(l);
+}
+
 static void
 validate_media_types(void **state)
 {
@@ -902,6 +961,7 @@ main(void)
             cmocka_unit_test_setup_teardown(validate_ok_and_broken, setup, teardown),
             cmocka_unit_test_setup_teardown(validate_media_types, setup, teardown),
             cmocka_unit_test_setup_teardown(validate_deep_nesting, setup, teardown),
+            cmocka_unit_test_setup_teardown(walk_subject, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

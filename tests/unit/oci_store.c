@@ -603,6 +603,44 @@ gc_through_index(void **state)
         oci_store_free(s);
 }
 
+static void
+gc_keeps_subject(void **state)
+{
+        struct oci_store *s = open_store();
+        struct oci_descriptor a, r;
+        struct image ia;
+        struct digest sig, rd;
+        _cleanup_free_ char *json = NULL;
+        struct oci_store_gc_opts opts = {.grace_seconds = 0};
+        struct oci_store_gc_result res;
+
+        /* Only a signature (an artifact whose subject is image A) is named:
+         * A and its blobs are reachable through the subject. */
+        make_image(s, "layer A", "2024-01-01T00:00:00Z", &ia, &a);
+        add_str(s, "{}", NULL);
+        add_str(s, "signature", &sig);
+        json = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","
+                         "\"digest\":\"%s\",\"size\":2},\"layers\":[{\"mediaType\":\"application/x.sig\","
+                         "\"digest\":\"%s\",\"size\":9}],\"subject\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
+                         "\"size\":%lld}}",
+                         OCI_MT_MANIFEST, OCI_MT_EMPTY, OCI_EMPTY_DIGEST, sig.str, OCI_MT_MANIFEST, a.digest,
+                         (long long) a.size);
+        add_str(s, json, &rd);
+        oci_descriptor_init(&r, OCI_MT_MANIFEST, rd.str, (int64_t) strlen(json));
+        assert_ok(oci_store_tag(s, "sig", &r, err));
+        age_blobs(s);
+        assert_ok(oci_store_gc(s, &opts, &res, err));
+        assert_int_equal(res.blobs_removed, 0);
+        oci_store_gc_result_clear(&res);
+        assert_true(blob_exists(s, &ia.manifest));
+        assert_true(blob_exists(s, &ia.layer));
+        assert_true(blob_exists(s, &ia.config));
+        assert_true(blob_exists(s, &sig));
+        oci_descriptor_clear(&a);
+        oci_descriptor_clear(&r);
+        oci_store_free(s);
+}
+
 /* Child process: open (maybe create) the store, add an image with layer
  * LAYER and tag it with 50 names "PREFIX-i:vi"; exit status 0 on success. */
 static void
@@ -733,6 +771,7 @@ main(void)
             cmocka_unit_test_setup_teardown(list_images, setup, teardown),
             cmocka_unit_test_setup_teardown(gc, setup, teardown),
             cmocka_unit_test_setup_teardown(gc_through_index, setup, teardown),
+            cmocka_unit_test_setup_teardown(gc_keeps_subject, setup, teardown),
             cmocka_unit_test_setup_teardown(concurrent_taggers, setup, teardown),
             cmocka_unit_test_setup_teardown(explicit_lock, setup, teardown),
         };
