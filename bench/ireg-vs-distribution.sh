@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# ireg vs CNCF distribution (docker-registry) on the same machine and disk,
+# in one run, alternating, printing the median of REPEATS runs and ratios.
+#   bench/ireg-vs-distribution.sh [BUILD_DIR]
+# Env: SIZE_MB (default 1024), REPEATS (3), WRK_SECONDS (10), WORK (dir on
+# /dev/shm by default), IREG_THREADS (ireg worker threads, default: ireg's).
+# Not a test: prints a table, exits 0 unless something fails to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+size_mb=${SIZE_MB:-1024}
+repeats=${REPEATS:-3}
+wrk_s=${WRK_SECONDS:-10}
+base=${WORK:-/dev/shm}
+work=$(mktemp -d "$base/ireg-bench.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+for t in curl wrk docker-registry jq python3; do
+	command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }
+done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- servers ---
+iport=$(free_port)
+"$build/bin/ireg" serve --addr "127.0.0.1:$iport" --root "$work/ireg" --no-access-log \
+	${IREG_THREADS:+--threads "$IREG_THREADS"} 2>"$work/ireg.err" &
+ipid=$!
+pids+=("$ipid")
+dport=$(free_port)
+cat >"$work/dist.yml" <<YML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $work/dist
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$dport
+YML
+docker-registry serve "$work/dist.yml" >"$work/dist.log" 2>&1 &
+dpid=$!
+pids+=("$dpid")
+for u in "http://127.0.0.1:$iport" "http://127.0.0.1:$dport"; do
+	for _ in $(seq 200); do curl -sf "$u/v2/" >/dev/null && break; sleep 0.05; done
+done
+declare -A URL=([ireg]="http://127.0.0.1:$iport" [dist]="http://127.0.0.1:$dport")
+declare -A PID=([ireg]=$ipid [dist]=$dpid)
+
+echo "generating ${size_mb} MiB of random data in $work" >&2
+head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$work/big"
+digest=sha256:$(sha256sum "$work/big" | cut -d' ' -f1)
+
+abs() { # SERVER LOCATION
+	case $2 in http*) echo "$2" ;; *) echo "${URL[$1]}$2" ;; esac
+}
+location() { grep -i '^location:' "$1" | tail -1 | cut -d' ' -f2- | tr -d '\r'; }
+now() { date +%s.%N; }
+sep() { case $1 in *\?*) echo '&' ;; *) echo '?' ;; esac; }
+
+# Each returns MB/s.
+mono_upload() { # SERVER REPO
+	local s=$1 repo=$2 loc t0 t1
+	curl -sf -X POST -D "$work/h" -o /dev/null "${URL[$s]}/v2/$repo/blobs/uploads/"
+	loc=$(abs "$s" "$(location "$work/h")")
+	t0=$(now)
+	curl -sf -X PUT -H 'Expect:' -H 'Content-Type: application/octet-stream' -T "$work/big" -o /dev/null \
+		"$loc$(sep "$loc")digest=$digest"
+	t1=$(now)
+	echo "$size_mb / ($t1 - $t0)" | bc -l
+}
+chunked_upload() { # SERVER REPO
+	local s=$1 repo=$2 loc t0 t1 i n=$(((size_mb + 15) / 16)) start end total
+	total=$((size_mb * 1024 * 1024))
+	t0=$(now)
+	curl -sf -X POST -D "$work/h" -o /dev/null "${URL[$s]}/v2/$repo/blobs/uploads/"
+	loc=$(abs "$s" "$(location "$work/h")")
+	for ((i = 0; i < n; i++)); do
+		start=$((i * 16 * 1024 * 1024))
+		end=$((start + 16 * 1024 * 1024 - 1))
+		[ "$end" -ge "$total" ] && end=$((total - 1))
+		dd if="$work/big" bs=16M skip="$i" count=1 status=none |
+			curl -sf -X PATCH -H 'Expect:' -H 'Content-Type: application/octet-stream' \
+				-H "Content-Range: $start-$end" --data-binary @- -D "$work/h" -o /dev/null "$loc"
+		loc=$(abs "$s" "$(location "$work/h")")
+	done
+	curl -sf -X PUT -o /dev/null "$loc$(sep "$loc")digest=$digest"
+	t1=$(now)
+	echo "$size_mb / ($t1 - $t0)" | bc -l
+}
+download() { # SERVER REPO
+	local s=$1 repo=$2 t0 t1
+	t0=$(now)
+	curl -sf -o /dev/null "${URL[$s]}/v2/$repo/blobs/$digest"
+	t1=$(now)
+	echo "$size_mb / ($t1 - $t0)" | bc -l
+}
+push_manifest() { # SERVER
+	local s=$1 cd loc
+	printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$work/cfg"
+	cd=sha256:$(sha256sum "$work/cfg" | cut -d' ' -f1)
+	curl -sf -X POST -D "$work/h" -o /dev/null "${URL[$s]}/v2/bench/man/blobs/uploads/"
+	loc=$(abs "$s" "$(location "$work/h")")
+	curl -sf -X PUT -H "Content-Type: application/octet-stream" --data-binary @"$work/cfg" -o /dev/null "$loc$(sep "$loc")digest=$cd"
+	jq -cn --arg c "$cd" --argjson n "$(stat -c %s "$work/cfg")" '{schemaVersion:2,
+		mediaType:"application/vnd.oci.image.manifest.v1+json",
+		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$n},layers:[]}' |
+		tr -d '\n' >"$work/manifest"
+	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary @"$work/manifest" -o /dev/null "${URL[$s]}/v2/bench/man/manifests/latest"
+}
+manifest_get() { # SERVER -> "req/s p99_ms"
+	local s=$1 out rps p99
+	out=$(wrk -t2 -c64 -d"${wrk_s}s" --latency -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"${URL[$s]}/v2/bench/man/manifests/latest")
+	rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
+	p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+	case $p99 in
+	*us) p99=$(echo "${p99%us} / 1000" | bc -l) ;;
+	*ms) p99=${p99%ms} ;;
+	*s) p99=$(echo "${p99%s} * 1000" | bc -l) ;;
+	esac
+	if echo "$out" | grep -q 'Non-2xx'; then echo "warning: $s answered non-2xx: $(echo "$out" | grep Non-2xx)" >&2; fi
+	echo "$rps $p99"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+declare -A R
+for s in ireg dist; do push_manifest "$s"; done
+for ((r = 1; r <= repeats; r++)); do
+	echo "round $r/$repeats" >&2
+	for s in ireg dist; do R[$s,mono]+="$(mono_upload "$s" "bench/mono$r") "; done
+	for s in dist ireg; do R[$s,chunk]+="$(chunked_upload "$s" "bench/chunk$r") "; done
+	for s in ireg dist; do R[$s,down]+="$(download "$s" "bench/mono$r") "; done
+	for s in dist ireg; do
+		read -r rps p99 < <(manifest_get "$s")
+		R[$s,rps]+="$rps "
+		R[$s,p99]+="$p99 "
+	done
+done
+rss() { awk '/VmHWM/ {print $2 / 1024}' "/proc/$1/status"; }
+R[ireg,rss]=$(rss "$ipid")
+R[dist,rss]=$(rss "$dpid")
+
+med() { echo "${R[$1,$2]}" | tr ' ' '\n' | grep . | median; }
+printf '\n%-34s %12s %12s %10s\n' "metric (median of $repeats)" ireg distribution ratio
+row() { # LABEL KEY HIGHER_IS_BETTER
+	local a b ratio
+	a=$(med ireg "$2")
+	b=$(med dist "$2")
+	if [ "$3" = 1 ]; then ratio=$(echo "$a / $b" | bc -l); else ratio=$(echo "$b / $a" | bc -l); fi
+	printf '%-34s %12.1f %12.1f %9.2fx\n' "$1" "$a" "$b" "$ratio"
+}
+row "${size_mb} MiB monolithic upload (MB/s)" mono 1
+row "${size_mb} MiB chunked upload 16M (MB/s)" chunk 1
+row "${size_mb} MiB download (MB/s)" down 1
+row "manifest GET, wrk -c64 (req/s)" rps 1
+row "manifest GET p99 latency (ms)" p99 0
+printf '%-34s %12.1f %12.1f %9.2fx\n' "peak server RSS (MiB)" "${R[ireg,rss]}" "${R[dist,rss]}" \
+	"$(echo "${R[dist,rss]} / ${R[ireg,rss]}" | bc -l)"
+echo "(ratio > 1 means ireg is better; RSS is VmHWM over the whole run)"
