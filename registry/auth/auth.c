@@ -513,18 +513,22 @@ basic_decode(const char *b64, char **ret_user, char **ret_pass)
 }
 
 /* Authenticate Basic credentials against the htpasswd file.  Returns 1 and
- * the user when they verify, 0 when they do not, negative on error. */
+ * the user when they verify, 0 when they do not. */
 static int
 basic_login(struct reg_auth *a, const char *creds_b64, char *user_out, size_t user_len, struct err **err)
 {
         _cleanup_secret_ char *user = NULL, *pass = NULL;
-        int r;
 
         if (!a->htpasswd || basic_decode(creds_b64, &user, &pass) < 0)
                 return 0;
-        r = reg_htpasswd_refresh(a->htpasswd, err);
-        if (r < 0)
-                return r;
+        /* A file caught half-written or briefly missing while an admin
+         * edits it must not fail requests: a failed reload keeps the
+         * previous contents, and the next request tries again. */
+        {
+                struct err *e2 = NULL;
+                (void) reg_htpasswd_refresh(a->htpasswd, &e2);
+                err_clear(&e2);
+        }
         if (strlen(user) >= user_len || !reg_htpasswd_verify(a->htpasswd, user, pass))
                 return 0;
         snprintf(user_out, user_len, "%s", user);
@@ -1001,9 +1005,11 @@ reg_auth_token_endpoint(struct reg_auth *a, const char *method, const char *auth
                                 snprintf(msg, sizeof(msg), "invalid username or password");
                                 goto fail;
                         }
-                        r = reg_htpasswd_refresh(a->htpasswd, err);
-                        if (r < 0)
-                                goto internal;
+                        {
+                                struct err *e2 = NULL; /* a failed reload keeps the old contents */
+                                (void) reg_htpasswd_refresh(a->htpasswd, &e2);
+                                err_clear(&e2);
+                        }
                         if (!reg_htpasswd_verify(a->htpasswd, t.username, t.password)) {
                                 snprintf(msg, sizeof(msg), "invalid username or password");
                                 goto fail;

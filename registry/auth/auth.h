@@ -109,9 +109,10 @@ struct reg_auth_result {
 };
 
 /* Decide REQ.  Returns 0 and fills *RES for every decision, including
- * denials (bad credentials are a 401, not an error); returns negative with
- * ERR only when the decision itself could not be made (e.g. the htpasswd
- * file became unreadable).  With repo NULL only authentication is checked.
+ * denials (bad credentials are a 401, not an error); negative with ERR only
+ * when the decision itself could not be made.  An htpasswd file that fails
+ * to reload (missing, half-written) keeps serving its previous contents.
+ * With repo NULL only authentication is checked.
  * An empty Authorization header and empty Basic credentials ("Basic Og==",
  * what containers/image sends without credentials) count as anonymous. */
 int reg_auth_check(struct reg_auth *a, const struct reg_auth_request *req, struct reg_auth_result *res,

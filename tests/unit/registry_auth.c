@@ -659,6 +659,17 @@ mode_basic(void **state)
         assert_string_equal(r.www_authenticate, "Basic realm=\"ireg\"");
         r = check(a, bobh, "any/thing", REG_ACTION_DELETE);
         assert_true(r.allowed);
+        /* The file vanishes or breaks mid-edit: the old contents serve. */
+        {
+                _cleanup_free_ char *p = path_of("htpasswd");
+                assert_int_equal(unlink(p), 0);
+                r = check(a, bobh, "any/thing", REG_ACTION_PULL);
+                assert_true(r.allowed);
+                write_file("htpasswd", "alice:$2y$05$zPMK");
+                r = check(a, bobh, "any/thing", REG_ACTION_PULL);
+                assert_true(r.allowed);
+                write_file("htpasswd", HTPASSWD);
+        }
         reg_auth_free(a);
 
         /* A missing htpasswd file fails at startup, naming it. */
