@@ -321,7 +321,8 @@ lookup_kernel(struct applier *ap, const char *path)
 {
         struct open_how how = {
                 .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+                .resolve = RESOLVE_NO_MAGICLINKS |
+                           (ap->opts->symlinks_in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH),
         };
         long fd;
 
@@ -337,8 +338,9 @@ lookup_kernel(struct applier *ap, const char *path)
 
 /* The same walk in userspace, for kernels without openat2 (< 5.6) or where
  * seccomp forbids it: one component at a time with O_NOFOLLOW, symlinks
- * expanded by hand, ".." popping a stack of directory fds and refused at
- * the root, absolute symlinks refused. */
+ * expanded by hand, ".." popping a stack of directory fds.  At the root a
+ * ".." and an absolute symlink are refused (BENEATH) or restart from the
+ * root (IN_ROOT). */
 static int
 lookup_user(struct applier *ap, const char *path)
 {
@@ -361,6 +363,8 @@ lookup_user(struct applier *ap, const char *path)
                         /* nothing */
                 } else if (strcmp(p, "..") == 0) {
                         if (depth == 0) {
+                                if (ap->opts->symlinks_in_root)
+                                        goto next; /* "/.." is "/" */
                                 r = -EXDEV;
                                 break;
                         }
@@ -384,8 +388,13 @@ lookup_user(struct applier *ap, const char *path)
                         }
                         target[n] = 0;
                         if (target[0] == '/') {
-                                r = -EXDEV; /* RESOLVE_BENEATH refuses absolute symlinks */
-                                break;
+                                if (!ap->opts->symlinks_in_root) {
+                                        r = -EXDEV; /* RESOLVE_BENEATH refuses absolute symlinks */
+                                        break;
+                                }
+                                /* IN_ROOT: an absolute target starts again at the root. */
+                                while (depth > 0)
+                                        close(stack[depth--]);
                         }
                         if ((size_t) n + strlen(save ? end + 1 : "") + 2 > LIMIT_PATH) {
                                 r = -ENAMETOOLONG;
@@ -413,6 +422,7 @@ lookup_user(struct applier *ap, const char *path)
                         }
                         stack[++depth] = fd;
                 }
+        next:
                 p = save ? end + 1 : end;
         }
         if (r < 0) {
@@ -767,9 +777,10 @@ apply_special(struct applier *ap, struct archive_entry *e, int pfd, const char *
         r = set_owner(ap, e, -1, pfd, name, err);
         if (r < 0)
                 return r;
-        /* We just created NAME and nothing else writes this tree, so the
-         * following chmod cannot be redirected. */
-        if (fchmodat(pfd, name, perm, 0) < 0)
+        /* glibc does NOFOLLOW through an O_PATH fd and /proc; without /proc
+         * fall back to a plain chmod of the node we have just created. */
+        if (fchmodat(pfd, name, perm, AT_SYMLINK_NOFOLLOW) < 0 &&
+            ((errno != ENOTSUP && errno != ENOSYS && errno != ENOENT) || fchmodat(pfd, name, perm, 0) < 0))
                 return err_set(err, errno, "entry '%s': chmod: %s", ap->entry, strerror(errno));
         ts[0] = ts[1] = entry_mtime(e);
         if (utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)

@@ -261,6 +261,21 @@ is_opaque_dir(int dfd)
         return n == 1 && v[0] == 'y';
 }
 
+/* An xattr NAME (trusted.overlay.NAME or user.overlay.NAME) on the object
+ * NAME in directory DFD (not following it), read through /proc. */
+static bool
+has_overlay_xattr(int dfd, const char *name, const char *x)
+{
+        char proc[64 + 256], xn[64];
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dfd, name);
+        snprintf(xn, sizeof(xn), "trusted.overlay.%s", x);
+        if (lgetxattr(proc, xn, NULL, 0) >= 0)
+                return true;
+        snprintf(xn, sizeof(xn), "user.overlay.%s", x);
+        return lgetxattr(proc, xn, NULL, 0) >= 0;
+}
+
 /* Add everything beneath the open directory DFD (REL from basefd, IMG in
  * the image).  Takes ownership of DFD. */
 static int
@@ -309,6 +324,15 @@ walk_dir(struct writer *w, int basefd, int dfd, const char *rel, const char *img
                 }
                 if (S_ISSOCK(st.st_mode))
                         continue; /* sockets cannot be archived (as tar, docker) */
+                /* metacopy: the data is in a lower layer; redirect: a renamed
+                 * dir whose content is found under another lower name.  The
+                 * upper dir alone cannot describe either. */
+                if (overlay && S_ISREG(st.st_mode) && has_overlay_xattr(dirfd(d), de->d_name, "metacopy"))
+                        return err_set(err, ERR_UNSUPPORTED,
+                                       "%s: overlay metacopy file (mount the overlay with metacopy=off)", crel);
+                if (overlay && S_ISDIR(st.st_mode) && has_overlay_xattr(dirfd(d), de->d_name, "redirect"))
+                        return err_set(err, ERR_UNSUPPORTED,
+                                       "%s: overlay redirect dir (mount the overlay with redirect_dir=off)", crel);
                 add_item(w, ITEM_FS, xstrdup(cimg), basefd, xstrdup(crel), &st, ov);
                 if (S_ISDIR(st.st_mode)) {
                         int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -31,9 +31,11 @@
  * (absolute target or ".." chain), a hard link whose target is outside the
  * root, and a whiteout naming "." / ".." are refused with ERR_UNSAFE_PATH
  * naming the entry.  Parents are resolved with openat2(RESOLVE_BENEATH |
- * RESOLVE_NO_MAGICLINKS) when the kernel has it, otherwise with an equivalent
- * userspace walk; the final component is never followed.  Nothing outside
- * the target directory is ever created, modified or removed.
+ * RESOLVE_NO_MAGICLINKS) (or RESOLVE_IN_ROOT, see symlinks_in_root) when the
+ * kernel has it, otherwise with an equivalent userspace walk; the final
+ * component is never followed.  Nothing outside the target directory is ever
+ * created, modified or removed.  Missing parent directories are created
+ * (0755, owner of the caller).  A "./" entry (the target itself) is skipped.
  */
 #ifndef OCI_LAYER_H
 #define OCI_LAYER_H
@@ -85,13 +87,18 @@ struct oci_layer_idmap {
         size_t ngid;
 };
 
-/* How oci_layer_write_dir reads its source directory. */
+/* How oci_layer_write_dir reads its source directory.  Sockets are skipped
+ * (tar cannot hold them). */
 enum oci_layer_source_mode {
         /* A plain tree: every file, dir, symlink, device, FIFO as found. */
         OCI_LAYER_SOURCE_TREE,
         /* An overlayfs upper dir: a char device 0/0 NAME becomes a ".wh.NAME"
          * whiteout; a dir with xattr trusted.overlay.opaque=y or
-         * user.overlay.opaque=y becomes the dir plus "DIR/.wh..wh..opq". */
+         * user.overlay.opaque=y becomes the dir plus "DIR/.wh..wh..opq".
+         * Upper dirs of an overlay mounted with metacopy=on or redirect_dir=on
+         * (data or names living in lower layers) are refused with
+         * ERR_UNSUPPORTED: mount with metacopy=off,redirect_dir=off (as
+         * "userxattr" mounts in a user namespace always are). */
         OCI_LAYER_SOURCE_OVERLAY,
 };
 
@@ -194,6 +201,14 @@ struct oci_layer_apply_opts {
         const struct oci_layer_idmap *idmap;
         /* Refuse to go on after this many warnings (0 = unlimited). */
         size_t max_warnings;
+        /* Parent directories that pass through a symlink: by default only
+         * symlinks that stay beneath the target are followed, and an absolute
+         * symlink or a ".." above the target refuses the entry
+         * (RESOLVE_BENEATH).  With symlinks_in_root they are resolved as if
+         * the target were "/" (RESOLVE_IN_ROOT: "/x" means TARGET/x, ".." at
+         * the target stays there), as containerd does; nothing escapes
+         * either way. */
+        bool symlinks_in_root;
         /* Testing only: never use openat2, always the userspace walk. */
         bool no_openat2;
         /* When set, the diffID computed while reading must equal this; a

@@ -1176,6 +1176,136 @@ final_symlink_replaced(void **state)
         }
 }
 
+/* symlinks_in_root: parents through absolute symlinks and ".." chains are
+ * resolved inside the target (containerd's behaviour) instead of refused;
+ * still nothing leaves the target. */
+static void
+symlinks_in_root(void **state)
+{
+        for (int mode = 0; mode < 2; mode++) {
+                struct sentinel s;
+                struct oci_layer_apply_opts ao;
+                struct oci_layer_apply_result ar;
+                struct err *err = NULL;
+                _cleanup_free_ char *c = NULL;
+                const struct tent t[] = {
+                        { 'd', "usr", NULL, 0 },          { 'l', "abs", "/usr", 0 },   { 'f', "abs/x", "x", 0 },
+                        { 'l', "up", "../../../..", 0 }, { 'f', "up/usr/y", "y", 0 },
+                };
+                struct tent out[2] = { { 'l', "l", NULL, 0 }, { 'f', "l/sentinel", "evil", 0 } };
+                int fd;
+
+                sentinel_setup(&s);
+                oci_layer_apply_opts_init(&ao);
+                ao.no_openat2 = mode == 1;
+                /* Default: refused. */
+                fd = mktar(t, 3, 0);
+                assert_true(oci_layer_apply_path(fd, s.target, &ao, &ar, &err) < 0);
+                assert_int_equal(err_code(&err), ERR_UNSAFE_PATH);
+                err_clear(&err);
+                close(fd);
+                /* In root: followed inside the target. */
+                ao.symlinks_in_root = true;
+                fd = mktar(t, 5, 0);
+                apply_ok(fd, s.target, &ao, &ar);
+                oci_layer_apply_result_free(&ar);
+                close(fd);
+                c = slurp(s.target, "usr/x");
+                assert_string_equal(c, "x");
+                free(c);
+                c = slurp(s.target, "usr/y");
+                assert_string_equal(c, "y");
+                /* A symlink to the real outside path means TARGET/that/path,
+                 * which does not exist (and "l" is in the way): refused. */
+                out[0].arg = xstrdup(s.outside);
+                fd = mktar(out, 2, 0);
+                assert_true(oci_layer_apply_path(fd, s.target, &ao, &ar, &err) < 0);
+                err_clear(&err);
+                close(fd);
+                free((char *) out[0].arg);
+                sentinel_check(&s);
+                sentinel_free(&s);
+        }
+}
+
+/* Device nodes are made when permitted, else skipped with a warning;
+ * max_warnings turns warnings into a failure. */
+static void
+devices_and_warnings(void **state)
+{
+        _cleanup_free_ char *base = tmpdir();
+        _cleanup_free_ char *root = xasprintf("%s/root", base);
+        _cleanup_free_ char *p = xasprintf("%s/null", root);
+        const struct tent dev[] = { { 'c', "null", NULL, 0666 } };
+        const struct tent two[] = { { 'x', "a", "a", 0 }, { 'x', "b", "b", 0 } };
+        struct oci_layer_apply_opts ao;
+        struct oci_layer_apply_result ar;
+        struct err *err = NULL;
+        struct stat st;
+        int fd = mktar(dev, 1, 0);
+
+        apply_ok(fd, root, NULL, &ar);
+        if (lstat(p, &st) == 0) {
+                assert_true(S_ISCHR(st.st_mode));
+                assert_int_equal(st.st_rdev, makedev(1, 3));
+                assert_int_equal(ar.nwarnings, 0);
+        } else {
+                assert_true(geteuid() != 0);
+                assert_int_equal(ar.nwarnings, 1);
+                assert_string_equal(ar.warnings[0].path, "null");
+                assert_non_null(strstr(ar.warnings[0].message, "device node not created"));
+        }
+        oci_layer_apply_result_free(&ar);
+        close(fd);
+
+        fd = mktar(two, 2, 0);
+        oci_layer_apply_opts_init(&ao);
+        ao.chown = OCI_LAYER_CHOWN_SKIP;
+        ao.max_warnings = 1;
+        assert_true(oci_layer_apply_path(fd, root, &ao, &ar, &err) < 0);
+        assert_non_null(strstr(err_msg(&err), "too many warnings"));
+        assert_non_null(strstr(err_msg(&err), "b: xattr trusted.overlay.redirect"));
+        err_clear(&err);
+        close(fd);
+        rmtree(base);
+}
+
+/* Upper dirs of metacopy/redirect overlays cannot be turned into layers. */
+static void
+overlay_metacopy_refused(void **state)
+{
+        _cleanup_free_ char *base = tmpdir();
+        _cleanup_free_ char *up = xasprintf("%s/upper", base);
+        _cleanup_free_ char *f = xasprintf("%s/upper/f", base);
+        _cleanup_free_ char *d = xasprintf("%s/upper/d", base);
+        struct oci_layer_write_opts wo;
+        struct oci_layer_result r;
+        struct err *err = NULL;
+        int fd = memfd();
+
+        assert_int_equal(mkdir(up, 0755), 0);
+        put(up, "f", "", 0644);
+        assert_int_equal(setxattr(f, "user.overlay.metacopy", "", 0, 0), 0);
+        oci_layer_write_opts_init(&wo);
+        wo.source_mode = OCI_LAYER_SOURCE_OVERLAY;
+        assert_true(oci_layer_write_dir(AT_FDCWD, up, &wo, fd, &r, &err) < 0);
+        assert_int_equal(err_code(&err), ERR_UNSUPPORTED);
+        assert_non_null(strstr(err_msg(&err), "metacopy"));
+        err_clear(&err);
+        unlink(f);
+        assert_int_equal(mkdir(d, 0755), 0);
+        assert_int_equal(setxattr(d, "user.overlay.redirect", "/old", 4, 0), 0);
+        assert_true(oci_layer_write_dir(AT_FDCWD, up, &wo, fd, &r, &err) < 0);
+        assert_int_equal(err_code(&err), ERR_UNSUPPORTED);
+        assert_non_null(strstr(err_msg(&err), "redirect"));
+        err_clear(&err);
+        /* A plain tree walk does not care. */
+        wo.source_mode = OCI_LAYER_SOURCE_TREE;
+        assert_int_equal(oci_layer_write_dir(AT_FDCWD, up, &wo, fd, &r, &err), 0);
+        close(fd);
+        rmtree(base);
+}
+
 static void
 bad_input(void **state)
 {
@@ -1361,6 +1491,9 @@ main(void)
                 cmocka_unit_test(hostile_huge_headers),
                 cmocka_unit_test(final_symlink_replaced),
                 cmocka_unit_test(bad_input),
+                cmocka_unit_test(symlinks_in_root),
+                cmocka_unit_test(devices_and_warnings),
+                cmocka_unit_test(overlay_metacopy_refused),
         };
 
         umask(022);
