@@ -15,7 +15,8 @@
  * then "credsStore" NAME.  A helper reads the server URL on stdin and
  * prints {"ServerURL","Username","Secret"}; Username "<token>" means Secret
  * is an identity (OAuth2 refresh) token; a non-zero exit whose output says
- * "credentials not found" means no entry.
+ * "credentials not found" means no entry.  A "credsStore" helper that is
+ * not installed is skipped; a missing "credHelpers" helper is an error.
  *
  * Host names follow Docker's rules: a key may be "host", "host:port",
  * "https://host", "http://host/v2/"...; only the host[:port] part is

@@ -232,6 +232,17 @@ helpers(void **state)
         assert_non_null(strstr(err_msg(&e), "docker-credential-does-not-exist"));
         err_clear(&e);
 
+        /* A credsStore that is not installed is skipped. */
+        {
+                _cleanup_free_ char *p2 = path_of("store.json");
+                c = NULL;
+                write_file("store.json", "{\"credsStore\": \"desktop-not-here\", \"auths\": {\"a.example\": {}}}",
+                           0600);
+                assert_int_equal(reg_creds_from_file(p2, "a.example", &c, &e), 0);
+                assert_null(c);
+                assert_null(e);
+        }
+
         /* The helper saw exactly the server names, one per call. */
         assert_int_equal(fs_read_file(log, 4096, &logtext, &len, &e), 0);
         assert_string_equal(logtext, "ghcr.io\ntok.example\nmissing.example\nhttps://index.docker.io/v1/\n"
