@@ -1,5 +1,6 @@
 /* libFuzzer: oci_layer_apply on arbitrary bytes (plain, gzip or zstd tar),
- * with both path resolvers (openat2 and the userspace walk).  Whatever the
+ * with both path resolvers (openat2 and the userspace walk) and both symlink
+ * policies (beneath / in root).  Whatever the
  * input, nothing outside the target directory may change: a sentinel file
  * beside the target keeps its content and mtime, and no other name appears
  * beside it.  A violation aborts (the fuzzer reports a crash). */
@@ -121,7 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fd = memfd_create("fuzz-tar", MFD_CLOEXEC);
         if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t) size))
                 abort();
-        for (int mode = 0; mode < 2; mode++) {
+        for (int mode = 0; mode < 3; mode++) {
                 struct oci_layer_apply_opts o;
                 struct oci_layer_apply_result r;
                 struct err *e = NULL;
@@ -130,7 +131,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (lseek(fd, 0, SEEK_SET) != 0)
                         abort();
                 oci_layer_apply_opts_init(&o);
-                o.no_openat2 = mode == 1;
+                /* 0: openat2 BENEATH, 1: userspace BENEATH, 2: IN_ROOT with
+                 * either resolver. */
+                o.no_openat2 = mode == 1 || (mode == 2 && size % 2);
+                o.symlinks_in_root = mode == 2;
                 if (oci_layer_apply_path(fd, target, &o, &r, &e) == 0) {
                         /* A successful apply reports a real diffID. */
                         if (strncmp(r.diff_id.str, "sha256:", 7) != 0)
