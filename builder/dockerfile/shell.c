@@ -572,51 +572,46 @@ trim_pattern(struct lexer *lx, const char *value, const char *pat, bool suffix, 
         return 0;
 }
 
-/* ${V/p/r}: replace the longest match at the leftmost position (or every
- * non-overlapping match with ALL). */
+/* ${V/p/r}: replace the longest match at the leftmost position (or, with
+ * ALL, every match left to right, as Go's ReplaceAllString does: an empty
+ * match right after a previous match does not count). */
 static int
 replace_pattern(struct lexer *lx, const char *value, const char *pat, const char *rep, bool all, struct sbuf *out)
 {
         size_t vlen = strlen(value), plen = strlen(pat), rlen = strlen(rep);
-        size_t i = 0;
-        bool done = false;
+        size_t i = 0, last_end = SIZE_MAX;
 
-        if (plen == 0) {
-                sb_add(out, value, vlen);
-                return 0;
-        }
-        while (i < vlen) {
+        while (i <= vlen) {
                 size_t end = SIZE_MAX;
 
-                if (!done) {
-                        for (size_t e = vlen + 1; e-- > i;) {
-                                bool m = false;
+                for (size_t e = vlen + 1; e-- > i;) {
+                        bool m = false;
 
-                                if (e < vlen && is_cont(value[e]))
-                                        continue;
-                                if (glob_try(lx, pat, plen, value + i, e - i, &m) < 0)
-                                        return -ERR_PARSE;
-                                if (m) {
-                                        end = e;
-                                        break;
-                                }
+                        if (e < vlen && is_cont(value[e]))
+                                continue;
+                        if (glob_try(lx, pat, plen, value + i, e - i, &m) < 0)
+                                return -ERR_PARSE;
+                        if (m) {
+                                end = e;
+                                break;
                         }
                 }
-                if (end != SIZE_MAX && end > i) {
+                if (end != SIZE_MAX && !(end == i && i == last_end)) {
                         if (check_size(lx, out, rlen) < 0)
                                 return -ERR_PARSE;
                         sb_add(out, rep, rlen);
-                        i = end;
-                        if (!all)
-                                done = true;
-                        continue;
+                        if (!all) {
+                                sb_add(out, value + end, vlen - end);
+                                return 0;
+                        }
+                        last_end = end;
+                        if (end > i) {
+                                i = end;
+                                continue;
+                        }
                 }
-                if (end == i) {
-                        /* An empty match (pattern "*" on nothing left):
-                         * insert once and stop matching, as sh does. */
-                        sb_add(out, rep, rlen);
-                        done = true;
-                }
+                if (i == vlen)
+                        break;
                 {
                         uint32_t c;
                         size_t l = utf8_next(value + i, vlen - i, &c);
@@ -625,8 +620,6 @@ replace_pattern(struct lexer *lx, const char *value, const char *pat, const char
                         i += l;
                 }
         }
-        if (!done && vlen == 0 && build_shell_glob_match(pat, plen, "", 0, lx->escape))
-                sb_add(out, rep, rlen);
         return 0;
 }
 
@@ -761,7 +754,8 @@ process_dollar(struct lexer *lx, struct sbuf *out)
                         }
                         return r;
                 }
-                r = process_stop_on(lx, '}', false, &rep, NULL);
+                /* The replacement keeps its escapes, as BuildKit's does. */
+                r = process_stop_on(lx, '}', true, &rep, NULL);
                 lx->depth--;
                 repbuf = sb_steal(&rep);
                 if (r < 0)

@@ -13,11 +13,13 @@
  * Positional ($1, $999) and special ($@ $* $# $? $- $$ $! $0) parameters are
  * never set.  Variable names may contain Unicode letters.
  *
- * Deliberate differences from BuildKit, where it has no test vectors and its
- * behaviour is an accident of converting patterns to Go regexps: bracket
- * expressions work in patterns, any escaped character is literal in a pattern,
- * the replacement of ${V/p/r} has its escapes removed (as in sh), an empty
- * pattern replaces nothing.
+ * Deliberate differences from BuildKit (which turns patterns into Go
+ * regexps): well-formed bracket expressions ([a-z], [!x]) are classes in
+ * patterns (BuildKit matches '[' literally; an unterminated '[' is literal
+ * here too), and any escaped character is literal in a pattern (BuildKit
+ * rejects escapes other than \* \? \\).  As in BuildKit, the replacement of
+ * ${V/p/r} keeps its escape characters and an empty pattern matches the
+ * empty string.
  */
 #ifndef BUILDER_DOCKERFILE_SHELL_H
 #define BUILDER_DOCKERFILE_SHELL_H

@@ -219,7 +219,9 @@ operators(void **state)
         expect("${V/b*r/X}", "foo/X.gz", ENV, NENV, 0);
         expect("${V//[ab]/_}", "foo/__r/__z.t_r.gz", ENV, NENV, 0);
         expect("${V/nomatch/x}", "foo/bar/baz.tar.gz", ENV, NENV, 0);
-        expect("${V///x}", "foo/bar/baz.tar.gz", ENV, NENV, 0);
+        expect("${V///}", "foo/bar/baz.tar.gz", ENV, NENV, 0);
+        expect("${P///-}", "-x-*-y-", ENV, NENV, 0);
+        expect("${P//\\*/\\}}", "x\\}y", ENV, NENV, 0);
         expect("${V/foo/}", "/bar/baz.tar.gz", ENV, NENV, 0);
         expect("${UNSET/a/b}", "", ENV, NENV, 0);
         expect("${N//국/-}", "한-어", ENV, NENV, 0);
@@ -235,6 +237,97 @@ operators(void **state)
 
                 expect("$A-${B-unset}-${B:-empty}", "2--empty", dup, 3, 0);
         }
+}
+
+
+/* BuildKit's own cases for the operators (lex_test.go TestProcessWithMatches):
+ * input, "K=V;K=V" environment, expected output (NULL: an error). */
+static void
+buildkit_operator_cases(void **state)
+{
+        static const char *const cases[][3] = {
+                { "${FOO-aaa} ${BAR-bbb} ${BAZ-ccc}", "FOO=xxx;BAR=", "xxx  ccc" },
+                { "${FOO:-aaa} ${BAR:-bbb} ${BAZ:-ccc}", "FOO=xxx;BAR=", "xxx bbb ccc" },
+                { "${FOO:-}", "FOO=xxx;BAR=", "xxx" },
+                { "${FOO+aaa} ${BAR+bbb} ${BAZ+ccc}", "FOO=xxx;BAR=", "aaa bbb " },
+                { "${FOO:+aaa} ${BAR:+bbb} ${BAZ:+ccc}", "FOO=xxx;BAR=", "aaa  " },
+                { "${FOO?aaa}", "FOO=xxx;BAR=", "xxx" },
+                { "${BAR?bbb}", "FOO=xxx;BAR=", "" },
+                { "${BAZ?ccc}", "FOO=xxx;BAR=", NULL },
+                { "${BAR:?bbb}", "FOO=xxx;BAR=", NULL },
+                { "${BAZ:?}", "FOO=xxx;BAR=", NULL },
+                { "${FOO=aaa}", "FOO=xxx", NULL },
+                { "${FOO=:aaa}", "FOO=xxx", NULL },
+                { "${FOO=}", "", NULL },
+                { "${FOO#()[]{\\}^$.\\*\\?|\\\\}", "FOO=()[]{}^$.*?|\\x", "x" },
+                { "${FOO%%\\**}", "FOO=xx**", "xx" },
+                { "${FOO#*x*y}", "FOO=xxyy", "y" },
+                { "${FOO#*}", "FOO=xxyy", "xxyy" },
+                { "${FOO#$BAR}", "FOO=xxyy;BAR=x", "xyy" },
+                { "${FOO#$BAR}", "FOO=xxyy;BAR=", "xxyy" },
+                { "${FOO#}", "FOO=xxyy", "xxyy" },
+                { "${FOO##*x}", "FOO=xxyy", "yy" },
+                { "${FOO##}", "FOO=xxyy", "xxyy" },
+                { "${FOO#?\\?}", "FOO=???y", "?y" },
+                { "${ABC:-.}${FOO%x}${ABC:-.}", "FOO=xxyy", ".xxyy." },
+                { "${FOO%%\\**\\*}", "FOO=a***yy*", "a" },
+                { "${FOO%}", "FOO=xxyy", "xxyy" },
+                { "${FOO%%$BAR}", "FOO=xxyy;BAR=", "xxyy" },
+                { "${FOO/$NEEDLE/.} - ${FOO//$NEEDLE/.}", "FOO=/foo*/*/*.txt;NEEDLE=\\*/", "/foo.*/*.txt - /foo..*.txt" },
+                { "${FOO/$NEEDLE/} - ${FOO//$NEEDLE/}", "FOO=/tmp/tmp/bar.txt;NEEDLE=/tmp", "/tmp/bar.txt - /bar.txt" },
+                { "${FOO/$NEEDLE/$REPLACEMENT} - ${FOO//$NEEDLE/$REPLACEMENT}",
+                  "FOO=/a/foo/b/c.txt;NEEDLE=/?/;REPLACEMENT=/", "/foo/b/c.txt - /foo/c.txt" },
+                { "${FOO/$NEEDLE/$REPLACEMENT}", "FOO=http://google.de;NEEDLE=http://;REPLACEMENT=https://",
+                  "https://google.de" },
+                { "${FOO//\\//\\/}", "FOO=/tmp/foo.txt", "\\/tmp\\/foo.txt" },
+                { "${FOO/$BAR/ww}", "FOO=xxyy;BAR=", "wwxxyy" },
+                { "${FOO//ww}", "FOO=xxyy", NULL },
+                { "${FOO//}", "FOO=xxyy", NULL },
+                { "${FOO///}", "FOO=xxyy", "xxyy" },
+                { "${FOO///}", "", "" },
+                { "something-${VERSION}.${TARGETOS}-${TARGETARCH}${TARGETVARIANT:+-${TARGETVARIANT}}.tar.gz",
+                  "VERSION=v1.2.3;TARGETOS=linux;TARGETARCH=arm;TARGETVARIANT=v7", "something-v1.2.3.linux-arm-v7.tar.gz" },
+                { "something-${VERSION}.${TARGETOS}-${TARGETARCH}${TARGETVARIANT:+-${TARGETVARIANT}}.tar.gz",
+                  "VERSION=v1.2.3;TARGETOS=linux;TARGETARCH=amd64;TARGETVARIANT=", "something-v1.2.3.linux-amd64.tar.gz" },
+                { "${VAR:?message here$ARG}", "VAR=plain;ARG=x", "plain" },
+                { "${VAR:?message here$ARG}", "VAR=;ARG=x", NULL },
+                { "${VAR?message here$ARG}", "VAR=;ARG=x", "" },
+        };
+        int failures = 0;
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *envbuf = strdup(cases[i][1]), *save = NULL, *tok;
+                const char *env[8];
+                size_t n = 0;
+                struct build_shell_opts o = { 0 };
+                struct err *e = NULL;
+                char *got;
+
+                for (tok = strtok_r(envbuf, ";", &save); tok && n < 8; tok = strtok_r(NULL, ";", &save))
+                        env[n++] = tok;
+                o.env = env;
+                o.n_env = n;
+                got = build_shell_expand_word(cases[i][0], &o, &e);
+                if (!cases[i][2] && got) {
+                        print_error("%s: expected an error, got '%s'\n", cases[i][0], got);
+                        failures++;
+                } else if (cases[i][2] && !got) {
+                        print_error("%s: unexpected error %s\n", cases[i][0], err_msg(&e));
+                        failures++;
+                } else if (got && strcmp(got, cases[i][2]) != 0) {
+                        print_error("%s: got '%s', want '%s'\n", cases[i][0], got, cases[i][2]);
+                        failures++;
+                }
+                if (!cases[i][2] && !got && strstr(cases[i][0], "message here") &&
+                    !strstr(err_msg(&e), "VAR: message herex")) {
+                        print_error("%s: message %s\n", cases[i][0], err_msg(&e));
+                        failures++;
+                }
+                free(got);
+                err_clear(&e);
+                free(envbuf);
+        }
+        assert_int_equal(failures, 0);
 }
 
 static void
@@ -406,7 +499,8 @@ main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(env_var_vectors), cmocka_unit_test(words_vectors),
-                cmocka_unit_test(operators),       cmocka_unit_test(backtick_escape),
+                cmocka_unit_test(operators),
+                cmocka_unit_test(buildkit_operator_cases),       cmocka_unit_test(backtick_escape),
                 cmocka_unit_test(skip_quotes),
                 cmocka_unit_test(errors),          cmocka_unit_test(used_and_unset),
                 cmocka_unit_test(callback_env),    cmocka_unit_test(limits),
