@@ -415,7 +415,9 @@ resolve_source(struct planner *p, const struct build_df_instr *in, size_t cur, c
         struct build_plan *pl = p->plan;
         int s;
 
-        if (all_digits(from)) {
+        /* COPY --from takes a stage index too; RUN --mount from= only names
+         * (BuildKit's detectRunMount looks names up, "0" is an image). */
+        if (all_digits(from) && in->kind == BUILD_DF_COPY) {
                 long idx = strtol(from, NULL, 10);
 
                 if (strlen(from) > 9 || idx >= (long) pl->n_stages)

@@ -415,6 +415,16 @@ errors(void **state)
                    "Dockerfile:2: cannot copy from stage \"y\"");
         plan_error("FROM a AS x\nCOPY --from=5 / /\n", NULL, NULL, "Dockerfile:2: invalid stage index 5");
         plan_error("FROM a AS x\nRUN --mount=from=x,target=/x true\n", NULL, NULL, "circular dependency");
+        /* A numeric mount source is an image, not a stage index. */
+        {
+                struct build_plan *p = plan("FROM a AS x\nFROM b\nRUN --mount=type=bind,from=0,target=/x true\n", NULL,
+                                            NULL, NULL);
+
+                assert_int_equal(p->stages[1].instrs[0].sources[0].stage, -1);
+                assert_string_equal(p->stages[1].instrs[0].sources[0].image, "0");
+                assert_int_equal(p->n_order, 1);
+                cleanup(NULL);
+        }
         plan_error("ARG X\nFROM $X\n", NULL, NULL, "Dockerfile:2: base name ($X) should not be blank");
         plan_error("ARG P=linux\nFROM --platform=$P a\n", NULL, NULL, "failed to parse platform linux");
         plan_error("FROM a\nWORKDIR ${X:?must be set}\n", NULL, NULL, "Dockerfile:2: failed to process");
