@@ -114,7 +114,7 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
                 {NULL, 0, NULL, 0},
         };
         const char *prog = kind == REGCLI_PULL ? "ipull" : "ipush";
-        int ch;
+        int ch, idx = -1;
         bool b;
 
         memset(o, 0, sizeof(*o));
@@ -122,7 +122,7 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
         o->client.retries = -1;
         o->client.log = regcli_log;
         optind = 1;
-        while ((ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        while ((ch = getopt_long(argc, argv, "qh", opts, &idx)) != -1) {
                 switch (ch) {
                 case OPT_PLATFORM: o->client.platform = optarg; break;
                 case OPT_CREDS: o->client.creds = optarg; break;
@@ -148,7 +148,7 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
                 case OPT_INSPECT:
                 case OPT_RAW:
                         if (kind != REGCLI_PULL) {
-                                fprintf(stderr, "%s: error: %s is an ipull option\n", prog, argv[optind - 1]);
+                                fprintf(stderr, "%s: error: --%s is an ipull option\n", prog, opts[idx].name);
                                 return 3;
                         }
                         if (ch == OPT_OUTPUT)
@@ -170,9 +170,11 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
                         fprintf(stderr, "Try '%s --help'.\n", prog);
                         return 3;
                 }
+                idx = -1;
                 continue;
         bad_value:
-                fprintf(stderr, "%s: error: bad value '%s' for %s\n", prog, optarg ? optarg : "", argv[optind - 1]);
+                fprintf(stderr, "%s: error: bad value '%s' for --%s\n", prog, optarg ? optarg : "",
+                        idx >= 0 ? opts[idx].name : "?");
                 return 3;
         }
         if (o->quiet)
