@@ -475,10 +475,9 @@ auth_param(const char *authorization, const char *scheme)
         return p;
 }
 
-/* containers/image answers a Basic challenge with an empty user and
- * password ("Basic Og==", base64 of ":") when it has no credentials: that
- * is an anonymous request, not a failed login.  Returns AUTHORIZATION, or
- * NULL for no or such empty credentials. */
+/* For the token endpoint: empty Basic credentials ("Basic Og==", base64 of
+ * ":") or an empty header ask for an anonymous token, not a login.  Returns
+ * AUTHORIZATION, or NULL for no or such empty credentials. */
 static const char *
 effective_authorization(const char *authorization)
 {
@@ -676,7 +675,10 @@ reg_auth_check(struct reg_auth *a, const struct reg_auth_request *req, struct re
         res->status = 200;
         if (!a)
                 goto allowed;
-        if (req->authorization != effective_authorization(req->authorization)) {
+        /* Only an empty header is anonymous here: empty Basic credentials
+         * are decided as a failed login (401 with the challenge), which the
+         * server uses to challenge anonymous /v2/ pings. */
+        if (req->authorization && !*req->authorization) {
                 struct reg_auth_request anon = *req;
                 anon.authorization = NULL;
                 return reg_auth_check(a, &anon, res, err);

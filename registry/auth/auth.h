@@ -113,8 +113,11 @@ struct reg_auth_result {
  * when the decision itself could not be made.  An htpasswd file that fails
  * to reload (missing, half-written) keeps serving its previous contents.
  * With repo NULL only authentication is checked.
- * An empty Authorization header and empty Basic credentials ("Basic Og==",
- * what containers/image sends without credentials) count as anonymous. */
+ * An empty Authorization header counts as anonymous.  Empty Basic
+ * credentials ("Basic Og==", what containers/image sends without any) are a
+ * failed login: 401 with the challenge.  The server maps them to
+ * anonymous itself where that is wanted (and uses them to challenge
+ * anonymous /v2/ pings, so clients learn to send credentials). */
 int reg_auth_check(struct reg_auth *a, const struct reg_auth_request *req, struct reg_auth_result *res,
                    struct err **err);
 

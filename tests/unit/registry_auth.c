@@ -635,15 +635,16 @@ mode_basic(void **state)
         assert_non_null(strstr(r.www_authenticate, "Basic realm="));
         r = check(a, NULL, NULL, 0);
         assert_true(r.allowed);
-        /* Empty Basic credentials (containers/image without creds) and an
-         * empty header are anonymous, not a failed login. */
-        r = check(a, "Basic Og==", "public/x", REG_ACTION_PULL);
-        assert_true(r.allowed);
+        /* An empty header is anonymous; empty Basic credentials are a
+         * failed login (the server relies on that for /v2/ pings). */
         r = check(a, "", "public/x", REG_ACTION_PULL);
         assert_true(r.allowed);
-        r = check(a, "Basic Og==", "alice/x", REG_ACTION_PULL);
+        r = check(a, "", "alice/x", REG_ACTION_PULL);
         assert_int_equal(r.status, 401);
         assert_string_equal(r.message, "authentication required");
+        r = check(a, "Basic Og==", NULL, 0);
+        assert_int_equal(r.status, 401);
+        assert_string_equal(r.www_authenticate, "Basic realm=\"my \\\"reg\\\"\"");
 
         assert_true(reg_auth_may(a, "alice", "alice/deep/x", REG_ACTION_DELETE));
         assert_false(reg_auth_may(a, "bob", "alice/x", REG_ACTION_PULL));
@@ -937,9 +938,8 @@ work(void *arg)
 {
         struct worker *w = arg;
         for (int i = 0; i < 150; i++) {
-                struct reg_auth_request req = {.authorization = (i & 1) ? w->basic : w->bearer,
-                                               .repo = "team/app",
-                                               .actions = REG_ACTION_PULL};
+                struct reg_auth_request req = {
+                    .authorization = (i & 1) ? w->basic : w->bearer, .repo = "team/app", .actions = REG_ACTION_PULL};
                 struct reg_auth_result res;
                 struct err *e = NULL;
                 if (reg_auth_check(w->a, &req, &res, &e) < 0 || !res.allowed)
