@@ -977,11 +977,33 @@ apply_entry(struct applier *ap, struct archive *a, struct archive_entry *e, stru
         return 0;
 }
 
-/* Directory modes and mtimes, deepest first, once nothing more is added. */
+static size_t
+path_depth(const char *p)
+{
+        size_t n = 0;
+
+        for (; *p; p++)
+                n += *p == '/';
+        return n;
+}
+
+static int
+dir_fixup_cmp(const void *a, const void *b)
+{
+        size_t da = path_depth(((const struct dir_fixup *) a)->path);
+        size_t db = path_depth(((const struct dir_fixup *) b)->path);
+
+        return da < db ? 1 : da > db ? -1 : 0;
+}
+
+/* Directory modes and mtimes, deepest first (a parent's final mode may
+ * forbid reaching its children), once nothing more is added. */
 static int
 fix_dirs(struct applier *ap, struct err **err)
 {
-        for (size_t i = ap->ndirs; i-- > 0;) {
+        if (ap->ndirs > 1)
+                qsort(ap->dirs, ap->ndirs, sizeof(*ap->dirs), dir_fixup_cmp);
+        for (size_t i = 0; i < ap->ndirs; i++) {
                 struct dir_fixup *d = &ap->dirs[i];
                 _cleanup_free_ char *copy = xstrdup(d->path);
                 _cleanup_close_ int pfd = -1, fd = -1;

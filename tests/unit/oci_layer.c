@@ -1270,6 +1270,46 @@ devices_and_warnings(void **state)
         rmtree(base);
 }
 
+/* Directories get their final (maybe unwritable) modes and mtimes only
+ * after everything is in, deepest first, whatever the entry order. */
+static void
+dir_modes(void **state)
+{
+        _cleanup_free_ char *base = tmpdir();
+        _cleanup_free_ char *root = xasprintf("%s/root", base);
+        _cleanup_free_ char *a = xasprintf("%s/a", root), *b = xasprintf("%s/a/b", root);
+        _cleanup_free_ char *c = NULL;
+        const struct tent t[] = {
+                { 'd', "a/b", NULL, 0500 }, { 'f', "a/b/f", "f", 0400 }, { 'd', "a", NULL, 01000 },
+                { 'd', "ro", NULL, 0555 },  { 'f', "ro/g", "g", 0644 },
+        };
+        struct oci_layer_apply_result ar;
+        struct stat st;
+        int fd = mktar(t, 5, 0);
+
+        apply_ok(fd, root, NULL, &ar);
+        oci_layer_apply_result_free(&ar);
+        assert_int_equal(lstat(a, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 01000);
+        assert_int_equal(st.st_mtim.tv_sec, 1600000000);
+        assert_int_equal(chmod(a, 0755), 0);
+        assert_int_equal(lstat(b, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0500);
+        assert_int_equal(st.st_mtim.tv_sec, 1600000000);
+        assert_int_equal(chmod(b, 0755), 0);
+        c = slurp(root, "ro/g");
+        assert_string_equal(c, "g");
+        assert_true(exists(root, "a/b/f"));
+        {
+                _cleanup_free_ char *ro = xasprintf("%s/ro", root);
+                assert_int_equal(lstat(ro, &st), 0);
+                assert_int_equal(st.st_mode & 07777, 0555);
+                assert_int_equal(chmod(ro, 0755), 0);
+        }
+        close(fd);
+        rmtree(base);
+}
+
 /* Upper dirs of metacopy/redirect overlays cannot be turned into layers. */
 static void
 overlay_metacopy_refused(void **state)
@@ -1494,6 +1534,7 @@ main(void)
                 cmocka_unit_test(symlinks_in_root),
                 cmocka_unit_test(devices_and_warnings),
                 cmocka_unit_test(overlay_metacopy_refused),
+                cmocka_unit_test(dir_modes),
         };
 
         umask(022);
