@@ -1,12 +1,474 @@
+/* `ibuild [OPTIONS] CONTEXT`: build an image (builder/exec), name it in the
+ * local store, export it, push it.  Progress on stderr; the last line on
+ * stdout is the image digest. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "builder/exec/exec.h"
+#include "cmd/common/cli.h"
 #include "cmd/ibuild/ibuild.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "oci/layout.h"
+#include "registry/client/client.h"
+
+#define PROG "ibuild"
+
+static volatile sig_atomic_t cancelled;
+
+static void
+on_signal(int sig)
+{
+        (void) sig;
+        cancelled = 1;
+}
+
+static void
+build_usage(FILE *f)
+{
+        fputs("Usage: ibuild [OPTIONS] CONTEXT\n"
+              "\n"
+              "Build an OCI image from a Dockerfile without a daemon or root.  CONTEXT is a\n"
+              "directory, or \"-\" for a tar archive on stdin.  The image goes to the local store\n"
+              "(named with -t); the last line on stdout is its digest.\n"
+              "\n"
+              "  -t, --tag NAME            name the image in the store (repeatable)\n"
+              "  -f, --file FILE           Dockerfile (default CONTEXT/Dockerfile; \"-\": stdin)\n"
+              "  --build-arg K=V           set a build argument (K alone: from the environment)\n"
+              "  --target STAGE            build up to STAGE\n"
+              "  --platform OS/ARCH        target platform (default: this machine's)\n"
+              "  --label K=V               add a label to the image (repeatable)\n"
+              "  --no-cache                do not use the build cache\n"
+              "  --pull=missing|always|never  when to pull base images (default missing)\n"
+              "  --secret id=ID,src=FILE|env=VAR  a secret for RUN --mount=type=secret\n"
+              "  --network host|none       network of RUN steps (default host)\n"
+              "  --compression gzip|zstd   layer compression (default gzip)\n"
+              "  --output type=oci,dest=DIR | type=oci-archive,dest=FILE |\n"
+              "           type=docker-archive,dest=FILE   also export the image\n"
+              "  --push                    push every -t name to its registry\n"
+              "  --progress auto|plain|tty progress output on stderr (default auto)\n"
+              "  -q, --quiet               no progress, no RUN output\n"
+              "  --store DIR               the local store (default $IBUILD_STORE or\n"
+              "                            ~/.local/share/ibuild)\n"
+              "  --jobs N                  compressor threads (default: CPUs)\n"
+              "  SOURCE_DATE_EPOCH         (env) fixed timestamps: reproducible digests\n",
+              f);
+}
+
+static const char *
+opt_value(int argc, char **argv, int *i, const char *name)
+{
+        size_t l = strlen(name);
+        const char *a = argv[*i];
+
+        if (strncmp(a, name, l) == 0 && a[l] == '=')
+                return a + l + 1;
+        if (strcmp(a, name) == 0) {
+                if (*i + 1 >= argc)
+                        return NULL;
+                return argv[++*i];
+        }
+        return NULL;
+}
+
+static bool
+is_opt(const char *a, const char *name)
+{
+        size_t l = strlen(name);
+
+        return strncmp(a, name, l) == 0 && (a[l] == '\0' || a[l] == '=');
+}
+
+struct progress {
+        bool quiet;
+        bool tty;
+        char step[512];
+};
+
+static void
+on_event(void *data, enum build_event ev, const char *text, double secs)
+{
+        struct progress *p = data;
+
+        if (p->quiet && ev != BUILD_EVENT_INFO)
+                return;
+        switch (ev) {
+        case BUILD_EVENT_STEP:
+                snprintf(p->step, sizeof(p->step), "%s", text);
+                fprintf(stderr, "%s\n", text);
+                break;
+        case BUILD_EVENT_CACHED:
+                fprintf(stderr, "  CACHED\n");
+                break;
+        case BUILD_EVENT_DONE:
+                fprintf(stderr, "  done in %.2fs\n", secs);
+                break;
+        case BUILD_EVENT_INFO:
+                if (p->quiet && strncmp(text, "warning", 7) != 0)
+                        return;
+                fprintf(stderr, "%s\n", text);
+                break;
+        }
+}
+
+/* CONTEXT "-": extract the tar on stdin into a temp dir. */
+static int
+context_from_stdin(char **ret_dir, struct err **err)
+{
+        char tmpl[] = "/tmp/ibuild-context.XXXXXX";
+        char *dir = mkdtemp(tmpl);
+        _cleanup_free_ char *cmd = NULL;
+        int rc;
+
+        if (!dir)
+                return err_set(err, errno, "mkdtemp: %s", strerror(errno));
+        /* tar refuses absolute and ../ names by default (GNU tar). */
+        cmd = xasprintf("tar -x --no-same-owner -C '%s' -f -", dir);
+        rc = system(cmd);
+        if (rc != 0) {
+                fs_rm_rf(dir, NULL);
+                return err_set(err, EINVAL, "reading the context tar from stdin failed");
+        }
+        *ret_dir = xstrdup(dir);
+        return 0;
+}
+
+static int
+parse_secret(const char *v, struct build_secret *s, char ***owned, struct err **err)
+{
+        _cleanup_free_ char *c = xstrdup(v);
+        char *save = NULL, *tok;
+
+        memset(s, 0, sizeof(*s));
+        for (tok = strtok_r(c, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(tok, '=');
+                char *val;
+
+                if (!eq)
+                        return err_set(err, EINVAL, "--secret %s: '%s' is not KEY=VALUE", v, tok);
+                *eq = '\0';
+                *owned = oci_strv_append(*owned, eq + 1);
+                val = (*owned)[oci_strv_len(*owned) - 1];
+                if (strcmp(tok, "id") == 0)
+                        s->id = val;
+                else if (strcmp(tok, "src") == 0 || strcmp(tok, "source") == 0)
+                        s->src = val;
+                else if (strcmp(tok, "env") == 0)
+                        s->env = val;
+                else if (strcmp(tok, "type") != 0)
+                        return err_set(err, EINVAL, "--secret %s: unknown key '%s'", v, tok);
+        }
+        if (!s->id)
+                return err_set(err, EINVAL, "--secret %s: id= is required", v);
+        if (!s->src && !s->env && !getenv(s->id))
+                return err_set(err, EINVAL, "--secret %s: src=FILE or env=VAR is required", v);
+        if (s->src && access(s->src, R_OK) < 0)
+                return err_set(err, errno, "--secret %s: %s: %s", v, s->src, strerror(errno));
+        if (!s->src && !s->env)
+                s->env = s->id;
+        return 0;
+}
 
 int
 ibuild_build(int argc, char **argv)
 {
-        (void) argc;
-        (void) argv;
-        fputs("ibuild: not implemented yet\n", stderr);
-        return 2;
+        _cleanup_err_ struct err *err = NULL;
+        _cleanup_free_ const char **tags = NULL, **build_args = NULL, **labels = NULL;
+        _cleanup_free_ struct build_secret *secrets = NULL;
+        _cleanup_free_ char *stdin_ctx = NULL;
+        char **owned = NULL;
+        size_t n_tags = 0, n_build_args = 0, n_labels = 0, n_secrets = 0;
+        const char *context = NULL, *store_path = NULL, *output = NULL;
+        struct build_exec_opts o;
+        struct build_exec_result res = {0};
+        struct oci_store *store = NULL;
+        struct progress prog = {0};
+        bool push = false;
+        int rc = 1;
+
+        build_exec_opts_init(&o);
+        tags = xcalloc((size_t) argc + 1, sizeof(char *));
+        build_args = xcalloc((size_t) argc + 1, sizeof(char *));
+        labels = xcalloc((size_t) argc + 1, sizeof(char *));
+        secrets = xcalloc((size_t) argc + 1, sizeof(*secrets));
+        o.jobs = (int) sysconf(_SC_NPROCESSORS_ONLN);
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i], *v;
+
+#define VALUE(name)                                                 \
+        do {                                                        \
+                v = opt_value(argc, argv, &i, name);                \
+                if (!v) {                                           \
+                        cli_fail(PROG, "%s needs a value", name);   \
+                        rc = 2;                                     \
+                        goto out;                                   \
+                }                                                   \
+        } while (0)
+                if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+                        build_usage(stdout);
+                        rc = 0;
+                        goto out;
+                } else if (is_opt(a, "-t") || is_opt(a, "--tag")) {
+                        VALUE(a[1] == 't' ? "-t" : "--tag");
+                        tags[n_tags++] = v;
+                } else if (is_opt(a, "-f") || is_opt(a, "--file")) {
+                        VALUE(a[1] == 'f' ? "-f" : "--file");
+                        o.dockerfile = v;
+                } else if (is_opt(a, "--build-arg")) {
+                        VALUE("--build-arg");
+                        if (!strchr(v, '=')) {
+                                const char *env = getenv(v);
+
+                                if (!env)
+                                        continue;
+                                owned = oci_strv_append(owned, "");
+                                free(owned[oci_strv_len(owned) - 1]);
+                                owned[oci_strv_len(owned) - 1] = xasprintf("%s=%s", v, env);
+                                v = owned[oci_strv_len(owned) - 1];
+                        }
+                        build_args[n_build_args++] = v;
+                } else if (is_opt(a, "--target")) {
+                        VALUE("--target");
+                        o.target = v;
+                } else if (is_opt(a, "--platform")) {
+                        VALUE("--platform");
+                        o.platform = v;
+                } else if (is_opt(a, "--label")) {
+                        VALUE("--label");
+                        labels[n_labels++] = v;
+                } else if (strcmp(a, "--no-cache") == 0) {
+                        o.no_cache = true;
+                } else if (is_opt(a, "--pull")) {
+                        if (strcmp(a, "--pull") == 0) {
+                                o.pull = BUILD_PULL_ALWAYS;
+                                continue;
+                        }
+                        v = a + strlen("--pull=");
+                        if (strcmp(v, "missing") == 0)
+                                o.pull = BUILD_PULL_MISSING;
+                        else if (strcmp(v, "always") == 0 || strcmp(v, "true") == 0)
+                                o.pull = BUILD_PULL_ALWAYS;
+                        else if (strcmp(v, "never") == 0 || strcmp(v, "false") == 0)
+                                o.pull = BUILD_PULL_NEVER;
+                        else {
+                                cli_fail(PROG, "--pull=%s: use missing, always or never", v);
+                                rc = 2;
+                                goto out;
+                        }
+                } else if (is_opt(a, "--secret")) {
+                        VALUE("--secret");
+                        if (parse_secret(v, &secrets[n_secrets], &owned, &err) < 0) {
+                                cli_print_err(PROG, &err);
+                                rc = 2;
+                                goto out;
+                        }
+                        n_secrets++;
+                } else if (is_opt(a, "--network")) {
+                        VALUE("--network");
+                        if (strcmp(v, "none") == 0)
+                                o.network = BUILD_SANDBOX_NET_NONE;
+                        else if (strcmp(v, "host") == 0 || strcmp(v, "default") == 0)
+                                o.network = BUILD_SANDBOX_NET_HOST;
+                        else {
+                                cli_fail(PROG, "--network %s: use host or none", v);
+                                rc = 2;
+                                goto out;
+                        }
+                } else if (is_opt(a, "--compression")) {
+                        VALUE("--compression");
+                        if (strcmp(v, "gzip") == 0)
+                                o.compression = OCI_LAYER_GZIP;
+                        else if (strcmp(v, "zstd") == 0)
+                                o.compression = OCI_LAYER_ZSTD;
+                        else if (strcmp(v, "none") == 0)
+                                o.compression = OCI_LAYER_UNCOMPRESSED;
+                        else {
+                                cli_fail(PROG, "--compression %s: use gzip, zstd or none", v);
+                                rc = 2;
+                                goto out;
+                        }
+                } else if (is_opt(a, "--output") || is_opt(a, "-o")) {
+                        VALUE(a[1] == 'o' ? "-o" : "--output");
+                        output = v;
+                } else if (strcmp(a, "--push") == 0) {
+                        push = true;
+                } else if (is_opt(a, "--progress")) {
+                        VALUE("--progress");
+                        if (strcmp(v, "auto") != 0 && strcmp(v, "plain") != 0 && strcmp(v, "tty") != 0 &&
+                            strcmp(v, "quiet") != 0) {
+                                cli_fail(PROG, "--progress %s: use auto, plain or tty", v);
+                                rc = 2;
+                                goto out;
+                        }
+                        prog.tty = strcmp(v, "tty") == 0 || (strcmp(v, "auto") == 0 && isatty(2));
+                        prog.quiet = strcmp(v, "quiet") == 0;
+                } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+                        prog.quiet = true;
+                } else if (is_opt(a, "--store")) {
+                        VALUE("--store");
+                        store_path = v;
+                } else if (is_opt(a, "--jobs")) {
+                        VALUE("--jobs");
+                        o.jobs = atoi(v);
+                        if (o.jobs < 1) {
+                                cli_fail(PROG, "--jobs %s: a positive number", v);
+                                rc = 2;
+                                goto out;
+                        }
+                } else if (strcmp(a, "--") == 0) {
+                        if (i + 1 < argc)
+                                context = argv[++i];
+                } else if (a[0] == '-' && a[1] != '\0') {
+                        cli_fail(PROG, "unknown option %s", a);
+                        build_usage(stderr);
+                        rc = 2;
+                        goto out;
+                } else if (context) {
+                        cli_fail(PROG, "more than one context (%s and %s)", context, a);
+                        rc = 2;
+                        goto out;
+                } else {
+                        context = a;
+                }
+#undef VALUE
+        }
+        if (!context) {
+                cli_fail(PROG, "no build context given (try ibuild --help)");
+                rc = 2;
+                goto out;
+        }
+        if (strcmp(context, "-") == 0) {
+                if (o.dockerfile && strcmp(o.dockerfile, "-") == 0) {
+                        cli_fail(PROG, "the context and the Dockerfile cannot both come from stdin");
+                        rc = 2;
+                        goto out;
+                }
+                if (context_from_stdin(&stdin_ctx, &err) < 0) {
+                        cli_print_err(PROG, &err);
+                        goto out;
+                }
+                context = stdin_ctx;
+        }
+        {
+                const char *sde = getenv("SOURCE_DATE_EPOCH");
+
+                if (sde && *sde) {
+                        char *end;
+                        long long v = strtoll(sde, &end, 10);
+
+                        if (*end || v < 0) {
+                                cli_fail(PROG, "SOURCE_DATE_EPOCH=%s: not a number of seconds", sde);
+                                rc = 2;
+                                goto out;
+                        }
+                        o.source_date_epoch = v;
+                }
+        }
+        for (size_t t = 0; t < n_tags; t++) {
+                _cleanup_free_ char *norm = NULL;
+
+                if (oci_store_normalize_name(tags[t], &norm, &err) < 0) {
+                        cli_print_err(PROG, &err);
+                        rc = 2;
+                        goto out;
+                }
+        }
+        if (push && n_tags == 0) {
+                cli_fail(PROG, "--push needs a -t NAME to push to");
+                rc = 2;
+                goto out;
+        }
+        if (oci_store_open(store_path, &store, &err) < 0) {
+                cli_print_err(PROG, &err);
+                goto out;
+        }
+        {
+                struct sigaction sa = {0};
+
+                sa.sa_handler = on_signal;
+                sigemptyset(&sa.sa_mask);
+                sigaction(SIGINT, &sa, NULL);
+                sigaction(SIGTERM, &sa, NULL);
+        }
+        o.context = context;
+        o.build_args = build_args;
+        o.n_build_args = n_build_args;
+        o.labels = labels;
+        o.n_labels = n_labels;
+        o.secrets = secrets;
+        o.n_secrets = n_secrets;
+        o.store = store;
+        o.output_fd = prog.quiet ? -1 : 2;
+        o.event = on_event;
+        o.event_data = &prog;
+        o.cancel = &cancelled;
+        if (build_exec_run(&o, &res, &err) < 0) {
+                cli_print_err(PROG, &err);
+                rc = cancelled ? 130 : 1;
+                goto out;
+        }
+        /* Everything is written: name the image last. */
+        if (n_tags == 0) {
+                if (oci_store_tag(store, NULL, &res.manifest, &err) < 0) {
+                        cli_print_err(PROG, &err);
+                        goto out;
+                }
+        }
+        for (size_t t = 0; t < n_tags; t++) {
+                if (oci_store_tag(store, tags[t], &res.manifest, &err) < 0) {
+                        cli_print_err(PROG, &err);
+                        goto out;
+                }
+                if (!prog.quiet)
+                        fprintf(stderr, "tagged %s\n", tags[t]);
+        }
+        if (output) {
+                if (build_exec_output(store, &res.manifest, output, n_tags ? tags[0] : NULL, &err) < 0) {
+                        cli_print_err(PROG, &err);
+                        goto out;
+                }
+                if (!prog.quiet)
+                        fprintf(stderr, "exported to %s\n", output);
+        }
+        if (push) {
+                struct reg_client_opts co = {.retries = -1};
+                _cleanup_reg_client_ struct reg_client *c = NULL;
+
+                if (getenv("IBUILD_PUSH_PLAIN_HTTP"))
+                        co.plain_http = true;
+                if (getenv("IBUILD_PUSH_TLS_VERIFY") && strcmp(getenv("IBUILD_PUSH_TLS_VERIFY"), "false") == 0)
+                        co.tls_verify_disable = true;
+                if (reg_client_new(&co, &c, &err) < 0) {
+                        cli_print_err(PROG, &err);
+                        goto out;
+                }
+                for (size_t t = 0; t < n_tags; t++) {
+                        _cleanup_free_ char *ref = NULL;
+
+                        if (reg_client_push_from_store(c, store, res.manifest.digest, tags[t], &ref, &err) < 0) {
+                                err_prefix(&err, "pushing %s", tags[t]);
+                                cli_print_err(PROG, &err);
+                                goto out;
+                        }
+                        if (!prog.quiet)
+                                fprintf(stderr, "pushed %s\n", ref ? ref : tags[t]);
+                }
+        }
+        if (!prog.quiet)
+                fprintf(stderr, "%zu steps, %zu cached\n", res.steps, res.cached);
+        printf("%s\n", res.manifest.digest);
+        rc = 0;
+out:
+        build_exec_result_clear(&res);
+        oci_store_free(store);
+        oci_strv_free(owned);
+        if (stdin_ctx)
+                fs_rm_rf(stdin_ctx, NULL);
+        return rc;
 }

@@ -1,0 +1,110 @@
+/* Shared between the executor's files; not an API. */
+#ifndef BUILDER_EXEC_EXEC_INTERNAL_H
+#define BUILDER_EXEC_EXEC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "builder/dockerfile/dockerignore.h"
+#include "builder/dockerfile/plan.h"
+#include "builder/exec/exec.h"
+#include "builder/sandbox/sandbox.h"
+#include "digest/digest.h"
+#include "oci/layer.h"
+#include "oci/model.h"
+#include "oci/store.h"
+
+/* One layer of a stage's image. */
+struct xlayer {
+        struct oci_descriptor desc;
+        char *diff_id;  /* "sha256:..." */
+        char *snapshot; /* unpacked dir, NULL until needed */
+};
+
+/* A stage's image as it is built. */
+struct xstage {
+        struct oci_image_config *cfg;
+        struct xlayer *layers;
+        size_t n_layers;
+        char key[DIGEST_STR_MAX]; /* cache key of the last step */
+        bool cache_broken;        /* a miss happened: later steps still look */
+        bool cmd_set;             /* CMD written in this stage */
+        bool done;
+        char *base_name, *base_digest;
+};
+
+struct xctx {
+        const struct build_exec_opts *o;
+        struct oci_store *store;
+        struct oci_layout *layout; /* the store's, borrowed */
+        struct build_idmap idmap;
+        struct build_plan *plan;
+        struct build_df_file *df;
+        struct xstage *stages; /* indexed like plan->stages */
+        char *context;
+        int ctx_fd;
+        struct build_ignore *ignore;
+        struct build_context *ctxlist; /* walked lazily */
+        char *work;                    /* per-build temp dir under STORE/tmp */
+        char *empty_dir;               /* an empty lower for scratch */
+        const char *df_name;
+        const char *plan_platform; /* during build_plan_new */
+        size_t steps, cached;
+        int pos, total;
+};
+
+/* Make sure every layer of S is unpacked into its snapshot dir. */
+int xstage_unpack(struct xctx *x, struct xstage *s, struct err **err);
+
+/* The lowers of S top-most first (borrowed strings); at least one (the
+ * empty dir for a stage without layers). */
+const char **xstage_lowers(struct xctx *x, struct xstage *s, size_t *ret_n);
+
+/* Find PATH (absolute, clean) in the merged view of S's snapshots: 0 with
+ * *ret_host (caller frees) and *ret_st, -ENOENT when absent. */
+int xstage_lookup(struct xctx *x, struct xstage *s, const char *path, char **ret_host, struct stat *ret_st,
+                  struct err **err);
+
+/* A merged directory listing of S below PATH (absolute, clean): every
+ * entry's image path relative to PATH, its host path and stat.  */
+struct xmerged {
+        char *rel;
+        char *host;
+        struct stat st;
+};
+int xstage_list(struct xctx *x, struct xstage *s, const char *path, struct xmerged **ret, size_t *ret_n,
+                struct err **err);
+void xmerged_free(struct xmerged *m, size_t n);
+
+/* A temporary stage holding image REF (COPY --from=image); release with
+ * xstage_release. */
+int xstage_from_image(struct xctx *x, const char *ref, struct xstage *s, struct err **err);
+void xstage_release(struct xstage *s);
+
+/* Add a layer written to blob writer output to S: descriptor, diff_id in
+ * the config.  */
+void xstage_add_layer(struct xstage *s, const struct oci_descriptor *desc, const char *diff_id, const char *snapshot);
+
+/* The layer media type for compression C. */
+const char *xlayer_media_type(enum oci_layer_compression c);
+
+/* COPY / ADD: write the layer; *ret_sources_digest is the content digest
+ * of the selected sources for the cache key (computed first: when
+ * DRY is true nothing is written, only the digest is computed). */
+int xcopy_prepare(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, char **ret_digest,
+                  struct err **err);
+int xcopy_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, struct err **err);
+
+/* Write entries to a new layer blob in the store and add it to S. */
+int xwrite_entries_layer(struct xctx *x, struct xstage *s, const struct oci_layer_entry *e, size_t n,
+                         struct err **err);
+
+/* Resolve PATH relative to the root fd ROOT as if ROOT were "/" (symlinks
+ * included, never leaving ROOT): *ret is the clean relative path of the
+ * final target ("." for the root).  ENOENT when a component is missing. */
+int xresolve_in_root(int root, const char *path, bool follow_final, char **ret, struct err **err);
+
+/* WORKDIR-relative absolute clean path. */
+char *xabs_path(const char *workdir, const char *p);
+
+#endif

@@ -1,0 +1,116 @@
+/* The build executor: a Dockerfile and a context in, an OCI image in the
+ * local store out.
+ *
+ *     struct build_exec_opts o;
+ *     build_exec_opts_init(&o);
+ *     o.context = "."; o.store = store; ...
+ *     struct build_exec_result r;
+ *     if (build_exec_run(&o, &r, err) < 0) ...   // err names file:line
+ *     build_exec_output(store, &r.manifest, "type=oci,dest=out", "1.0", err);
+ *
+ * Stages run in the plan's order (builder/dockerfile/plan.h).  Each stage
+ * starts from scratch, a stage, a store image, an "oci:DIR[:NAME]" layout or
+ * a registry image (pulled into the store with registry/client).  COPY/ADD
+ * write their layer directly from the selected sources (context sources are
+ * resolved inside the context root: symlinks never lead out of it); RUN runs
+ * in builder/sandbox over the stage's snapshot dirs and its overlay upper dir
+ * becomes the layer (builder/snapshot); other instructions change the
+ * config and add a history entry with empty_layer.
+ *
+ * Build cache (STORE/cache/<hex>): each step's key is a sha256 over the
+ * parent key, the expanded instruction, the build args it uses and, for
+ * COPY/ADD, a digest of the selected sources (paths, modes, ids, bytes).
+ * An entry records the config blob and the layer descriptors after the step;
+ * a hit reuses them without running anything.  The blobs of the final image
+ * are written before anything is named: the store never names a
+ * half-written image.
+ */
+#ifndef BUILDER_EXEC_EXEC_H
+#define BUILDER_EXEC_EXEC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "builder/sandbox/sandbox.h"
+#include "common/err.h"
+#include "oci/layer.h"
+#include "oci/model.h"
+#include "oci/store.h"
+
+enum build_pull_policy {
+        BUILD_PULL_MISSING, /* use a store image of that name, pull otherwise */
+        BUILD_PULL_ALWAYS,
+        BUILD_PULL_NEVER,
+};
+
+/* --secret id=ID,src=FILE | id=ID,env=VAR */
+struct build_secret {
+        const char *id;
+        const char *src; /* a file, or NULL */
+        const char *env; /* an environment variable, or NULL */
+};
+
+/* Progress events for the CLI. */
+enum build_event {
+        BUILD_EVENT_STEP,   /* a step starts: text = "[stage N/M] INSTRUCTION" */
+        BUILD_EVENT_CACHED, /* the step was a cache hit */
+        BUILD_EVENT_DONE,   /* the step finished: seconds set */
+        BUILD_EVENT_INFO,   /* any other line (pulling a base, warnings) */
+};
+
+typedef void (*build_event_fn)(void *data, enum build_event ev, const char *text, double seconds);
+
+struct build_exec_opts {
+        const char *context;    /* a directory */
+        const char *dockerfile; /* path, "-" for stdin; NULL: CONTEXT/Dockerfile */
+        const char *const *build_args; /* "K=V" */
+        size_t n_build_args;
+        const char *target;   /* stage name, NULL: last */
+        const char *platform; /* "linux/arm64", NULL: host */
+        const char *const *labels; /* "K=V", applied to the final image */
+        size_t n_labels;
+        bool no_cache;
+        enum build_pull_policy pull;
+        const struct build_secret *secrets;
+        size_t n_secrets;
+        enum build_sandbox_net network;
+        enum oci_layer_compression compression;
+        int64_t source_date_epoch; /* < 0: none */
+        int jobs;                  /* compressor threads; <= 0: 1 */
+        struct oci_store *store;   /* required */
+        int output_fd;             /* RUN output goes here (-1: discarded) */
+        build_event_fn event;      /* may be NULL */
+        void *event_data;
+        const volatile sig_atomic_t *cancel; /* may be NULL */
+};
+
+void build_exec_opts_init(struct build_exec_opts *o);
+
+struct build_exec_result {
+        struct oci_descriptor manifest; /* in the store, not yet named */
+        char *config_digest;
+        size_t steps, cached;
+};
+
+void build_exec_result_clear(struct build_exec_result *r);
+
+/* Run the build.  On success the final manifest and all its blobs are in the
+ * store (unnamed: tag with oci_store_tag).  Errors name the Dockerfile line
+ * and instruction; a failing RUN also carries the exit status and the tail
+ * of its output. */
+int build_exec_run(const struct build_exec_opts *opts, struct build_exec_result *ret, struct err **err);
+
+/* Export manifest DESC of STORE as described by SPEC, docker's --output
+ * syntax: "type=oci,dest=DIR", "type=oci-archive,dest=FILE",
+ * "type=docker-archive,dest=FILE" (a "name=" key sets the name; else
+ * NAME, which may be NULL: "latest" for layouts; for docker-archive a full
+ * repo:tag). */
+int build_exec_output(struct oci_store *store, const struct oci_descriptor *desc, const char *spec,
+                      const char *name, struct err **err);
+
+/* Parse a Go duration ("30s", "1m30s", "500ms", "1h") into nanoseconds. */
+int build_exec_parse_duration(const char *s, int64_t *ret_ns, struct err **err);
+
+#endif
