@@ -513,9 +513,10 @@ resolve_dir(struct applier *ap, const char *path, bool create, int *ret_fd, stru
         return 0;
 }
 
-/* rm -rf NAME in directory DFD without following any symlink.  ENOENT is
- * success.  KEEP: when not NULL, paths (PATH/child...) in this set are kept,
- * and directories among them are cleared the same way (opaque whiteouts). */
+/* rm -rf NAME (archive path PATH) in directory DFD without following any
+ * symlink; ENOENT is success.  KEEP_SELF (opaque whiteouts): NAME itself
+ * stays, its children that this layer created stay (directories among them
+ * are cleared the same way), everything else in it goes. */
 static int
 remove_tree(struct applier *ap, int dfd, const char *name, const char *path, bool keep_self, int depth,
             struct err **err)
