@@ -33,6 +33,11 @@
 #include "common/err.h"
 #include "oci/oci.h"
 
+/* Annotation on the index.json descriptor of a pulled image naming the
+ * registry repository it came from ("host:port/repo"): a later push to
+ * another repository of that registry mounts the blobs from there. */
+#define REG_ANNOTATION_SOURCE "io.ibuild.source.repository"
+
 /* Progress lines ("Copying blob sha256:... (12.3 MB)", "Writing manifest")
  * for the CLI to print; never called with secrets. */
 typedef void (*reg_client_log_fn)(const char *line, void *userdata);

@@ -342,6 +342,11 @@ pull_into(struct reg_client *c, const char *ref, struct oci_layout *layout, stru
         }
         reg_client_logf(c, "Fetched %zu blobs (%" PRIu64 " bytes), %zu already present", p.fetched, p.bytes,
                         p.skipped);
+        /* Where it came from, for cross-repository mounts when it is
+         * pushed to another repository of the same registry. */
+        char *source = xasprintf("%s/%s", t.host->host, t.repo);
+        oci_descriptor_set_annotation(&root, REG_ANNOTATION_SOURCE, source);
+        free(source);
         if (ret) {
                 _cleanup_free_ char *name = oci_ref_name(t.ref);
                 ret->ref = xasprintf("%s@%s", name, root.digest);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -511,6 +512,11 @@ reg_client_push_from_layout(struct reg_client *c, struct oci_layout *layout, con
         r = collect(&p, desc, 0, err);
         if (r < 0)
                 goto out;
+        const char *source = oci_descriptor_annotation(desc, REG_ANNOTATION_SOURCE);
+        size_t hl = strlen(t.host->host);
+        if (source && strncasecmp(source, t.host->host, hl) == 0 && source[hl] == '/' && source[hl + 1])
+                for (size_t i = 0; i < p.n_blobs; i++)
+                        reg_client_note_source(c, t.host->host, source + hl + 1, p.blobs[i].digest);
         if (t.ref->digest && strcmp(t.ref->digest, p.docs[p.n_docs - 1].digest.str) != 0) {
                 r = err_set(err, ERR_DIGEST_INVALID, "destination names %s but the image is %s", t.ref->digest,
                             p.docs[p.n_docs - 1].digest.str);

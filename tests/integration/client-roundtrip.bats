@@ -46,10 +46,13 @@ roundtrip() { # REGISTRY
 	assert_success
 	assert_equal "$(cat "$TMP/bundle/rootfs/etc/hello")" v1
 
-	# Push from the store to another repository: blobs mount (same client
-	# run does not know the source, so they upload or are skipped), digest kept.
+	# Push from the store to another repository of the same registry: the
+	# store remembers where the image came from, so its blobs are mounted.
+	assert_equal "$(jq -r '.manifests[0].annotations["io.ibuild.source.repository"]' "$IBUILD_STORE/index.json")" "$reg/team/app"
 	run "$IPUSH" "$reg/team/app:v1" "$reg/other/copy:v1"
 	assert_success
+	assert_output --partial "Mounted blob"
+	refute_output --partial "Uploading blob"
 	assert_equal "$(raw_digest "$reg/other/copy:v1")" "$want"
 
 	# By digest.
@@ -78,6 +81,8 @@ roundtrip() { # REGISTRY
 @test "ipush/ipull round trip against ireg" {
 	start_ireg
 	roundtrip "$IREG"
+	run grep -c 'audit=mount' "$TMP/ireg.log"
+	refute_output 0
 }
 
 @test "ipush/ipull round trip against CNCF distribution" {
