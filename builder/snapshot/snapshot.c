@@ -239,7 +239,7 @@ build_snapshot_new_step(const char *root, char **ret_step, char **ret_upper, cha
 
 struct commit_arg {
         const char *upper;
-        enum oci_layer_compression c;
+        const struct oci_layer_write_opts *opts;
         int layer_fd;
         int out_fd;
 };
@@ -253,8 +253,10 @@ commit_fn(void *p, struct err **err)
         char size[32];
         int r;
 
-        oci_layer_write_opts_init(&opts);
-        opts.compression = a->c;
+        if (a->opts)
+                opts = *a->opts;
+        else
+                oci_layer_write_opts_init(&opts);
         opts.source_mode = OCI_LAYER_SOURCE_OVERLAY;
         /* Inside the namespace stat() already shows in-image ids. */
         r = oci_layer_write_dir(AT_FDCWD, a->upper, &opts, a->layer_fd, &res, err);
@@ -269,10 +271,10 @@ commit_fn(void *p, struct err **err)
 
 int
 build_snapshot_commit(const struct build_idmap *map, const char *upper, const char *root,
-                      enum oci_layer_compression c, int out_fd, struct build_snapshot_layer *ret_layer,
+                      const struct oci_layer_write_opts *opts, int out_fd, struct build_snapshot_layer *ret_layer,
                       struct err **err)
 {
-        struct commit_arg a = {.upper = upper, .c = c, .layer_fd = out_fd};
+        struct commit_arg a = {.upper = upper, .opts = opts, .layer_fd = out_fd};
         struct build_snapshot_layer l = {0};
         _cleanup_free_ char *text = NULL;
         char buf[256];

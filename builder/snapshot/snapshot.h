@@ -49,14 +49,16 @@ struct build_snapshot_layer {
         char *snapshot_dir; /* where UPPER now lives; NULL when not kept */
 };
 
-/* Write overlay upper dir UPPER as a layer to OUT_FD (compressed with C):
+/* Write overlay upper dir UPPER as a layer to OUT_FD with OPTS (compression,
+ * level, threads, source_date_epoch; NULL = uncompressed defaults; the
+ * source mode is always the overlay one):
  * whiteouts and opaque dirs become OCI ".wh." entries, in-image ownership
  * (read inside MAP's namespace), hard links kept; one pass computes the
  * diffID and blob digest.  With ROOT, UPPER is then renamed to the
  * snapshot of the new diffID (or removed when that snapshot already
  * exists) and ret_layer->snapshot_dir says where it is (caller frees). */
 int build_snapshot_commit(const struct build_idmap *map, const char *upper, const char *root,
-                          enum oci_layer_compression c, int out_fd, struct build_snapshot_layer *ret_layer,
+                          const struct oci_layer_write_opts *opts, int out_fd, struct build_snapshot_layer *ret_layer,
                           struct err **err);
 
 /* Remove a snapshot, step or upper dir whose files may belong to mapped

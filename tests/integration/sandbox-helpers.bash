@@ -313,6 +313,35 @@ t_timeout_cleanup() {
 	assert_no_leftovers
 }
 
+# A signal to the caller stops the step: SIGTERM lets it clean up
+# everything; even SIGKILL leaves no process and no mount behind.
+t_signal_cleanup() {
+	step -- sh -c "sh -c 'sleep 300; true' $MARK & sleep 302" 2>"$T/err" &
+	local pid=$!
+	sleep 1.5
+	# Signal the tool itself (not the subshell or runuser around it).
+	pkill -TERM -f "^$SBX run --run-dir $T/run"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 130 ]
+	grep -q cancelled "$T/err"
+	assert_no_leftovers
+	step -- sh -c "sh -c 'sleep 300; true' $MARK & sleep 302" &
+	pid=$!
+	sleep 1.5
+	pkill -KILL -f "^$SBX run --run-dir $T/run"
+	wait "$pid" || true
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		pgrep -f "$MARK" >/dev/null || break
+		sleep 0.2
+	done
+	run pgrep -f "$MARK"
+	assert_failure
+	run grep -c "$T" /proc/self/mountinfo
+	assert_output 0
+}
+
 t_mounts() {
 	mkdir -p "$T/ctx"
 	echo from-host >"$T/ctx/f"

@@ -12,6 +12,7 @@ load sandbox-helpers
 @test "root: capabilities are bounded and cannot be regained" { t_caps; }
 @test "root: a failing step leaves no mounts, processes or temp dirs" { t_failure_cleanup; }
 @test "root: a timed-out step is killed with everything it started" { t_timeout_cleanup; }
+@test "root: a signal to the caller kills the step and cleans up" { t_signal_cleanup; }
 @test "root: bind, cache, tmpfs and secret mounts work and stay out of the layer" { t_mounts; }
 @test "root: USER, working directory and environment" { t_users_and_env; }
 @test "root: network none has only a working loopback" { t_net_none; }

@@ -12,6 +12,7 @@ load sandbox-helpers
 @test "rootless: capabilities are bounded and cannot be regained" { t_caps; }
 @test "rootless: a failing step leaves no mounts, processes or temp dirs" { t_failure_cleanup; }
 @test "rootless: a timed-out step is killed with everything it started" { t_timeout_cleanup; }
+@test "rootless: a signal to the caller kills the step and cleans up" { t_signal_cleanup; }
 @test "rootless: bind, cache, tmpfs and secret mounts work and stay out of the layer" { t_mounts; }
 @test "rootless: USER, working directory and environment" { t_users_and_env; }
 @test "rootless: network none has only a working loopback" { t_net_none; }

@@ -16,7 +16,7 @@
  *
  *   sandbox-run idmap        print the id mapping kind and ranges
  *
- *   sandbox-run commit --upper DIR --out FILE [--zstd|--gzip]
+ *   sandbox-run commit --upper DIR --out FILE [--zstd|--gzip] [--threads N]
  *       [--snapshots ROOT]  turn an upper dir into a layer (and keep it
  *       as snapshot ROOT/<diffid>); prints "diffid DIGEST", "digest
  *       DIGEST", "size N".
@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,15 @@
 #include "common/cleanup.h"
 
 #define MAX_ITEMS 64
+
+static volatile sig_atomic_t cancelled;
+
+static void
+on_signal(int sig)
+{
+        (void) sig;
+        cancelled = 1;
+}
 
 static int
 die(struct err **e)
@@ -188,6 +198,13 @@ cmd_run(int argc, char **argv)
         cfg.lowers = lowers;
         cfg.mounts = mounts;
         cfg.rlimits = rl;
+        cfg.cancel = &cancelled;
+        {
+                /* Ctrl-C / kill: let the library stop the step and clean up. */
+                struct sigaction sa = {.sa_handler = on_signal};
+                sigaction(SIGINT, &sa, NULL);
+                sigaction(SIGTERM, &sa, NULL);
+        }
         if (build_idmap_detect(NULL, NULL, &cfg.idmap, &warning, &e) < 0)
                 return die(&e);
         if (warning)
@@ -199,6 +216,10 @@ cmd_run(int argc, char **argv)
         if (res.timed_out) {
                 fprintf(stderr, "sandbox-run: timed out\n");
                 return 124;
+        }
+        if (res.cancelled) {
+                fprintf(stderr, "sandbox-run: cancelled\n");
+                return 130;
         }
         return res.exit_code;
 }
@@ -250,9 +271,8 @@ cmd_commit(int argc, char **argv)
         struct build_snapshot_layer out;
         const char *upper = opt(argc, argv, "--upper"), *file = opt(argc, argv, "--out");
         const char *snaps = opt(argc, argv, "--snapshots");
-        enum oci_layer_compression c = flag(argc, argv, "--zstd")   ? OCI_LAYER_ZSTD
-                                       : flag(argc, argv, "--gzip") ? OCI_LAYER_GZIP
-                                                                    : OCI_LAYER_UNCOMPRESSED;
+        const char *threads = opt(argc, argv, "--threads");
+        struct oci_layer_write_opts wo;
         _cleanup_close_ int fd = -1;
 
         if (!upper || !file) {
@@ -266,7 +286,12 @@ cmd_commit(int argc, char **argv)
                 perror(file);
                 return 125;
         }
-        if (build_snapshot_commit(&m, upper, snaps, c, fd, &out, &e) < 0)
+        oci_layer_write_opts_init(&wo);
+        wo.compression = flag(argc, argv, "--zstd")   ? OCI_LAYER_ZSTD
+                         : flag(argc, argv, "--gzip") ? OCI_LAYER_GZIP
+                                                      : OCI_LAYER_UNCOMPRESSED;
+        wo.threads = threads ? atoi(threads) : 0;
+        if (build_snapshot_commit(&m, upper, snaps, &wo, fd, &out, &e) < 0)
                 return die(&e);
         printf("diffid %s\ndigest %s\nsize %" PRIu64 "\n", out.diff_id.str, out.blob_digest.str, out.blob_size);
         if (out.snapshot_dir)
