@@ -54,7 +54,12 @@
  * Token mode checks a Bearer token's signature against the trusted keys,
  * "iss" = issuer, "aud" = service, "exp"/"nbf" (60 s leeway), and that its
  * "access" claims cover the requested actions on the repository; the ACL is
- * applied when tokens are issued, not again when they are presented.
+ * applied when tokens are issued, not again when they are presented (it only
+ * picks 403 DENIED over 401 insufficient_scope for a token lacking access:
+ * 403 when ireg issues tokens and its ACL would never grant the subject that
+ * access).  Refresh tokens (OAuth2, ours) are refused as access tokens.
+ * Repository patterns also accept fnmatch(3) brackets ("[ab]") within a
+ * component.
  *
  * Secrets (passwords, tokens, keys) are wiped before they are freed and never
  * appear in error messages.
