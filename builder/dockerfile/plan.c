@@ -59,18 +59,58 @@ strv_out(struct strv *l, size_t *ret_n)
         return v;
 }
 
-/* An ordered map of variables; a value may be NULL (declared, no value). */
+/* An ordered map of variables; a value may be NULL (declared, no value).
+ * A small open-addressing index keeps lookups O(1) for Dockerfiles with
+ * thousands of ENV keys. */
 struct vars {
         char **k, **v;
         size_t n, cap;
+        size_t *slots; /* index + 1, 0 = empty; nslots a power of two */
+        size_t nslots;
 };
+
+static size_t
+hash_str(const char *s)
+{
+        size_t h = 1469598103934665603ULL;
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+        return h;
+}
+
+static void
+vars_reindex(struct vars *m)
+{
+        free(m->slots);
+        m->nslots = 16;
+        while (m->nslots < m->cap * 2)
+                m->nslots *= 2;
+        m->slots = xcalloc(m->nslots, sizeof(*m->slots));
+        for (size_t i = 0; i < m->n; i++) {
+                size_t h = hash_str(m->k[i]) & (m->nslots - 1);
+
+                while (m->slots[h])
+                        h = (h + 1) & (m->nslots - 1);
+                m->slots[h] = i + 1;
+        }
+}
 
 static ssize_t
 vars_index(const struct vars *m, const char *key)
 {
-        for (size_t i = 0; i < m->n; i++)
+        size_t h;
+
+        if (!m->slots)
+                return -1;
+        h = hash_str(key) & (m->nslots - 1);
+        while (m->slots[h]) {
+                size_t i = m->slots[h] - 1;
+
                 if (strcmp(m->k[i], key) == 0)
                         return (ssize_t) i;
+                h = (h + 1) & (m->nslots - 1);
+        }
         return -1;
 }
 
@@ -89,9 +129,17 @@ vars_set(struct vars *m, const char *key, const char *value)
                 m->cap = m->cap ? m->cap * 2 : 16;
                 m->k = xrealloc(m->k, m->cap * sizeof(*m->k));
                 m->v = xrealloc(m->v, m->cap * sizeof(*m->v));
+                vars_reindex(m);
         }
         m->k[m->n] = xstrdup(key);
         m->v[m->n] = value ? xstrdup(value) : NULL;
+        {
+                size_t h = hash_str(key) & (m->nslots - 1);
+
+                while (m->slots[h])
+                        h = (h + 1) & (m->nslots - 1);
+                m->slots[h] = m->n + 1;
+        }
         m->n++;
 }
 
@@ -126,6 +174,7 @@ vars_clear(struct vars *m)
         }
         free(m->k);
         free(m->v);
+        free(m->slots);
         memset(m, 0, sizeof(*m));
 }
 
@@ -609,7 +658,6 @@ instr_free(struct build_plan_instr *pi)
         free(pi->flags);
         build_shell_strv_free(pi->heredocs);
         free(pi->text);
-        build_shell_strv_free(pi->env);
         build_shell_strv_free(pi->build_args);
         for (size_t i = 0; i < pi->n_sources; i++)
                 free(pi->sources[i].image);
@@ -657,6 +705,10 @@ is_heredoc_word(const struct build_df_instr *in, const char *w)
 struct stage_state {
         struct vars env;  /* ENV (and the base's), wins over ARG */
         struct vars args; /* ARGs in scope, value NULL when declared empty */
+        unsigned long version; /* bumped when env or args change */
+        char **snap;           /* RUN environment for snap_version */
+        size_t n_snap;
+        unsigned long snap_version;
 };
 
 static int
@@ -732,9 +784,11 @@ dispatch(struct planner *p, size_t si, struct stage_state *ss, const struct buil
                         strv_push(&args, k);
                         strv_push(&args, v);
                 }
-                if (in->kind == BUILD_DF_ENV)
+                if (in->kind == BUILD_DF_ENV) {
                         for (size_t i = 0; i + 1 < args.n; i += 2)
                                 vars_set(&ss->env, args.v[i], args.v[i + 1]);
+                        ss->version++;
+                }
                 break;
         }
         case BUILD_DF_ARG:
@@ -759,6 +813,7 @@ dispatch(struct planner *p, size_t si, struct stage_state *ss, const struct buil
                                 value = xstrdup(vars_get(&p->global, key));
                         }
                         vars_set(&ss->args, key, value);
+                        ss->version++;
                         strv_push(&args, value ? xasprintf("%s=%s", key, value) : xstrdup(key));
                 }
                 break;
@@ -825,34 +880,43 @@ dispatch(struct planner *p, size_t si, struct stage_state *ss, const struct buil
 
         pi->args = strv_out(&args, &pi->n_args);
 
-        /* The environment commands see, and the ARGs this step depends on. */
-        {
-                struct vars run = { 0 };
+        /* The environment a RUN command sees (shared by consecutive RUNs
+         * while no ENV/ARG changes it), and the ARGs this step depends on. */
+        if (in->kind == BUILD_DF_RUN) {
+                if (!ss->snap || ss->snap_version != ss->version) {
+                        struct strv envl = { 0 };
+                        struct build_plan *pl = p->plan;
 
-                vars_copy(&run, &ss->env);
-                for (size_t i = 0; i < ss->args.n; i++) {
-                        if (!ss->args.v[i] || vars_has(&ss->env, ss->args.k[i]))
-                                continue;
-                        vars_set(&run, ss->args.k[i], ss->args.v[i]);
-                }
-                if (in->kind == BUILD_DF_RUN) {
-                        for (size_t i = 0; i < p->user_args.n; i++)
-                                if (IS_PROXY(p->user_args.k[i]) && !vars_has(&run, p->user_args.k[i]))
-                                        vars_set(&run, p->user_args.k[i], p->user_args.v[i]);
-                        for (size_t i = 0; i < ss->args.n; i++) {
-                                char *kv;
+                        for (size_t i = 0; i < ss->env.n; i++)
+                                if (ss->env.v[i])
+                                        strv_push(&envl, xasprintf("%s=%s", ss->env.k[i], ss->env.v[i]));
+                        for (size_t i = 0; i < ss->args.n; i++)
+                                if (ss->args.v[i] && !vars_has(&ss->env, ss->args.k[i]))
+                                        strv_push(&envl, xasprintf("%s=%s", ss->args.k[i], ss->args.v[i]));
+                        for (size_t i = 0; i < p->user_args.n; i++) {
+                                const char *k = p->user_args.k[i];
 
-                                if (!ss->args.v[i])
-                                        continue;
-                                kv = xasprintf("%s=%s", ss->args.k[i], ss->args.v[i]);
-                                if (strv_contains(&used, kv))
-                                        free(kv);
-                                else
-                                        strv_push(&used, kv);
+                                if (IS_PROXY(k) && !vars_has(&ss->env, k) && !vars_get(&ss->args, k))
+                                        strv_push(&envl, xasprintf("%s=%s", k, p->user_args.v[i]));
                         }
+                        ss->snap = strv_out(&envl, &ss->n_snap);
+                        ss->snap_version = ss->version;
+                        pl->env_storage = xrealloc(pl->env_storage, (pl->n_env_storage + 1) * sizeof(char **));
+                        pl->env_storage[pl->n_env_storage++] = ss->snap;
                 }
-                pi->env = vars_to_env(&run, &pi->n_env);
-                vars_clear(&run);
+                pi->env = ss->snap;
+                pi->n_env = ss->n_snap;
+                for (size_t i = 0; i < ss->args.n; i++) {
+                        char *kv;
+
+                        if (!ss->args.v[i])
+                                continue;
+                        kv = xasprintf("%s=%s", ss->args.k[i], ss->args.v[i]);
+                        if (strv_contains(&used, kv))
+                                free(kv);
+                        else
+                                strv_push(&used, kv);
+                }
         }
         pi->build_args = strv_out(&used, &pi->n_build_args);
         pi->text = render(pi);
@@ -892,6 +956,9 @@ build_plan_free(struct build_plan *p)
         build_shell_strv_free(p->global_args);
         build_shell_strv_free(p->unused_build_args);
         build_shell_strv_free(p->warnings);
+        for (size_t i = 0; i < p->n_env_storage; i++)
+                build_shell_strv_free(p->env_storage[i]);
+        free(p->env_storage);
         free(p);
 }
 

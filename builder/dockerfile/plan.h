@@ -73,9 +73,10 @@ struct build_plan_instr {
         size_t n_heredocs;
         /* One line for people: "COPY --chown=app src/ /app/". */
         char *text;
-        /* Environment an executed command sees ("K=V"): the stage's ENV
-         * (base first) plus the ARGs in scope ENV does not shadow, plus
-         * proxy build args.  Set for RUN (and recorded for every kind). */
+        /* RUN only (NULL otherwise): the environment the command sees
+         * ("K=V"): the stage's ENV (base first), the ARGs in scope that ENV
+         * does not shadow, and proxy --build-args.  Owned by the plan and
+         * shared between RUNs with the same environment. */
         char **env;
         size_t n_env;
         /* "NAME=VALUE" for every ARG this instruction depends on: for RUN
@@ -120,6 +121,8 @@ struct build_plan {
         size_t n_unused_build_args;
         char **warnings; /* "FILE:LINE: ..." e.g. undefined variables */
         size_t n_warnings;
+        char ***env_storage; /* private: the arrays behind instructions' env */
+        size_t n_env_storage;
 };
 
 struct build_plan_opts {

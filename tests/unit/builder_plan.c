@@ -190,7 +190,9 @@ global_args_scope(void **state)
                  "ARG BASE\n"
                  "WORKDIR /w/${BASE}y\n"
                  "ARG TAG\n"
-                 "LABEL tag=$TAG\n",
+                 "LABEL tag=$TAG\n"
+                 "RUN a\n"
+                 "RUN b\n",
                  ba, NULL, NULL);
         assert_string_equal(p->stages[0].base_image, "alpine:3.19");
         /* Not visible in the stage before ARG BASE re-declares it. */
@@ -202,7 +204,12 @@ global_args_scope(void **state)
         /* RUN is not expanded by the builder. */
         expect_text(p, 0, 0, "RUN echo $BASE");
         assert_false(env_has_key(instr(p, 0, 0)->env, instr(p, 0, 0)->n_env, "BASE"));
-        assert_true(env_has(instr(p, 0, 4)->env, instr(p, 0, 4)->n_env, "BASE=alpine"));
+        assert_null(instr(p, 0, 5)->env);
+        assert_true(env_has(instr(p, 0, 6)->env, instr(p, 0, 6)->n_env, "BASE=alpine"));
+        assert_true(env_has(instr(p, 0, 6)->env, instr(p, 0, 6)->n_env, "TAG=3.19"));
+        /* RUNs with the same environment share it. */
+        assert_ptr_equal(instr(p, 0, 6)->env, instr(p, 0, 7)->env);
+        assert_ptr_not_equal(instr(p, 0, 0)->env, instr(p, 0, 6)->env);
         assert_true(env_has(p->global_args, p->n_global_args, "BASE=alpine"));
         assert_int_equal(p->n_unused_build_args, 0);
 }
