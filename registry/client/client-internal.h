@@ -117,6 +117,7 @@ struct reg_resp {
         int64_t content_length;    /* -1 when absent */
         char *url;                 /* the URL that answered (after redirects) */
         char *request;             /* "GET URL" for messages */
+        int curl_code;             /* CURLcode of a failed transfer, else 0 */
         size_t header_bytes;
 };
 

@@ -427,6 +427,7 @@ http_once(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req *
                 return err_set(err, ERR_SIZE_INVALID, "%s: response body over %zu bytes", resp->request,
                                req->cap);
         if (cc != CURLE_OK) {
+                resp->curl_code = (int) cc;
                 *ret_transient = is_transient_curl(cc);
                 return err_set(err, EIO, "%s: %s", resp->request, errbuf[0] ? errbuf : curl_easy_strerror(cc));
         }
@@ -818,11 +819,13 @@ reg_host_ping(struct reg_client *c, CURL *h, struct reg_host *host, struct err *
                 _cleanup_free_ char *url = xasprintf("%s://%s/v2/", schemes[i], host->host);
                 struct reg_req req = {.method = "GET", .url = url, .no_auth = true};
                 r = reg_http_do(c, h, host, &req, &resp, err);
+                /* A server that speaks TLS with a certificate we do not
+                 * trust is an error to report, not a reason to go plain. */
+                if (r < 0 && i < last && resp.curl_code != CURLE_PEER_FAILED_VERIFICATION) {
+                        err_clear(err);
+                        continue;
+                }
                 if (r < 0) {
-                        if (i < last) {
-                                err_clear(err);
-                                continue;
-                        }
                         reg_resp_clear(&resp);
                         return err_prefix(err, "registry %s", host->host);
                 }

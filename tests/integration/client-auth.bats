@@ -82,7 +82,7 @@ start_token_ireg() {
 		          {"user": "anonymous", "repos": "team/**", "actions": ["pull"]}]}}
 	JSON
 	rm -f "$TMP/ireg.port"
-	"$IREG" serve --addr "127.0.0.1:$IPORT" --root "$TMP/ireg-root" --config "$TMP/ireg.json" \
+	"$IREG_BIN" serve --addr "127.0.0.1:$IPORT" --root "$TMP/ireg-root" --config "$TMP/ireg.json" \
 		--port-file "$TMP/ireg.port" --log "$TMP/ireg.log" 2>>"$TMP/ireg.err" &
 	IREG_PID=$!
 	PIDS+=("$IREG_PID")

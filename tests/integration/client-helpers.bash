@@ -6,7 +6,7 @@ load '/usr/lib/bats/bats-assert/load'
 BIN=${IBUILD_BUILD:-$PWD/build}/bin
 IPUSH=$BIN/ipush
 IPULL=$BIN/ipull
-IREG=$BIN/ireg
+IREG_BIN=$BIN/ireg
 # Fast retries in tests.
 export IBUILD_CLIENT_BACKOFF_MS=50
 
@@ -48,7 +48,7 @@ wait_http() { # URL PID [CURL ARGS]
 start_ireg() {
 	local root=$TMP/ireg-root.$RANDOM
 	rm -f "$TMP/ireg.port"
-	"$IREG" serve --addr 127.0.0.1:0 --root "$root" --port-file "$TMP/ireg.port" --log "$TMP/ireg.log" "$@" \
+	"$IREG_BIN" serve --addr 127.0.0.1:0 --root "$root" --port-file "$TMP/ireg.port" --log "$TMP/ireg.log" "$@" \
 		2>>"$TMP/ireg.err" &
 	IREG_PID=$!
 	PIDS+=("$IREG_PID")
