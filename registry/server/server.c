@@ -549,6 +549,23 @@ reg_server_metrics_text(struct reg_server *s)
         return buf;
 }
 
+/* libmicrohttpd's own diagnostics (malformed requests, TLS handshake
+ * failures) as log lines of ours. */
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+        struct reg_server *s = cls;
+        char msg[512], t[80];
+        size_t n;
+
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        n = strlen(msg);
+        while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+                msg[--n] = '\0';
+        fmt_time(t, sizeof(t));
+        fprintf(s->log, "time=%s level=warning source=http msg=\"%s\"\n", t, msg);
+}
+
 /* ---------- start / stop ---------- */
 
 static int
@@ -629,7 +646,7 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) on_completed, s };
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL };
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 300, NULL };
-        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) mhd_logger, s };
         if (cfg->tls_cert_pem || cfg->tls_key_pem) {
                 if (!cfg->tls_cert_pem || !cfg->tls_key_pem) {
                         err_set(err, EINVAL, "TLS needs both a certificate and a key");
