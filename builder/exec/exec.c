@@ -1,5 +1,5 @@
 /* The build executor: stages, bases, config instructions, RUN, the cache
- * and the final manifest.  COPY/ADD live in copy.c, outputs in output.c. */
+ * and the final manifest.  COPY/ADD live in exec-copy.c, outputs in exec-output.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -563,8 +563,9 @@ extract_archive(struct xctx *x, int dirfd, const char *path, const char *into, s
         archive_read_support_format_tar(a);
         archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                  ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+                                                  ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+        /* Entry names are checked below (relative, no ".."), then prefixed
+         * with the absolute INTO: NOABSOLUTEPATHS would refuse that prefix. */
         if (fd < 0 || archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
                 r = err_set(err, EINVAL, "ADD %s: %s", path, fd < 0 ? strerror(errno) : archive_error_string(a));
                 goto out;
@@ -756,6 +757,9 @@ select_all(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, 
                                             !S_ISREG(st.st_mode) || !is_archive(e->src_dirfd, e->src))
                                                 continue;
                                         into = xasprintf("%s/add-%d-%zu-%zu", x->work, in->line, i, k);
+                                        /* The selection runs twice (cache key, then the
+                                         * layer): extract afresh each time. */
+                                        fs_rm_rf(into, NULL);
                                         if (mkdir(into, 0755) < 0) {
                                                 r = err_set(err, errno, "%s: %s", into, strerror(errno));
                                                 break;
