@@ -18,8 +18,8 @@ failures=()
 log=$(mktemp -d /tmp/ibuild-tests.XXXXXX)
 trap 'rm -rf "$log"' EXIT
 
-count_tap() { # name file status
-	local name=$1 file=$2 status=$3 ok nok
+count_tap() { # name file status [seconds]
+	local name=$1 file=$2 status=$3 secs=${4:-} ok nok
 	ok=$(grep -cE '^ok ' "$file")
 	nok=$(grep -cE '^not ok ' "$file")
 	if [ "$status" -ne 0 ] && [ "$nok" -eq 0 ]; then
@@ -30,10 +30,10 @@ count_tap() { # name file status
 	failed=$((failed + nok))
 	if [ "$nok" -gt 0 ]; then
 		failures+=("$name")
-		echo "--- $name: $nok failed"
+		echo "--- $name: $nok failed${secs:+ (${secs}s)}"
 		grep -E -A15 '^not ok ' "$file" | head -80
 	else
-		echo "--- $name: $ok passed"
+		echo "--- $name: $ok passed${secs:+ (${secs}s)}"
 	fi
 }
 
@@ -46,8 +46,9 @@ for t in "$build"/tests/*; do
 	name=unit/$(basename "$t")
 	echo "$name" | grep -qE "$filter" || continue
 	out=$log/$(basename "$t").tap
+	start=$SECONDS
 	CMOCKA_MESSAGE_OUTPUT=TAP timeout 600 "$t" >"$out" 2>&1
-	count_tap "$name" "$out" $?
+	count_tap "$name" "$out" $? $((SECONDS - start))
 done
 
 for b in tests/integration/*.bats; do
@@ -55,8 +56,9 @@ for b in tests/integration/*.bats; do
 	name=integration/$(basename "$b" .bats)
 	echo "$name" | grep -qE "$filter" || continue
 	out=$log/$(basename "$b").tap
+	start=$SECONDS
 	timeout 1200 bats --tap "$b" >"$out" 2>&1
-	count_tap "$name" "$out" $?
+	count_tap "$name" "$out" $? $((SECONDS - start))
 done
 
 if [ -n "$fuzzbuild" ] && [ "$filter" = . ]; then
