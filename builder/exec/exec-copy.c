@@ -239,9 +239,13 @@ join(const char *dir, const char *name)
 static int
 ctx_list(struct xctx *x, struct err **err)
 {
-        if (x->ctxlist)
-                return 0;
-        return build_context_walk(x->context, x->ignore, &x->ctxlist, err);
+        int r = 0;
+
+        pthread_mutex_lock(&x->lock);
+        if (!x->ctxlist)
+                r = build_context_walk(x->context, x->ignore, &x->ctxlist, err);
+        pthread_mutex_unlock(&x->lock);
+        return r;
 }
 
 static const struct build_context_entry *

@@ -2,6 +2,7 @@
 #ifndef BUILDER_EXEC_EXEC_INTERNAL_H
 #define BUILDER_EXEC_EXEC_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -51,6 +52,8 @@ struct xctx {
         const char *plan_platform; /* during build_plan_new */
         size_t steps, cached;
         int pos, total;
+        pthread_mutex_t lock;       /* counters, ctxlist, unpacking */
+        volatile int failed;        /* a parallel stage failed: stop */
 };
 
 /* Make sure every layer of S is unpacked into its snapshot dir. */

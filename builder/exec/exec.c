@@ -169,8 +169,22 @@ xstage_set(struct xstage *s, struct oci_image_config *cfg, const struct oci_desc
                 xstage_add_layer(s, &layers[i], cfg->diff_ids[i], NULL);
 }
 
+static int xstage_unpack_locked(struct xctx *x, struct xstage *s, struct err **err);
+
 int
 xstage_unpack(struct xctx *x, struct xstage *s, struct err **err)
+{
+        int r;
+
+        /* A finished stage may be read by several parallel stages at once. */
+        pthread_mutex_lock(&x->lock);
+        r = xstage_unpack_locked(x, s, err);
+        pthread_mutex_unlock(&x->lock);
+        return r;
+}
+
+static int
+xstage_unpack_locked(struct xctx *x, struct xstage *s, struct err **err)
 {
         for (size_t i = 0; i < s->n_layers; i++) {
                 struct xlayer *l = &s->layers[i];
@@ -1631,7 +1645,7 @@ run_step(struct xctx *x, int si, struct xstage *s, const struct build_plan_instr
         x->pos++;
         event(x, BUILD_EVENT_STEP, 0, "[stage %d/%zu] %s%s", si + 1, x->plan->n_stages,
               in->onbuild ? "(onbuild) " : "", in->text);
-        if (x->o->cancel && *x->o->cancel)
+        if ((x->o->cancel && *x->o->cancel) || x->failed)
                 return err_set(err, ECANCELED, "cancelled");
         if (in->kind == BUILD_DF_ARG)
                 return 0; /* ARG changes nothing in the image: its value is in later keys */
@@ -1641,10 +1655,14 @@ run_step(struct xctx *x, int si, struct xstage *s, const struct build_plan_instr
                         return r;
         }
         step_key(x, s, in, sources, key);
+        pthread_mutex_lock(&x->lock);
         x->steps++;
+        pthread_mutex_unlock(&x->lock);
         if (!x->o->no_cache && cache_get(x, s, key) == 0) {
                 memcpy(s->key, key, sizeof(key));
+                pthread_mutex_lock(&x->lock);
                 x->cached++;
+                pthread_mutex_unlock(&x->lock);
                 event(x, BUILD_EVENT_CACHED, now_sec() - t0, "CACHED");
                 return 0;
         }
@@ -1849,6 +1867,119 @@ run_image_onbuild(struct xctx *x, int si, struct xbase *b, struct err **err)
 
 /* ---- the build ----------------------------------------------------------- */
 
+/* Independent stages in parallel: one thread per stage that waits for the
+ * stages it needs, at most jobs of them running. */
+enum { ST_WAIT, ST_RUN, ST_DONE, ST_FAILED };
+
+struct sched {
+        struct xctx *x;
+        pthread_mutex_t m;
+        pthread_cond_t c;
+        int running;
+        int *state; /* per stage */
+        struct err *first;
+        int rc;
+};
+
+struct job {
+        struct sched *s;
+        int stage;
+};
+
+static void *
+stage_thread(void *p)
+{
+        struct job *j = p;
+        struct sched *s = j->s;
+        const struct build_plan_stage *ps = &s->x->plan->stages[j->stage];
+        struct err *err = NULL;
+        bool dep_failed;
+        int r;
+
+        pthread_mutex_lock(&s->m);
+        for (;;) {
+                bool ready = true;
+
+                dep_failed = false;
+                for (size_t d = 0; d < ps->n_deps; d++) {
+                        if (s->state[ps->deps[d]] == ST_FAILED)
+                                dep_failed = true;
+                        if (s->state[ps->deps[d]] != ST_DONE)
+                                ready = false;
+                }
+                if (dep_failed || s->rc < 0 || (ready && s->running < s->x->o->jobs))
+                        break;
+                pthread_cond_wait(&s->c, &s->m);
+        }
+        if (dep_failed || s->rc < 0) {
+                s->state[j->stage] = ST_FAILED;
+                pthread_cond_broadcast(&s->c);
+                pthread_mutex_unlock(&s->m);
+                return NULL;
+        }
+        s->running++;
+        s->state[j->stage] = ST_RUN;
+        pthread_mutex_unlock(&s->m);
+
+        r = run_stage(s->x, j->stage, &err);
+
+        pthread_mutex_lock(&s->m);
+        s->running--;
+        s->state[j->stage] = r < 0 ? ST_FAILED : ST_DONE;
+        if (r < 0) {
+                if (s->rc >= 0) {
+                        s->rc = r;
+                        s->first = err;
+                        err = NULL;
+                }
+                s->x->failed = 1;
+        }
+        pthread_cond_broadcast(&s->c);
+        pthread_mutex_unlock(&s->m);
+        err_clear(&err);
+        return NULL;
+}
+
+static int
+run_parallel(struct xctx *x, struct err **err)
+{
+        struct sched s = {.x = x};
+        size_t n = x->plan->n_order;
+        pthread_t *th = xcalloc(n, sizeof(*th));
+        struct job *jobs = xcalloc(n, sizeof(*jobs));
+        size_t started = 0;
+
+        pthread_mutex_init(&s.m, NULL);
+        pthread_cond_init(&s.c, NULL);
+        s.state = xcalloc(x->plan->n_stages, sizeof(int));
+        /* Stages the target does not need stay ST_WAIT and are never deps. */
+        for (size_t i = 0; i < n; i++) {
+                jobs[i].s = &s;
+                jobs[i].stage = x->plan->order[i];
+                if (pthread_create(&th[i], NULL, stage_thread, &jobs[i]) != 0) {
+                        pthread_mutex_lock(&s.m);
+                        if (s.rc >= 0)
+                                s.rc = err_set(&s.first, EAGAIN, "starting a stage thread");
+                        pthread_cond_broadcast(&s.c);
+                        pthread_mutex_unlock(&s.m);
+                        break;
+                }
+                started++;
+        }
+        for (size_t i = 0; i < started; i++)
+                pthread_join(th[i], NULL);
+        free(th);
+        free(jobs);
+        free(s.state);
+        pthread_mutex_destroy(&s.m);
+        pthread_cond_destroy(&s.c);
+        if (s.rc < 0) {
+                *err = s.first;
+                return s.rc;
+        }
+        return 0;
+}
+
 static int
 finish(struct xctx *x, struct xstage *s, struct build_exec_result *ret, struct err **err)
 {
@@ -1908,6 +2039,7 @@ build_exec_run(const struct build_exec_opts *o, struct build_exec_result *ret, s
         int r;
 
         x.o = o;
+        pthread_mutex_init(&x.lock, NULL);
         x.store = o->store;
         x.layout = oci_store_layout(o->store);
         x.ctx_fd = -1;
@@ -1971,10 +2103,16 @@ build_exec_run(const struct build_exec_opts *o, struct build_exec_result *ret, s
                               x.plan->unused_build_args[i]);
         }
         x.stages = xcalloc(x.plan->n_stages, sizeof(*x.stages));
-        for (size_t i = 0; i < x.plan->n_order; i++) {
-                r = run_stage(&x, x.plan->order[i], err);
+        if (o->jobs > 1 && x.plan->n_order > 1) {
+                r = run_parallel(&x, err);
                 if (r < 0)
                         goto out;
+        } else {
+                for (size_t i = 0; i < x.plan->n_order; i++) {
+                        r = run_stage(&x, x.plan->order[i], err);
+                        if (r < 0)
+                                goto out;
+                }
         }
         r = finish(&x, &x.stages[x.plan->target], &res, err);
         if (r < 0)
@@ -2004,5 +2142,6 @@ out:
                 close(x.ctx_fd);
         free(x.context);
         bases_free();
+        pthread_mutex_destroy(&x.lock);
         return r;
 }

@@ -342,3 +342,25 @@ DF
 	assert_output --partial "Dockerfile:2"
 	assert_output --partial "missing"
 }
+
+@test "build: independent stages run in parallel (each waits for the other to start)" {
+	dockerfile <<'DF'
+FROM testbase:1 AS a
+ARG ID
+RUN --mount=type=cache,id=sync-${ID},target=/sync touch /sync/a && i=0; while [ ! -e /sync/b ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; test -e /sync/b && echo a >/a
+FROM testbase:1 AS b
+ARG ID
+RUN --mount=type=cache,id=sync-${ID},target=/sync touch /sync/b && i=0; while [ ! -e /sync/a ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; test -e /sync/a && echo b >/b
+FROM testbase:1
+COPY --from=a /a /a
+COPY --from=b /b /b
+DF
+	run ib -q -t par:1 --jobs 2 --build-arg ID=$$-$RANDOM "$T/ctx"
+	assert_success
+	unpack par:1
+	[ "$(cat "$T/bundle/rootfs/a")$(cat "$T/bundle/rootfs/b")" = ab ]
+	# with --jobs 1 the first stage times out waiting: the test can fail
+	run ib -q -t par:2 --jobs 1 --build-arg ID=$$-$RANDOM-x "$T/ctx"
+	assert_failure
+	assert_output --partial "exit status 1"
+}
