@@ -109,6 +109,13 @@ skel_add(struct sandbox_ctx *ctx, const char *target, bool leaf_dir)
                         FAIL(ctx, ENOTDIR, "mount point %s is not a directory in the image", target);
                 if (found && leaf && !leaf_dir && S_ISDIR(st.st_mode))
                         FAIL(ctx, EISDIR, "mount point %s is a directory in the image", target);
+                if (ctx->copy_mode && leaf && !leaf_dir && lstat(sp, &have) == 0 && S_ISLNK(have.st_mode)) {
+                        /* A bind mount would follow the link (maybe out of the
+                         * root): put a plain placeholder there; the diff
+                         * ignores it. */
+                        if (unlink(sp) < 0)
+                                FAIL(ctx, errno, "unlink %s: %s", sp, strerror(errno));
+                }
                 if (lstat(sp, &have) == 0) {
                         if (want_dir != S_ISDIR(have.st_mode))
                                 FAIL(ctx, EEXIST, "mount point %s conflicts with another mount", target);
@@ -184,7 +191,7 @@ build_skeleton(struct sandbox_ctx *ctx)
         const struct build_sandbox_config *cfg = ctx->cfg;
         char tbuf[LIMIT_PATH];
 
-        if (mount("tmpfs", ctx->skel, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+        if (!ctx->copy_mode && mount("tmpfs", ctx->skel, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
                 FAIL(ctx, errno, "mount tmpfs on %s: %s", ctx->skel, strerror(errno));
         skel_add(ctx, "/proc", true);
         skel_add(ctx, "/dev", true);
@@ -266,9 +273,9 @@ mount_root(struct sandbox_ctx *ctx)
         int r;
 
         if (ctx->copy_mode) {
-                /* The copy snapshotter: UPPER already holds the whole tree. */
-                if (mount(cfg->upper, ctx->root, NULL, MS_BIND | MS_REC, NULL) < 0)
-                        FAIL(ctx, errno, "bind %s: %s", cfg->upper, strerror(errno));
+                /* The copy snapshotter: COPY_ROOT holds the whole tree. */
+                if (mount(ctx->copy_root, ctx->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+                        FAIL(ctx, errno, "bind %s: %s", ctx->copy_root, strerror(errno));
                 return;
         }
         off += (size_t) snprintf(opts, sizeof(opts), "userxattr,lowerdir=");
@@ -292,8 +299,9 @@ mount_root(struct sandbox_ctx *ctx)
                         return;
                 r = -r;
         }
-        FAIL(ctx, r, "mount overlay (%zu lower dirs, upper %s): %s%s", cfg->n_lowers, cfg->upper, strerror(r),
-             r == EINVAL ? " (kernel without overlayfs in user namespaces? set IBUILD_SNAPSHOTTER=copy)" : "");
+        /* ERR_UNSUPPORTED tells the caller to retry with the copy snapshotter. */
+        FAIL(ctx, ERR_UNSUPPORTED, "mount overlay (%zu lower dirs, upper %s): %s", cfg->n_lowers, cfg->upper,
+             strerror(r));
 }
 
 /* Remount a bind mount read-only.  Inside a user namespace the flags the
@@ -673,19 +681,20 @@ sandbox_init_main(struct sandbox_ctx *ctx)
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 FAIL(ctx, errno, "making / private: %s", strerror(errno));
-        if (!ctx->copy_mode)
+        /* Mount points go on their own tmpfs layer, or (copy snapshotter)
+         * straight into the copied tree, where the diff ignores them. */
+        if (ctx->copy_mode) {
+                mount_root(ctx);
+                ctx->skel = ctx->root;
                 build_skeleton(ctx);
-        mount_root(ctx);
+        } else {
+                build_skeleton(ctx);
+                mount_root(ctx);
+        }
         {
                 _cleanup_free_ char *proc = xasprintf("%s/proc", ctx->root);
-                if (ctx->copy_mode)
-                        mkdir(proc, 0555);
                 if (mount("proc", proc, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
                         FAIL(ctx, errno, "mount proc on %s: %s", proc, strerror(errno));
-        }
-        if (ctx->copy_mode) {
-                _cleanup_free_ char *d = xasprintf("%s/dev", ctx->root);
-                mkdir(d, 0755);
         }
         setup_dev(ctx);
         {
@@ -693,11 +702,6 @@ sandbox_init_main(struct sandbox_ctx *ctx)
                 for (size_t i = 0; i < 3; i++) {
                         _cleanup_free_ char *src = xasprintf("%s/%s", ctx->etc, files[i]);
                         _cleanup_free_ char *dst = xasprintf("%s/etc/%s", ctx->root, files[i]);
-                        if (ctx->copy_mode) {
-                                _cleanup_free_ char *etc = xasprintf("%s/etc", ctx->root);
-                                mkdir(etc, 0755);
-                                close(open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-                        }
                         bind_mount(ctx, src, dst, false);
                 }
         }

@@ -33,12 +33,25 @@ struct sandbox_ctx {
         char **mount_src;      /* per mount: the resolved host source dir/file */
         bool *mount_fresh;     /* per cache mount: dir just created, set owner */
         int report_fd;         /* write end of the report pipe */
-        bool copy_mode;        /* no overlay: the root is UPPER, pre-filled */
+        bool copy_mode;        /* no overlay: the root is COPY_ROOT */
+        const char *copy_root; /* the copy snapshotter's full tree */
 };
 
 /* Init's main: set up the mount namespace and run the command as pid 1's
  * child.  Never returns; failures are reported on ctx->report_fd. */
 __attribute__((noreturn)) void sandbox_init_main(struct sandbox_ctx *ctx);
+
+/* The copy snapshotter (copy.c), run inside the build's user namespace.
+ * Merge CFG's lower dirs (overlay form, bottom-up) into the existing empty
+ * dir DEST. */
+int sandbox_copy_populate(const struct build_sandbox_config *cfg, const char *dest, struct err **err);
+
+/* Compare ROOT (the step's tree) with CFG's merged lowers and write the
+ * differences to CFG->upper in overlay form (which must be empty).  IGNORE
+ * lists the mount points the sandbox created (absolute paths): empty
+ * placeholders there are not differences. */
+int sandbox_copy_diff(const struct build_sandbox_config *cfg, const char *root, char *const *ignore, size_t n_ignore,
+                      struct err **err);
 
 /* Report record tags. */
 enum { SANDBOX_REC_ERR = 'E', SANDBOX_REC_STATUS = 'S' };

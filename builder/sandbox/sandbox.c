@@ -258,33 +258,28 @@ kill_init(int pidfd_init, pid_t helper)
         kill(helper, SIGKILL);
 }
 
-int
-build_sandbox_run(const struct build_sandbox_config *cfg, struct build_sandbox_result *ret_result,
-                  struct err **err)
+/* One attempt: with COPY_ROOT set, that tree (already populated) is the
+ * root instead of an overlay.  Fills RES (warnings are appended) and
+ * returns 0 when the command ran. */
+static int
+run_once(const struct build_sandbox_config *cfg, const char *copy_root, struct build_sandbox_result *ret_res,
+         struct err **err)
 {
-        struct sandbox_ctx ctx = {.cfg = cfg, .report_fd = -1};
-        struct build_sandbox_result res = {0};
+        struct sandbox_ctx ctx = {.cfg = cfg, .report_fd = -1, .copy_root = copy_root};
+        struct build_sandbox_result res = {.warnings = ret_res->warnings};
         _cleanup_free_ char *run_dir = NULL;
         _cleanup_free_ int *locks = NULL;
         _cleanup_close_ int pidfd = -1, pidfd_init = -1;
         int rep[2] = {-1, -1}, pidpipe[2] = {-1, -1};
         const char *tmp;
-        const char *snap = getenv("IBUILD_SNAPSHOTTER");
         int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
         int r, status = -1, wstatus = 0;
         pid_t helper = -1, init = -1;
         struct timespec t0;
 
-        r = check_config(cfg, err);
-        if (r < 0)
-                return r;
-        ctx.copy_mode = snap && strcmp(snap, "copy") == 0;
+        ctx.copy_mode = copy_root != NULL;
         if (cfg->net == BUILD_SANDBOX_NET_NONE)
                 flags |= CLONE_NEWNET;
-        if (cfg->idmap.kind == BUILD_IDMAP_SINGLE)
-                warn(&res.warnings, "single id mapping: only root (0:0) exists in the sandbox");
-        check_cgroup(cfg, &res.warnings);
-
         tmp = cfg->run_dir ? cfg->run_dir : getenv("TMPDIR");
         r = fs_mkdtemp_in(tmp && *tmp ? tmp : "/tmp", "ibuild-run-", &run_dir, err);
         if (r < 0)
@@ -465,6 +460,116 @@ out:
                 if (fs_rm_rf(run_dir, &e) < 0 && r == 0)
                         warn(&res.warnings, "removing %s: %s", run_dir, err_msg(&e));
                 err_clear(&e);
+        }
+        *ret_res = res;
+        return r;
+}
+
+struct copy_arg {
+        const struct build_sandbox_config *cfg;
+        const char *root;
+        char **ignore;
+        size_t n_ignore;
+};
+
+static int
+populate_fn(void *p, struct err **err)
+{
+        struct copy_arg *a = p;
+
+        if (mkdir(a->root, 0755) < 0)
+                return err_set(err, errno, "mkdir %s: %s", a->root, strerror(errno));
+        return sandbox_copy_populate(a->cfg, a->root, err);
+}
+
+static int
+diff_fn(void *p, struct err **err)
+{
+        struct copy_arg *a = p;
+
+        return sandbox_copy_diff(a->cfg, a->root, a->ignore, a->n_ignore, err);
+}
+
+static int
+remove_fn(void *p, struct err **err)
+{
+        return fs_rm_rf(p, err);
+}
+
+/* The copy snapshotter around one run: populate WORK/copyroot from the
+ * lowers, run there, write the differences to the upper dir, remove the
+ * copy. */
+static int
+run_copy(const struct build_sandbox_config *cfg, struct build_sandbox_result *res, struct err **err)
+{
+        _cleanup_free_ char *root = xasprintf("%s/copyroot", cfg->work);
+        struct copy_arg a = {.cfg = cfg, .root = root};
+        char tbuf[LIMIT_PATH];
+        int r;
+
+        /* What the sandbox mounts over; see child.c's skeleton. */
+        a.ignore = xcalloc(cfg->n_mounts + 5, sizeof(char *));
+        a.ignore[a.n_ignore++] = xstrdup("/proc");
+        a.ignore[a.n_ignore++] = xstrdup("/dev");
+        a.ignore[a.n_ignore++] = xstrdup("/etc/resolv.conf");
+        a.ignore[a.n_ignore++] = xstrdup("/etc/hosts");
+        a.ignore[a.n_ignore++] = xstrdup("/etc/hostname");
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const struct build_mount *m = &cfg->mounts[i];
+                if (m->target && *m->target)
+                        snprintf(tbuf, sizeof(tbuf), "%s", m->target);
+                else
+                        snprintf(tbuf, sizeof(tbuf), "/run/secrets/%s", m->id ? m->id : "");
+                a.ignore[a.n_ignore++] = xstrdup(tbuf);
+        }
+        r = build_idmap_call(&cfg->idmap, populate_fn, &a, err);
+        if (r == 0)
+                r = run_once(cfg, root, res, err);
+        if (r == 0 && !res->timed_out && !res->cancelled) {
+                r = build_idmap_call(&cfg->idmap, diff_fn, &a, err);
+                if (r < 0)
+                        err_prefix(err, "copy snapshotter");
+        }
+        {
+                struct err *e = NULL;
+                if (build_idmap_call(&cfg->idmap, remove_fn, root, &e) < 0 && r == 0)
+                        warn(&res->warnings, "removing %s: %s", root, err_msg(&e));
+                err_clear(&e);
+        }
+        for (size_t i = 0; i < a.n_ignore; i++)
+                free(a.ignore[i]);
+        free(a.ignore);
+        return r;
+}
+
+int
+build_sandbox_run(const struct build_sandbox_config *cfg, struct build_sandbox_result *ret_result,
+                  struct err **err)
+{
+        struct build_sandbox_result res = {0};
+        const char *snap = getenv("IBUILD_SNAPSHOTTER");
+        int r;
+
+        r = check_config(cfg, err);
+        if (r < 0)
+                return r;
+        if (cfg->idmap.kind == BUILD_IDMAP_SINGLE)
+                warn(&res.warnings, "single id mapping: only root (0:0) exists in the sandbox");
+        check_cgroup(cfg, &res.warnings);
+        if (snap && strcmp(snap, "copy") == 0) {
+                warn(&res.warnings, "IBUILD_SNAPSHOTTER=copy: using the copy snapshotter (copies the whole root "
+                                    "file system for every step and compares it afterwards: slow)");
+                r = run_copy(cfg, &res, err);
+        } else {
+                r = run_once(cfg, NULL, &res, err);
+                if (r < 0 && err_code(err) == ERR_UNSUPPORTED) {
+                        /* The overlay mount failed before anything ran. */
+                        warn(&res.warnings, "native overlayfs unavailable (%s): falling back to the copy "
+                                            "snapshotter (copies the whole root file system; slow)",
+                             err_msg(err));
+                        err_clear(err);
+                        r = run_copy(cfg, &res, err);
+                }
         }
         if (r < 0) {
                 build_sandbox_result_clear(&res);

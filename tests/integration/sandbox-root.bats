@@ -7,7 +7,9 @@ load sandbox-helpers
 
 @test "root: a step's layer unpacked by umoci over the base is the tree the step saw" { t_roundtrip none; }
 @test "root: the same round trip with a gzip layer" { t_roundtrip gzip; }
+@test "root: the copy snapshotter (forced, and as the fallback) gives the same layer" { t_copy_snapshotter; }
 @test "root: a committed upper dir is the next step's lower (whiteouts, opaque dir, xattrs)" { t_second_step; }
+@test "root: unpacking a base layer with device nodes" { t_unpack_devices; }
 @test "root: the step sees neither host paths nor host processes" { t_isolation; }
 @test "root: capabilities are bounded and cannot be regained" { t_caps; }
 @test "root: a failing step leaves no mounts, processes or temp dirs" { t_failure_cleanup; }

@@ -7,7 +7,9 @@ load sandbox-helpers
 
 @test "rootless: a step's layer unpacked by umoci over the base is the tree the step saw" { t_roundtrip none; }
 @test "rootless: the same round trip with a gzip layer" { t_roundtrip gzip; }
+@test "rootless: the copy snapshotter (forced, and as the fallback) gives the same layer" { t_copy_snapshotter; }
 @test "rootless: a committed upper dir is the next step's lower (whiteouts, opaque dir, xattrs)" { t_second_step; }
+@test "rootless: unpacking a base layer with device nodes" { t_unpack_devices; }
 @test "rootless: the step sees neither host paths nor host processes" { t_isolation; }
 @test "rootless: capabilities are bounded and cannot be regained" { t_caps; }
 @test "rootless: a failing step leaves no mounts, processes or temp dirs" { t_failure_cleanup; }
