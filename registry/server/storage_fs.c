@@ -317,7 +317,10 @@ repo_scan(const char *dir, const char *prefix, struct reg_strv *out, int depth)
                 if (e->d_name[0] == '.')
                         continue;
                 if (e->d_name[0] == '_') {
-                        if (strcmp(e->d_name, "_manifests") == 0 || strcmp(e->d_name, "_layers") == 0)
+                        /* A repository with only an upload in progress is one too
+                         * (gc must find its stale sessions). */
+                        if (strcmp(e->d_name, "_manifests") == 0 || strcmp(e->d_name, "_layers") == 0 ||
+                            strcmp(e->d_name, "_uploads") == 0)
                                 is_repo = true;
                         continue;
                 }
