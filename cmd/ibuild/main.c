@@ -4,15 +4,12 @@
 #include "cmd/common/cli.h"
 #include "cmd/ibuild/ibuild.h"
 
+/* The modes and debugging verbs; the build options come from build.c. */
 static void
-usage(FILE *f)
+usage_modes(FILE *f)
 {
-        fputs("Usage: ibuild [OPTIONS] CONTEXT\n"
-              "\n"
-              "Build an OCI image from a Dockerfile without a daemon or root.\n"
-              "\n"
-              "Modes:\n"
-              "  (default)            build CONTEXT\n"
+        fputs("\n"
+              "Other modes:\n"
               "  --check              lint the Dockerfile and report findings, build nothing\n"
               "  --dry-run            print the build plan, every instruction expanded\n"
               "\n"
@@ -33,8 +30,10 @@ main(int argc, char **argv)
                 return 0;
         }
         if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-                usage(stdout);
-                return 0;
+                int r = ibuild_build(2, (char *[]){ argv[0], (char *) "--help", NULL });
+                fflush(stdout);
+                usage_modes(stdout);
+                return r;
         }
         if (argc > 1 && strcmp(argv[1], "debug") == 0)
                 return ibuild_debug(argc - 1, argv + 1);
@@ -47,7 +46,7 @@ main(int argc, char **argv)
                         return ibuild_dry_run(argc, argv);
         }
         if (argc < 2) {
-                usage(stderr);
+                fputs("Usage: ibuild [OPTIONS] CONTEXT (try ibuild --help)\n", stderr);
                 return 2;
         }
         return ibuild_build(argc, argv);
