@@ -528,19 +528,35 @@ reg_jwt_verify(const struct reg_jwt_trust *t, const char *token, json_t **ret_cl
         return 0;
 }
 
-static bool
+/* NumericDate claims (RFC 7519 section 2) are attacker-controlled numbers:
+ * anything beyond +-2^53 seconds (far past any real date, and where doubles
+ * stop being exact) is refused rather than overflowed by the leeway maths. */
+#define TIME_CLAIM_MAX ((json_int_t) 1 << 53)
+
+/* 1 and *ret when NAME is a number in range, 0 when absent, -1 when it is
+ * present but not a usable time. */
+static int
 time_claim(json_t *claims, const char *name, json_int_t *ret)
 {
         json_t *v = json_object_get(claims, name);
+        json_int_t t;
+
+        if (!v)
+                return 0;
         if (json_is_integer(v)) {
-                *ret = json_integer_value(v);
-                return true;
+                t = json_integer_value(v);
+        } else if (json_is_real(v)) {
+                double d = json_real_value(v);
+                if (!(d >= (double) -TIME_CLAIM_MAX && d <= (double) TIME_CLAIM_MAX))
+                        return -1;
+                t = (json_int_t) d;
+        } else {
+                return -1;
         }
-        if (json_is_real(v)) {
-                *ret = (json_int_t) json_real_value(v);
-                return true;
-        }
-        return false;
+        if (t < -TIME_CLAIM_MAX || t > TIME_CLAIM_MAX)
+                return -1;
+        *ret = t;
+        return 1;
 }
 
 int
@@ -550,6 +566,7 @@ reg_jwt_check_claims(json_t *claims, const char *issuer, const char *audience, t
         json_t *aud = json_object_get(claims, "aud");
         json_int_t exp, nbf;
         bool aud_ok = false;
+        int r;
 
         if (!iss || strcmp(iss, issuer) != 0)
                 return err_set(err, ERR_UNAUTHORIZED, "token issuer '%.64s' is not trusted (want '%s')", iss ? iss : "",
@@ -564,12 +581,18 @@ reg_jwt_check_claims(json_t *claims, const char *issuer, const char *audience, t
         }
         if (!aud_ok)
                 return err_set(err, ERR_UNAUTHORIZED, "token audience does not include '%s'", audience);
-        if (!time_claim(claims, "exp", &exp))
+        r = time_claim(claims, "exp", &exp);
+        if (r == 0)
                 return err_set(err, ERR_UNAUTHORIZED, "token has no exp claim");
+        if (r < 0)
+                return err_set(err, ERR_UNAUTHORIZED, "token exp claim is not a time in range");
         if ((json_int_t) now > exp + REG_AUTH_LEEWAY)
                 return err_set(err, ERR_UNAUTHORIZED, "token expired %lld seconds ago",
                                (long long) ((json_int_t) now - exp));
-        if (time_claim(claims, "nbf", &nbf) && (json_int_t) now < nbf - REG_AUTH_LEEWAY)
+        r = time_claim(claims, "nbf", &nbf);
+        if (r < 0)
+                return err_set(err, ERR_UNAUTHORIZED, "token nbf claim is not a time in range");
+        if (r > 0 && (json_int_t) now < nbf - REG_AUTH_LEEWAY)
                 return err_set(err, ERR_UNAUTHORIZED, "token not valid for another %lld seconds",
                                (long long) (nbf - (json_int_t) now));
         return 0;

@@ -205,6 +205,41 @@ jwt_malformed(void **state)
         reg_jwt_trust_free(t);
 }
 
+/* exp and nbf come from the token: values at the ends of the integer range,
+ * reals beyond it, and non-finite-looking reals are refused, never
+ * overflowed (a sanitizer build aborts on the overflow). */
+static void
+jwt_claims_extreme_times(void **state)
+{
+        static const char *const bad[] = {
+                "{\"iss\":\"i\",\"aud\":\"a\",\"exp\":9223372036854775807}",
+                "{\"iss\":\"i\",\"aud\":\"a\",\"exp\":-9223372036854775807}",
+                "{\"iss\":\"i\",\"aud\":\"a\",\"exp\":1e300}",
+                "{\"iss\":\"i\",\"aud\":\"a\",\"exp\":-1e300}",
+                "{\"iss\":\"i\",\"aud\":\"a\",\"exp\":2000000000,\"nbf\":-9223372036854775807}",
+                "{\"iss\":\"i\",\"aud\":\"a\",\"exp\":2000000000,\"nbf\":9223372036854775807}",
+                "{\"iss\":\"i\",\"aud\":\"a\",\"exp\":2000000000,\"nbf\":1e300}",
+        };
+        struct err *e = NULL;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                json_t *c = json_loads(bad[i], 0, NULL);
+
+                assert_non_null(c);
+                assert_int_equal(reg_jwt_check_claims(c, "i", "a", 1900000000, &e), -ERR_UNAUTHORIZED);
+                assert_non_null(err_msg(&e)[0]);
+                err_clear(&e);
+                json_decref(c);
+        }
+        {
+                /* A real exp/nbf in range still works. */
+                json_t *c = json_loads("{\"iss\":\"i\",\"aud\":\"a\",\"exp\":2000000000.5,\"nbf\":1.5}", 0,
+                                       NULL);
+                assert_int_equal(reg_jwt_check_claims(c, "i", "a", 1900000000, &e), 0);
+                json_decref(c);
+        }
+}
+
 static void
 jwt_sign_verify(void **state)
 {
@@ -992,6 +1027,7 @@ main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(jwt_spec_vector),   cmocka_unit_test(jwt_malformed),
+            cmocka_unit_test(jwt_claims_extreme_times),
             cmocka_unit_test(jwt_sign_verify),   cmocka_unit_test(jwt_x5c_and_bundle),
             cmocka_unit_test(htpasswd_verify),   cmocka_unit_test(acl_glob),
             cmocka_unit_test(scope_and_form),    cmocka_unit_test(config_errors),
