@@ -235,14 +235,34 @@ fmt_time(char *buf, size_t len)
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (ts.tv_nsec / 1000000) % 1000);
 }
 
+/* S made safe for a key=value log line: no blanks, quotes, control or
+ * non-ASCII bytes (a decoded URL may hold any of them: log injection). */
+static const char *
+log_safe(const char *s, char *buf, size_t len)
+{
+        size_t i;
+
+        if (!s || !*s)
+                return "-";
+        for (i = 0; s[i] && i + 1 < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+                buf[i] = (c <= ' ' || c >= 0x7f || c == '"' || c == '\\') ? '?' : (char) c;
+        }
+        buf[i] = '\0';
+        return buf;
+}
+
 void
 reg_audit(struct reg_req *r, const char *action, const char *what)
 {
         char t[80];
 
         fmt_time(t, sizeof(t));
+        char user[256], obj[512];
+
         fprintf(r->srv->log, "time=%s audit=%s remote=%s user=%s repo=%s object=%s\n", t, action,
-                r->remote, r->user[0] ? r->user : "-", r->route.name[0] ? r->route.name : "-", what);
+                r->remote, log_safe(r->user, user, sizeof(user)),
+                r->route.name[0] ? r->route.name : "-", log_safe(what, obj, sizeof(obj)));
 }
 
 static void
@@ -256,12 +276,15 @@ log_request(struct reg_req *r)
                 return;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         ms = (double) (t1.tv_sec - r->t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - r->t0.tv_nsec) / 1e6;
+        char user[256], path[1100];
+
         fmt_time(t, sizeof(t));
         /* The path only: query strings may carry tokens. */
         fprintf(r->srv->log,
                 "time=%s remote=%s user=%s method=%s path=%s route=%s status=%d bytes_in=%llu "
                 "bytes_out=%llu duration_ms=%.3f\n",
-                t, r->remote, r->user[0] ? r->user : "-", r->method_str, r->path,
+                t, r->remote, log_safe(r->user, user, sizeof(user)), r->method_str,
+                log_safe(r->path, path, sizeof(path)),
                 reg_route_kind_name(r->route.kind), r->status, (unsigned long long) r->bytes_in,
                 (unsigned long long) r->bytes_out, ms);
 }
