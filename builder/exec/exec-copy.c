@@ -2,6 +2,7 @@
  * local archives for ADD), apply Docker's destination rules, and write the
  * layer from an entry list without a container. */
 #include <archive.h>
+#include <curl/curl.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builder/exec/exec-internal.h"
@@ -639,6 +641,142 @@ cmp_owner(const void *a, const void *b)
         return strcmp(((const struct owner *) a)->path, ((const struct owner *) b)->path);
 }
 
+/* Cap on a file ADD fetches from a URL. */
+#define ADD_URL_MAX (8ULL * 1024 * 1024 * 1024)
+
+struct fetch {
+        int fd;
+        uint64_t n;
+        struct digest_ctx *d;
+        int werr;
+};
+
+static size_t
+fetch_write(char *p, size_t size, size_t nmemb, void *data)
+{
+        struct fetch *f = data;
+        size_t len = size * nmemb, off = 0;
+
+        if (f->n + len > ADD_URL_MAX)
+                return 0;
+        while (off < len) {
+                ssize_t w = write(f->fd, p + off, len - off);
+
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0) {
+                        f->werr = errno ? errno : EIO;
+                        return 0;
+                }
+                off += (size_t) w;
+        }
+        digest_ctx_update(f->d, p, len);
+        f->n += len;
+        return len;
+}
+
+/* ADD URL: download once per build into the work dir (the selection runs
+ * twice), verify --checksum, keep Last-Modified as the mtime.  *ret_path is
+ * the file; *ret_name the file name the URL gives. */
+static int
+fetch_url(struct xctx *x, const char *url, const char *checksum, const struct build_plan_instr *in, char **ret_path,
+          char **ret_name, struct err **err)
+{
+        _cleanup_free_ char *dir = NULL, *path = NULL, *name = NULL, *tmp = NULL;
+        struct fetch f = {.fd = -1};
+        struct digest got, want;
+        long code = 0, filetime = -1;
+        CURL *c;
+        CURLcode cr;
+        struct stat st;
+        int r = 0;
+        const char *q = strchr(url + 8, '/');
+
+        if (checksum && digest_parse(checksum, &want, err) < 0)
+                return err_prefix(err, "%s:%d: ADD --checksum", x->df_name, in->line);
+        {
+                const char *end = q ? q + strcspn(q, "?#") : NULL;
+                const char *b = end ? end : NULL;
+
+                while (b && b > q && b[-1] != '/')
+                        b--;
+                name = b && end > b ? xstrndup(b, (size_t) (end - b)) : xstrdup("download");
+                if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+                        free(name);
+                        name = xstrdup("download");
+                }
+        }
+        {
+                struct digest ud;
+
+                digest_buffer(DIGEST_SHA256, url, strlen(url), &ud);
+                dir = xasprintf("%s/url-%.16s", x->work, ud.hex);
+        }
+        path = xasprintf("%s/%s", dir, name);
+        if (stat(path, &st) == 0)
+                goto done;
+        if (fs_mkdir_p(dir, 0755, err) < 0)
+                return -1;
+        tmp = xasprintf("%s/.part", dir);
+        f.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (f.fd < 0)
+                return err_set(err, errno, "%s: %s", tmp, strerror(errno));
+        f.d = digest_ctx_new(DIGEST_SHA256);
+        c = curl_easy_init();
+        if (!c) {
+                r = err_set(err, ENOMEM, "curl_easy_init");
+                goto out;
+        }
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
+        curl_easy_setopt(c, CURLOPT_USERAGENT, "ibuild");
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        cr = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_getinfo(c, CURLINFO_FILETIME, &filetime);
+        curl_easy_cleanup(c);
+        if (cr != CURLE_OK)
+                r = err_set(err, EIO, "%s:%d: ADD %s: %s", x->df_name, in->line, url,
+                            f.werr ? strerror(f.werr) : curl_easy_strerror(cr));
+        else if (code < 200 || code >= 300)
+                r = err_set(err, ERR_HTTP, "%s:%d: ADD %s: HTTP status %ld", x->df_name, in->line, url, code);
+        if (r < 0)
+                goto out;
+        digest_ctx_final(f.d, &got);
+        if (checksum && strcmp(got.str, want.str) != 0) {
+                r = err_set(err, ERR_DIGEST_INVALID, "%s:%d: ADD %s: checksum mismatch: expected %s, got %s",
+                            x->df_name, in->line, url, want.str, got.str);
+                goto out;
+        }
+        if (filetime > 0) {
+                struct timespec ts[2] = {{.tv_sec = filetime}, {.tv_sec = filetime}};
+
+                futimens(f.fd, ts);
+        }
+        if (rename(tmp, path) < 0) {
+                r = err_set(err, errno, "%s: %s", path, strerror(errno));
+                goto out;
+        }
+out:
+        if (f.fd >= 0)
+                close(f.fd);
+        digest_ctx_free(f.d);
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+done:
+        *ret_path = steal_ptr(&path);
+        *ret_name = steal_ptr(&name);
+        return 0;
+}
+
 /* Build the full entry list of IN for stage S. */
 static int
 select_all(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, struct sel *sel, struct err **err)
@@ -740,9 +878,20 @@ select_all(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, 
                         e->mode = 0644;
                 } else if (from) {
                         r = select_stage(x, sel, from, src, n_src, &ca, in, err);
-                } else if (add_instr && (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0 ||
-                                         strncmp(src, "git@", 4) == 0)) {
-                        r = err_set(err, ERR_UNSUPPORTED, "%s:%d: ADD %s: remote sources are not supported yet",
+                } else if (add_instr && (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0)) {
+                        /* ADD URL: a file, never extracted, mode 0600 as
+                         * Docker (unless --chmod). */
+                        _cleanup_free_ char *file = NULL, *name = NULL;
+                        struct oci_layer_entry *e;
+
+                        r = fetch_url(x, src, flag(in, "checksum"), in, &file, &name, err);
+                        if (r < 0)
+                                break;
+                        e = add(sel, ca.dest_dir || n_src > 1 ? join(dest, name) : xstrdup(dest), steal_ptr(&file),
+                                AT_FDCWD);
+                        e->mode = 0600;
+                } else if (add_instr && strncmp(src, "git@", 4) == 0) {
+                        r = err_set(err, ERR_UNSUPPORTED, "%s:%d: ADD %s: git sources are not supported",
                                     x->df_name, in->line, src);
                 } else {
                         r = select_context(x, sel, src, n_src, &ca, in, err);

@@ -364,3 +364,32 @@ DF
 	assert_failure
 	assert_output --partial "exit status 1"
 }
+
+@test "build: ADD URL downloads (mode 0600, --checksum verified, not extracted)" {
+	mkdir -p "$T/www"
+	echo "remote $RANDOM" >"$T/www/file.txt"
+	tar -czf "$T/www/a.tar.gz" -C "$T/www" file.txt
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	python3 -m http.server --bind 127.0.0.1 --directory "$T/www" "$port" >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/file.txt" && break; sleep 0.05; done
+	sum=$(sha256sum "$T/www/file.txt" | cut -d' ' -f1)
+	dockerfile <<DF
+FROM testbase:1
+ADD --checksum=sha256:$sum http://127.0.0.1:$port/file.txt /dl/
+ADD http://127.0.0.1:$port/a.tar.gz /dl/a.tar.gz
+DF
+	run ib -q -t url:1 "$T/ctx"
+	ok=$status
+	printf 'FROM testbase:1\nADD --checksum=sha256:%064d http://127.0.0.1:%s/file.txt /x\n' 0 "$port" >"$T/ctx/Dockerfile"
+	run ib -q -t url:2 "$T/ctx"
+	bad_status=$status bad_output=$output
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+	[ "$ok" = 0 ]
+	[ "$bad_status" != 0 ]
+	[[ "$bad_output" == *"checksum mismatch"* ]]
+	unpack url:1
+	cmp "$T/www/file.txt" "$T/bundle/rootfs/dl/file.txt"
+	[ "$(stat -c %a "$T/bundle/rootfs/dl/file.txt")" = 600 ]
+	cmp "$T/www/a.tar.gz" "$T/bundle/rootfs/dl/a.tar.gz"
+}
