@@ -83,6 +83,8 @@ reg_b64_decode(const char *s, size_t n, unsigned char **ret_data, size_t *ret_le
         for (size_t i = 0; i < end; i++) {
                 int v = b64_value((unsigned char) s[i]);
                 if (v < 0) {
+                        /* Decoded credentials may precede the bad byte. */
+                        explicit_bzero(out, o);
                         free(out);
                         return err_set(err, EINVAL, "base64: invalid character 0x%02x at offset %zu",
                                        (unsigned char) s[i], i);

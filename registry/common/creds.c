@@ -88,6 +88,27 @@ reg_creds_parse_userpass(const char *s, struct reg_creds **ret, struct err **err
         return 0;
 }
 
+/* Wipe every string value in J (an auth file or a helper's answer holds
+ * passwords and tokens; jansson frees its copies without clearing them).
+ * Depth is bounded by jansson's parser. */
+static void
+json_wipe_strings(json_t *j)
+{
+        const char *key;
+        json_t *v;
+        size_t i;
+
+        if (json_is_string(j)) {
+                explicit_bzero((char *) json_string_value(j), json_string_length(j));
+        } else if (json_is_object(j)) {
+                json_object_foreach(j, key, v)
+                        json_wipe_strings(v);
+        } else if (json_is_array(j)) {
+                json_array_foreach(j, i, v)
+                        json_wipe_strings(v);
+        }
+}
+
 /* ---- credential helpers ---- */
 
 static bool
@@ -265,6 +286,7 @@ helper_get(const char *name, const char *registry, struct reg_creds **ret, struc
         user = json_string_value(json_object_get(j, "Username"));
         secret = json_string_value(json_object_get(j, "Secret"));
         if (!json_is_object(j) || !user || !secret) {
+                json_wipe_strings(j);
                 json_decref(j);
                 return err_set(err, EINVAL,
                                "credential helper docker-credential-%s: output is not {\"Username\",\"Secret\"} JSON",
@@ -279,7 +301,7 @@ helper_get(const char *name, const char *registry, struct reg_creds **ret, struc
         }
         c->source = xasprintf("docker-credential-%s", name);
         /* jansson keeps its own copy of the secret: wipe it. */
-        explicit_bzero((char *) secret, strlen(secret));
+        json_wipe_strings(j);
         json_decref(j);
         *ret = c;
         return 1;
@@ -368,6 +390,7 @@ reg_creds_from_file(const char *path, const char *registry, struct reg_creds **r
         if (!j || !json_is_object(j)) {
                 r = j ? err_set(err, EINVAL, "%s: expected a JSON object", path)
                       : err_set(err, EINVAL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+                json_wipe_strings(j);
                 json_decref(j);
                 return r;
         }
@@ -407,6 +430,7 @@ reg_creds_from_file(const char *path, const char *registry, struct reg_creds **r
 out:
         if (r < 0)
                 err_prefix(err, "credentials for %s", host);
+        json_wipe_strings(j);
         json_decref(j);
         return r;
 }
