@@ -263,6 +263,24 @@ oci_platform_equal(const struct oci_platform *want, const struct oci_platform *h
         return strcmp(a.os, b.os) == 0 && strcmp(a.arch, b.arch) == 0 && strcmp(a.variant, b.variant) == 0;
 }
 
+/* The N of a variant "vN" (1 to 3 digits), or -1.  Variants come from
+ * indexes on registries: "v9x" or a 20-digit number is no level. */
+static int
+variant_level(const char *v)
+{
+        int n = 0;
+        size_t i;
+
+        if (v[0] != 'v' || v[1] == '\0')
+                return -1;
+        for (i = 1; v[i]; i++) {
+                if (i > 3 || v[i] < '0' || v[i] > '9')
+                        return -1;
+                n = n * 10 + (v[i] - '0');
+        }
+        return n;
+}
+
 int
 oci_platform_rank(const struct oci_platform *want, const struct oci_platform *have)
 {
@@ -283,11 +301,10 @@ oci_platform_rank(const struct oci_platform *want, const struct oci_platform *ha
                 return 0;
         /* Older variants of arm and amd64 run on newer hardware:
          * arm v8 > v7 > v6 > v5, amd64 v4 > v3 > v2 > v1. */
-        if ((strcmp(w.arch, "arm") == 0 || strcmp(w.arch, "amd64") == 0) && w.variant[0] == 'v' &&
-            h.variant[0] == 'v') {
-                int wv = atoi(w.variant + 1), hv = atoi(h.variant + 1);
+        if (strcmp(w.arch, "arm") == 0 || strcmp(w.arch, "amd64") == 0) {
+                int wv = variant_level(w.variant), hv = variant_level(h.variant);
 
-                if (hv > 0 && hv < wv)
+                if (hv > 0 && wv > 0 && hv < wv)
                         return wv - hv;
         }
         return -1;

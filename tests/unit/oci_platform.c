@@ -99,6 +99,9 @@ static const struct rank_case rank_cases[] = {
         { "linux/amd64", "windows/amd64", -1 },   { "linux/amd64", "linux/386", -1 },
         { "linux/arm64", "linux/arm64/v9", -1 },  { "linux", "linux/s390x", 0 },
         { "linux/amd64", "unknown/unknown", -1 },
+        /* Variants from a registry's index that are no "vN" level. */
+        { "linux/arm/v7", "linux/arm/v99999999999", -1 }, { "linux/arm/v99999999999", "linux/arm/v7", -1 },
+        { "linux/arm/v7", "linux/arm/v6x", -1 },  { "linux/arm/v7", "linux/arm/v", -1 },
 };
 
 static void
