@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "digest/digest.h"
+#include "oci/ref.h"
 
 static const char *const kind_names[REG_ROUTE__COUNT] = {
         [REG_ROUTE_NONE] = "none",         [REG_ROUTE_BASE] = "base",
@@ -23,70 +24,17 @@ reg_route_kind_name(enum reg_route_kind kind)
         return kind_names[kind];
 }
 
-static bool
-is_alnum_lower(char c)
-{
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
 int
 reg_name_validate(const char *name, struct err **err)
 {
-        size_t len = strlen(name), i = 0;
-
-        if (len == 0)
-                return err_set(err, ERR_NAME_INVALID, "repository name is empty");
-        if (len > LIMIT_REF_NAME)
-                return err_set(err, ERR_NAME_INVALID, "repository name is %zu characters long, over %d",
-                               len, LIMIT_REF_NAME);
-        /* component := [a-z0-9]+ ((\.|_|__|-+)[a-z0-9]+)* ; components joined by '/' */
-        for (;;) {
-                if (!is_alnum_lower(name[i]))
-                        return err_set(err, ERR_NAME_INVALID,
-                                       "repository name '%.*s': position %zu: expected [a-z0-9]",
-                                       (int) len, name, i + 1);
-                while (is_alnum_lower(name[i]))
-                        i++;
-                if (name[i] == '\0')
-                        return 0;
-                if (name[i] == '/') {
-                        i++;
-                        continue;
-                }
-                if (name[i] == '.')
-                        i++;
-                else if (name[i] == '_')
-                        i += name[i + 1] == '_' ? 2 : 1;
-                else if (name[i] == '-')
-                        while (name[i] == '-')
-                                i++;
-                else
-                        return err_set(err, ERR_NAME_INVALID,
-                                       "repository name '%.*s': position %zu: character not allowed",
-                                       (int) len, name, i + 1);
-                if (!is_alnum_lower(name[i]))
-                        return err_set(err, ERR_NAME_INVALID,
-                                       "repository name '%.*s': position %zu: a separator must be "
-                                       "followed by [a-z0-9]",
-                                       (int) len, name, i + 1);
-        }
+        /* One grammar for the whole project: oci/ref.h's. */
+        return oci_repo_name_validate(name, err);
 }
 
 bool
 reg_tag_ok(const char *tag)
 {
-        size_t i;
-
-        for (i = 0; tag[i]; i++) {
-                char c = tag[i];
-                bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                            c == '_';
-                if (i >= LIMIT_REF_TAG)
-                        return false;
-                if (!word && (i == 0 || (c != '.' && c != '-')))
-                        return false;
-        }
-        return i > 0;
+        return oci_tag_ok(tag);
 }
 
 bool
