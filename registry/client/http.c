@@ -817,7 +817,9 @@ reg_host_ping(struct reg_client *c, CURL *h, struct reg_host *host, struct err *
         size_t first = c->plain_http ? 1 : 0, last = c->plain_http || is_loopback(host->host) ? 1 : 0;
         for (size_t i = first; i <= last; i++) {
                 _cleanup_free_ char *url = xasprintf("%s://%s/v2/", schemes[i], host->host);
-                struct reg_req req = {.method = "GET", .url = url, .no_auth = true};
+                /* The HTTPS probe of a loopback registry that may well be
+                 * plain HTTP is not worth retrying. */
+                struct reg_req req = {.method = "GET", .url = url, .no_auth = true, .once = i < last};
                 r = reg_http_do(c, h, host, &req, &resp, err);
                 /* A server that speaks TLS with a certificate we do not
                  * trust is an error to report, not a reason to go plain. */

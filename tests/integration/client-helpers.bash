@@ -29,8 +29,11 @@ client_teardown() {
 	rm -rf "$TMP"
 }
 
+# Debian's python3 starts much faster than a pyenv shim.
+PY=$(command -v /usr/bin/python3 || command -v python3)
+
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 wait_http() { # URL PID [CURL ARGS]

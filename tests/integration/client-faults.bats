@@ -1,0 +1,291 @@
+#!/usr/bin/env bats
+# ipull/ipush under faults: a redirecting blob endpoint (nginx) that must not
+# see Authorization, a server killed mid-transfer (resume with Range, no
+# partial blob left), 429 with Retry-After, 5xx until retries run out,
+# corrupt blobs, and chunked uploads.
+
+bats_require_minimum_version 1.5.0
+load client-helpers
+
+setup() {
+	client_setup
+	make_image "$TMP/lay" v1 512
+	WANT=$(digest_of "$TMP/lay" v1)
+	LAYER=$(jq -r '.layers[0].digest' "$TMP/lay/blobs/sha256/${WANT#sha256:}")
+	write_fault_server
+}
+teardown() {
+	stop_fault
+	client_teardown
+}
+
+# A tiny read-only registry serving $TMP/lay with injected faults.
+#   fault.py LAYOUT PORT MODE LOG MARKER
+write_fault_server() {
+	cat >"$TMP/fault.py" <<-'PY'
+	import email.utils, http.server, json, os, sys, time
+	lay, port, mode, logf, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+	idx = json.load(open(lay + "/index.json"))
+	tags = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in idx["manifests"]}
+	seen = {}
+
+	class H(http.server.BaseHTTPRequestHandler):
+	    protocol_version = "HTTP/1.1"
+	    def log_message(self, *a):
+	        pass
+	    def send(self, code, body=b"", headers={}):
+	        self.send_response(code)
+	        for k, v in headers.items():
+	            self.send_header(k, v)
+	        self.send_header("Content-Length", str(len(body)))
+	        self.end_headers()
+	        if self.command != "HEAD":
+	            self.wfile.write(body)
+	    def do_HEAD(self):
+	        self.do_GET()
+	    def do_GET(self):
+	        with open(logf, "a") as f:
+	            f.write("%s %s range=%s t=%.2f\n" % (self.command, self.path, self.headers.get("Range", "-"), time.time()))
+	        n = seen.get(self.path, 0)
+	        seen[self.path] = n + 1
+	        if self.path == "/v2/":
+	            return self.send(200, b"{}")
+	        if mode == "429" and n == 0:
+	            return self.send(429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', {"Retry-After": "1"})
+	        if mode == "429date" and n == 0:
+	            when = email.utils.formatdate(time.time() + 2, usegmt=True)
+	            return self.send(429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', {"Retry-After": when})
+	        if mode == "503":
+	            return self.send(503, b'{"errors":[{"code":"UNAVAILABLE","message":"down for maintenance"}]}')
+	        if not self.path.startswith("/v2/team/app/"):
+	            return self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}')
+	        ref = self.path.rsplit("/", 1)[1]
+	        if "/manifests/" in self.path:
+	            dg = ref if ref.startswith("sha256:") else tags[ref]["digest"]
+	            body = open(lay + "/blobs/sha256/" + dg[7:], "rb").read()
+	            mt = json.loads(body).get("mediaType", "application/vnd.oci.image.manifest.v1+json")
+	            return self.send(200, body, {"Content-Type": mt, "Docker-Content-Digest": dg})
+	        if "/blobs/" in self.path:
+	            body = open(lay + "/blobs/sha256/" + ref[7:], "rb").read()
+	            rng = self.headers.get("Range")
+	            big = len(body) > 65536
+	            if mode in ("die", "die-norange") and big and not os.path.exists(marker):
+	                # Promise the whole blob, send part of it, and die.
+	                open(marker, "w").close()
+	                self.send_response(200)
+	                self.send_header("Content-Length", str(len(body)))
+	                self.end_headers()
+	                self.wfile.write(body[: len(body) // 2])
+	                self.wfile.flush()
+	                os._exit(1)
+	            if mode == "corrupt" and big:
+	                body = body[:-1] + bytes([body[-1] ^ 1])
+	            if rng and mode != "die-norange":
+	                start = int(rng[len("bytes="):].split("-")[0])
+	                return self.send(206, body[start:], {"Content-Range": "bytes %d-%d/%d" % (start, len(body) - 1, len(body))})
+	            return self.send(200, body)
+	        self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}')
+
+	class S(http.server.ThreadingHTTPServer):
+	    allow_reuse_address = True
+	S(("127.0.0.1", port), H).serve_forever()
+	PY
+}
+
+# start_fault MODE: the fault server on $FPORT, restarted whenever it dies;
+# the restart loop runs in its own process group (killed as a whole).
+start_fault() {
+	FPORT=$(free_port)
+	setsid bash -c 'while :; do "$4" "$1/fault.py" "$1/lay" "$2" "$3" "$1/fault.log" "$1/marker"; sleep 0.05; done' \
+		_ "$TMP" "$FPORT" "$1" "$PY" >/dev/null 2>&1 &
+	FAULT_PGID=$!
+	wait_http "http://127.0.0.1:$FPORT/v2/" $FAULT_PGID || return 1
+	: >"$TMP/fault.log"
+	FAULT=127.0.0.1:$FPORT
+}
+
+stop_fault() {
+	[ -n "${FAULT_PGID:-}" ] && kill -9 -- "-$FAULT_PGID" 2>/dev/null
+	FAULT_PGID=
+	return 0
+}
+
+@test "a server killed mid-blob: the pull resumes with Range and verifies" {
+	start_fault die
+	run --separate-stderr "$IPULL" --retry 8 --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+	assert_success
+	assert_output "$FAULT/team/app@$WANT"
+	[[ "$stderr" == *"Retrying"* ]]
+	# The second request for the layer asked for the rest only.
+	run grep -c "GET /v2/team/app/blobs/$LAYER range=bytes=[1-9][0-9]*-" "$TMP/fault.log"
+	assert_output 1
+	run "$IBUILD_TOOLS/ocilayout" validate --rehash "$TMP/out"
+	assert_success
+	no_partials "$TMP/out"
+	stop_fault
+}
+
+@test "a server that restarts the blob from zero on resume is handled" {
+	start_fault die-norange
+	run --separate-stderr "$IPULL" --retry 8 --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+	assert_success
+	run "$IBUILD_TOOLS/ocilayout" validate --rehash "$TMP/out"
+	assert_success
+	no_partials "$TMP/out"
+	stop_fault
+}
+
+@test "a killed transfer without retries leaves no partial blob in the store" {
+	start_fault die
+	run "$IPULL" --retry 0 "$FAULT/team/app:v1"
+	assert_failure
+	assert_output --partial "GET http://$FAULT/v2/team/app/blobs/$LAYER"
+	no_partials "$IBUILD_STORE"
+	[ ! -e "$IBUILD_STORE/blobs/sha256/${LAYER#sha256:}" ]
+	[ ! -e "$IBUILD_STORE/blobs/sha256/${WANT#sha256:}" ]
+	run "$IBUILD_TOOLS/ocilayout" store-list "$IBUILD_STORE"
+	refute_output --partial "$WANT"
+	stop_fault
+}
+
+@test "a corrupt blob is refused and not stored" {
+	start_fault corrupt
+	run "$IPULL" --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+	assert_failure
+	assert_output --partial "$LAYER"
+	assert_output --partial "DIGEST_INVALID"
+	[ ! -e "$TMP/out/blobs/sha256/${LAYER#sha256:}" ]
+	no_partials "$TMP/out"
+	stop_fault
+}
+
+@test "429 with Retry-After in seconds and as an HTTP date is honoured" {
+	start_fault 429
+	start=$(date +%s.%N)
+	run --separate-stderr "$IPULL" --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+	assert_success
+	end=$(date +%s.%N)
+	[[ "$stderr" == *"after HTTP 429 in 1000 ms"* ]]
+	python3 -c "import sys; sys.exit(0 if $end - $start >= 1.0 else 1)"
+	stop_fault
+	rm -rf "$TMP/out"
+	start_fault 429date
+	run --separate-stderr "$IPULL" --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+	assert_success
+	[[ "$stderr" =~ after\ HTTP\ 429\ in\ [12][0-9][0-9][0-9]\ ms ]]
+	stop_fault
+}
+
+@test "5xx until retries run out: the error names registry, request and message" {
+	start_fault 503
+	run "$IPULL" --retry 2 --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+	assert_failure
+	assert_output --partial "registry $FAULT: GET http://$FAULT/v2/team/app/manifests/v1: HTTP 503: UNAVAILABLE: down for maintenance"
+	run grep -c "GET /v2/team/app/manifests/v1" "$TMP/fault.log"
+	assert_output 3
+	stop_fault
+}
+
+@test "unknown repository: the registry's error code and message" {
+	start_fault ok
+	run "$IPULL" --output oci:"$TMP/out":x "$FAULT/nope/app:v1"
+	assert_failure
+	assert_output --partial "registry $FAULT: GET http://$FAULT/v2/nope/app/manifests/v1: HTTP 404: NAME_UNKNOWN: repository name not known to registry (NAME_UNKNOWN)"
+	stop_fault
+}
+
+@test "redirected blobs never receive the Authorization header" {
+	command -v nginx >/dev/null || fail "nginx is required"
+	htpasswd -Bbn -C 5 alice wonderland >"$TMP/htpasswd"
+	printf '{"auth":{"htpasswd":"%s"}}' "$TMP/htpasswd" >"$TMP/ireg.json"
+	start_ireg --config "$TMP/ireg.json"
+	run "$IPUSH" -q --creds alice:wonderland oci:"$TMP/lay":v1 "$IREG/team/app:v1"
+	assert_success
+	P1=$(free_port)
+	P2=$(free_port)
+	N=$TMP/ngx
+	mkdir -p "$N"
+	basic=$(printf alice:wonderland | base64 -w0)
+	cat >"$N/nginx.conf" <<-CONF
+		daemon off;
+		master_process off;
+		pid $N/nginx.pid;
+		error_log $N/error.log;
+		events {}
+		http {
+		  client_body_temp_path $N/body;
+		  proxy_temp_path $N/proxy;
+		  fastcgi_temp_path $N/fastcgi;
+		  uwsgi_temp_path $N/uwsgi;
+		  scgi_temp_path $N/scgi;
+		  log_format auth '\$request_method \$request_uri auth=[\$http_authorization] \$status';
+		  server {
+		    listen 127.0.0.1:$P1;
+		    access_log $N/front.log auth;
+		    location ~ ^/v2/.+/blobs/sha256:[0-9a-f]+\$ {
+		      if (\$request_method = GET) { return 307 http://127.0.0.1:$P2/storage\$request_uri; }
+		      proxy_pass http://$IREG;
+		    }
+		    location / { proxy_pass http://$IREG; }
+		  }
+		  server {
+		    listen 127.0.0.1:$P2;
+		    access_log $N/storage.log auth;
+		    location /storage/ {
+		      if (\$http_authorization) { return 403; }
+		      rewrite ^/storage(/.*)\$ \$1 break;
+		      proxy_set_header Authorization "Basic $basic";
+		      proxy_pass http://$IREG;
+		    }
+		  }
+		}
+	CONF
+	nginx -p "$N" -c "$N/nginx.conf" -e "$N/error.log" &
+	PIDS+=($!)
+	wait_http "http://127.0.0.1:$P1/v2/" $! || { cat "$N/error.log"; false; }
+	# The trap works: a client that forwards credentials is refused.
+	run curl -s -o /dev/null -w '%{http_code}' -u alice:wonderland --location-trusted \
+		"http://127.0.0.1:$P1/v2/team/app/blobs/$LAYER"
+	assert_output 403
+	run curl -s -o /dev/null -w '%{http_code}' -u alice:wonderland -L "http://127.0.0.1:$P1/v2/team/app/blobs/$LAYER"
+	assert_output 200
+	: >"$N/storage.log"
+	run --separate-stderr "$IPULL" --creds alice:wonderland --output oci:"$TMP/out":x "127.0.0.1:$P1/team/app:v1"
+	assert_success
+	assert_output "127.0.0.1:$P1/team/app@$WANT"
+	run "$IBUILD_TOOLS/ocilayout" validate --rehash "$TMP/out"
+	assert_success
+	# Both blobs came through the storage, without credentials.
+	run grep -c "^GET /storage/v2/team/app/blobs/sha256:[0-9a-f]* auth=\[-\] 200" "$N/storage.log"
+	assert_output 2
+	run grep -c "403" "$N/storage.log"
+	assert_output 0
+	# The registry itself did get them (the manifest request was authorised).
+	run grep -c "GET /v2/team/app/manifests/v1 auth=\[Basic" "$N/front.log"
+	assert_output 1
+}
+
+chunked() { # REGISTRY
+	local reg=$1
+	make_image "$TMP/lay" big 1536
+	want=$(digest_of "$TMP/lay" big)
+	IBUILD_CLIENT_CHUNK_THRESHOLD=100000 IBUILD_CLIENT_CHUNK_SIZE=300000 \
+		run --separate-stderr "$IPUSH" oci:"$TMP/lay":big "$reg/team/big:1"
+	assert_success
+	assert_output "$reg/team/big@$want"
+	assert_equal "$(raw_digest "$reg/team/big:1")" "$want"
+	run skopeo copy --src-tls-verify=false "docker://$reg/team/big:1" "oci:$TMP/sk:big"
+	assert_success
+}
+
+@test "large blobs go up in chunks (ireg)" {
+	start_ireg
+	chunked "$IREG"
+	run grep -c "method=PATCH" "$TMP/ireg.log"
+	[ "$output" -ge 5 ]
+}
+
+@test "large blobs go up in chunks (distribution)" {
+	start_dist
+	chunked "$DIST"
+}
