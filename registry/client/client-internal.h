@@ -149,6 +149,13 @@ int reg_http_fail(struct reg_host *host, const struct reg_resp *resp, struct err
 /* Resolve LOCATION (maybe relative) against BASE_URL; newly allocated or NULL. */
 char *reg_url_resolve(const char *base_url, const char *location);
 
+/* Milliseconds a Retry-After value asks for (delta seconds or an HTTP
+ * date; capped at 120 s), or -1 when V is NULL or unparsable. */
+long reg_retry_after_ms(const char *v);
+
+/* The target of a Link header's rel="next" (newly allocated) or NULL. */
+char *reg_link_next(const char *link);
+
 /* Log a progress line through the client's callback. */
 void reg_client_logf(struct reg_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

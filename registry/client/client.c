@@ -448,8 +448,8 @@ reg_client_get_blob(struct reg_client *c, const char *ref, const char *digest, s
 }
 
 /* The next page from a Link header: `<URL>; rel="next"`. */
-static char *
-link_next(const char *link)
+char *
+reg_link_next(const char *link)
 {
         if (!link)
                 return NULL;
@@ -490,7 +490,7 @@ reg_client_list_tags(struct reg_client *c, const char *repo, char ***ret_tags, s
                                         oci_strv_append(tags, json_string_value(v));
                 }
                 json_decref(j);
-                char *next = r >= 0 ? link_next(resp.link) : NULL;
+                char *next = r >= 0 ? reg_link_next(resp.link) : NULL;
                 free(url);
                 url = next ? reg_url_resolve(resp.url, next) : NULL;
                 free(next);

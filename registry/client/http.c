@@ -621,8 +621,8 @@ learn_challenge(struct reg_host *host, const char *header)
 /* ---- retries ------------------------------------------------------------- */
 
 /* Delay in ms asked by a Retry-After value (seconds or an HTTP date), or -1. */
-static long
-retry_after_ms(const char *v)
+long
+reg_retry_after_ms(const char *v)
 {
         if (!v || !*v)
                 return -1;
@@ -772,11 +772,11 @@ reg_http_do(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req
                 }
                 long st = resp->status;
                 if ((st == 408 || st == 429 || st >= 500) && attempt + 1 < attempts) {
-                        long wait = st == 429 ? retry_after_ms(resp->retry_after) : -1;
+                        long wait = st == 429 ? reg_retry_after_ms(resp->retry_after) : -1;
                         if (wait < 0)
                                 wait = delay;
-                        if (st >= 500 && retry_after_ms(resp->retry_after) >= 0)
-                                wait = retry_after_ms(resp->retry_after);
+                        if (st >= 500 && reg_retry_after_ms(resp->retry_after) >= 0)
+                                wait = reg_retry_after_ms(resp->retry_after);
                         reg_client_logf(c, "Retrying %s after HTTP %ld in %ld ms (attempt %d of %d)", req->url, st,
                                         wait, attempt + 2, attempts);
                         sleep_ms(wait);
