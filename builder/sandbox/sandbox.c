@@ -239,6 +239,40 @@ check_cgroup(const struct build_sandbox_config *cfg, char **warnings)
                        "is not implemented");
 }
 
+/* Close every fd except 0-2 and KEEP.  The caller may be multi-threaded:
+ * fds other threads opened (their pipes, their cache locks) must not stay
+ * open in our long-lived helper and init, or those threads would wait for
+ * EOFs and lock releases until this step ends. */
+static void
+close_other_fds(int *keep, size_t n)
+{
+        int lo = 3;
+
+        /* sort the few fds to keep */
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+                        int t = keep[j];
+                        keep[j] = keep[j - 1];
+                        keep[j - 1] = t;
+                }
+        for (size_t i = 0; i <= n; i++) {
+                int hi = i < n ? keep[i] - 1 : -1;
+
+                if (i < n && keep[i] < lo)
+                        continue;
+                if (i == n) {
+                        if (syscall(SYS_close_range, lo, ~0U, 0) < 0)
+                                for (int fd = lo; fd < 1024; fd++)
+                                        close(fd);
+                        break;
+                }
+                if (hi >= lo && syscall(SYS_close_range, lo, hi, 0) < 0)
+                        for (int fd = lo; fd <= hi; fd++)
+                                close(fd);
+                lo = keep[i] + 1;
+        }
+}
+
 static long
 ms_since(const struct timespec *t0)
 {
@@ -324,8 +358,9 @@ run_once(const struct build_sandbox_config *cfg, const char *copy_root, struct b
                 pid_t child;
                 int st;
 
-                close(rep[0]);
-                close(pidpipe[0]);
+                int keep[] = {rep[1], pidpipe[1], cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd};
+
+                close_other_fds(keep, sizeof(keep) / sizeof(keep[0]));
                 child = fork();
                 if (child < 0) {
                         sandbox_report_err(rep[1], errno, "fork: %s", strerror(errno));

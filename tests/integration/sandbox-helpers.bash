@@ -326,6 +326,12 @@ t_isolation() {
 	[ ! -e /tmp/inside ]
 	run as_mode ls "$T/upper/tmp"
 	assert_output inside
+	# The caller's other fds never reach the step.
+	run step -- sh -c 'ls -l /proc/$$/fd; true' 7>"$T/leak" 9<"$T/base.tar"
+	assert_success
+	refute_output --partial leak
+	refute_output --partial base.tar
+	[ "$(echo "$output" | grep -c -- '->')" -eq 3 ]
 }
 
 t_caps() {
