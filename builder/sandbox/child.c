@@ -339,6 +339,40 @@ bind_mount(struct sandbox_ctx *ctx, const char *src, const char *dst, bool ro)
                 FAIL(ctx, errno, "remount %s read-only: %s", dst, strerror(errno));
 }
 
+/* Docker's masked and read-only /proc paths (moby oci/defaults.go): kernel
+ * memory, keys and timers hidden behind /dev/null or an empty read-only
+ * tmpfs, the sysctl and sysrq trees read-only.  Missing paths are fine. */
+static void
+mask_proc(struct sandbox_ctx *ctx)
+{
+        static const char *const masked[] = {"kcore", "keys", "timer_list", "sched_debug", "latency_stats",
+                                             "acpi", "scsi"};
+        static const char *const readonly[] = {"bus", "fs", "irq", "sys", "sysrq-trigger"};
+
+        for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+                _cleanup_free_ char *p = xasprintf("%s/proc/%s", ctx->root, masked[i]);
+                struct stat st;
+                int r;
+
+                if (lstat(p, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode))
+                        r = mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
+                else
+                        r = mount("/dev/null", p, NULL, MS_BIND, NULL);
+                if (r < 0)
+                        FAIL(ctx, errno, "masking %s: %s", p, strerror(errno));
+        }
+        for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
+                _cleanup_free_ char *p = xasprintf("%s/proc/%s", ctx->root, readonly[i]);
+
+                if (access(p, F_OK) < 0)
+                        continue;
+                if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 || remount_ro(p) < 0)
+                        FAIL(ctx, errno, "making %s read-only: %s", p, strerror(errno));
+        }
+}
+
 static void
 setup_dev(struct sandbox_ctx *ctx)
 {
@@ -696,6 +730,7 @@ sandbox_init_main(struct sandbox_ctx *ctx)
                 if (mount("proc", proc, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
                         FAIL(ctx, errno, "mount proc on %s: %s", proc, strerror(errno));
         }
+        mask_proc(ctx);
         setup_dev(ctx);
         {
                 static const char *const files[] = {"resolv.conf", "hosts", "hostname"};

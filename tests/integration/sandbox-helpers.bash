@@ -335,8 +335,9 @@ t_isolation() {
 }
 
 t_caps() {
-	run step -- sh -c 'grep -E "^(NoNewPrivs|CapBnd|CapEff):" /proc/self/status; mount -t tmpfs none /mnt 2>&1 || echo mount-denied'
+	run step -- sh -c 'grep -E "^(NoNewPrivs|CapBnd|CapEff):" /proc/self/status; mount -t tmpfs none /mnt 2>&1 || echo mount-denied; grep " /proc/sys " /proc/mounts'
 	assert_success
+	assert_line --regexp '^proc /proc/sys proc ro,'
 	assert_line 'NoNewPrivs:	1'
 	assert_line 'CapBnd:	00000000a80425fb'
 	assert_line 'CapEff:	00000000a80425fb'
@@ -460,6 +461,10 @@ bar
 /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	run step --user 4242:4243 -- sh -c 'echo $(id -u):$(id -g) > /tmp/o; cat /tmp/o'
 	assert_output 4242:4243
+	run step --rlimit nofile=123 -- sh -c 'ulimit -n'
+	assert_output 123
+	run step --hostname builder-7 -- hostname
+	assert_output builder-7
 	run step --user nosuchuser -- true
 	assert_failure 125
 	assert_output --partial 'unable to find user nosuchuser'
