@@ -903,9 +903,6 @@ select_all(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, 
                                         struct owner *ow = NULL;
                                         size_t n_ow = 0;
                                         _cleanup_free_ char *into = NULL;
-                                        struct xmerged dummy;
-
-                                        (void) dummy;
                                         if (!e->src || fstatat(e->src_dirfd, e->src, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
                                             !S_ISREG(st.st_mode) || !is_archive(e->src_dirfd, e->src))
                                                 continue;

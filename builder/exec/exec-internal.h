@@ -28,7 +28,6 @@ struct xstage {
         struct xlayer *layers;
         size_t n_layers;
         char key[DIGEST_STR_MAX]; /* cache key of the last step */
-        bool cache_broken;        /* a miss happened: later steps still look */
         bool cmd_set;             /* CMD written in this stage */
         bool done;
         char *base_name, *base_digest;
@@ -51,7 +50,7 @@ struct xctx {
         const char *df_name;
         const char *plan_platform; /* during build_plan_new */
         size_t steps, cached;
-        int pos, total;
+        int pos;
         pthread_mutex_t lock;       /* counters, ctxlist, unpacking */
         volatile int failed;        /* a parallel stage failed: stop */
 };
@@ -91,9 +90,9 @@ void xstage_add_layer(struct xstage *s, const struct oci_descriptor *desc, const
 /* The layer media type for compression C. */
 const char *xlayer_media_type(enum oci_layer_compression c);
 
-/* COPY / ADD: write the layer; *ret_sources_digest is the content digest
- * of the selected sources for the cache key (computed first: when
- * DRY is true nothing is written, only the digest is computed). */
+/* COPY / ADD.  xcopy_prepare selects the sources and digests them (names,
+ * modes, ids, bytes) for the cache key (*ret_digest, caller frees);
+ * xcopy_run selects them again and writes the layer into S. */
 int xcopy_prepare(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, char **ret_digest,
                   struct err **err);
 int xcopy_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, struct err **err);

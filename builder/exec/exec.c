@@ -764,10 +764,6 @@ plan_base_env(void *data, const char *image, const char *platform, char ***ret_e
 
 /* ---- the cache --------------------------------------------------------- */
 
-struct keyb {
-        struct digest_ctx *ctx;
-};
-
 static void
 key_add(struct digest_ctx *c, const char *tag, const char *s)
 {
@@ -1341,10 +1337,9 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
                 goto out;
         }
         if (res.exit_code != 0) {
-                r = err_set(err, ECHILD, "%s:%d: %s: %s %d%s%s%.*s", x->df_name, in->line, in->text,
+                r = err_set(err, ECHILD, "%s:%d: %s: %s %d%s%.*s", x->df_name, in->line, in->text,
                             res.timed_out ? "timed out, status" : "exit status", res.exit_code,
-                            tee.len ? "\n--- output (tail) ---\n" : "", tee.len > RUN_TAIL ? "" : "", (int) tee.len,
-                            tee.tail);
+                            tee.len ? "\n--- output (tail) ---\n" : "", (int) tee.len, tee.tail);
                 goto out;
         }
         {
@@ -1559,7 +1554,8 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                                 break;
                         }
                 }
-                /* The spec string is freed: keep the values alive. */
+                /* The spec string is freed: keep the values alive (a
+                 * secret's src= belongs to the caller's options). */
                 {
                         const char **fields[] = {&m->target, &m->id};
 
@@ -1568,10 +1564,6 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                                         owned = oci_strv_append(owned, *fields[k]);
                                         *fields[k] = owned[oci_strv_len(owned) - 1];
                                 }
-                        if (m->type == BUILD_MOUNT_SECRET && sizeof(m->source) && m->source &&
-                            !oci_strv_contains(owned, m->source)) {
-                                /* src= of a --secret option: owned by the caller. */
-                        }
                 }
         }
         if (r < 0) {
@@ -1586,19 +1578,6 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
 }
 
 /* ---- steps --------------------------------------------------------------- */
-
-static const char *
-kind_created_by(enum build_df_kind k)
-{
-        (void) k;
-        return "";
-}
-
-static bool
-makes_layer(enum build_df_kind k)
-{
-        return k == BUILD_DF_RUN || k == BUILD_DF_COPY || k == BUILD_DF_ADD || k == BUILD_DF_WORKDIR;
-}
 
 static int
 step_key(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, const char *sources,
@@ -1679,12 +1658,11 @@ run_step(struct xctx *x, int si, struct xstage *s, const struct build_plan_instr
         {
                 _cleanup_free_ char *by = in->kind == BUILD_DF_RUN || in->kind == BUILD_DF_COPY ||
                                                           in->kind == BUILD_DF_ADD
-                                                  ? xasprintf("%s%s # buildkit", kind_created_by(in->kind), in->text)
+                                                  ? xasprintf("%s # buildkit", in->text)
                                                   : xstrdup(in->text);
 
                 add_history(x, s, by, !layer);
         }
-        (void) makes_layer;
         memcpy(s->key, key, sizeof(key));
         r = cache_put(x, s, key, err);
         if (r < 0)

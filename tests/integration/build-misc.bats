@@ -108,3 +108,25 @@ PY
 	echo "rebuild: $(( (end - start) / 1000000 )) ms" >&3
 	[ $(( (end - start) / 1000000 )) -lt 1000 ]
 }
+
+@test "build: RUN --network=none, --mount=type=bind from the context and from a stage, tmpfs" {
+	echo ctx-data >"$T/ctx/data"
+	dockerfile <<'DF'
+FROM testbase:1 AS src
+RUN echo stage-data >/sd
+FROM testbase:1
+RUN --network=none cat /proc/net/dev | grep -v -e lo: -e Inter -e face >/ifaces || true
+RUN --mount=type=bind,source=data,target=/mnt/d cp /mnt/d /copied
+RUN --mount=type=bind,from=src,source=/sd,target=/mnt/s cp /mnt/s /from-stage
+RUN --mount=type=tmpfs,target=/scratch echo x >/scratch/x && test -f /scratch/x
+DF
+	run ib -q -t mnt:1 "$T/ctx"
+	assert_success
+	unpack mnt:1
+	r=$T/bundle/rootfs
+	[ ! -s "$r/ifaces" ]
+	[ "$(cat "$r/copied")" = ctx-data ]
+	[ "$(cat "$r/from-stage")" = stage-data ]
+	[ ! -e "$r/mnt/d" ] || [ -z "$(ls -A "$r/mnt/d" 2>/dev/null)" ]
+	[ ! -e "$r/scratch/x" ]
+}
