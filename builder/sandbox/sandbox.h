@@ -23,8 +23,19 @@
  * the namespace and all its mounts.  Nothing is mounted in the caller's mount
  * namespace, so no mount can leak.
  *
- * The caller must not hold locks other threads need across fork (the
- * children use malloc before exec, which glibc's fork() makes safe).
+ * Mount points (/proc, /dev, /etc/{hosts,hostname,resolv.conf}, RUN --mount
+ * targets) live on a tmpfs that is the top-most lower dir, so they never
+ * reach the upper dir.  /proc is fresh with Docker's masked paths hidden
+ * and /proc/sys read-only; /sys is not mounted.
+ *
+ * When the overlay mount fails (or IBUILD_SNAPSHOTTER=copy) the copy
+ * snapshotter takes over with a warning: the lowers are copied into
+ * WORK/copyroot, the step runs there, and the differences are written to
+ * UPPER in the same overlay form (deletions as char 0/0 whiteouts; a
+ * replaced dir as per-entry whiteouts rather than an opaque dir).
+ *
+ * The caller may be multi-threaded: the children only use malloc (which
+ * glibc's fork() makes safe) and close every fd they do not need.
  */
 #ifndef BUILDER_SANDBOX_SANDBOX_H
 #define BUILDER_SANDBOX_SANDBOX_H
@@ -172,7 +183,8 @@ struct build_sandbox_config {
         unsigned timeout_sec; /* 0 = none; on expiry every process is killed */
         const struct build_rlimit *rlimits;
         size_t n_rlimits;
-        /* cgroup v2 limits (0 = unset); only applied with a delegated cgroup. */
+        /* cgroup v2 limits (0 = unset).  Not applied yet: a result warning
+         * says why (no cgroup v2 hierarchy here; delegation not implemented). */
         uint64_t memory_max;
         uint64_t pids_max;
         uint32_t cpu_millis;

@@ -326,6 +326,9 @@ t_isolation() {
 	[ ! -e /tmp/inside ]
 	run as_mode ls "$T/upper/tmp"
 	assert_output inside
+	# pid 1 reaps orphans: no zombie stays behind.
+	run step -- sh -c '(sleep 0.2 &); sleep 1.5; cat /proc/[0-9]*/stat | cut -d" " -f3 | grep -c Z'
+	assert_output 0
 	# The caller's other fds never reach the step.
 	run step -- sh -c 'ls -l /proc/$$/fd; true' 7>"$T/leak" 9<"$T/base.tar"
 	assert_success
@@ -463,6 +466,10 @@ bar
 	assert_output 4242:4243
 	run step --rlimit nofile=123 -- sh -c 'ulimit -n'
 	assert_output 123
+	# No delegated cgroup v2 here: limits come back as a warning, not a failure.
+	run step --memory 100000000 -- true
+	assert_success
+	assert_output --partial 'warning: resource limits (memory/pids/cpus) ignored'
 	run step --hostname builder-7 -- hostname
 	assert_output builder-7
 	run step --user nosuchuser -- true
