@@ -574,6 +574,8 @@ reg_server_metrics_text(struct reg_server *s)
 
 /* libmicrohttpd's own diagnostics (malformed requests, TLS handshake
  * failures) as log lines of ours. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_logger(void *cls, const char *fmt, va_list ap)
 {
