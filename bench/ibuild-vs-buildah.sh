@@ -20,7 +20,9 @@ REPEATS=${REPEATS:-2}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 command -v buildah >/dev/null || { echo "buildah is not installed (apt-get install buildah)" >&2; exit 1; }
 
-W=$(mktemp -d /dev/shm/ibuild-bench.XXXXXX)
+# lower case only: buildah reads "FROM oci:DIR" as a reference too
+W=/dev/shm/ibuild-bench.$$
+mkdir "$W"
 cleanup() {
 	buildah --root "$W/bh-root" --runroot "$W/bh-run" --storage-driver overlay rm -a >/dev/null 2>&1 || true
 	# buildah's overlay driver leaves its own mounts under its root

@@ -1143,6 +1143,8 @@ apply_config(struct xctx *x, struct xstage *s, const struct build_plan_instr *in
 
 struct tee {
         int in, out;
+        const char *prefix;
+        bool bol; /* at the beginning of a line */
         char tail[RUN_TAIL];
         size_t len;
 };
@@ -1157,17 +1159,21 @@ tee_main(void *p)
         while ((n = read(t->in, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
                 if (n <= 0)
                         continue;
-                if (t->out >= 0) {
-                        ssize_t off = 0;
+                if (t->out >= 0 && !t->prefix) {
+                        fs_write_all(t->out, buf, (size_t) n, NULL);
+                } else if (t->out >= 0) {
+                        /* Prefix every line (a TTY shows which step speaks). */
+                        const char *q = buf, *end = buf + n;
 
-                        while (off < n) {
-                                ssize_t w = write(t->out, buf + off, (size_t) (n - off));
+                        while (q < end) {
+                                const char *nl = memchr(q, '\n', (size_t) (end - q));
+                                size_t len = nl ? (size_t) (nl - q) + 1 : (size_t) (end - q);
 
-                                if (w < 0 && errno == EINTR)
-                                        continue;
-                                if (w <= 0)
-                                        break;
-                                off += w;
+                                if (t->bol)
+                                        fs_write_all(t->out, t->prefix, strlen(t->prefix), NULL);
+                                fs_write_all(t->out, q, len, NULL);
+                                t->bol = nl != NULL;
+                                q += len;
                         }
                 }
                 if ((size_t) n >= RUN_TAIL) {
@@ -1252,7 +1258,7 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         char **argv = NULL, **env = NULL, **owned = NULL;
         struct build_sandbox_config cfg = {0};
         struct build_sandbox_result res = {0};
-        struct tee tee = {.out = x->o->output_fd};
+        struct tee tee = {.out = x->o->output_fd, .prefix = x->o->output_prefix, .bol = true};
         pthread_t th;
         int pfd[2] = {-1, -1};
         size_t n_lowers = 0, n_mounts = 0;

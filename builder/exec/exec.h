@@ -81,6 +81,7 @@ struct build_exec_opts {
         int jobs;                  /* compressor threads; <= 0: 1 */
         struct oci_store *store;   /* required */
         int output_fd;             /* RUN output goes here (-1: discarded) */
+        const char *output_prefix; /* written before each output line, or NULL */
         build_event_fn event;      /* may be NULL */
         void *event_data;
         const volatile sig_atomic_t *cancel; /* may be NULL */

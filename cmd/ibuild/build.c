@@ -188,7 +188,7 @@ ibuild_build(int argc, char **argv)
         struct build_exec_opts o;
         struct build_exec_result res = {0};
         struct oci_store *store = NULL;
-        struct progress prog = {0};
+        struct progress prog = {.tty = isatty(2) == 1};
         bool push = false;
         int rc = 1;
 
@@ -405,6 +405,8 @@ ibuild_build(int argc, char **argv)
         o.n_secrets = n_secrets;
         o.store = store;
         o.output_fd = prog.quiet ? -1 : 2;
+        if (prog.tty)
+                o.output_prefix = "  | ";
         o.event = on_event;
         o.event_data = &prog;
         o.cancel = &cancelled;
