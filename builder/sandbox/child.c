@@ -195,6 +195,7 @@ build_skeleton(struct sandbox_ctx *ctx)
                 FAIL(ctx, errno, "mount tmpfs on %s: %s", ctx->skel, strerror(errno));
         skel_add(ctx, "/proc", true);
         skel_add(ctx, "/dev", true);
+        skel_add(ctx, "/sys", true);
         skel_add(ctx, "/etc/resolv.conf", false);
         skel_add(ctx, "/etc/hosts", false);
         skel_add(ctx, "/etc/hostname", false);
@@ -202,6 +203,7 @@ build_skeleton(struct sandbox_ctx *ctx)
                 skel_add(ctx, mount_target(&cfg->mounts[i], tbuf, sizeof(tbuf)), !mount_is_file(ctx, i));
         skel_fix_times(ctx, "proc");
         skel_fix_times(ctx, "dev");
+        skel_fix_times(ctx, "sys");
         skel_fix_times(ctx, "etc/resolv.conf");
         for (size_t i = 0; i < cfg->n_mounts; i++)
                 skel_fix_times(ctx, mount_target(&cfg->mounts[i], tbuf, sizeof(tbuf)) + 1);
@@ -371,6 +373,28 @@ mask_proc(struct sandbox_ctx *ctx)
                 if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 || remount_ro(p) < 0)
                         FAIL(ctx, errno, "making %s read-only: %s", p, strerror(errno));
         }
+}
+
+/* /sys read-only: a fresh sysfs when the step has its own network namespace
+ * (the kernel ties sysfs to it), else the host's, bound recursively and
+ * made read-only as a whole tree with mount_setattr(2) (Linux 5.12).
+ * Without that call, /sys stays an empty dir rather than a writable one. */
+static void
+setup_sys(struct sandbox_ctx *ctx)
+{
+        _cleanup_free_ char *sys = xasprintf("%s/sys", ctx->root);
+        struct {
+                uint64_t attr_set, attr_clr, propagation, userns_fd;
+        } attr = {.attr_set = 0x1 /* MOUNT_ATTR_RDONLY */};
+
+        if (ctx->cfg->net == BUILD_SANDBOX_NET_NONE &&
+            mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
+                return;
+        if (mount("/sys", sys, NULL, MS_BIND | MS_REC, NULL) < 0)
+                FAIL(ctx, errno, "bind /sys: %s", strerror(errno));
+        if (syscall(SYS_mount_setattr, AT_FDCWD, sys, 0x8000 /* AT_RECURSIVE */, &attr, sizeof(attr)) < 0 &&
+            umount2(sys, MNT_DETACH) < 0)
+                FAIL(ctx, errno, "unmounting /sys: %s", strerror(errno));
 }
 
 static void
@@ -731,6 +755,7 @@ sandbox_init_main(struct sandbox_ctx *ctx)
                         FAIL(ctx, errno, "mount proc on %s: %s", proc, strerror(errno));
         }
         mask_proc(ctx);
+        setup_sys(ctx);
         setup_dev(ctx);
         {
                 static const char *const files[] = {"resolv.conf", "hosts", "hostname"};

@@ -543,8 +543,9 @@ run_copy(const struct build_sandbox_config *cfg, struct build_sandbox_result *re
         int r;
 
         /* What the sandbox mounts over; see child.c's skeleton. */
-        a.ignore = xcalloc(cfg->n_mounts + 5, sizeof(char *));
+        a.ignore = xcalloc(cfg->n_mounts + 6, sizeof(char *));
         a.ignore[a.n_ignore++] = xstrdup("/proc");
+        a.ignore[a.n_ignore++] = xstrdup("/sys");
         a.ignore[a.n_ignore++] = xstrdup("/dev");
         a.ignore[a.n_ignore++] = xstrdup("/etc/resolv.conf");
         a.ignore[a.n_ignore++] = xstrdup("/etc/hosts");

@@ -26,7 +26,8 @@
  * Mount points (/proc, /dev, /etc/{hosts,hostname,resolv.conf}, RUN --mount
  * targets) live on a tmpfs that is the top-most lower dir, so they never
  * reach the upper dir.  /proc is fresh with Docker's masked paths hidden
- * and /proc/sys read-only; /sys is not mounted.
+ * and /proc/sys read-only; /sys is read-only (a fresh sysfs with network
+ * none, else the host's bound read-only recursively).
  *
  * When the overlay mount fails (or IBUILD_SNAPSHOTTER=copy) the copy
  * snapshotter takes over with a warning: the lowers are copied into

@@ -125,7 +125,7 @@ cd "$1" || exit 1
 x=${2:-}
 find . -xdev | sort | while IFS= read -r f; do
 	case "$f" in
-	. | ./proc | ./proc/* | ./dev | ./dev/* | ./etc/hosts | ./etc/hostname | ./etc/resolv.conf | ./list.sh | ./xattr) continue ;;
+	. | ./proc | ./proc/* | ./dev | ./dev/* | ./sys | ./sys/* | ./etc/hosts | ./etc/hostname | ./etc/resolv.conf | ./list.sh | ./xattr) continue ;;
 	esac
 	t=$(stat -c %F "$f")
 	case "$t" in
@@ -345,6 +345,13 @@ t_caps() {
 	assert_line 'CapBnd:	00000000a80425fb'
 	assert_line 'CapEff:	00000000a80425fb'
 	assert_line mount-denied
+	# /sys is there, read-only all the way down (cgroup mounts included).
+	run step -- sh -c 'ls /sys/class >/dev/null && echo sys-ok; grep -E " /sys(/| )" /proc/mounts | grep -vc " ro,"'
+	assert_line sys-ok
+	assert_line 0
+	run step --net none -- sh -c 'ls /sys/class/net; touch /sys/x 2>/dev/null || echo sys-ro'
+	assert_output "lo
+sys-ro"
 	run step --user alice -- sh -c 'id; grep -E "^(NoNewPrivs|CapEff|CapPrm):" /proc/self/status'
 	assert_success
 	assert_line --index 0 --regexp '^uid=1000\(alice\) gid=1000\(alice\) groups=(1000\(alice\),)?50\(staff\)'
