@@ -135,9 +135,8 @@ digest_parse(const char *s, struct digest *ret, struct err **err)
                                        "invalid digest '%s': %s must be lower-case hex", s,
                                        digest_alg_name(d.alg));
         memcpy(d.str, s, alen + 1 + hexlen + 1);
-        d.hex = NULL;
+        memcpy(d.hex, enc, hexlen + 1);
         *ret = d;
-        ret->hex = ret->str + alen + 1;
         return 0;
 }
 
@@ -184,9 +183,9 @@ digest_ctx_final(struct digest_ctx *ctx, struct digest *ret)
 
         EVP_DigestFinal_ex(ctx->md, md, &n);
         plen = (size_t) snprintf(ret->str, sizeof(ret->str), "%s:", digest_alg_name(ctx->alg));
-        digest_hex(md, n, ret->str + plen);
+        digest_hex(md, n, ret->hex);
+        memcpy(ret->str + plen, ret->hex, 2 * (size_t) n + 1);
         ret->alg = ctx->alg;
-        ret->hex = ret->str + plen;
 }
 
 void
@@ -267,7 +266,6 @@ digest_verifier_new(const struct digest *expected, int64_t expected_size)
         struct digest_verifier *v = xcalloc(1, sizeof(*v));
 
         v->expected = *expected;
-        v->expected.hex = v->expected.str + (expected->hex - expected->str);
         v->expected_size = expected_size;
         v->ctx = digest_ctx_new(expected->alg);
         return v;

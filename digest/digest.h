@@ -27,12 +27,16 @@ enum digest_alg {
 /* "sha512:" + 128 hex + NUL */
 #define DIGEST_STR_MAX 136
 
-/* A parsed, validated digest.  `str` is the canonical "alg:hex" form and
- * `hex` points into it. */
+/* 128 hex + NUL */
+#define DIGEST_HEX_MAX 129
+
+/* A parsed, validated digest: `str` is the canonical "alg:hex" form and `hex`
+ * the encoded part alone.  Both are arrays, so a struct digest may be copied
+ * by value freely. */
 struct digest {
         enum digest_alg alg;
         char str[DIGEST_STR_MAX];
-        const char *hex;
+        char hex[DIGEST_HEX_MAX];
 };
 
 /* Parse S as a digest of a registered algorithm.  Fails with

@@ -38,15 +38,6 @@ struct oci_blob_writer {
         uint64_t final_size;
 };
 
-void
-oci_layout_digest_copy(struct digest *dst, const struct digest *src)
-{
-        /* struct digest's hex points into its own str: fix it after copying. */
-        memcpy(dst->str, src->str, sizeof(dst->str));
-        dst->alg = src->alg;
-        dst->hex = dst->str + (src->hex - src->str);
-}
-
 static int
 dir_fsync_at(int dirfd, const char *name)
 {
@@ -443,7 +434,7 @@ oci_blob_writer_commit(struct oci_blob_writer *w, const struct digest *expected,
                         w->finalized = true;
                 }
                 size = w->final_size;
-                oci_layout_digest_copy(&got, &w->final);
+                got = w->final;
         }
         if (expected_size >= 0 && size != (uint64_t) expected_size)
                 return err_set(err, ERR_SIZE_INVALID, "blob %s: expected %lld bytes, got %llu",
@@ -475,7 +466,7 @@ oci_blob_writer_commit(struct oci_blob_writer *w, const struct digest *expected,
         free(w->tmpname);
         w->tmpname = NULL;
         if (ret_digest)
-                oci_layout_digest_copy(ret_digest, &got);
+                *ret_digest = got;
         if (ret_size)
                 *ret_size = size;
         return 0;
@@ -527,7 +518,7 @@ oci_layout_add_blob(struct oci_layout *layout, const void *data, size_t len, con
                         return r;
         }
         if (ret_digest)
-                oci_layout_digest_copy(ret_digest, &got);
+                *ret_digest = got;
         return 0;
 }
 

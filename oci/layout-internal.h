@@ -10,8 +10,6 @@ struct oci_layout {
         int dirfd;
 };
 
-/* Copy a struct digest (its hex points into its own str). */
-void oci_layout_digest_copy(struct digest *dst, const struct digest *src);
 
 /* "blobs/<alg>/<hex>" relative to the layout dir, newly allocated. */
 char *oci_layout_blob_relpath(const struct digest *d);

@@ -80,14 +80,6 @@ diff_id(const char *path, struct digest *ret, struct err **err)
         return 0;
 }
 
-static void
-copy_digest(struct digest *dst, const struct digest *src)
-{
-        /* struct digest's hex points into its own str */
-        *dst = *src;
-        dst->hex = dst->str + (src->hex - src->str);
-}
-
 static int
 cmd_build(int argc, char **argv)
 {
@@ -135,7 +127,7 @@ cmd_build(int argc, char **argv)
                             oci_layer_write_dir(fd, ".", &o, oci_blob_writer_fd(w), &res, &e) < 0 ||
                             oci_blob_writer_commit(w, &res.blob_digest, (int64_t) res.blob_size, &dg, &size, &e) < 0)
                                 return fail(&e, argv[i]);
-                        copy_digest(&diff, &res.diff_id);
+                        diff = res.diff_id;
                         magic[0] = 0x1f;
                         magic[1] = 0x8b;
                 } else {

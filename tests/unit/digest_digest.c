@@ -151,6 +151,25 @@ verifier(void **state)
         digest_verifier_free(NULL);
 }
 
+/* A struct digest copied by value stands alone: hex must not point into the
+ * original (a dangling pointer once that goes out of scope or changes). */
+static void
+copy_by_value(void **state)
+{
+        struct digest a, b;
+        struct err *e = NULL;
+
+        assert_int_equal(digest_parse(ABC256, &a, &e), 0);
+        b = a;
+        memset(&a, 'x', sizeof(a));
+        assert_string_equal(b.str, ABC256);
+        assert_string_equal(b.hex, ABC256 + 7);
+        digest_buffer(DIGEST_SHA512, "abc", 3, &a);
+        b = a;
+        memset(&a, 0, sizeof(a));
+        assert_string_equal(b.hex, ABC512 + 7);
+}
+
 static void
 file_digest(void **state)
 {
@@ -179,6 +198,7 @@ main(void)
                 cmocka_unit_test(known_vectors), cmocka_unit_test(parse_valid),
                 cmocka_unit_test(parse_invalid), cmocka_unit_test(grammar),
                 cmocka_unit_test(verifier),      cmocka_unit_test(file_digest),
+                cmocka_unit_test(copy_by_value),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -917,8 +917,7 @@ validate_deep_nesting(void **state)
         struct oci_descriptor d;
 
         build_image(l, &im, NULL);
-        memcpy(&cur, &im.manifest, sizeof(cur));
-        cur.hex = cur.str + 7;
+        cur = im.manifest;
         cur_size = im.manifest_size;
         for (int i = 0; i < 20; i++) {
                 _cleanup_free_ char *ix = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[{"
