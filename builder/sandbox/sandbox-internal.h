@@ -41,7 +41,7 @@ struct sandbox_ctx {
  * child.  Never returns; failures are reported on ctx->report_fd. */
 __attribute__((noreturn)) void sandbox_init_main(struct sandbox_ctx *ctx);
 
-/* The copy snapshotter (copy.c), run inside the build's user namespace.
+/* The copy snapshotter (sandbox-copy.c), run inside the build's user namespace.
  * Merge CFG's lower dirs (overlay form, bottom-up) into the existing empty
  * dir DEST. */
 int sandbox_copy_populate(const struct build_sandbox_config *cfg, const char *dest, struct err **err);

@@ -542,7 +542,7 @@ run_copy(const struct build_sandbox_config *cfg, struct build_sandbox_result *re
         char tbuf[LIMIT_PATH];
         int r;
 
-        /* What the sandbox mounts over; see child.c's skeleton. */
+        /* What the sandbox mounts over; see sandbox-child.c's skeleton. */
         a.ignore = xcalloc(cfg->n_mounts + 6, sizeof(char *));
         a.ignore[a.n_ignore++] = xstrdup("/proc");
         a.ignore[a.n_ignore++] = xstrdup("/sys");
