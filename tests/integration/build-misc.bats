@@ -130,3 +130,22 @@ DF
 	[ ! -e "$r/mnt/d" ] || [ -z "$(ls -A "$r/mnt/d" 2>/dev/null)" ]
 	[ ! -e "$r/scratch/x" ]
 }
+
+@test "build: COPY --exclude and --parents" {
+	mkdir -p "$T/ctx/src/a/b" "$T/ctx/src/c"
+	echo keep >"$T/ctx/src/a/b/keep.txt"
+	echo drop >"$T/ctx/src/a/b/drop.log"
+	echo c >"$T/ctx/src/c/c.txt"
+	dockerfile <<'DF'
+FROM testbase:1
+COPY --exclude=*.log --exclude=c src /ex/
+COPY --parents src/a/b/keep.txt src/c/c.txt /par/
+DF
+	run ib -q -t exc:1 "$T/ctx"
+	assert_success
+	unpack exc:1
+	r=$T/bundle/rootfs
+	[ -f "$r/ex/a/b/keep.txt" ] && [ ! -e "$r/ex/a/b/drop.log" ] && [ ! -e "$r/ex/c" ]
+	[ "$(cat "$r/par/src/a/b/keep.txt")" = keep ]
+	[ "$(cat "$r/par/src/c/c.txt")" = c ]
+}
