@@ -1249,6 +1249,56 @@ static int
 parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mount **ret, size_t *ret_n,
              char ***ret_owned, struct err **err);
 
+/* `RUN <<EOF` whose body starts with "#!": BuildKit runs the body as a
+ * script with that interpreter.  The body is given on stdin and read through
+ * /proc/self/fd/0, so nothing is written into the image.  *ret_argv is the
+ * interpreter (with its one optional argument, as the kernel splits a
+ * shebang line) and the script path; *ret_fd the script's fd. */
+static int
+shebang_argv(struct xctx *x, const struct build_plan_instr *in, char ***ret_argv, int *ret_fd, struct err **err)
+{
+        const char *body = in->node->heredocs[0].content;
+        const char *nl = strchr(body, '\n');
+        _cleanup_free_ char *line = xstrndup(body + 2, nl ? (size_t) (nl - body - 2) : strlen(body + 2));
+        _cleanup_free_ char *path = xasprintf("%s/run-heredoc-%d", x->work, in->line);
+        char *p = line, *interp, *arg = NULL, **v;
+        int fd, r;
+
+        while (*p == ' ' || *p == '\t')
+                p++;
+        interp = p;
+        while (*p && *p != ' ' && *p != '\t')
+                p++;
+        if (*p) {
+                *p++ = '\0';
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                arg = *p ? p : NULL;
+                if (arg) {
+                        size_t l = strlen(arg);
+
+                        while (l && (arg[l - 1] == ' ' || arg[l - 1] == '\t' || arg[l - 1] == '\r'))
+                                arg[--l] = '\0';
+                }
+        }
+        if (!*interp)
+                return err_set(err, ERR_PARSE, "%s:%d: RUN heredoc: empty #! line", x->df_name, in->line);
+        r = fs_write_atomic(path, body, strlen(body), 0600, err);
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        unlink(path);
+        if (fd < 0)
+                return err_set(err, errno, "%s: %s", path, strerror(errno));
+        v = oci_strv_append(NULL, interp);
+        if (arg)
+                v = oci_strv_append(v, arg);
+        v = oci_strv_append(v, "/proc/self/fd/0");
+        *ret_argv = v;
+        *ret_fd = fd;
+        return 0;
+}
+
 static int
 do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, struct err **err)
 {
@@ -1260,7 +1310,7 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         struct build_sandbox_result res = {0};
         struct tee tee = {.out = x->o->output_fd, .prefix = x->o->output_prefix, .bol = true};
         pthread_t th;
-        int pfd[2] = {-1, -1};
+        int pfd[2] = {-1, -1}, script_fd = -1;
         size_t n_lowers = 0, n_mounts = 0;
         int r;
 
@@ -1274,7 +1324,14 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         r = build_snapshot_new_step(oci_store_snapshots_dir(x->store), &step, &upper, &work, err);
         if (r < 0)
                 goto out;
-        argv = run_argv(s, in);
+        if (!in->node->json && in->node->n_heredocs && in->n_args && bare_heredoc(in->args[0], in->node) &&
+            strncmp(in->node->heredocs[0].content, "#!", 2) == 0) {
+                r = shebang_argv(x, in, &argv, &script_fd, err);
+                if (r < 0)
+                        goto out;
+        } else {
+                argv = run_argv(s, in);
+        }
         if (!argv[0]) {
                 r = err_set(err, ERR_PARSE, "%s:%d: RUN with no command", x->df_name, in->line);
                 goto out;
@@ -1315,7 +1372,7 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         }
         cfg.run_dir = x->work;
         cfg.idmap = x->idmap;
-        cfg.stdin_fd = -1;
+        cfg.stdin_fd = script_fd;
         cfg.cancel = x->o->cancel;
         if (pipe2(pfd, O_CLOEXEC) < 0) {
                 r = err_set(err, errno, "pipe: %s", strerror(errno));
@@ -1380,6 +1437,8 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         }
         r = 0;
 out:
+        if (script_fd >= 0)
+                close(script_fd);
         if (pfd[0] >= 0)
                 close(pfd[0]);
         if (pfd[1] >= 0)

@@ -149,3 +149,21 @@ DF
 	[ "$(cat "$r/par/src/a/b/keep.txt")" = keep ]
 	[ "$(cat "$r/par/src/c/c.txt")" = c ]
 }
+
+@test "build: a RUN heredoc starting with #! runs with that interpreter" {
+	dockerfile <<'DF'
+FROM testbase:1
+RUN <<EOS
+#!/bin/awk -f
+BEGIN { print "awk ran" > "/awk-out"; exit 0 }
+EOS
+RUN <<EOS
+echo plain shell >/sh-out
+EOS
+DF
+	run ib -q -t shebang:1 "$T/ctx"
+	assert_success
+	unpack shebang:1
+	[ "$(cat "$T/bundle/rootfs/awk-out")" = "awk ran" ]
+	[ "$(cat "$T/bundle/rootfs/sh-out")" = "plain shell" ]
+}
