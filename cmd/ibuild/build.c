@@ -56,7 +56,8 @@ build_usage(FILE *f)
               "  -q, --quiet               no progress, no RUN output\n"
               "  --store DIR               the local store (default $IBUILD_STORE or\n"
               "                            ~/.local/share/ibuild)\n"
-              "  --jobs N                  compressor threads (default: CPUs)\n"
+              "  --jobs N                  stages built at once and compressor threads\n"
+              "                            (default: the number of CPUs)\n"
               "  SOURCE_DATE_EPOCH         (env) fixed timestamps: reproducible digests\n",
               f);
 }
