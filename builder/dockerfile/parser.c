@@ -158,6 +158,17 @@ build_df_file_free(struct build_df_file *f)
 
 DEFINE_FREEP(struct build_df_file, build_df_file_free)
 
+/* Room for element N of an array that grows one element at a time: the
+ * allocation doubles whenever N reaches a power of two, so a long line of
+ * flags, heredocs or warnings costs linear time. */
+static void *
+grow(void *v, size_t n, size_t size)
+{
+        if (n == 0 || (n & (n - 1)) == 0)
+                return xrealloc(v, (n ? 2 * n : 1) * size);
+        return v;
+}
+
 /* ---- parsing state ---------------------------------------------------- */
 
 /* A piece of the logical line and where it came from, to turn an offset in
@@ -450,7 +461,7 @@ extract_flags(const struct ctx *c, struct build_df_instr *in, const char *s, siz
                                 struct build_df_flag *fl;
                                 const char *eq;
 
-                                in->flags = xrealloc(in->flags, (in->n_flags + 1) * sizeof(*in->flags));
+                                in->flags = grow(in->flags, in->n_flags, sizeof(*in->flags));
                                 fl = &in->flags[in->n_flags++];
                                 memset(fl, 0, sizeof(*fl));
                                 fl->pos = pos_at(c, base + wstart);
@@ -825,7 +836,7 @@ static bool
 shell_words(const char *s, size_t n, struct hd_word **ret, size_t *ret_n)
 {
         struct hd_word *v = NULL;
-        size_t cnt = 0, i = 0;
+        size_t cnt = 0, alloc = 0, i = 0;
 
         for (;;) {
                 size_t st;
@@ -855,7 +866,10 @@ shell_words(const char *s, size_t n, struct hd_word **ret, size_t *ret_n)
                 }
                 if (i > n)
                         i = n;
-                v = xrealloc(v, (cnt + 1) * sizeof(*v));
+                if (cnt == alloc) {
+                        alloc = alloc ? alloc * 2 : 16;
+                        v = xrealloc(v, alloc * sizeof(*v));
+                }
                 v[cnt++] = (struct hd_word){st, i};
         }
         *ret = v;
@@ -978,7 +992,7 @@ read_heredocs(struct ctx *c, const char *line, size_t n, struct build_df_instr *
                         df_buf_free(&body);
                         return r;
                 }
-                target->heredocs = xrealloc(target->heredocs, (target->n_heredocs + 1) * sizeof(*target->heredocs));
+                target->heredocs = grow(target->heredocs, target->n_heredocs, sizeof(*target->heredocs));
                 h = &target->heredocs[target->n_heredocs++];
                 h->expand = count_quotes(name.s, name.len) == count_quotes(name_at, name_len);
                 h->name = df_buf_steal(&name);
@@ -1005,8 +1019,8 @@ static void
 add_warning(struct ctx *c, int line, const char *msg)
 {
         struct build_df_file *f = c->f;
-        f->warnings = xrealloc(f->warnings, (f->n_warnings + 1) * sizeof(*f->warnings));
-        f->warning_lines = xrealloc(f->warning_lines, (f->n_warnings + 1) * sizeof(*f->warning_lines));
+        f->warnings = grow(f->warnings, f->n_warnings, sizeof(*f->warnings));
+        f->warning_lines = grow(f->warning_lines, f->n_warnings, sizeof(*f->warning_lines));
         f->warning_lines[f->n_warnings] = line;
         f->warnings[f->n_warnings++] = xasprintf("%s:%d: %s", c->name, line, msg);
 }
