@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,30 +73,77 @@ build_df_lint_free(struct build_df_lint *l)
 
 DEFINE_FREEP(struct build_df_lint, build_df_lint_free)
 
-/* ---- small string sets ------------------------------------------------ */
+/* ---- string sets ------------------------------------------------------ */
 
+/* Names in insertion order (for suggestions) plus an open-addressing table
+ * of their indexes, so a Dockerfile with many ARG/ENV names or stages is
+ * linted in linear time, not quadratic. */
 struct strset {
         char **v;
-        size_t n;
+        size_t n, alloc;
+        size_t *slots; /* index + 1, 0 = empty; a power of two, at most half full */
+        size_t n_slots;
 };
+
+static size_t
+name_hash(const char *name, size_t len, bool fold)
+{
+        uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) name[i];
+                h ^= fold ? (unsigned char) tolower(c) : c;
+                h *= 1099511628211ULL;
+        }
+        return (size_t) (h ^ (h >> 32));
+}
+
+/* The slot holding NAME, or the empty slot where it would go. */
+static size_t *
+set_slot(const struct strset *s, const char *name, size_t len)
+{
+        size_t mask = s->n_slots - 1, i = name_hash(name, len, false) & mask;
+
+        for (;; i = (i + 1) & mask) {
+                const char *v;
+
+                if (s->slots[i] == 0)
+                        return &s->slots[i];
+                v = s->v[s->slots[i] - 1];
+                if (strncmp(v, name, len) == 0 && v[len] == '\0')
+                        return &s->slots[i];
+        }
+}
 
 static bool
 set_has(const struct strset *s, const char *name, size_t len)
 {
-        size_t i;
-        for (i = 0; i < s->n; i++)
-                if (strlen(s->v[i]) == len && memcmp(s->v[i], name, len) == 0)
-                        return true;
-        return false;
+        return s->n_slots && *set_slot(s, name, len) != 0;
 }
 
 static void
 set_add(struct strset *s, const char *name, size_t len)
 {
+        size_t *slot;
+
         if (set_has(s, name, len))
                 return;
-        s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+        if (2 * (s->n + 1) > s->n_slots) {
+                size_t n_slots = s->n_slots ? s->n_slots * 2 : 16;
+
+                free(s->slots);
+                s->slots = xcalloc(n_slots, sizeof(*s->slots));
+                s->n_slots = n_slots;
+                for (size_t i = 0; i < s->n; i++)
+                        *set_slot(s, s->v[i], strlen(s->v[i])) = i + 1;
+        }
+        if (s->n == s->alloc) {
+                s->alloc = s->alloc ? s->alloc * 2 : 8;
+                s->v = xrealloc(s->v, s->alloc * sizeof(*s->v));
+        }
         s->v[s->n++] = xstrndup(name, len);
+        slot = set_slot(s, name, len);
+        *slot = s->n;
 }
 
 static void
@@ -113,9 +161,12 @@ set_free(struct strset *s)
         for (i = 0; i < s->n; i++)
                 free(s->v[i]);
         free(s->v);
-        s->v = NULL;
-        s->n = 0;
+        free(s->slots);
+        memset(s, 0, sizeof(*s));
 }
+
+/* The most ENV names copied from parent stages into child stages. */
+#define LINT_COPY_BUDGET (1u << 20)
 
 /* ---- state ------------------------------------------------------------ */
 
@@ -125,6 +176,7 @@ struct stage {
         int parent;                        /* index of the stage it builds on, -1 for an image */
         struct strset env;                 /* ENV names (inherited by child stages) */
         const struct build_df_instr *user; /* last USER */
+        bool untracked;                    /* env incomplete (LINT_COPY_BUDGET) */
 };
 
 struct lint {
@@ -133,9 +185,13 @@ struct lint {
         struct build_df_lint *out;
         size_t alloc;
         struct stage *stages;
-        size_t n_stages;
+        size_t n_stages, a_stages;
+        size_t *stage_slots; /* stage index + 1 by name hash, 0 = empty */
+        size_t n_stage_slots;
         struct strset meta;  /* ARGs before the first FROM */
         struct strset scope; /* ARGs and ENVs of the current stage */
+        size_t copied;       /* names copied into stages so far */
+        bool untracked;      /* the current stage's scope is incomplete */
 };
 
 static void report(struct lint *l, enum rule_id r, int line, const char *fmt, ...)
@@ -164,14 +220,48 @@ report(struct lint *l, enum rule_id r, int line, const char *fmt, ...)
         fd->message = msg;
 }
 
+/* The slot for stage NAME (case-insensitive), or the empty slot where it
+ * would go. */
+static size_t *
+stage_slot(const struct lint *l, const char *name)
+{
+        size_t mask = l->n_stage_slots - 1, i = name_hash(name, strlen(name), true) & mask;
+
+        for (;; i = (i + 1) & mask) {
+                if (l->stage_slots[i] == 0 || strcasecmp(l->stages[l->stage_slots[i] - 1].name, name) == 0)
+                        return &l->stage_slots[i];
+        }
+}
+
 static int
 stage_by_name(const struct lint *l, const char *name)
 {
-        size_t i;
-        for (i = 0; i < l->n_stages; i++)
-                if (l->stages[i].name && strcasecmp(l->stages[i].name, name) == 0)
-                        return (int) i;
-        return -1;
+        size_t *slot;
+
+        if (l->n_stage_slots == 0)
+                return -1;
+        slot = stage_slot(l, name);
+        return *slot ? (int) (*slot - 1) : -1;
+}
+
+/* Index stage I by its name; the first stage of a name keeps it. */
+static void
+stage_index(struct lint *l, size_t i)
+{
+        size_t *slot;
+
+        if (2 * (l->n_stages + 1) > l->n_stage_slots) {
+                size_t n_slots = l->n_stage_slots ? l->n_stage_slots * 2 : 16;
+
+                free(l->stage_slots);
+                l->stage_slots = xcalloc(n_slots, sizeof(*l->stage_slots));
+                l->n_stage_slots = n_slots;
+                for (size_t k = 0; k < i; k++)
+                        if (l->stages[k].name && *(slot = stage_slot(l, l->stages[k].name)) == 0)
+                                *slot = k + 1;
+        }
+        if (l->stages[i].name && *(slot = stage_slot(l, l->stages[i].name)) == 0)
+                *slot = i + 1;
 }
 
 /* ---- variables -------------------------------------------------------- */
@@ -209,6 +299,8 @@ is_name_char(char c)
         return isalnum((unsigned char) c) || c == '_';
 }
 
+#define SUGGEST_MAX_NAMES 256
+
 static void
 suggest(const struct strset *s, const char *name, size_t len, char *out, size_t size)
 {
@@ -217,8 +309,15 @@ suggest(const struct strset *s, const char *name, size_t len, char *out, size_t 
         const char *b = NULL;
 
         out[0] = '\0';
-        for (i = 0; i < s->n; i++) {
-                size_t d = df_levenshtein(n, s->v[i]);
+        /* Suggestions are a courtesy: look at the first names only, so a
+         * file with thousands of names and undefined uses stays linear. */
+        for (i = 0; i < s->n && i < SUGGEST_MAX_NAMES; i++) {
+                size_t vl = strlen(s->v[i]), d;
+
+                /* The distance is at least the difference in length. */
+                if (vl > len + 2 || len > vl + 2)
+                        continue;
+                d = df_levenshtein(n, s->v[i]);
                 if (d < best) {
                         best = d;
                         b = s->v[i];
@@ -238,6 +337,10 @@ check_vars(struct lint *l, const struct strset *scope, bool is_from, const char 
         bool dq = false;
         size_t i = 0, n = strlen(s);
         char esc = l->f->escape;
+
+        /* Scopes no longer tracked would only give false reports. */
+        if (l->untracked && !is_from)
+                return;
 
         while (i < n) {
                 size_t ns, ne;
@@ -651,7 +754,10 @@ walk(struct lint *l)
                         if (name && stage_by_name(l, name) >= 0)
                                 report(l, R_DUPSTAGE, in->start_line,
                                        "duplicate stage name %s: stage names must be unique", name);
-                        l->stages = xrealloc(l->stages, (l->n_stages + 1) * sizeof(*l->stages));
+                        if (l->n_stages == l->a_stages) {
+                                l->a_stages = l->a_stages ? l->a_stages * 2 : 8;
+                                l->stages = xrealloc(l->stages, l->a_stages * sizeof(*l->stages));
+                        }
                         st = &l->stages[l->n_stages];
                         memset(st, 0, sizeof(*st));
                         st->from = in;
@@ -664,12 +770,27 @@ walk(struct lint *l)
                                 for (j = 0; st->name[j]; j++)
                                         st->name[j] = (char) tolower((unsigned char) st->name[j]);
                         }
+                        stage_index(l, l->n_stages);
                         l->n_stages++;
                         cur = st;
                         set_free(&l->scope);
-                        if (cur->parent >= 0)
-                                set_copy(&l->scope, &l->stages[cur->parent].env);
-                        set_copy(&cur->env, &l->scope);
+                        /* Each stage starts from a copy of its parent's ENV
+                         * names: a long chain of stages under many names
+                         * would copy quadratically, so past a budget such
+                         * stages' variables are no longer tracked
+                         * (UndefinedVar stays quiet there) instead. */
+                        l->untracked = false;
+                        if (cur->parent >= 0) {
+                                size_t n = l->stages[cur->parent].env.n;
+
+                                if (l->stages[cur->parent].untracked || l->copied + 2 * n > LINT_COPY_BUDGET) {
+                                        cur->untracked = l->untracked = true;
+                                } else {
+                                        set_copy(&l->scope, &l->stages[cur->parent].env);
+                                        set_copy(&cur->env, &l->scope);
+                                        l->copied += 2 * n;
+                                }
+                        }
                         continue;
                 }
                 if (cur == NULL) {
@@ -822,6 +943,7 @@ build_df_lint_run(const struct build_df_file *f, const struct build_df_lint_opts
                 set_free(&l.stages[i].env);
         }
         free(l.stages);
+        free(l.stage_slots);
         set_free(&l.meta);
         set_free(&l.scope);
         if (out->n_findings > 1)

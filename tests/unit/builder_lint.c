@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "builder/dockerfile/lint.h"
 #include "builder/dockerfile/parser.h"
@@ -281,6 +283,67 @@ rule_table(void **state)
         }
 }
 
+/* Many names and stages: stage lookup and variable scopes are hashed (a
+ * 40-stage file finds the right parent after the tables grow), and large
+ * generated files finish quickly instead of taking quadratic time. */
+static void
+many_names(void **state)
+{
+        struct df_text {
+                char *s;
+                size_t len;
+        } t = { 0 };
+        FILE *m;
+        struct build_df_lint *l;
+        struct timespec a, b;
+        int i;
+
+        /* 40 named stages; stage 39 builds on "S7" (case-insensitive) and
+         * uses its ENV; a duplicate name far down is reported. */
+        m = open_memstream(&t.s, &t.len);
+        for (i = 0; i < 40; i++)
+                fprintf(m, "FROM %s AS s%d\nENV V%d=1\n", i == 39 ? "S7" : "alpine:3", i, i);
+        fprintf(m, "ENV A=$V7 B=$V8\nFROM alpine:3 AS S20\n" OK_TAIL);
+        fclose(m);
+        l = lint_opts(t.s, NULL);
+        assert_int_equal(count(l, "UndefinedVar", 81), 1); /* $V8 only */
+        assert_int_equal(count(l, "DuplicateStageName", 82), 1);
+        build_df_lint_free(l);
+        free(t.s);
+
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        /* A chain of 5,000 stages under 5,000 ENV names, then 20,000 ENV
+         * names and 5,000 undefined uses in one stage. */
+        t.s = NULL;
+        m = open_memstream(&t.s, &t.len);
+        fprintf(m, "FROM alpine:3 AS c0\nENV");
+        for (i = 0; i < 5000; i++)
+                fprintf(m, " e%d=1", i);
+        fprintf(m, "\n");
+        for (i = 0; i < 5000; i++)
+                fprintf(m, "FROM c%d AS c%d\n", i, i + 1);
+        fprintf(m, "FROM alpine:3\nENV");
+        for (i = 0; i < 20000; i++)
+                fprintf(m, " f%d=1", i);
+        fprintf(m, "\nENV");
+        for (i = 0; i < 5000; i++)
+                fprintf(m, " g%d=$u%d", i, i);
+        /* A RUN line of 20,000 words is scanned for heredocs. */
+        fprintf(m, "\nRUN");
+        for (i = 0; i < 20000; i++)
+                fprintf(m, " w%d", i);
+        fprintf(m, "\n" OK_TAIL);
+        fclose(m);
+        l = lint_opts(t.s, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        assert_true(l->n_findings >= 5000);
+        build_df_lint_free(l);
+        free(t.s);
+        /* Minutes before the tables were hashed; well under a second now
+         * (generous for a sanitizer build on a loaded machine). */
+        assert_true(b.tv_sec - a.tv_sec < 30);
+}
+
 int
 main(void)
 {
@@ -299,6 +362,7 @@ main(void)
             cmocka_unit_test(empty_continuation),
             cmocka_unit_test(skip_and_error),
             cmocka_unit_test(rule_table),
+            cmocka_unit_test(many_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
