@@ -247,6 +247,23 @@ begin_upload_body(struct reg_req *r, const char *uuid)
         return MHD_YES;
 }
 
+/* Does some repository that links D allow the caller to pull it? */
+static bool
+pullable_holder(struct reg_req *r, const struct digest *d)
+{
+        struct reg_strv repos = { 0 };
+        bool found = false;
+        size_t i;
+
+        if (OPS(r)->repo_list(ST(r), &repos, NULL) < 0)
+                return false;
+        for (i = 0; i < repos.n && !found; i++)
+                found = OPS(r)->layer_exists(ST(r), repos.v[i], d) &&
+                        reg_auth_may(r->srv->auth, r->user, repos.v[i], REG_ACTION_PULL);
+        reg_strv_free(&repos);
+        return found;
+}
+
 /* POST .../uploads/?mount=D&from=REPO: link D if REPO holds it. */
 static bool
 try_mount(struct reg_req *r, const char *mount, const char *from)
@@ -264,10 +281,12 @@ try_mount(struct reg_req *r, const char *mount, const char *from)
                         return false;
                 ok = !r->srv->auth || reg_auth_may(r->srv->auth, r->user, from, REG_ACTION_PULL);
         } else {
-                /* Without "from" we would have to know which repositories
-                 * the caller may read; only without auth is every blob
-                 * readable. */
-                ok = r->srv->auth == NULL || OPS(r)->layer_exists(ST(r), r->route.name, &d);
+                /* Without "from": any blob is readable without auth; with auth
+                 * the caller must be allowed to pull some repository that
+                 * links it (one access() per repository: the store keeps no
+                 * blob -> repositories index). */
+                ok = r->srv->auth == NULL || OPS(r)->layer_exists(ST(r), r->route.name, &d) ||
+                     pullable_holder(r, &d);
         }
         if (!ok || OPS(r)->layer_link(ST(r), r->route.name, &d, NULL) < 0)
                 return false;
@@ -458,6 +477,29 @@ respond_json(struct reg_req *r, int status, const char *ct, json_t *root, const 
         return ret;
 }
 
+static int
+stop_walk(const char *item, uint64_t size, time_t mtime, void *userdata)
+{
+        (void) item;
+        (void) size;
+        (void) mtime;
+        *(bool *) userdata = true;
+        return -ECANCELED;
+}
+
+/* Does repository NAME hold a manifest or a blob link?  (Tags need a
+ * manifest.)  The walks stop at the first entry. */
+static bool
+repo_has_content(struct reg_req *r, const char *name)
+{
+        bool found = false;
+
+        OPS(r)->manifest_walk(ST(r), name, stop_walk, &found, NULL);
+        if (!found)
+                OPS(r)->layer_walk(ST(r), name, stop_walk, &found, NULL);
+        return found;
+}
+
 static enum MHD_Result
 handle_catalog(struct reg_req *r)
 {
@@ -470,9 +512,11 @@ handle_catalog(struct reg_req *r)
 
         if (OPS(r)->repo_list(ST(r), &all, &e) < 0)
                 return reg_respond_err(r, &e);
-        /* Only what the caller may pull. */
+        /* Only repositories holding content (not just upload sessions) that
+         * the caller may pull. */
         for (i = 0; i < all.n; i++) {
-                if (r->srv->auth && !reg_auth_may(r->srv->auth, r->user, all.v[i], REG_ACTION_PULL)) {
+                if (!repo_has_content(r, all.v[i]) ||
+                    (r->srv->auth && !reg_auth_may(r->srv->auth, r->user, all.v[i], REG_ACTION_PULL))) {
                         free(all.v[i]);
                         continue;
                 }
@@ -717,15 +761,16 @@ handle_blob_get(struct reg_req *r)
         rr = reg_range_parse(reg_header(r, "Range"), size, &range, &e);
         if (rr < 0) {
                 char crv[64];
-                const char *h[] = { "Content-Range", crv, NULL };
                 close(fd);
                 snprintf(crv, sizeof(crv), "bytes */%llu", (unsigned long long) size);
-                return reg_respond_body(r, 416, "application/json",
-                                        "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"range not "
-                                        "satisfiable\",\"detail\":{}}]}",
-                                        strlen("{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"range "
-                                               "not satisfiable\",\"detail\":{}}]}"),
-                                        h);
+                /* The distribution-spec's closed list of error codes has none
+                 * for a Range the blob cannot satisfy (its RANGE_INVALID-like
+                 * cases are all about uploads), so keep the HTTP 416 that says
+                 * it and use UNSUPPORTED with a message naming the range. */
+                return reg_respond_error_h(r, 416, "UNSUPPORTED", "Content-Range", crv,
+                                           "range not satisfiable: %.100s (blob %s is %llu bytes)",
+                                           reg_header(r, "Range") ? reg_header(r, "Range") : "", d.str,
+                                           (unsigned long long) size);
         }
         if (rr == 0) {
                 range.start = 0;

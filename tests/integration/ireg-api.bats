@@ -74,6 +74,12 @@ push_image() { # REPO TAG -> sets MDIGEST, writes $TMP/manifest
 	cmp "$TMP/body" <(tail -c 5 "$TMP/layer")
 	assert_equal "$(http_code -H 'Range: bytes=100000-' "$URL/v2/lib/a/blobs/$d")" 416
 	assert_equal "$(header Content-Range)" "bytes */100000"
+	# The spec's closed code list has no range code: UNSUPPORTED, message says why.
+	assert_equal "$(err_code)" UNSUPPORTED
+	run jq -r '.errors[0].message' "$TMP/body"
+	assert_output --partial 'range not satisfiable: bytes=100000-'
+	assert_equal "$(http_code -H 'Range: bytes=200000-300000' "$URL/v2/lib/a/blobs/$d")" 416
+	assert_equal "$(err_code)" UNSUPPORTED
 	# Another repository does not hold it.
 	assert_equal "$(http_code "$URL/v2/lib/b/blobs/$d")" 404
 	assert_equal "$(err_code)" BLOB_UNKNOWN
@@ -159,6 +165,30 @@ push_image() { # REPO TAG -> sets MDIGEST, writes $TMP/manifest
 	assert_equal "$(http_code -X POST "$URL/v2/dst/d/blobs/uploads/?mount=$d")" 201
 	# A bad mount digest falls back to a session.
 	assert_equal "$(http_code -X POST "$URL/v2/dst/e/blobs/uploads/?mount=bad&from=src/a")" 202
+}
+
+@test "mount without from under auth: 201 only when the caller may pull a repository holding the blob" {
+	htpasswd -Bbc "$TMP/htpasswd" alice alicepw 2>/dev/null
+	htpasswd -Bb "$TMP/htpasswd" carol carolpw 2>/dev/null
+	cat >"$TMP/config.json" <<-JSON
+	{ "auth": { "htpasswd": "$TMP/htpasswd", "realm": "r", "acl": [
+	    {"user":"alice","repos":"**","actions":["*"]},
+	    {"user":"carol","repos":"carol/**","actions":["pull","push"]},
+	    {"user":"carol","repos":"team/**","actions":["pull"]} ] } }
+	JSON
+	start_ireg "$TMP/root2" --config "$TMP/config.json"
+	d1=sha256:$(sha "$TMP/layer")
+	d2=sha256:$(sha "$TMP/cfg")
+	assert_equal "$(http_code -u alice:alicepw -X POST --data-binary @"$TMP/layer" "$URL/v2/team/app/blobs/uploads/?digest=$d1")" 201
+	assert_equal "$(http_code -u alice:alicepw -X POST --data-binary @"$TMP/cfg" "$URL/v2/private/app/blobs/uploads/?digest=$d2")" 201
+	# carol may pull team/app, which holds d1: mounted.
+	assert_equal "$(http_code -u carol:carolpw -X POST "$URL/v2/carol/x/blobs/uploads/?mount=$d1")" 201
+	assert_equal "$(header Location)" "/v2/carol/x/blobs/$d1"
+	assert_equal "$(http_code -u carol:carolpw -I "$URL/v2/carol/x/blobs/$d1")" 200
+	# d2 is only in private/app, which carol may not pull: a session instead.
+	assert_equal "$(http_code -u carol:carolpw -X POST "$URL/v2/carol/x/blobs/uploads/?mount=$d2")" 202
+	assert [ -n "$(header Docker-Upload-UUID)" ]
+	assert_equal "$(http_code -u carol:carolpw -I "$URL/v2/carol/x/blobs/$d2")" 404
 }
 
 @test "manifests: PUT, GET/HEAD by tag and digest, errors, tag and manifest DELETE" {
@@ -263,6 +293,15 @@ push_image() { # REPO TAG -> sets MDIGEST, writes $TMP/manifest
 	assert_equal "$(header Link)" '</v2/_catalog?n=1&last=a/first>; rel="next"'
 	assert_equal "$(http_code "$URL/v2/_catalog?n=5&last=a/first")" 200
 	assert_equal "$(jq -c .repositories "$TMP/body")" '["app","z/last"]'
+	# A repository holding only an upload session is not listed.
+	assert_equal "$(http_code -X POST "$URL/v2/only/uploads/blobs/uploads/")" 202
+	assert [ -d "$TMP/root/repos/only/uploads/_uploads" ]
+	assert_equal "$(http_code "$URL/v2/_catalog")" 200
+	assert_equal "$(jq -c . "$TMP/body")" '{"repositories":["a/first","app","z/last"]}'
+	# Once it holds a blob it is.
+	push_blob only/uploads "$TMP/cfg" >/dev/null
+	assert_equal "$(http_code "$URL/v2/_catalog")" 200
+	assert_equal "$(jq -c .repositories "$TMP/body")" '["a/first","app","only/uploads","z/last"]'
 }
 
 @test "referrers API: OCI-Subject, listing, artifactType filter, empty index" {
