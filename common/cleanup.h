@@ -42,14 +42,21 @@ cleanup_closedirp(DIR **d)
                 closedir(*d);
 }
 
-/* Wipe a NUL-terminated secret before freeing it. */
+/* Wipe a NUL-terminated secret (password, token) before freeing it.
+ * Accepts NULL. */
+static inline void
+free_secret(char *s)
+{
+        if (s) {
+                explicit_bzero(s, strlen(s));
+                free(s);
+        }
+}
+
 static inline void
 cleanup_free_secretp(char **p)
 {
-        if (*p) {
-                explicit_bzero(*p, strlen(*p));
-                free(*p);
-        }
+        free_secret(*p);
 }
 
 #define _cleanup_(f) __attribute__((cleanup(f)))

@@ -735,12 +735,9 @@ struct token_req {
 static void
 token_req_clear(struct token_req *t)
 {
-        char **secrets[] = {&t->username, &t->password, &t->refresh_token};
-        for (size_t i = 0; i < 3; i++)
-                if (*secrets[i]) {
-                        explicit_bzero(*secrets[i], strlen(*secrets[i]));
-                        free(*secrets[i]);
-                }
+        free_secret(t->username);
+        free_secret(t->password);
+        free_secret(t->refresh_token);
         free(t->grant_type);
         free(t->service);
         free(t->access_type);

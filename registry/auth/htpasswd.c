@@ -62,8 +62,7 @@ ht_data_free(struct ht_data *d)
                 return;
         for (size_t i = 0; i < d->n; i++) {
                 free(d->v[i].user);
-                explicit_bzero(d->v[i].hash, strlen(d->v[i].hash));
-                free(d->v[i].hash);
+                free_secret(d->v[i].hash);
         }
         free(d->v);
         free(d);

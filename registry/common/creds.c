@@ -27,15 +27,6 @@ extern char **environ;
 #define HELPER_TIMEOUT_MS 30000
 #define DOCKER_HUB_URL "https://index.docker.io/v1/"
 
-static void
-free_secret(char *s)
-{
-        if (s) {
-                explicit_bzero(s, strlen(s));
-                free(s);
-        }
-}
-
 void
 reg_creds_free(struct reg_creds *c)
 {

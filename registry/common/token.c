@@ -11,15 +11,6 @@
 #include "common/cleanup.h"
 #include "registry/common/base64.h"
 
-static void
-free_secret(char *s)
-{
-        if (s) {
-                explicit_bzero(s, strlen(s));
-                free(s);
-        }
-}
-
 void
 reg_token_request_clear(struct reg_token_request *r)
 {
