@@ -106,7 +106,10 @@ PY
 	assert_success
 	[ "$(grep -c CACHED <<<"$output")" = 20 ]
 	echo "rebuild: $(( (end - start) / 1000000 )) ms" >&3
-	[ $(( (end - start) / 1000000 )) -lt 1000 ]
+	# (sanitizer builds run several times slower: the claim is for -O2)
+	limit=1000
+	case "$IBUILD_BUILD" in *asan*) limit=5000 ;; esac
+	[ $(( (end - start) / 1000000 )) -lt $limit ]
 }
 
 @test "build: RUN --network=none, --mount=type=bind from the context and from a stage, tmpfs" {
