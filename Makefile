@@ -135,8 +135,10 @@ $(FUZZ_BUILD)/fuzz/%: tests/fuzz/%.c $(addprefix $(FUZZ_BUILD)/lib/lib,$(addsuff
 	$(Q)clang -std=gnu11 -D_GNU_SOURCE -I. -O1 -g -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
 		-o $@ $< $(foreach m,builder registry oci digest common,$(FUZZ_BUILD)/lib/lib$(m).a) $(PKG_LIBS)
 
-demo: all
+# Dependencies first: on a fresh machine nothing builds before they are there.
+demo:
 	@scripts/deps.sh demo
+	$(MAKE) all
 	scripts/demo.sh $(BUILD)
 
 format:

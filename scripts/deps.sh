@@ -7,8 +7,9 @@ set -euo pipefail
 
 build_pkgs=(build-essential pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev
 	libjansson-dev libzstd-dev libmicrohttpd-dev libcrypt-dev libgnutls28-dev)
-# The example's base image is made from busybox-static; rootless RUN wants uidmap.
-demo_pkgs=("${build_pkgs[@]}" busybox-static uidmap)
+# The example's base image is made from busybox-static; rootless RUN wants uidmap;
+# the demo runs the built image with umoci + runc.
+demo_pkgs=("${build_pkgs[@]}" busybox-static uidmap umoci runc)
 test_pkgs=("${demo_pkgs[@]}" libcmocka-dev bats bats-assert bats-support clang
 	libclang-rt-14-dev skopeo umoci oci-image-tool docker-registry openssl curl jq
 	apache2-utils nginx-light runc zstd python3)
