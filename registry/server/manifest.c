@@ -7,37 +7,8 @@
 
 #include "common/cleanup.h"
 #include "common/limits.h"
-
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-
-/* Media type without parameters, compared case-insensitively. */
-static bool
-mt_is(const char *mt, const char *want)
-{
-        size_t n = strlen(want);
-
-        if (!mt)
-                return false;
-        while (*mt == ' ')
-                mt++;
-        return strncasecmp(mt, want, n) == 0 && (mt[n] == '\0' || mt[n] == ';' || mt[n] == ' ');
-}
-
-static const char *
-known_kind(const char *mt)
-{
-        static const char *const kinds[] = { MT_OCI_MANIFEST, MT_OCI_INDEX, MT_DOCKER_MANIFEST,
-                                             MT_DOCKER_LIST };
-        size_t i;
-
-        for (i = 0; i < 4; i++)
-                if (mt_is(mt, kinds[i]))
-                        return kinds[i];
-        return NULL;
-}
+#include "oci/mediatype.h"
+#include "oci/model.h"
 
 void
 reg_manifest_clear(struct reg_manifest *m)
@@ -50,37 +21,28 @@ reg_manifest_clear(struct reg_manifest *m)
         memset(m, 0, sizeof(*m));
 }
 
-/* Validate descriptor D (at WHERE) and return its digest in *ret. */
-static int
-parse_descriptor(json_t *d, const char *where, struct digest *ret, const char **ret_mt,
-                 bool *ret_external, struct err **err)
+/* Foreign / non-distributable layers live elsewhere (image-spec layer.md);
+ * the registry does not hold them, so they are not required to exist. */
+static bool
+external(const struct oci_descriptor *d)
 {
-        json_t *mt = json_object_get(d, "mediaType"), *dg = json_object_get(d, "digest"),
-               *sz = json_object_get(d, "size"), *urls = json_object_get(d, "urls");
-        struct err *e = NULL;
+        return (d->urls && d->urls[0]) || strstr(d->media_type, ".nondistributable.") != NULL ||
+               oci_mediatype_equal(d->media_type, DOCKER_MT_LAYER_FOREIGN);
+}
 
-        if (!json_is_object(d))
-                return err_set(err, ERR_MANIFEST_INVALID, "%s: not a descriptor object", where);
-        if (!json_is_string(mt))
-                return err_set(err, ERR_MANIFEST_INVALID, "%s: mediaType missing or not a string", where);
-        if (!json_is_string(dg))
-                return err_set(err, ERR_MANIFEST_INVALID, "%s: digest missing or not a string", where);
-        if (!json_is_integer(sz) || json_integer_value(sz) < 0)
-                return err_set(err, ERR_MANIFEST_INVALID, "%s: size missing or not a non-negative integer",
-                               where);
-        if (digest_parse(json_string_value(dg), ret, &e) < 0) {
-                err_set(err, ERR_MANIFEST_INVALID, "%s: %s", where, e->msg);
-                err_clear(&e);
-                return -ERR_MANIFEST_INVALID;
+/* D's digest as a struct digest (the model checks the grammar; this also
+ * needs an algorithm the registry can verify). */
+static int
+child_digest(const struct oci_descriptor *d, const char *where, size_t i, struct digest *ret,
+             struct err **err)
+{
+        _cleanup_err_ struct err *e = NULL;
+
+        if (digest_parse(d->digest, ret, &e) < 0) {
+                if (i == SIZE_MAX)
+                        return err_set(err, ERR_MANIFEST_INVALID, "%s: %s", where, err_msg(&e));
+                return err_set(err, ERR_MANIFEST_INVALID, "%s[%zu]: %s", where, i, err_msg(&e));
         }
-        if (urls && !json_is_array(urls))
-                return err_set(err, ERR_MANIFEST_INVALID, "%s: urls is not an array", where);
-        *ret_mt = json_string_value(mt);
-        /* Foreign / non-distributable layers live elsewhere (image-spec
-         * layer.md); the registry does not hold them. */
-        *ret_external = (urls && json_array_size(urls) > 0) ||
-                        strstr(*ret_mt, ".nondistributable.") != NULL ||
-                        mt_is(*ret_mt, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip");
         return 0;
 }
 
@@ -88,153 +50,74 @@ int
 reg_manifest_parse(const char *body, size_t len, const char *content_type,
                    struct reg_manifest *ret, struct err **err)
 {
-        json_error_t je;
-        json_t *root, *v;
+        struct oci_document doc = { 0 };
+        _cleanup_free_ struct oci_child *ch = NULL;
         struct reg_manifest m = { 0 };
-        const char *body_mt = NULL, *kind;
-        int r = 0;
+        const char *at = NULL;
+        json_t *ann;
+        size_t i, n, n_layer = 0, n_child = 0;
+        int r;
 
         if (len > LIMIT_MANIFEST_SIZE)
                 return err_set(err, ERR_SIZE_INVALID, "manifest is %zu bytes, over the %d limit", len,
                                LIMIT_MANIFEST_SIZE);
-        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-        if (!root)
-                return err_set(err, ERR_MANIFEST_INVALID, "manifest JSON: line %d column %d: %s", je.line,
-                               je.column, je.text);
-        if (!json_is_object(root)) {
-                r = err_set(err, ERR_MANIFEST_INVALID, "manifest is not a JSON object");
-                goto out;
-        }
-        v = json_object_get(root, "schemaVersion");
-        if (!json_is_integer(v) || json_integer_value(v) != 2) {
-                r = err_set(err, ERR_MANIFEST_INVALID,
-                            "schemaVersion must be 2 (schema 1 manifests are not accepted)");
-                goto out;
-        }
-        v = json_object_get(root, "mediaType");
-        if (v && !json_is_string(v)) {
-                r = err_set(err, ERR_MANIFEST_INVALID, "mediaType is not a string");
-                goto out;
-        }
-        body_mt = json_string_value(v);
-        kind = known_kind(content_type);
-        if (kind && body_mt && !mt_is(body_mt, kind)) {
-                r = err_set(err, ERR_MANIFEST_INVALID,
-                            "mediaType '%.200s' does not match Content-Type '%.200s'", body_mt,
-                            content_type);
-                goto out;
-        }
-        if (!kind)
-                kind = known_kind(body_mt);
-        if (!kind && !body_mt && (!content_type || mt_is(content_type, "application/json") ||
-                                  mt_is(content_type, "application/octet-stream"))) {
-                /* OCI manifests may omit mediaType; guess from the shape. */
-                if (json_object_get(root, "manifests"))
-                        kind = MT_OCI_INDEX;
-                else if (json_object_get(root, "config"))
-                        kind = MT_OCI_MANIFEST;
-        }
-        if (!kind) {
-                r = err_set(err, ERR_MANIFEST_INVALID, "unsupported manifest media type '%.200s'",
-                            body_mt ? body_mt : content_type ? content_type : "(none)");
-                goto out;
-        }
-        snprintf(m.media_type, sizeof(m.media_type), "%s", kind);
-        m.is_index = strcmp(kind, MT_OCI_INDEX) == 0 || strcmp(kind, MT_DOCKER_LIST) == 0;
-
-        if (m.is_index) {
-                json_t *arr = json_object_get(root, "manifests");
-                size_t i, n;
-                if (!json_is_array(arr)) {
-                        r = err_set(err, ERR_MANIFEST_INVALID, "manifests missing or not an array");
-                        goto out;
+        r = oci_document_parse(body, len, content_type, &doc, err);
+        if (r < 0) {
+                /* Docker schema 1 (ERR_UNSUPPORTED in the model) is a
+                 * manifest this registry does not accept. */
+                if (err_code(err) != ERR_MANIFEST_INVALID) {
+                        _cleanup_free_ char *msg = xstrdup(err_msg(err));
+                        err_clear(err);
+                        return err_set(err, ERR_MANIFEST_INVALID, "%s", msg);
                 }
-                n = json_array_size(arr);
-                if (n > LIMIT_INDEX_MANIFESTS) {
-                        r = err_set(err, ERR_MANIFEST_INVALID, "index lists %zu manifests, over %d", n,
-                                    LIMIT_INDEX_MANIFESTS);
-                        goto out;
-                }
-                m.children = xcalloc(n ? n : 1, sizeof(struct digest));
-                for (i = 0; i < n; i++) {
-                        char where[64];
-                        const char *cmt;
-                        bool ext;
-                        snprintf(where, sizeof(where), "manifests[%zu]", i);
-                        r = parse_descriptor(json_array_get(arr, i), where, &m.children[m.n_children],
-                                             &cmt, &ext, err);
-                        if (r < 0)
-                                goto out;
-                        if (!ext)
-                                m.n_children++;
-                }
-        } else {
-                json_t *cfg = json_object_get(root, "config"), *layers = json_object_get(root, "layers");
-                size_t i, n;
-                const char *cmt;
-                bool ext;
-                if (!cfg) {
-                        r = err_set(err, ERR_MANIFEST_INVALID, "config missing");
-                        goto out;
-                }
-                if (!json_is_array(layers) && !(layers == NULL && mt_is(kind, MT_OCI_MANIFEST))) {
-                        r = err_set(err, ERR_MANIFEST_INVALID, "layers missing or not an array");
-                        goto out;
-                }
-                n = json_array_size(layers);
-                if (n > LIMIT_LAYERS) {
-                        r = err_set(err, ERR_MANIFEST_INVALID, "manifest lists %zu layers, over %d", n,
-                                    LIMIT_LAYERS);
-                        goto out;
-                }
-                m.blobs = xcalloc(n + 1, sizeof(struct digest));
-                r = parse_descriptor(cfg, "config", &m.blobs[0], &cmt, &ext, err);
-                if (r < 0)
-                        goto out;
-                m.n_blobs = 1;
-                snprintf(m.artifact_type, sizeof(m.artifact_type), "%s", cmt);
-                for (i = 0; i < n; i++) {
-                        char where[64];
-                        const char *lmt;
-                        snprintf(where, sizeof(where), "layers[%zu]", i);
-                        r = parse_descriptor(json_array_get(layers, i), where, &m.blobs[m.n_blobs], &lmt,
-                                             &ext, err);
-                        if (r < 0)
-                                goto out;
-                        if (!ext)
+                return r;
+        }
+        snprintf(m.media_type, sizeof(m.media_type), "%s", doc.media_type);
+        m.is_index = doc.index != NULL;
+        n = oci_document_children(&doc, &ch);
+        m.blobs = xcalloc(n + 1, sizeof(struct digest));
+        m.children = xcalloc(n + 1, sizeof(struct digest));
+        for (i = 0; i < n && r >= 0; i++) {
+                const struct oci_descriptor *d = ch[i].desc;
+                switch (ch[i].kind) {
+                case OCI_CHILD_CONFIG:
+                        r = child_digest(d, "config", SIZE_MAX, &m.blobs[m.n_blobs], err);
+                        m.n_blobs++;
+                        at = d->media_type;
+                        break;
+                case OCI_CHILD_LAYER:
+                        r = child_digest(d, "layers", n_layer++, &m.blobs[m.n_blobs], err);
+                        if (!external(d))
                                 m.n_blobs++;
+                        break;
+                case OCI_CHILD_MANIFEST:
+                        r = child_digest(d, "manifests", n_child++, &m.children[m.n_children], err);
+                        if (!(d->urls && d->urls[0]))
+                                m.n_children++;
+                        break;
+                case OCI_CHILD_SUBJECT:
+                        r = child_digest(d, "subject", SIZE_MAX, &m.subject, err);
+                        m.has_subject = true;
+                        break;
                 }
         }
-        v = json_object_get(root, "artifactType");
-        if (v) {
-                if (!json_is_string(v)) {
-                        r = err_set(err, ERR_MANIFEST_INVALID, "artifactType is not a string");
-                        goto out;
-                }
-                snprintf(m.artifact_type, sizeof(m.artifact_type), "%s", json_string_value(v));
-        }
-        v = json_object_get(root, "subject");
-        if (v) {
-                const char *smt;
-                bool ext;
-                r = parse_descriptor(v, "subject", &m.subject, &smt, &ext, err);
-                if (r < 0)
-                        goto out;
-                m.has_subject = true;
-        }
-        v = json_object_get(root, "annotations");
-        if (v) {
-                if (!json_is_object(v)) {
-                        r = err_set(err, ERR_MANIFEST_INVALID, "annotations is not an object");
-                        goto out;
-                }
-                m.annotations = json_dumps(v, JSON_COMPACT);
-        }
+        if (r < 0)
+                goto out;
+        /* artifactType, else (image manifests) config.mediaType. */
+        if (doc.manifest && doc.manifest->artifact_type)
+                at = doc.manifest->artifact_type;
+        else if (doc.index)
+                at = doc.index->artifact_type;
+        if (at)
+                snprintf(m.artifact_type, sizeof(m.artifact_type), "%s", at);
+        ann = doc.manifest ? doc.manifest->annotations : doc.index->annotations;
+        if (ann)
+                m.annotations = json_dumps(ann, JSON_COMPACT);
         *ret = m;
         memset(&m, 0, sizeof(m));
 out:
         reg_manifest_clear(&m);
-        json_decref(root);
+        oci_document_clear(&doc);
         return r;
 }
 

@@ -255,18 +255,18 @@ manifests(void **state)
         reg_manifest_clear(&m);
 
         expect_invalid("{", NULL, "line 1");
-        expect_invalid("[]", NULL, "not a JSON object");
-        expect_invalid("{\"schemaVersion\":1}", NULL, "schemaVersion");
+        expect_invalid("[]", NULL, "JSON object");
+        expect_invalid("{\"schemaVersion\":1}", NULL, "schema 1");
         expect_invalid(img, "application/vnd.oci.image.index.v1+json", "does not match");
         expect_invalid("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"}", NULL,
-                       "config missing");
+                       "config: missing");
         expect_invalid("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"," CFG
                        ",\"layers\":[{\"mediaType\":\"x\",\"digest\":\"sha256:1\",\"size\":1}]}",
                        NULL, "layers[0]");
         expect_invalid("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"," CFG
-                       ",\"layers\":[{\"mediaType\":\"x\",\"digest\":\"sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\"size\":-1}]}",
+                       ",\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\"size\":-1}]}",
                        NULL, "size");
-        expect_invalid("{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}", NULL, "unsupported");
+        expect_invalid("{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}", NULL, "unknown manifest type");
         expect_invalid("{\"schemaVersion\":2,\"manifests\":{}}", "application/vnd.oci.image.index.v1+json",
                        "manifests");
 }
