@@ -112,11 +112,20 @@ digest_parse(const char *s, struct digest *ret, struct err **err)
         enc = s + alen + 1;
         if (*enc == '\0')
                 return err_set(err, ERR_DIGEST_INVALID, "invalid digest '%s': empty encoded part", s);
-        for (i = 0; enc[i]; i++)
-                if (!is_encoded_char(enc[i]))
+        for (i = 0; enc[i]; i++) {
+                unsigned char c = (unsigned char) enc[i];
+
+                if (is_encoded_char(enc[i]))
+                        continue;
+                /* Control bytes are shown as hex: messages reach logs and
+                 * HTTP error bodies. */
+                if (c >= 0x20 && c < 0x7f)
                         return err_set(err, ERR_DIGEST_INVALID,
-                                       "invalid digest '%s': character '%c' not allowed in encoded part", s,
-                                       enc[i]);
+                                       "invalid digest '%s': character '%c' not allowed in encoded part", s, c);
+                return err_set(err, ERR_DIGEST_INVALID,
+                               "invalid digest: byte 0x%02x at position %zu not allowed in encoded part", c,
+                               alen + 1 + i + 1);
+        }
 
         if (alen == 6 && memcmp(s, "sha256", 6) == 0)
                 d.alg = DIGEST_SHA256;

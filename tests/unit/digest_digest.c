@@ -71,6 +71,8 @@ expect_invalid(const char *s, int code, const char *needle)
 static void
 parse_invalid(void **state)
 {
+        /* A control byte is named in hex with its position, never echoed. */
+        expect_invalid("sha256:ab\x1b[2Jcd", ERR_DIGEST_INVALID, "byte 0x1b at position 10");
         expect_invalid("", ERR_DIGEST_INVALID, "empty");
         expect_invalid("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", ERR_DIGEST_INVALID,
                        "algorithm");
