@@ -974,19 +974,16 @@ hash_str(struct digest_ctx *c, const char *s)
         digest_ctx_update(c, s, strlen(s) + 1);
 }
 
-int
-xcopy_prepare(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, char **ret_digest,
-              struct err **err)
+/* The content digest of a selection (names, modes, ids, bytes): consumes SEL. */
+static int
+sel_digest(struct sel *sel_in, char **ret_digest, struct err **err)
 {
-        struct sel sel = {0};
+        struct sel sel = *sel_in;
         struct digest_ctx *c;
         struct digest d;
-        int r = select_all(x, s, in, &sel, err);
+        int r = 0;
 
-        if (r < 0) {
-                sel_clear(&sel);
-                return r;
-        }
+        memset(sel_in, 0, sizeof(*sel_in));
         c = digest_ctx_new(DIGEST_SHA256);
         for (size_t i = 0; i < sel.n; i++) {
                 const struct oci_layer_entry *e = &sel.e[i];
@@ -1025,6 +1022,34 @@ xcopy_prepare(struct xctx *x, struct xstage *s, const struct build_plan_instr *i
                 return r;
         *ret_digest = xstrdup(d.str);
         return 0;
+}
+
+int
+xcopy_prepare(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, char **ret_digest,
+              struct err **err)
+{
+        struct sel sel = {0};
+        int r = select_all(x, s, in, &sel, err);
+
+        if (r < 0) {
+                sel_clear(&sel);
+                return r;
+        }
+        return sel_digest(&sel, ret_digest, err);
+}
+
+int
+xcontext_digest(struct xctx *x, const char *rel, char **ret_digest, struct err **err)
+{
+        struct sel sel = {0};
+        struct copy_args ca = {.dest = "/"};
+        int r = ctx_list(x, err);
+
+        if (r < 0)
+                return r;
+        add(&sel, xstrdup("/"), xstrdup(rel), x->ctx_fd);
+        add_ctx_dir(x, &sel, rel, "/", &ca);
+        return sel_digest(&sel, ret_digest, err);
 }
 
 int

@@ -97,6 +97,12 @@ int xcopy_prepare(struct xctx *x, struct xstage *s, const struct build_plan_inst
                   struct err **err);
 int xcopy_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, struct err **err);
 
+/* The same content digest as xcopy_prepare's for context path REL (clean,
+ * relative, "." for the root; already resolved inside the context): the
+ * entry itself and, for a directory, everything below it that
+ * .dockerignore keeps.  For the cache key of RUN --mount=type=bind. */
+int xcontext_digest(struct xctx *x, const char *rel, char **ret_digest, struct err **err);
+
 /* Write entries to a new layer blob in the store and add it to S. */
 int xwrite_entries_layer(struct xctx *x, struct xstage *s, const struct oci_layer_entry *e, size_t n,
                          struct err **err);

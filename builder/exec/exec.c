@@ -1677,6 +1677,71 @@ step_key(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, co
         return 0;
 }
 
+/* For RUN's cache key: what every --mount=type=bind shows, in order: a
+ * context source's content digest (as COPY digests it), a stage source's
+ * cache key, with the mount's source and target.  Other mount types add
+ * nothing (caches and tmpfs are not inputs; secrets stay out of the key). */
+static int
+run_sources(struct xctx *x, const struct build_plan_instr *in, char **ret, struct err **err)
+{
+        _cleanup_free_ char *acc = xstrdup("");
+
+        for (size_t i = 0; i < in->n_flags; i++) {
+                const struct build_plan_flag *f = &in->flags[i];
+                _cleanup_free_ char *spec = NULL, *part = NULL;
+                const char *type = "bind", *from = NULL, *src = NULL, *target = "";
+                char *save = NULL, *tok;
+                char *n;
+
+                if (strcmp(f->name, "mount") != 0 || !f->value)
+                        continue;
+                spec = xstrdup(f->value);
+                for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                        char *eq = strchr(tok, '=');
+                        const char *k = tok, *val = eq ? eq + 1 : "true";
+
+                        if (eq)
+                                *eq = '\0';
+                        if (strcmp(k, "type") == 0)
+                                type = val;
+                        else if (strcmp(k, "target") == 0 || strcmp(k, "dst") == 0 || strcmp(k, "destination") == 0)
+                                target = val;
+                        else if (strcmp(k, "source") == 0 || strcmp(k, "src") == 0)
+                                src = val;
+                        else if (strcmp(k, "from") == 0)
+                                from = val;
+                }
+                if (strcmp(type, "bind") != 0)
+                        continue;
+                if (from) {
+                        int si = build_plan_find_stage(x->plan, from);
+                        char *endp;
+                        long idx = strtol(from, &endp, 10);
+
+                        if (si < 0 && *endp == '\0' && idx >= 0 && (size_t) idx < x->plan->n_stages)
+                                si = (int) idx;
+                        if (si < 0)
+                                continue; /* parse_mounts names the error */
+                        part = xasprintf("bind stage %s %s %s", x->stages[si].key, src ? src : "/", target);
+                } else {
+                        _cleanup_free_ char *rel = NULL, *d = NULL;
+                        int r = xresolve_in_root(x->ctx_fd, src ? src : ".", true, &rel, err);
+
+                        if (r < 0)
+                                return err_prefix(err, "%s:%d: --mount source", x->df_name, in->line);
+                        r = xcontext_digest(x, rel, &d, err);
+                        if (r < 0)
+                                return err_prefix(err, "%s:%d: --mount source %s", x->df_name, in->line, rel);
+                        part = xasprintf("bind context %s %s %s", d, rel, target);
+                }
+                n = xasprintf("%s%s\n", acc, part);
+                free(acc);
+                acc = n;
+        }
+        *ret = steal_ptr(&acc);
+        return 0;
+}
+
 static int
 run_step(struct xctx *x, int si, struct xstage *s, const struct build_plan_instr *in, struct err **err)
 {
@@ -1695,6 +1760,10 @@ run_step(struct xctx *x, int si, struct xstage *s, const struct build_plan_instr
                 return 0; /* ARG changes nothing in the image: its value is in later keys */
         if (in->kind == BUILD_DF_COPY || in->kind == BUILD_DF_ADD) {
                 r = xcopy_prepare(x, s, in, &sources, err);
+                if (r < 0)
+                        return r;
+        } else if (in->kind == BUILD_DF_RUN) {
+                r = run_sources(x, in, &sources, err);
                 if (r < 0)
                         return r;
         }

@@ -19,7 +19,9 @@
  *
  * Build cache (STORE/cache/<hex>): each step's key is a sha256 over the
  * parent key, the expanded instruction, the build args it uses and, for
- * COPY/ADD, a digest of the selected sources (paths, modes, ids, bytes).
+ * COPY/ADD, a digest of the selected sources (paths, modes, ids, bytes);
+ * for RUN, each --mount=type=bind source: a context source's content
+ * digested the same way, a stage source's cache key.
  * An entry records the config blob and the layer descriptors after the step;
  * a hit reuses them without running anything.  The blobs of the final image
  * are written before anything is named: the store never names a
