@@ -15,9 +15,8 @@ tools=$PWD/$build/tools
 repeats=${REPEATS:-3}
 big_mb=${BIG_MB:-80}
 work=$(mktemp -d "${WORK:-/dev/shm}/client-bench.XXXXXX")
-reg_pid=
 cleanup() {
-	[ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
+	stop_regs
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -26,21 +25,35 @@ for t in "$bin/ipush" "$bin/ipull" "$tools/ocilayout"; do
 done
 command -v skopeo docker-registry >/dev/null
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$work/reg.yml" <<YML
+# Two registries, restarted empty for every repetition: ours pushes to A,
+# skopeo to B, so neither can mount or skip a blob pushed earlier (skopeo's
+# blob-info cache would otherwise mount from a previous run); each then
+# pulls what the other pushed.
+reg_pids=()
+start_reg() { # NAME: sets REG_<NAME>
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	rm -rf "$work/registry-$1"
+	cat >"$work/reg-$1.yml" <<YML
 version: 0.1
 log:
   level: error
 storage:
   filesystem:
-    rootdirectory: $work/registry
+    rootdirectory: $work/registry-$1
 http:
   addr: 127.0.0.1:$port
 YML
-docker-registry serve "$work/reg.yml" >"$work/reg.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
-reg=127.0.0.1:$port
+	docker-registry serve "$work/reg-$1.yml" >"$work/reg-$1.log" 2>&1 &
+	reg_pids+=($!)
+	for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+	printf -v "REG_$1" '%s' "127.0.0.1:$port"
+}
+stop_regs() {
+	local p
+	for p in "${reg_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+	reg_pids=()
+}
 
 echo "building test images in $work ..." >&2
 mkdir -p "$work/layers"
@@ -84,12 +97,15 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 declare -A T
 for img in big small; do
 	for r in $(seq "$repeats"); do
-		T[$img,push,ours]+=" $(time_cmd "$bin/ipush" -q oci:"$work/lay":$img "$reg/ours/$img$r:1")"
-		T[$img,push,skopeo]+=" $(time_cmd skopeo copy -q --dest-tls-verify=false oci:"$work/lay":$img "docker://$reg/sk/$img$r:1")"
+		start_reg A
+		start_reg B
+		T[$img,push,ours]+=" $(time_cmd "$bin/ipush" -q oci:"$work/lay":$img "$REG_A/bench/$img:$r")"
+		T[$img,push,skopeo]+=" $(time_cmd skopeo copy -q --dest-tls-verify=false oci:"$work/lay":$img "docker://$REG_B/bench/$img:$r")"
 		rm -rf "$work/o" "$work/s"
-		T[$img,pull,ours]+=" $(time_cmd "$bin/ipull" -q --output oci:"$work/o":x "$reg/sk/$img$r:1")"
-		T[$img,pull,skopeo]+=" $(time_cmd skopeo copy -q --src-tls-verify=false "docker://$reg/ours/$img$r:1" oci:"$work/s":x)"
+		T[$img,pull,ours]+=" $(time_cmd "$bin/ipull" -q --output oci:"$work/o":x "$REG_B/bench/$img:$r")"
+		T[$img,pull,skopeo]+=" $(time_cmd skopeo copy -q --src-tls-verify=false "docker://$REG_A/bench/$img:$r" oci:"$work/s":x)"
 		rm -rf "$work/o" "$work/s"
+		stop_regs
 	done
 done
 
