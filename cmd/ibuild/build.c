@@ -15,6 +15,7 @@
 #include "cmd/ibuild/ibuild.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "oci/layer.h"
 #include "oci/layout.h"
 #include "registry/client/client.h"
 
@@ -118,24 +119,36 @@ on_event(void *data, enum build_event ev, const char *text, double secs)
         }
 }
 
-/* CONTEXT "-": extract the tar on stdin into a temp dir. */
+/* CONTEXT "-": extract the tar (plain, gzip or zstd) on stdin into a temp
+ * dir, in process with oci_layer_apply: absolute names, ".." above the root
+ * and links leading out of it are refused, nothing is written outside the
+ * temp dir, files belong to the caller. */
 static int
 context_from_stdin(char **ret_dir, struct err **err)
 {
         char tmpl[] = "/tmp/ibuild-context.XXXXXX";
         char *dir = mkdtemp(tmpl);
-        _cleanup_free_ char *cmd = NULL;
-        int rc;
+        struct oci_layer_apply_opts ao;
+        struct oci_layer_apply_result res = {0};
+        _cleanup_close_ int dfd = -1;
 
         if (!dir)
                 return err_set(err, errno, "mkdtemp: %s", strerror(errno));
-        /* tar refuses absolute and ../ names by default (GNU tar). */
-        cmd = xasprintf("tar -x --no-same-owner -C '%s' -f -", dir);
-        rc = system(cmd);
-        if (rc != 0) {
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                int e = errno;
+
                 fs_rm_rf(dir, NULL);
-                return err_set(err, EINVAL, "reading the context tar from stdin failed");
+                return err_set(err, e, "%s: %s", dir, strerror(e));
         }
+        oci_layer_apply_opts_init(&ao);
+        ao.chown = OCI_LAYER_CHOWN_SKIP;
+        ao.whiteouts = OCI_LAYER_WHITEOUT_DELETE;
+        if (oci_layer_apply(STDIN_FILENO, dfd, &ao, &res, err) < 0) {
+                fs_rm_rf(dir, NULL);
+                return err_prefix(err, "reading the context tar from stdin");
+        }
+        oci_layer_apply_result_free(&res);
         *ret_dir = xstrdup(dir);
         return 0;
 }

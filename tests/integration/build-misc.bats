@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# ibuild: Ctrl-C, a context tar on stdin, an oci: base without history,
+# ibuild: Ctrl-C, a context tar on stdin (plain, compressed, hostile), RUN bind-mount cache keys, an oci: base without history,
 # --label, --compression zstd, a 20-step cached rebuild.
 
 BUILD_MODE=root
@@ -38,6 +38,40 @@ DF
 	assert_success
 	unpack stdin:1
 	[ "$(cat "$T/bundle/rootfs/f")" = from-tar ]
+}
+
+@test "build: CONTEXT - reads a gzip or zstd compressed tar from stdin" {
+	mkdir -p "$T/src/sub"
+	echo packed >"$T/src/sub/f"
+	printf 'FROM testbase:1\nCOPY sub/f /f\n' >"$T/src/Dockerfile"
+	run bash -c "tar -C '$T/src' -cf - . | gzip | '$IBUILD_BUILD/bin/ibuild' -q -t stdin:gz -"
+	assert_success
+	run bash -c "tar -C '$T/src' -cf - . | zstd -q | '$IBUILD_BUILD/bin/ibuild' -q -t stdin:zst -"
+	assert_success
+	unpack stdin:zst
+	[ "$(cat "$T/bundle/rootfs/f")" = packed ]
+}
+
+@test "build: CONTEXT - with a hostile tar (../evil) fails and writes nothing outside" {
+	mkdir -p "$T/in"
+	python3 - "$T/hostile.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    for name, data in (("Dockerfile", b"FROM testbase:1\n"), ("../evil", b"pwned\n")):
+        i = tarfile.TarInfo(name)
+        i.size = len(data)
+        t.addfile(i, io.BytesIO(data))
+PY
+	cd "$T/in"
+	run bash -c "'$IBUILD_BUILD/bin/ibuild' -q -t hostile:1 - <'$T/hostile.tar'"
+	assert_failure
+	assert_output --partial "reading the context tar from stdin: entry '../evil'"
+	[ ! -e "$T/evil" ]
+	[ ! -e "$T/in/evil" ]
+	run find "$IBUILD_STORE" -name evil
+	assert_output ""
+	run find /tmp -maxdepth 1 -name evil -newer "$T/hostile.tar"
+	assert_output ""
 }
 
 @test "build: RUN --mount=type=bind: changing the bound context file or stage misses the cache" {
