@@ -13,52 +13,10 @@
 
 #include "builder/dockerfile/shell.h"
 #include "common/cleanup.h"
+#include "common/strv.h"
 
 /* ---- small containers ---- */
 
-struct strv {
-        char **v;
-        size_t n, cap;
-};
-
-static void
-strv_push(struct strv *l, char *s)
-{
-        if (l->n + 2 > l->cap) {
-                l->cap = l->cap ? l->cap * 2 : 8;
-                l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-        }
-        l->v[l->n++] = s;
-        l->v[l->n] = NULL;
-}
-
-static bool
-strv_contains(const struct strv *l, const char *s)
-{
-        for (size_t i = 0; i < l->n; i++)
-                if (strcmp(l->v[i], s) == 0)
-                        return true;
-        return false;
-}
-
-static void
-strv_free_all(struct strv *l)
-{
-        build_shell_strv_free(l->v);
-        l->v = NULL;
-        l->n = l->cap = 0;
-}
-
-static char **
-strv_out(struct strv *l, size_t *ret_n)
-{
-        char **v = l->v ? l->v : xcalloc(1, sizeof(char *));
-
-        *ret_n = l->n;
-        l->v = NULL;
-        l->n = l->cap = 0;
-        return v;
-}
 
 /* An ordered map of variables; a value may be NULL (declared, no value).
  * A small open-addressing index keeps lookups O(1) for Dockerfiles with
@@ -188,7 +146,7 @@ vars_to_env(const struct vars *m, size_t *ret_n)
         for (size_t i = 0; i < m->n; i++)
                 if (m->v[i])
                         strv_push(&l, xasprintf("%s=%s", m->k[i], m->v[i]));
-        return strv_out(&l, ret_n);
+        return strv_steal(&l, ret_n);
 }
 
 static void
@@ -868,7 +826,7 @@ dispatch(struct planner *p, size_t si, struct stage_state *ss, const struct buil
                         if (in->heredocs[i].expand) {
                                 r = expand(p, in, &sc, in->heredocs[i].content, true, &body, &used);
                                 if (r < 0) {
-                                        strv_free_all(&hd);
+                                        strv_clear(&hd);
                                         goto out;
                                 }
                         } else {
@@ -876,10 +834,10 @@ dispatch(struct planner *p, size_t si, struct stage_state *ss, const struct buil
                         }
                         strv_push(&hd, body);
                 }
-                pi->heredocs = strv_out(&hd, &pi->n_heredocs);
+                pi->heredocs = strv_steal(&hd, &pi->n_heredocs);
         }
 
-        pi->args = strv_out(&args, &pi->n_args);
+        pi->args = strv_steal(&args, &pi->n_args);
 
         /* The environment a RUN command sees (shared by consecutive RUNs
          * while no ENV/ARG changes it), and the ARGs this step depends on. */
@@ -900,7 +858,7 @@ dispatch(struct planner *p, size_t si, struct stage_state *ss, const struct buil
                                 if (IS_PROXY(k) && !vars_has(&ss->env, k) && !vars_get(&ss->args, k))
                                         strv_push(&envl, xasprintf("%s=%s", k, p->user_args.v[i]));
                         }
-                        ss->snap = strv_out(&envl, &ss->n_snap);
+                        ss->snap = strv_steal(&envl, &ss->n_snap);
                         ss->snap_version = ss->version;
                         pl->env_storage = xrealloc(pl->env_storage, (pl->n_env_storage + 1) * sizeof(char **));
                         pl->env_storage[pl->n_env_storage++] = ss->snap;
@@ -919,12 +877,12 @@ dispatch(struct planner *p, size_t si, struct stage_state *ss, const struct buil
                                 strv_push(&used, kv);
                 }
         }
-        pi->build_args = strv_out(&used, &pi->n_build_args);
+        pi->build_args = strv_steal(&used, &pi->n_build_args);
         pi->text = render(pi);
         return 0;
 out:
-        strv_free_all(&args);
-        strv_free_all(&used);
+        strv_clear(&args);
+        strv_clear(&used);
         return r;
 }
 
@@ -1313,10 +1271,10 @@ plan_build(struct planner *p)
                 }
                 if (unused.n)
                         qsort(unused.v, unused.n, sizeof(char *), cmp_str);
-                pl->unused_build_args = strv_out(&unused, &pl->n_unused_build_args);
+                pl->unused_build_args = strv_steal(&unused, &pl->n_unused_build_args);
         }
         pl->global_args = vars_to_env(&p->global, &pl->n_global_args);
-        pl->warnings = strv_out(&p->warnings, &pl->n_warnings);
+        pl->warnings = strv_steal(&p->warnings, &pl->n_warnings);
         return 0;
 }
 
@@ -1332,8 +1290,8 @@ build_plan_new(const struct build_df_file *f, const struct build_plan_opts *opts
         vars_clear(&p.build_args);
         vars_clear(&p.user_args);
         vars_clear(&p.global);
-        strv_free_all(&p.consumed);
-        strv_free_all(&p.warnings);
+        strv_clear(&p.consumed);
+        strv_clear(&p.warnings);
         if (r < 0) {
                 build_plan_free(p.plan);
                 return r;

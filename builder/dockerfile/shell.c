@@ -11,6 +11,7 @@
 #include <wctype.h>
 
 #include "common/cleanup.h"
+#include "common/strv.h"
 
 /* ---- small growable strings and string lists ---- */
 
@@ -19,10 +20,6 @@ struct sbuf {
         size_t len, cap;
 };
 
-struct strv {
-        char **v;
-        size_t n, cap;
-};
 
 static void
 sb_free(struct sbuf *b)
@@ -70,54 +67,10 @@ sb_steal(struct sbuf *b)
         return s;
 }
 
-static void
-strv_push(struct strv *l, char *s)
-{
-        if (l->n + 2 > l->cap) {
-                l->cap = l->cap ? l->cap * 2 : 8;
-                l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-        }
-        l->v[l->n++] = s;
-        l->v[l->n] = NULL;
-}
-
-static bool
-strv_has(const struct strv *l, const char *s)
-{
-        for (size_t i = 0; i < l->n; i++)
-                if (strcmp(l->v[i], s) == 0)
-                        return true;
-        return false;
-}
-
-static void
-strv_clear(struct strv *l)
-{
-        build_shell_strv_free(l->v);
-        l->v = NULL;
-        l->n = l->cap = 0;
-}
-
-/* An empty list is still a valid NULL-terminated array. */
-static char **
-strv_steal(struct strv *l, size_t *ret_n)
-{
-        char **v = l->v ? l->v : xcalloc(1, sizeof(char *));
-
-        *ret_n = l->n;
-        l->v = NULL;
-        l->n = l->cap = 0;
-        return v;
-}
-
 void
 build_shell_strv_free(char **v)
 {
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
+        strv_free(v);
 }
 
 /* ---- UTF-8 and character classes ---- */
@@ -422,9 +375,9 @@ env_get(struct lexer *lx, const char *name, bool guarded)
         }
         special = (name[0] >= '0' && name[0] <= '9') || strchr("@*#?-$!", name[0]);
         if (v) {
-                if (!strv_has(&lx->used, name))
+                if (!strv_contains(&lx->used, name))
                         strv_push(&lx->used, xstrdup(name));
-        } else if (!special && !guarded && !strv_has(&lx->unset, name)) {
+        } else if (!special && !guarded && !strv_contains(&lx->unset, name)) {
                 strv_push(&lx->unset, xstrdup(name));
         }
         return v;
