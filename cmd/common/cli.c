@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void
 cli_print_err(const char *prog, struct err **err)
@@ -25,4 +26,28 @@ cli_fail(const char *prog, const char *fmt, ...)
         va_end(ap);
         fputc('\n', stderr);
         return 1;
+}
+
+const char *
+cli_opt_value(int argc, char **argv, int *i, const char *name)
+{
+        size_t l = strlen(name);
+        const char *a = argv[*i];
+
+        if (strncmp(a, name, l) == 0 && a[l] == '=')
+                return a + l + 1;
+        if (strcmp(a, name) == 0) {
+                if (*i + 1 >= argc)
+                        return NULL;
+                return argv[++*i];
+        }
+        return NULL;
+}
+
+bool
+cli_is_opt(const char *a, const char *name)
+{
+        size_t l = strlen(name);
+
+        return strncmp(a, name, l) == 0 && (a[l] == '\0' || a[l] == '=');
 }

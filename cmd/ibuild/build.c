@@ -63,29 +63,6 @@ build_usage(FILE *f)
               f);
 }
 
-static const char *
-opt_value(int argc, char **argv, int *i, const char *name)
-{
-        size_t l = strlen(name);
-        const char *a = argv[*i];
-
-        if (strncmp(a, name, l) == 0 && a[l] == '=')
-                return a + l + 1;
-        if (strcmp(a, name) == 0) {
-                if (*i + 1 >= argc)
-                        return NULL;
-                return argv[++*i];
-        }
-        return NULL;
-}
-
-static bool
-is_opt(const char *a, const char *name)
-{
-        size_t l = strlen(name);
-
-        return strncmp(a, name, l) == 0 && (a[l] == '\0' || a[l] == '=');
-}
 
 struct progress {
         bool quiet;
@@ -217,7 +194,7 @@ ibuild_build(int argc, char **argv)
 
 #define VALUE(name)                                                 \
         do {                                                        \
-                v = opt_value(argc, argv, &i, name);                \
+                v = cli_opt_value(argc, argv, &i, name);                \
                 if (!v) {                                           \
                         cli_fail(PROG, "%s needs a value", name);   \
                         rc = 2;                                     \
@@ -228,13 +205,13 @@ ibuild_build(int argc, char **argv)
                         build_usage(stdout);
                         rc = 0;
                         goto out;
-                } else if (is_opt(a, "-t") || is_opt(a, "--tag")) {
+                } else if (cli_is_opt(a, "-t") || cli_is_opt(a, "--tag")) {
                         VALUE(a[1] == 't' ? "-t" : "--tag");
                         tags[n_tags++] = v;
-                } else if (is_opt(a, "-f") || is_opt(a, "--file")) {
+                } else if (cli_is_opt(a, "-f") || cli_is_opt(a, "--file")) {
                         VALUE(a[1] == 'f' ? "-f" : "--file");
                         o.dockerfile = v;
-                } else if (is_opt(a, "--build-arg")) {
+                } else if (cli_is_opt(a, "--build-arg")) {
                         VALUE("--build-arg");
                         if (!strchr(v, '=')) {
                                 const char *env = getenv(v);
@@ -247,18 +224,18 @@ ibuild_build(int argc, char **argv)
                                 v = owned[oci_strv_len(owned) - 1];
                         }
                         build_args[n_build_args++] = v;
-                } else if (is_opt(a, "--target")) {
+                } else if (cli_is_opt(a, "--target")) {
                         VALUE("--target");
                         o.target = v;
-                } else if (is_opt(a, "--platform")) {
+                } else if (cli_is_opt(a, "--platform")) {
                         VALUE("--platform");
                         o.platform = v;
-                } else if (is_opt(a, "--label")) {
+                } else if (cli_is_opt(a, "--label")) {
                         VALUE("--label");
                         labels[n_labels++] = v;
                 } else if (strcmp(a, "--no-cache") == 0) {
                         o.no_cache = true;
-                } else if (is_opt(a, "--pull")) {
+                } else if (cli_is_opt(a, "--pull")) {
                         if (strcmp(a, "--pull") == 0) {
                                 o.pull = BUILD_PULL_ALWAYS;
                                 continue;
@@ -275,7 +252,7 @@ ibuild_build(int argc, char **argv)
                                 rc = 2;
                                 goto out;
                         }
-                } else if (is_opt(a, "--secret")) {
+                } else if (cli_is_opt(a, "--secret")) {
                         VALUE("--secret");
                         if (parse_secret(v, &secrets[n_secrets], &owned, &err) < 0) {
                                 cli_print_err(PROG, &err);
@@ -283,7 +260,7 @@ ibuild_build(int argc, char **argv)
                                 goto out;
                         }
                         n_secrets++;
-                } else if (is_opt(a, "--network")) {
+                } else if (cli_is_opt(a, "--network")) {
                         VALUE("--network");
                         if (strcmp(v, "none") == 0)
                                 o.network = BUILD_SANDBOX_NET_NONE;
@@ -294,7 +271,7 @@ ibuild_build(int argc, char **argv)
                                 rc = 2;
                                 goto out;
                         }
-                } else if (is_opt(a, "--compression")) {
+                } else if (cli_is_opt(a, "--compression")) {
                         VALUE("--compression");
                         if (strcmp(v, "gzip") == 0)
                                 o.compression = OCI_LAYER_GZIP;
@@ -307,12 +284,12 @@ ibuild_build(int argc, char **argv)
                                 rc = 2;
                                 goto out;
                         }
-                } else if (is_opt(a, "--output") || is_opt(a, "-o")) {
+                } else if (cli_is_opt(a, "--output") || cli_is_opt(a, "-o")) {
                         VALUE(a[1] == 'o' ? "-o" : "--output");
                         output = v;
                 } else if (strcmp(a, "--push") == 0) {
                         push = true;
-                } else if (is_opt(a, "--progress")) {
+                } else if (cli_is_opt(a, "--progress")) {
                         VALUE("--progress");
                         if (strcmp(v, "auto") != 0 && strcmp(v, "plain") != 0 && strcmp(v, "tty") != 0 &&
                             strcmp(v, "quiet") != 0) {
@@ -324,10 +301,10 @@ ibuild_build(int argc, char **argv)
                         prog.quiet = strcmp(v, "quiet") == 0;
                 } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
                         prog.quiet = true;
-                } else if (is_opt(a, "--store")) {
+                } else if (cli_is_opt(a, "--store")) {
                         VALUE("--store");
                         store_path = v;
-                } else if (is_opt(a, "--jobs")) {
+                } else if (cli_is_opt(a, "--jobs")) {
                         VALUE("--jobs");
                         o.jobs = atoi(v);
                         if (o.jobs < 1) {

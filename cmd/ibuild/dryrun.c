@@ -30,30 +30,6 @@ dry_run_usage(FILE *f)
               f);
 }
 
-/* "--opt VALUE" or "--opt=VALUE"; advances *I past the value. */
-static const char *
-opt_value(int argc, char **argv, int *i, const char *name)
-{
-        size_t l = strlen(name);
-        const char *a = argv[*i];
-
-        if (strncmp(a, name, l) == 0 && a[l] == '=')
-                return a + l + 1;
-        if (strcmp(a, name) == 0) {
-                if (*i + 1 >= argc)
-                        return NULL;
-                return argv[++*i];
-        }
-        return NULL;
-}
-
-static bool
-is_opt(const char *a, const char *name)
-{
-        size_t l = strlen(name);
-
-        return strncmp(a, name, l) == 0 && (a[l] == '\0' || a[l] == '=');
-}
 
 static void
 print_stage_ref(const struct build_plan *p, int s)
@@ -159,13 +135,13 @@ ibuild_dry_run(int argc, char **argv)
                 }
                 if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
                         verbose = true;
-                } else if (is_opt(a, "-f") || is_opt(a, "--file")) {
-                        v = opt_value(argc, argv, &i, a[1] == 'f' ? "-f" : "--file");
+                } else if (cli_is_opt(a, "-f") || cli_is_opt(a, "--file")) {
+                        v = cli_opt_value(argc, argv, &i, a[1] == 'f' ? "-f" : "--file");
                         if (!v)
                                 goto missing;
                         dockerfile = v;
-                } else if (is_opt(a, "--build-arg")) {
-                        v = opt_value(argc, argv, &i, "--build-arg");
+                } else if (cli_is_opt(a, "--build-arg")) {
+                        v = cli_opt_value(argc, argv, &i, "--build-arg");
                         if (!v)
                                 goto missing;
                         if (!strchr(v, '=')) {
@@ -179,13 +155,13 @@ ibuild_dry_run(int argc, char **argv)
                                 v = owned.v[owned.n++];
                         }
                         build_args[n_build_args++] = v;
-                } else if (is_opt(a, "--target")) {
-                        v = opt_value(argc, argv, &i, "--target");
+                } else if (cli_is_opt(a, "--target")) {
+                        v = cli_opt_value(argc, argv, &i, "--target");
                         if (!v)
                                 goto missing;
                         target = v;
-                } else if (is_opt(a, "--platform")) {
-                        v = opt_value(argc, argv, &i, "--platform");
+                } else if (cli_is_opt(a, "--platform")) {
+                        v = cli_opt_value(argc, argv, &i, "--platform");
                         if (!v)
                                 goto missing;
                         platform = v;
