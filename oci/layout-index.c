@@ -223,6 +223,31 @@ oci_layout_find(const struct oci_layout *layout, const char *name, struct oci_de
 }
 
 int
+oci_layout_select(const struct oci_layout *layout, const char *name, struct oci_descriptor *ret_desc,
+                  struct err **err)
+{
+        struct oci_layout_entry *e = NULL;
+        size_t n = 0;
+        int r;
+
+        if (name)
+                return oci_layout_find(layout, name, ret_desc, err);
+        r = oci_layout_list(layout, &e, &n, err);
+        if (r < 0)
+                return r;
+        if (n != 1) {
+                oci_layout_entries_free(e, n);
+                if (n == 0)
+                        return err_set(err, ERR_MANIFEST_UNKNOWN, "no image in %s", layout->path);
+                return err_set(err, ERR_REFERENCE_INVALID, "%s holds %zu images: name one (oci:%s:NAME)",
+                               layout->path, n, layout->path);
+        }
+        oci_descriptor_copy(ret_desc, &e[0].desc);
+        oci_layout_entries_free(e, n);
+        return 0;
+}
+
+int
 oci_layout_untag(struct oci_layout *layout, const char *name, struct err **err)
 {
         _cleanup_json_ json_t *idx = NULL;

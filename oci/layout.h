@@ -162,6 +162,13 @@ int oci_layout_tag(struct oci_layout *layout, const char *name, const struct oci
 int oci_layout_find(const struct oci_layout *layout, const char *name, struct oci_descriptor *ret_desc,
                     struct err **err);
 
+/* The image an oci:DIR[:NAME] reference means: the descriptor named NAME,
+ * or, when NAME is NULL, the layout's only image (ERR_MANIFEST_UNKNOWN when
+ * it holds none, ERR_REFERENCE_INVALID when several: the caller must name
+ * one).  *ret_desc filled; caller clears it. */
+int oci_layout_select(const struct oci_layout *layout, const char *name, struct oci_descriptor *ret_desc,
+                      struct err **err);
+
 /* Remove the descriptors named NAME from index.json.  ERR_MANIFEST_UNKNOWN
  * when there is none. */
 int oci_layout_untag(struct oci_layout *layout, const char *name, struct err **err);

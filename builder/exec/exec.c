@@ -635,20 +635,7 @@ fetch_base(struct xctx *x, const char *ref, const char *platform, struct xbase *
                         r = oci_layout_open(dir, &src, err);
                 if (r < 0)
                         return err_prefix(err, "base image %s", ref);
-                if (name) {
-                        r = oci_layout_find(src, name, &desc, err);
-                } else {
-                        struct oci_layout_entry *e = NULL;
-                        size_t n = 0;
-
-                        r = oci_layout_list(src, &e, &n, err);
-                        if (r >= 0 && n != 1)
-                                r = err_set(err, ERR_MANIFEST_UNKNOWN, "%zu images in %s: name one (oci:%s:NAME)", n,
-                                            dir, dir);
-                        if (r >= 0)
-                                oci_descriptor_copy(&desc, &e[0].desc);
-                        oci_layout_entries_free(e, n);
-                }
+                r = oci_layout_select(src, name, &desc, err);
                 if (r >= 0)
                         r = reg_layout_copy(src, &desc, x->layout, err);
                 if (r < 0) {

@@ -7,27 +7,6 @@
 #include "common/cleanup.h"
 #include "registry/client/client.h"
 
-/* The descriptor of an oci:DIR[:NAME] source: NAME, or the only image. */
-static int
-layout_source(struct oci_layout *lay, const char *name, struct oci_descriptor *ret, struct err **err)
-{
-        if (name)
-                return oci_layout_find(lay, name, ret, err);
-        struct oci_layout_entry *e = NULL;
-        size_t n = 0;
-        int r = oci_layout_list(lay, &e, &n, err);
-        if (r < 0)
-                return r;
-        if (n != 1) {
-                oci_layout_entries_free(e, n);
-                return err_set(err, ERR_REFERENCE_INVALID, "%s holds %zu images: name one (oci:DIR:NAME)",
-                               oci_layout_path(lay), n);
-        }
-        oci_descriptor_copy(ret, &e[0].desc);
-        oci_layout_entries_free(e, n);
-        return 0;
-}
-
 static int
 run(struct regcli *o, struct err **err)
 {
@@ -45,7 +24,7 @@ run(struct regcli *o, struct err **err)
                 if (r >= 0)
                         r = oci_layout_open(dir, &in, err);
                 if (r >= 0)
-                        r = layout_source(in, name, &desc, err);
+                        r = oci_layout_select(in, name, &desc, err);
                 src_layout = in;
         } else {
                 r = oci_store_open(o->store, &store, err);

@@ -442,6 +442,32 @@ count_entries(struct oci_layout *l, const char *name, const char *digest)
         return hits;
 }
 
+/* oci:DIR[:NAME]: NAME, else the only image; none or several is an error. */
+static void
+select_image(void **state)
+{
+        struct oci_layout *l = new_layout("sel");
+        struct oci_descriptor a, b, got;
+
+        assert_fails(oci_layout_select(l, NULL, &got, err), ERR_MANIFEST_UNKNOWN, "no image",
+                     oci_layout_path(l));
+        put_manifest(l, "a", &a);
+        put_manifest(l, "b", &b);
+        assert_ok(oci_layout_tag(l, "one", &a, err));
+        assert_ok(oci_layout_select(l, NULL, &got, err));
+        assert_string_equal(got.digest, a.digest);
+        oci_descriptor_clear(&got);
+        assert_ok(oci_layout_tag(l, "two", &b, err));
+        assert_fails(oci_layout_select(l, NULL, &got, err), ERR_REFERENCE_INVALID, "2 images", "oci:");
+        assert_ok(oci_layout_select(l, "two", &got, err));
+        assert_string_equal(got.digest, b.digest);
+        oci_descriptor_clear(&got);
+        assert_fails(oci_layout_select(l, "three", &got, err), ERR_MANIFEST_UNKNOWN, "three", NULL);
+        oci_descriptor_clear(&a);
+        oci_descriptor_clear(&b);
+        oci_layout_free(l);
+}
+
 static void
 tag_find_untag(void **state)
 {
@@ -953,6 +979,7 @@ main(void)
             cmocka_unit_test_setup_teardown(blob_from_fd, setup, teardown),
             cmocka_unit_test_setup_teardown(blob_writer, setup, teardown),
             cmocka_unit_test_setup_teardown(tag_find_untag, setup, teardown),
+            cmocka_unit_test_setup_teardown(select_image, setup, teardown),
             cmocka_unit_test_setup_teardown(index_keeps_unknown_fields, setup, teardown),
             cmocka_unit_test(name_grammar),
             cmocka_unit_test(parse_ref),
