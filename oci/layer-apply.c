@@ -22,6 +22,7 @@
 #include <zstd.h>
 
 #include "common/cleanup.h"
+#include "common/sort.h"
 #include "common/limits.h"
 #include "oci/layer-internal.h"
 
@@ -1003,7 +1004,7 @@ static int
 fix_dirs(struct applier *ap, struct err **err)
 {
         if (ap->ndirs > 1)
-                qsort(ap->dirs, ap->ndirs, sizeof(*ap->dirs), dir_fixup_cmp);
+                sort_array(ap->dirs, ap->ndirs, sizeof(*ap->dirs), dir_fixup_cmp);
         for (size_t i = 0; i < ap->ndirs; i++) {
                 struct dir_fixup *d = &ap->dirs[i];
                 _cleanup_free_ char *copy = xstrdup(d->path);

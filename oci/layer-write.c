@@ -18,6 +18,7 @@
 #include <zstd.h>
 
 #include "common/cleanup.h"
+#include "common/sort.h"
 #include "common/fsutil.h"
 #include "common/limits.h"
 #include "oci/layer-internal.h"
@@ -721,7 +722,7 @@ write_items(struct writer *w, int out_fd, struct oci_layer_result *ret_result, s
         int r;
 
         if (w->n > 1)
-                qsort(w->items, w->n, sizeof(*w->items), item_cmp);
+                sort_array(w->items, w->n, sizeof(*w->items), item_cmp);
         for (size_t i = 1; i < w->n; i++)
                 if (strcmp(w->items[i - 1].path, w->items[i].path) == 0)
                         return err_set(err, EINVAL, "path '%s' is given more than once", w->items[i].path);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/sort.h"
 #include "common/fsutil.h"
 #include "common/limits.h"
 
@@ -893,7 +894,7 @@ walk_dir(struct walker *w, int dfd, size_t plen, const uint8_t *parent_info, boo
                 r = err_set(w->err, errno, "readdir %s", plen ? w->path : ".");
         if (r == 0) {
                 if (n > 1)
-                        qsort(names, n, sizeof(*names), cmp_names);
+                        sort_array(names, n, sizeof(*names), cmp_names);
                 for (size_t i = 0; i < n && r == 0; i++) {
                         w->path[plen] = '\0';
                         r = walk_entry(w, dirfd(d), names[i], plen, parent_info);

@@ -14,6 +14,7 @@
 #include "builder/dockerfile/lint.h"
 #include "builder/dockerfile/parser-internal.h"
 #include "common/cleanup.h"
+#include "common/sort.h"
 
 enum rule_id {
         R_UNPINNED,
@@ -947,7 +948,7 @@ build_df_lint_run(const struct build_df_file *f, const struct build_df_lint_opts
         set_free(&l.meta);
         set_free(&l.scope);
         if (out->n_findings > 1)
-                qsort(out->findings, out->n_findings, sizeof(*out->findings), cmp_finding);
+                sort_array(out->findings, out->n_findings, sizeof(*out->findings), cmp_finding);
         *ret_lint = steal_ptr(&out);
         return 0;
 }

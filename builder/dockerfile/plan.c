@@ -13,6 +13,7 @@
 
 #include "builder/dockerfile/shell.h"
 #include "common/cleanup.h"
+#include "common/sort.h"
 #include "common/strv.h"
 
 /* ---- small containers ---- */
@@ -1270,7 +1271,7 @@ plan_build(struct planner *p)
                                 strv_push(&unused, xstrdup(k));
                 }
                 if (unused.n)
-                        qsort(unused.v, unused.n, sizeof(char *), cmp_str);
+                        sort_array(unused.v, unused.n, sizeof(char *), cmp_str);
                 pl->unused_build_args = strv_steal(&unused, &pl->n_unused_build_args);
         }
         pl->global_args = vars_to_env(&p->global, &pl->n_global_args);

@@ -17,6 +17,7 @@
 #include "builder/exec/exec-internal.h"
 #include "builder/sandbox/sandbox.h"
 #include "common/cleanup.h"
+#include "common/sort.h"
 #include "common/fsutil.h"
 #include "common/limits.h"
 
@@ -192,7 +193,7 @@ sel_dedupe(struct sel *s)
                 v[i].e = &s->e[i];
                 v[i].i = i;
         }
-        qsort(v, s->n, sizeof(*v), cmp_ent);
+        sort_array(v, s->n, sizeof(*v), cmp_ent);
         for (size_t i = 0; i < s->n; i++) {
                 if (i + 1 < s->n && strcmp(v[i].e->path, v[i + 1].e->path) == 0)
                         continue;
@@ -919,7 +920,7 @@ select_all(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, 
                                                 err_prefix(err, "%s:%d", x->df_name, in->line);
                                                 break;
                                         }
-                                        qsort(ow, n_ow, sizeof(*ow), cmp_owner);
+                                        sort_array(ow, n_ow, sizeof(*ow), cmp_owner);
                                         /* The archive replaces the file entry. */
                                         e->path = own(sel, xasprintf("%s/.ibuild-drop", x->work));
                                         e->src = NULL;

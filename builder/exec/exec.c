@@ -18,6 +18,7 @@
 #include "builder/exec/exec-internal.h"
 #include "builder/snapshot/snapshot.h"
 #include "common/cleanup.h"
+#include "common/sort.h"
 #include "common/fsutil.h"
 #include "common/limits.h"
 #include "oci/layout.h"
@@ -446,9 +447,9 @@ xstage_list(struct xctx *x, struct xstage *s, const char *path, struct xmerged *
                 size_t n_seen = seen.n, n_hide = hide.n, n_opq = opq.n;
                 struct stat st;
 
-                qsort(seen.v, seen.n, sizeof(char *), cmpstr);
-                qsort(hide.v, hide.n, sizeof(char *), cmpstr);
-                qsort(opq.v, opq.n, sizeof(char *), cmpstr);
+                sort_array(seen.v, seen.n, sizeof(char *), cmpstr);
+                sort_array(hide.v, hide.n, sizeof(char *), cmpstr);
+                sort_array(opq.v, opq.n, sizeof(char *), cmpstr);
                 dir = strcmp(path, "/") == 0 ? xstrdup(s->layers[i - 1].snapshot)
                                              : xasprintf("%s%s", s->layers[i - 1].snapshot, path);
                 if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -471,7 +472,7 @@ xstage_list(struct xctx *x, struct xstage *s, const char *path, struct xmerged *
                 return r;
         }
         if (out.n)
-                qsort(out.v, out.n, sizeof(*out.v), cmp_merged);
+                sort_array(out.v, out.n, sizeof(*out.v), cmp_merged);
         *ret = out.v;
         *ret_n = out.n;
         return 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/sort.h"
 #include "common/fsutil.h"
 #include "common/limits.h"
 #include "registry/server/route.h"
@@ -58,7 +59,7 @@ static void
 strv_sort(struct reg_strv *sv)
 {
         if (sv->n > 1)
-                qsort(sv->v, sv->n, sizeof(char *), cmp_str);
+                sort_array(sv->v, sv->n, sizeof(char *), cmp_str);
 }
 
 void
