@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/utf8.h"
 #include "common/sort.h"
 #include "common/fsutil.h"
 #include "common/limits.h"
@@ -113,46 +114,6 @@ build_path_clean(const char *path)
         return out;
 }
 
-/* ---- UTF-8 ---- */
-
-static size_t
-u8_next(const char *s, size_t n, uint32_t *ret_cp)
-{
-        const unsigned char *u = (const unsigned char *) s;
-        size_t len;
-        uint32_t cp;
-
-        if (u[0] < 0x80) {
-                *ret_cp = u[0];
-                return 1;
-        }
-        if ((u[0] & 0xe0) == 0xc0) {
-                len = 2;
-                cp = u[0] & 0x1f;
-        } else if ((u[0] & 0xf0) == 0xe0) {
-                len = 3;
-                cp = u[0] & 0x0f;
-        } else if ((u[0] & 0xf8) == 0xf0) {
-                len = 4;
-                cp = u[0] & 0x07;
-        } else {
-                *ret_cp = 0xfffd;
-                return 1;
-        }
-        if (len > n)
-                goto bad;
-        for (size_t i = 1; i < len; i++) {
-                if ((u[i] & 0xc0) != 0x80)
-                        goto bad;
-                cp = (cp << 6) | (u[i] & 0x3f);
-        }
-        *ret_cp = cp;
-        return len;
-bad:
-        *ret_cp = 0xfffd;
-        return 1;
-}
-
 /* ---- compiling a pattern ---- */
 
 static void
@@ -185,7 +146,7 @@ parse_class(const char *s, size_t n, size_t *pos, struct tok *t)
                         return -1;
                 if (s[i] == '\\' && ++i >= n)
                         return -1;
-                i += u8_next(s + i, n - i, &r.lo);
+                i += utf8_next(s + i, n - i, &r.lo);
                 r.hi = r.lo;
                 if (i < n && s[i] == '-') {
                         i++;
@@ -193,7 +154,7 @@ parse_class(const char *s, size_t n, size_t *pos, struct tok *t)
                                 return -1;
                         if (s[i] == '\\' && ++i >= n)
                                 return -1;
-                        i += u8_next(s + i, n - i, &r.hi);
+                        i += utf8_next(s + i, n - i, &r.hi);
                         if (r.hi < r.lo)
                                 return -1;
                 }
@@ -274,13 +235,13 @@ pattern_compile(struct pattern *p)
                         i++;
                         if (i >= n)
                                 return -1;
-                        i += u8_next(s + i, n - i, &cp);
+                        i += utf8_next(s + i, n - i, &cp);
                         type = PAT_GLOB;
                         tok_push(p, (struct tok){ .kind = TOK_LIT, .c = cp });
                 } else {
                         uint32_t cp;
 
-                        i += u8_next(s + i, n - i, &cp);
+                        i += utf8_next(s + i, n - i, &cp);
                         tok_push(p, (struct tok){ .kind = TOK_LIT, .c = cp });
                 }
                 first = false;
@@ -344,7 +305,7 @@ glob_match(const struct pattern *p, const char *path, size_t len)
                         cur[k + 1] = 1;
         while (i < len) {
                 uint32_t c;
-                size_t l = u8_next(path + i, len - i, &c);
+                size_t l = utf8_next(path + i, len - i, &c);
                 bool any = false;
 
                 memset(next, 0, stride);

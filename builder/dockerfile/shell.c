@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/strv.h"
+#include "common/utf8.h"
 
 /* ---- small growable strings and string lists ---- */
 
@@ -75,46 +76,6 @@ build_shell_strv_free(char **v)
 
 /* ---- UTF-8 and character classes ---- */
 
-/* Length and code point of the UTF-8 sequence at S (N > 0 bytes left).  An
- * invalid byte counts as one character (U+FFFD) so input is never lost. */
-static size_t
-utf8_next(const char *s, size_t n, uint32_t *ret_cp)
-{
-        const unsigned char *u = (const unsigned char *) s;
-        size_t len;
-        uint32_t cp;
-
-        if (u[0] < 0x80) {
-                *ret_cp = u[0];
-                return 1;
-        }
-        if ((u[0] & 0xe0) == 0xc0) {
-                len = 2;
-                cp = u[0] & 0x1f;
-        } else if ((u[0] & 0xf0) == 0xe0) {
-                len = 3;
-                cp = u[0] & 0x0f;
-        } else if ((u[0] & 0xf8) == 0xf0) {
-                len = 4;
-                cp = u[0] & 0x07;
-        } else {
-                *ret_cp = 0xfffd;
-                return 1;
-        }
-        if (len > n) {
-                *ret_cp = 0xfffd;
-                return 1;
-        }
-        for (size_t i = 1; i < len; i++) {
-                if ((u[i] & 0xc0) != 0x80) {
-                        *ret_cp = 0xfffd;
-                        return 1;
-                }
-                cp = (cp << 6) | (u[i] & 0x3f);
-        }
-        *ret_cp = cp;
-        return len;
-}
 
 /* Go's unicode.IsSpace: the Latin-1 spaces plus Unicode White_Space. */
 static bool

@@ -1,0 +1,13 @@
+/* UTF-8 decoding shared by the Dockerfile expander and .dockerignore matcher. */
+#ifndef COMMON_UTF8_H
+#define COMMON_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Length and code point of the UTF-8 sequence at S (N > 0 bytes left).  An
+ * invalid or truncated sequence counts as one byte decoding to U+FFFD, so
+ * input is never lost or over-read. */
+size_t utf8_next(const char *s, size_t n, uint32_t *ret_cp);
+
+#endif
