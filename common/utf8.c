@@ -35,6 +35,13 @@ utf8_next(const char *s, size_t n, uint32_t *ret_cp)
                 }
                 cp = (cp << 6) | (u[i] & 0x3f);
         }
+        /* Overlong forms, surrogates and values past U+10FFFF are invalid
+         * too (RFC 3629; Go's utf8.DecodeRune agrees). */
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff)) {
+                *ret_cp = 0xfffd;
+                return 1;
+        }
         *ret_cp = cp;
         return len;
 }

@@ -6,8 +6,10 @@
 #include <stdint.h>
 
 /* Length and code point of the UTF-8 sequence at S (N > 0 bytes left).  An
- * invalid or truncated sequence counts as one byte decoding to U+FFFD, so
- * input is never lost or over-read. */
+ * invalid sequence (truncated, bad continuation, overlong, a surrogate,
+ * past U+10FFFF) counts as one byte decoding to U+FFFD, so input is never
+ * lost or over-read.  A return of 1 with U+FFFD thus means invalid (the
+ * real U+FFFD is 3 bytes). */
 size_t utf8_next(const char *s, size_t n, uint32_t *ret_cp);
 
 #endif

@@ -25,6 +25,20 @@ decode(void **state)
         assert_int_equal(cp, 0xfffd);
         assert_int_equal(utf8_next("\xff", 1, &cp), 1);
         assert_int_equal(cp, 0xfffd);
+        /* Overlong '/', overlong U+07FF, a surrogate, past U+10FFFF. */
+        assert_int_equal(utf8_next("\xc0\xaf", 2, &cp), 1);
+        assert_int_equal(cp, 0xfffd);
+        assert_int_equal(utf8_next("\xe0\x9f\xbf", 3, &cp), 1);
+        assert_int_equal(cp, 0xfffd);
+        assert_int_equal(utf8_next("\xed\xa0\x80", 3, &cp), 1);
+        assert_int_equal(cp, 0xfffd);
+        assert_int_equal(utf8_next("\xf4\x90\x80\x80", 4, &cp), 1);
+        assert_int_equal(cp, 0xfffd);
+        /* The real U+FFFD and U+10FFFF are fine. */
+        assert_int_equal(utf8_next("\xef\xbf\xbd", 3, &cp), 3);
+        assert_int_equal(cp, 0xfffd);
+        assert_int_equal(utf8_next("\xf4\x8f\xbf\xbf", 4, &cp), 4);
+        assert_int_equal(cp, 0x10ffff);
 }
 
 int
