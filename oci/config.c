@@ -347,25 +347,24 @@ oci_image_config_from_json(const json_t *j, struct oci_image_config **ret_config
         return 0;
 }
 
+static int
+config_from_doc(const json_t *j, const void *raw, size_t raw_len, void *ret, struct err **err)
+{
+        struct oci_image_config *c = NULL;
+        int r = oci_image_config_from_json(j, &c, err);
+
+        if (r == 0) {
+                c->raw = oci_raw_copy(raw, raw_len);
+                c->raw_len = raw_len;
+                *(struct oci_image_config **) ret = c;
+        }
+        return r;
+}
+
 int
 oci_image_config_parse(const void *buf, size_t len, struct oci_image_config **ret_config, struct err **err)
 {
-        json_t *j = NULL;
-        struct oci_image_config *c = NULL;
-        int r;
-
-        if ((r = oci_json_load(buf, len, LIMIT_CONFIG_SIZE, "image config", &j, err)) < 0)
-                return r;
-        r = oci_image_config_from_json(j, &c, err);
-        json_decref(j);
-        if (r < 0) {
-                err_prefix(err, "image config");
-                return r;
-        }
-        c->raw = oci_raw_copy(buf, len);
-        c->raw_len = len;
-        *ret_config = c;
-        return 0;
+        return oci_json_parse_doc(buf, len, LIMIT_CONFIG_SIZE, "image config", config_from_doc, ret_config, err);
 }
 
 /* ---- edit ---- */

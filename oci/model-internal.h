@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -41,6 +42,16 @@ void oci_set_map(json_t *obj, const char *key, const json_t *map);
 /* "WHERE.KEY" or "KEY" into BUF. */
 const char *oci_field_path(char *buf, size_t size, const char *where, const char *key);
 
+/* Builds a document from its parsed JSON J: on success stores the new
+ * object (a struct oci_manifest *, oci_index * or oci_image_config *, its
+ * raw/raw_len a copy of RAW) through RET; on failure leaves RET alone. */
+typedef int (*oci_from_doc_fn)(const json_t *j, const void *raw, size_t raw_len, void *ret, struct err **err);
+/* The parse wrapper of every document type: load BUF (LEN bytes, at most
+ * CAP) with oci_json_load and hand it to FROM_DOC; an error is prefixed
+ * with WHAT ("manifest", "index", "image config") unless it already starts
+ * with it.  RET is written only on success. */
+int oci_json_parse_doc(const void *buf, size_t len, size_t cap, const char *what, oci_from_doc_fn from_doc, void *ret,
+                       struct err **err);
 /* Copy of LEN bytes plus a NUL. */
 unsigned char *oci_raw_copy(const void *buf, size_t len);
 

@@ -574,25 +574,39 @@ oci_manifest_from_json(const json_t *j, struct oci_manifest **ret_manifest, stru
 }
 
 int
-oci_manifest_parse(const void *buf, size_t len, struct oci_manifest **ret_manifest, struct err **err)
+oci_json_parse_doc(const void *buf, size_t len, size_t cap, const char *what, oci_from_doc_fn from_doc, void *ret,
+                   struct err **err)
 {
         json_t *j = NULL;
-        struct oci_manifest *m = NULL;
         int r;
 
-        if ((r = oci_json_load(buf, len, LIMIT_MANIFEST_SIZE, "manifest", &j, err)) < 0)
+        if ((r = oci_json_load(buf, len, cap, what, &j, err)) < 0)
                 return r;
-        r = oci_manifest_from_json(j, &m, err);
+        r = from_doc(j, buf, len, ret, err);
         json_decref(j);
-        if (r < 0) {
-                if (err && *err && strncmp((*err)->msg, "manifest", 8) != 0)
-                        err_prefix(err, "manifest");
-                return r;
+        if (r < 0 && err && *err && strncmp((*err)->msg, what, strlen(what)) != 0)
+                err_prefix(err, "%s", what);
+        return r;
+}
+
+static int
+manifest_from_doc(const json_t *j, const void *raw, size_t raw_len, void *ret, struct err **err)
+{
+        struct oci_manifest *m = NULL;
+        int r = oci_manifest_from_json(j, &m, err);
+
+        if (r == 0) {
+                m->raw = oci_raw_copy(raw, raw_len);
+                m->raw_len = raw_len;
+                *(struct oci_manifest **) ret = m;
         }
-        m->raw = oci_raw_copy(buf, len);
-        m->raw_len = len;
-        *ret_manifest = m;
-        return 0;
+        return r;
+}
+
+int
+oci_manifest_parse(const void *buf, size_t len, struct oci_manifest **ret_manifest, struct err **err)
+{
+        return oci_json_parse_doc(buf, len, LIMIT_MANIFEST_SIZE, "manifest", manifest_from_doc, ret_manifest, err);
 }
 
 void
@@ -763,26 +777,24 @@ oci_index_from_json(const json_t *j, struct oci_index **ret_index, struct err **
         return 0;
 }
 
+static int
+index_from_doc(const json_t *j, const void *raw, size_t raw_len, void *ret, struct err **err)
+{
+        struct oci_index *idx = NULL;
+        int r = oci_index_from_json(j, &idx, err);
+
+        if (r == 0) {
+                idx->raw = oci_raw_copy(raw, raw_len);
+                idx->raw_len = raw_len;
+                *(struct oci_index **) ret = idx;
+        }
+        return r;
+}
+
 int
 oci_index_parse(const void *buf, size_t len, struct oci_index **ret_index, struct err **err)
 {
-        json_t *j = NULL;
-        struct oci_index *idx = NULL;
-        int r;
-
-        if ((r = oci_json_load(buf, len, LIMIT_MANIFEST_SIZE, "index", &j, err)) < 0)
-                return r;
-        r = oci_index_from_json(j, &idx, err);
-        json_decref(j);
-        if (r < 0) {
-                if (err && *err && strncmp((*err)->msg, "index", 5) != 0)
-                        err_prefix(err, "index");
-                return r;
-        }
-        idx->raw = oci_raw_copy(buf, len);
-        idx->raw_len = len;
-        *ret_index = idx;
-        return 0;
+        return oci_json_parse_doc(buf, len, LIMIT_MANIFEST_SIZE, "index", index_from_doc, ret_index, err);
 }
 
 void
@@ -997,24 +1009,17 @@ oci_document_parse(const void *buf, size_t len, const char *content_type, struct
                 return r;
         }
         if (oci_mediatype_is_index(mt)) {
-                r = oci_index_from_json(j, &doc.index, err);
+                r = index_from_doc(j, buf, len, &doc.index, err);
                 if (r < 0)
                         err_prefix(err, "index");
         } else {
-                r = oci_manifest_from_json(j, &doc.manifest, err);
+                r = manifest_from_doc(j, buf, len, &doc.manifest, err);
                 if (r < 0)
                         err_prefix(err, "manifest");
         }
         json_decref(j);
         if (r < 0)
                 return r;
-        if (doc.index) {
-                doc.index->raw = oci_raw_copy(buf, len);
-                doc.index->raw_len = len;
-        } else {
-                doc.manifest->raw = oci_raw_copy(buf, len);
-                doc.manifest->raw_len = len;
-        }
         doc.media_type = mt;
         *ret = doc;
         return 0;
