@@ -9,6 +9,7 @@
 
 #include "builder/dockerfile/parser-internal.h"
 #include "common/cleanup.h"
+#include "common/utf8.h"
 
 /* encoding/json refuses nesting deeper than this. */
 #define JSON_MAX_DEPTH 10000
@@ -155,9 +156,9 @@ parse_string(struct jp *j, struct df_buf *out)
                         continue;
                 }
                 {
-                        size_t n = df_utf8_decode((const unsigned char *) j->p, (const unsigned char *) j->end, &r);
+                        size_t n = utf8_next(j->p, (size_t) (j->end - j->p), &r);
                         /* Invalid UTF-8 is accepted and replaced, one byte at a time. */
-                        if (n == 0) {
+                        if (n == 1 && r == 0xFFFD) {
                                 if (out)
                                         put_utf8(out, 0xFFFD);
                                 j->p++;

@@ -29,10 +29,6 @@ void df_buf_free(struct df_buf *b);
  * starts at P (before END), or 0 when P starts no white space. */
 size_t df_uspace_len(const char *p, const char *end);
 
-/* Decode one UTF-8 sequence at P (before END) into *RUNE; returns its length,
- * or 0 for an invalid or truncated sequence (one bad byte). */
-size_t df_utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t *rune);
-
 /* Append S (LEN bytes) to B quoted as Go's strconv.Quote does. */
 void df_quote_go(struct df_buf *b, const char *s, size_t len);
 

@@ -24,6 +24,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/limits.h"
+#include "common/utf8.h"
 
 static const char *const kind_names[BUILD_DF_KIND_COUNT] = {
     [BUILD_DF_ADD] = "ADD",
@@ -576,8 +577,7 @@ parse_words(const struct ctx *c, struct build_df_instr *in, const char *s, size_
                 /* Copy the whole UTF-8 sequence so words never split one. */
                 {
                         uint32_t r;
-                        size_t k = df_utf8_decode((const unsigned char *) s + pos, (const unsigned char *) s + n, &r);
-                        width = k ? k : 1;
+                        width = utf8_next(s + pos, n - pos, &r);
                 }
                 df_buf_add(&w, s + pos, width);
                 pos += width;

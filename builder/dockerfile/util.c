@@ -11,6 +11,7 @@
 
 #include "builder/dockerfile/parser-internal.h"
 #include "common/cleanup.h"
+#include "common/utf8.h"
 
 void
 df_buf_add(struct df_buf *b, const void *p, size_t n)
@@ -87,44 +88,6 @@ df_buf_free(struct df_buf *b)
         b->len = b->alloc = 0;
 }
 
-size_t
-df_utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t *rune)
-{
-        uint32_t r;
-        size_t n, i;
-
-        if (p >= end)
-                return 0;
-        if (p[0] < 0x80) {
-                *rune = p[0];
-                return 1;
-        }
-        if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-                n = 2;
-                r = p[0] & 0x1F;
-        } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-                n = 3;
-                r = p[0] & 0x0F;
-        } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-                n = 4;
-                r = p[0] & 0x07;
-        } else {
-                return 0;
-        }
-        if ((size_t) (end - p) < n)
-                return 0;
-        for (i = 1; i < n; i++) {
-                if ((p[i] & 0xC0) != 0x80)
-                        return 0;
-                r = (r << 6) | (p[i] & 0x3F);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-        if ((n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) || (r >= 0xD800 && r <= 0xDFFF))
-                return 0;
-        *rune = r;
-        return n;
-}
-
 /* Go's unicode.IsSpace: '\t' '\n' '\v' '\f' '\r' ' ' U+0085 U+00A0 and the
  * Z-category spaces. */
 static bool
@@ -156,12 +119,12 @@ df_uspace_len(const char *p, const char *end)
         uint32_t r;
         size_t n;
 
-        if (p < end && (unsigned char) *p < 0x80)
-                return (*p == ' ' || (*p >= '\t' && *p <= '\r')) ? 1 : 0;
-        n = df_utf8_decode((const unsigned char *) p, (const unsigned char *) end, &r);
-        if (n == 0 || !is_uspace(r))
+        if (p >= end)
                 return 0;
-        return n;
+        if ((unsigned char) *p < 0x80)
+                return (*p == ' ' || (*p >= '\t' && *p <= '\r')) ? 1 : 0;
+        n = utf8_next(p, (size_t) (end - p), &r);
+        return is_uspace(r) ? n : 0;
 }
 
 static locale_t utf8_locale;
@@ -217,9 +180,8 @@ df_quote_go(struct df_buf *b, const char *s, size_t len)
                         df_buf_add(b, run, (size_t) (p - run));
                 if (p >= end)
                         break;
-                n = df_utf8_decode(p, end, &r);
-
-                if (n == 0) {
+                n = utf8_next((const char *) p, (size_t) (end - p), &r);
+                if (n == 1 && r == 0xFFFD) { /* invalid UTF-8 */
                         df_buf_add(b, "\\x", 2);
                         df_buf_addc(b, hex[*p >> 4]);
                         df_buf_addc(b, hex[*p & 15]);

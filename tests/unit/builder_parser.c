@@ -391,6 +391,12 @@ quoting(void **state)
          * escaped, non-printable code points as \u. */
         assert_dump("CMD [\"\\u00e9 \\u00a0 \\u200b \\u007f \\u0001 \\ud83d\\ude00\"]\nCMD \xff\xfe\n",
                     "(cmd \"\xc3\xa9 \\u00a0 \\u200b \\x7f \\x01 \xF0\x9F\x98\x80\")\n(cmd \"\\xff\\xfe\")\n");
+        /* Overlong forms, surrogates and code points past U+10FFFF are
+         * invalid UTF-8: escaped byte by byte in a dump, and each byte
+         * decodes to U+FFFD in a JSON string (Go's rules). */
+        assert_dump("CMD \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80\nCMD [\"\xc0\xaf\"]\n",
+                    "(cmd \"\\xc0\\xaf \\xed\\xa0\\x80 \\xf4\\x90\\x80\\x80\")\n"
+                    "(cmd \"\xef\xbf\xbd\xef\xbf\xbd\")\n");
 }
 
 int
