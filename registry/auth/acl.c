@@ -29,22 +29,26 @@ split(char *s, char **comp)
         return n;
 }
 
+/* Does the pattern PAT (NP components) match NAME (NN components)?
+ * ok[i][j]: pattern components i.. match name components j..; filled from
+ * the end, so every (i, j) is decided once: O(NP * NN) fnmatch calls even
+ * for many "**" (plain backtracking was exponential in their number). */
 static bool
-match_from(char **pat, size_t np, char **name, size_t nn)
+match_components(char **pat, size_t np, char **name, size_t nn)
 {
-        while (np > 0) {
-                if (strcmp(pat[0], "**") == 0) {
-                        /* Zero or more whole components. */
-                        for (size_t skip = 0; skip <= nn; skip++)
-                                if (match_from(pat + 1, np - 1, name + skip, nn - skip))
-                                        return true;
-                        return false;
+        bool ok[MAX_COMPONENTS + 1][MAX_COMPONENTS + 1];
+
+        for (size_t i = np + 1; i-- > 0;)
+                for (size_t j = nn + 1; j-- > 0;) {
+                        if (i == np)
+                                ok[i][j] = j == nn;
+                        else if (strcmp(pat[i], "**") == 0)
+                                /* Zero components, or one more. */
+                                ok[i][j] = ok[i + 1][j] || (j < nn && ok[i][j + 1]);
+                        else
+                                ok[i][j] = j < nn && ok[i + 1][j + 1] && fnmatch(pat[i], name[j], 0) == 0;
                 }
-                if (nn == 0 || fnmatch(pat[0], name[0], 0) != 0)
-                        return false;
-                pat++, np--, name++, nn--;
-        }
-        return nn == 0;
+        return ok[0][0];
 }
 
 bool
@@ -56,7 +60,7 @@ reg_acl_glob(const char *pattern, const char *name)
 
         if (np == SIZE_MAX || nn == SIZE_MAX)
                 return false;
-        return match_from(pc, np, nc, nn);
+        return match_components(pc, np, nc, nn);
 }
 
 unsigned

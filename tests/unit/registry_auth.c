@@ -447,6 +447,22 @@ acl_glob(void **state)
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
                 if (reg_acl_glob(cases[i].pat, cases[i].name) != cases[i].match)
                         fail_msg("glob '%s' vs '%s' should be %d", cases[i].pat, cases[i].name, cases[i].match);
+        {
+                /* Many "**" against a long name that does not match: was
+                 * exponential backtracking (seconds to hours per request),
+                 * now a table of at most 64 x 64 cells. */
+                char name[200] = "a";
+                struct timespec t0, t1;
+
+                for (int k = 1; k < 60; k++)
+                        strcat(name, "/a");
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                assert_false(reg_acl_glob("**/**/**/**/**/**/**/**/**/**/**/**/z", name));
+                assert_true(reg_acl_glob("**/**/**/**/**/**/**/**/**/**/**/**/a", name));
+                assert_true(reg_acl_glob("a/**/a/**/**/a", name));
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                assert_true(t1.tv_sec - t0.tv_sec < 2);
+        }
 }
 
 static int
