@@ -23,6 +23,8 @@
 /* Paths inside images and archives. */
 #define LIMIT_PATH 4096
 #define LIMIT_PAX_HEADER (1024 * 1024)
+/* A kernel text file read whole (/proc/self/mountinfo, cgroup files). */
+#define LIMIT_PROC_FILE (4 * 1024 * 1024)
 /* Layers per image and manifests per index. */
 #define LIMIT_LAYERS 1024
 #define LIMIT_INDEX_MANIFESTS 4096
