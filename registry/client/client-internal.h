@@ -142,6 +142,25 @@ int reg_host_ping(struct reg_client *c, CURL *h, struct reg_host *host, struct e
 int reg_http_do(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req *req, struct reg_resp *resp,
                 struct err **err);
 
+/* A batch of requests run concurrently (up to the client's jobs) on one
+ * curl multi handle, each with reg_http_do's behaviour (authentication,
+ * redirects, retries with backoff, re-authentication on 401), all on the
+ * calling thread.  START(i) is called for each item i in [0, N) in order
+ * when a slot is free: it returns 1 with *ret_req and *ret_resp (owned by
+ * the caller, kept in place until FINISH) to run a request, 0 to skip the
+ * item, or negative to stop.  FINISH(i, r) is called when item i's request
+ * is over: r == 0 with its response (any status), or r < 0 with *err set;
+ * it returns negative to stop the batch (the requests still running are
+ * abandoned; the items' state is the caller's to clean up).  Returns 0
+ * when every item finished without a stop. */
+struct reg_batch_ops {
+        int (*start)(size_t i, void *userdata, struct reg_req **ret_req, struct reg_resp **ret_resp,
+                     struct err **err);
+        int (*finish)(size_t i, void *userdata, int r, struct err **err);
+};
+int reg_http_batch(struct reg_client *c, struct reg_host *host, size_t n, const struct reg_batch_ops *ops,
+                   void *userdata, struct err **err);
+
 /* An error for an unexpected response: the registry, request, status and
  * the registry's error codes and messages from the body. */
 int reg_http_fail(struct reg_host *host, const struct reg_resp *resp, struct err **err);

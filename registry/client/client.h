@@ -20,8 +20,9 @@
  * (MANIFEST_UNKNOWN → ERR_MANIFEST_UNKNOWN, UNAUTHORIZED → ERR_UNAUTHORIZED,
  * ...), else ERR_HTTP for other statuses, EIO for transport failures.
  *
- * A reg_client may be used by one thread at a time (it runs its own worker
- * threads for concurrent blob transfers).
+ * A reg_client may be used by one thread at a time.  Blob downloads run
+ * concurrently (up to opts.jobs) on one curl multi handle on the calling
+ * thread; uploads run on up to opts.jobs worker threads.
  */
 #ifndef REGISTRY_CLIENT_CLIENT_H
 #define REGISTRY_CLIENT_CLIENT_H

@@ -62,13 +62,18 @@ struct xfer {
         struct reg_req *req;
         struct reg_resp *resp;
         CURL *h;
-        size_t cap;
+        const char *url;           /* borrowed for the transfer's life */
         size_t body_alloc;
         const struct reg_body *body;
         struct err *sink_err;
         bool header_overflow;
         bool body_overflow;
         uint64_t sent;             /* body bytes handed to curl */
+        struct curl_slist *hdrs;   /* request headers, alive during the transfer */
+        char *auth_line;           /* a secret */
+        char *range_line;
+        char *ct_line;
+        char errbuf[CURL_ERROR_SIZE];
 };
 
 static char *
@@ -107,6 +112,7 @@ on_header(char *buf, size_t size, size_t nitems, void *userdata)
         if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
                 /* A new response (after 100 Continue): forget the old headers. */
                 resp_reset(r);
+                x->body_alloc = 0;
                 x->header_overflow = false;
         }
         r->header_bytes += len;
@@ -321,28 +327,24 @@ is_transient_curl(CURLcode cc)
         }
 }
 
-/* One request/response on URL.  Returns 0 with RESP filled (any status),
- * or a negative error; *ret_transient tells whether retrying may help. */
-static int
-http_once(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req *req, const char *url,
-          const char *authorization, struct reg_resp *resp, bool *ret_transient, struct err **err)
+/* Set up H for one request/response on URL (X must stay in place until
+ * xfer_end): curl_easy_perform it, or run it in a multi handle. */
+static void
+xfer_begin(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req *req, const char *url,
+           const char *authorization, struct reg_resp *resp, struct xfer *x)
 {
-        struct xfer x = {.req = req, .resp = resp, .h = h};
-        struct curl_slist *hdrs = NULL;
-        char errbuf[CURL_ERROR_SIZE] = "";
-        _cleanup_free_ char *auth_line = NULL;
-        _cleanup_free_ char *range_line = NULL;
-        _cleanup_free_ char *ct_line = NULL;
-        CURLcode cc;
-
-        *ret_transient = false;
+        memset(x, 0, sizeof(*x));
+        x->req = req;
+        x->resp = resp;
+        x->h = h;
+        x->url = url;
         resp_reset(resp);
         free(resp->request);
         resp->request = xasprintf("%s %s", req->method, url);
 
         curl_easy_reset(h);
         curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "ipull/0.1 (ibuild)");
@@ -352,9 +354,9 @@ http_once(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req *
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
         /* Bigger reads and writes for blob bodies: fewer callbacks and syscalls. */
         curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
         curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
@@ -376,63 +378,78 @@ http_once(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req *
         } else if (strcmp(req->method, "GET") != 0) {
                 static const struct reg_body empty = {.fd = -1};
                 const struct reg_body *b = req->body ? req->body : &empty;
-                x.body = b;
+                x->body = b;
                 curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
                 curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
                 curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-                curl_easy_setopt(h, CURLOPT_READDATA, &x);
+                curl_easy_setopt(h, CURLOPT_READDATA, x);
                 curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-                curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
+                curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
                 curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
                                  (curl_off_t) (b->fd >= 0 ? b->size : b->len));
-                hdrs = curl_slist_append(hdrs, "Expect:");
-                ct_line = xasprintf("Content-Type: %s",
-                                    req->content_type ? req->content_type : "application/octet-stream");
-                hdrs = curl_slist_append(hdrs, ct_line);
+                x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+                x->ct_line = xasprintf("Content-Type: %s",
+                                       req->content_type ? req->content_type : "application/octet-stream");
+                x->hdrs = curl_slist_append(x->hdrs, x->ct_line);
         }
         for (size_t i = 0; i < 8 && req->headers[i]; i++)
-                hdrs = curl_slist_append(hdrs, req->headers[i]);
+                x->hdrs = curl_slist_append(x->hdrs, req->headers[i]);
         if (req->range) {
-                range_line = xasprintf("Range: %s", req->range);
-                hdrs = curl_slist_append(hdrs, range_line);
+                x->range_line = xasprintf("Range: %s", req->range);
+                x->hdrs = curl_slist_append(x->hdrs, x->range_line);
         }
         if (authorization) {
-                auth_line = xasprintf("Authorization: %s", authorization);
-                hdrs = curl_slist_append(hdrs, auth_line);
+                x->auth_line = xasprintf("Authorization: %s", authorization);
+                x->hdrs = curl_slist_append(x->hdrs, x->auth_line);
         }
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+}
 
-        cc = curl_easy_perform(h);
+/* Finish the transfer X set up, which ended with CC.  Returns 0 with its
+ * response filled (any status), or a negative error; *ret_transient tells
+ * whether retrying may help. */
+static int
+xfer_end(struct xfer *x, CURLcode cc, bool *ret_transient, struct err **err)
+{
+        CURL *h = x->h;
+        struct reg_req *req = x->req;
+        struct reg_resp *resp = x->resp;
 
+        *ret_transient = false;
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-        curl_slist_free_all(hdrs);
-        if (auth_line)
-                explicit_bzero(auth_line, strlen(auth_line));
+        curl_slist_free_all(x->hdrs);
+        x->hdrs = NULL;
+        if (x->auth_line)
+                explicit_bzero(x->auth_line, strlen(x->auth_line));
+        free(x->auth_line);
+        free(x->range_line);
+        free(x->ct_line);
+        x->auth_line = x->range_line = x->ct_line = NULL;
 
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         resp->status = status;
         free(resp->url);
-        resp->url = xstrdup(url);
+        resp->url = xstrdup(x->url);
 
-        if (x.sink_err) {
-                int code = x.sink_err->code;
-                err_set(err, code, "%s: %s", resp->request, x.sink_err->msg);
-                err_clear(&x.sink_err);
+        if (x->sink_err) {
+                int code = x->sink_err->code;
+                err_set(err, code, "%s: %s", resp->request, x->sink_err->msg);
+                err_clear(&x->sink_err);
                 /* A write error of ours is not the network's fault, but a
                  * short/overlong body is (the digest check decides later). */
                 return -code;
         }
-        if (x.header_overflow)
+        if (x->header_overflow)
                 return err_set(err, ERR_HTTP, "%s: response headers over %d bytes", resp->request,
                                LIMIT_HTTP_HEADERS);
-        if (x.body_overflow)
+        if (x->body_overflow)
                 return err_set(err, ERR_SIZE_INVALID, "%s: response body over %zu bytes", resp->request,
                                req->cap);
         if (cc != CURLE_OK) {
                 resp->curl_code = (int) cc;
                 *ret_transient = is_transient_curl(cc);
-                return err_set(err, EIO, "%s: %s", resp->request, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                return err_set(err, EIO, "%s: %s", resp->request, x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
         }
         return 0;
 }
@@ -697,97 +714,386 @@ is_redirect(long st)
         return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
 }
 
+/* One request through its attempts, redirects and re-authentication, as
+ * a state machine so that the synchronous reg_http_do and the concurrent
+ * reg_http_batch drive the same logic. */
+enum call_step {
+        CALL_PERFORM,              /* the handle is set up: run it */
+        CALL_WAIT,                 /* start another attempt after wait_ms */
+        CALL_DONE,                 /* the response is there */
+        CALL_FAILED,               /* *err is set */
+};
+
+struct reg_call {
+        struct reg_client *c;
+        struct reg_host *host;
+        struct reg_req *req;
+        struct reg_resp *resp;
+        int attempt, attempts;
+        long delay;                /* the next backoff */
+        long wait_ms;              /* CALL_WAIT: before the next attempt */
+        bool reauthed;
+        char *auth;                /* Authorization for the registry (a secret) */
+        char *url;                 /* the current hop */
+        bool own;                  /* URL is on the registry itself */
+        int hop;
+        struct xfer x;
+};
+
+static void
+call_init(struct reg_call *k, struct reg_client *c, struct reg_host *host, struct reg_req *req,
+          struct reg_resp *resp)
+{
+        memset(k, 0, sizeof(*k));
+        k->c = c;
+        k->host = host;
+        k->req = req;
+        k->resp = resp;
+        k->attempts = req->once ? 1 : c->retries + 1;
+        k->delay = c->backoff_ms;
+        resp->content_length = -1;
+}
+
+static void
+call_clear(struct reg_call *k)
+{
+        if (k->auth)
+                explicit_bzero(k->auth, strlen(k->auth));
+        free(k->auth);
+        free(k->url);
+        k->auth = k->url = NULL;
+}
+
+/* Start an attempt on H: prepare, authorization, first hop set up. */
+static int
+call_attempt(struct reg_call *k, CURL *h, struct err **err)
+{
+        struct reg_req *req = k->req;
+        int r;
+
+        call_clear(k);
+        k->url = xstrdup(req->url);
+        k->own = true;
+        k->hop = 0;
+        if (req->prepare) {
+                r = req->prepare(req->userdata, err);
+                if (r < 0)
+                        return r;
+        }
+        if (req->authorization) {
+                k->auth = xstrdup(req->authorization);
+        } else if (k->host && !req->no_auth) {
+                r = authorization_for(k->c, h, k->host, req->scope, false, &k->auth, err);
+                if (r < 0)
+                        return r;
+        }
+        xfer_begin(k->c, h, k->host, req, k->url, k->auth, k->resp, &k->x);
+        return 0;
+}
+
+static void
+call_backoff(struct reg_call *k, long wait)
+{
+        k->wait_ms = wait;
+        k->delay = k->delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : k->delay * 2;
+        k->attempt++;
+}
+
+/* The transfer on H ended with CC: decide what comes next (*ret_step).
+ * Returns negative (CALL_FAILED) with *err set when the call failed. */
+static int
+call_finish(struct reg_call *k, CURL *h, CURLcode cc, enum call_step *ret_step, struct err **err)
+{
+        struct reg_client *c = k->c;
+        struct reg_req *req = k->req;
+        struct reg_resp *resp = k->resp;
+        bool transient = false;
+        int r;
+
+        r = xfer_end(&k->x, cc, &transient, err);
+        if (r >= 0 && req->follow && is_redirect(resp->status) && resp->location) {
+                char *next = NULL;
+                if (k->hop >= MAX_REDIRECTS)
+                        r = err_set(err, ERR_HTTP, "%s: more than %d redirects", resp->request, MAX_REDIRECTS);
+                else if (!(next = reg_url_resolve(k->url, resp->location)))
+                        r = err_set(err, ERR_HTTP, "%s: bad redirect Location", resp->request);
+                if (r >= 0) {
+                        /* Credentials go to the registry only, never to the
+                         * storage a redirect points at (e.g. a CDN).  A
+                         * resumed download keeps its Range. */
+                        if (k->own && !same_origin(req->url, next))
+                                k->own = false;
+                        free(k->url);
+                        k->url = next;
+                        k->hop++;
+                        xfer_begin(c, h, k->own ? k->host : NULL, req, k->url, k->own ? k->auth : NULL, resp, &k->x);
+                        *ret_step = CALL_PERFORM;
+                        return 0;
+                }
+        }
+        if (r < 0) {
+                if (!transient || k->attempt + 1 >= k->attempts) {
+                        *ret_step = CALL_FAILED;
+                        return k->attempt ? err_prefix(err, "after %d attempts", k->attempt + 1) : r;
+                }
+                err_clear(err);
+                reg_client_logf(c, "Retrying %s in %ld ms (attempt %d of %d)", req->url, k->delay, k->attempt + 2,
+                                k->attempts);
+                call_backoff(k, k->delay);
+                *ret_step = CALL_WAIT;
+                return 0;
+        }
+        if (resp->status == 401 && k->host && k->own && !req->no_auth && !k->reauthed) {
+                k->reauthed = true;
+                if (learn_challenge(k->host, resp->www_authenticate)) {
+                        _cleanup_secret_ char *again = NULL;
+                        /* A fresh token (the cached one may be for too
+                         * little access); no retry budget spent. */
+                        r = authorization_for(c, h, k->host, req->scope, true, &again, err);
+                        if (r < 0) {
+                                *ret_step = CALL_FAILED;
+                                return r;
+                        }
+                        if (again) {
+                                k->wait_ms = 0;
+                                *ret_step = CALL_WAIT;
+                                return 0;
+                        }
+                }
+        }
+        long st = resp->status;
+        if ((st == 408 || st == 429 || st >= 500) && k->attempt + 1 < k->attempts) {
+                long wait = reg_retry_after_ms(resp->retry_after);
+                if (wait < 0 || (st != 429 && st < 500))
+                        wait = k->delay;
+                reg_client_logf(c, "Retrying %s after HTTP %ld in %ld ms (attempt %d of %d)", req->url, st, wait,
+                                k->attempt + 2, k->attempts);
+                call_backoff(k, wait);
+                *ret_step = CALL_WAIT;
+                return 0;
+        }
+        *ret_step = CALL_DONE;
+        return 0;
+}
+
 int
 reg_http_do(struct reg_client *c, CURL *h, struct reg_host *host, struct reg_req *req, struct reg_resp *resp,
             struct err **err)
 {
-        int attempts = req->once ? 1 : c->retries + 1;
-        long delay = c->backoff_ms;
-        bool reauthed = false;
+        struct reg_call k;
+        enum call_step step = CALL_FAILED;
         int r;
 
-        resp->content_length = -1;
-        for (int attempt = 0;; attempt++) {
-                _cleanup_secret_ char *auth = NULL;
-                _cleanup_free_ char *url = xstrdup(req->url);
-                bool transient = false;
-                bool own = true; /* URL is on the registry itself */
+        call_init(&k, c, host, req, resp);
+        for (;;) {
+                r = call_attempt(&k, h, err);
+                if (r < 0)
+                        break;
+                do
+                        r = call_finish(&k, h, curl_easy_perform(h), &step, err);
+                while (r >= 0 && step == CALL_PERFORM);
+                if (r < 0 || step == CALL_DONE)
+                        break;
+                sleep_ms(k.wait_ms);
+        }
+        call_clear(&k);
+        return r;
+}
 
-                if (req->prepare) {
-                        r = req->prepare(req->userdata, err);
-                        if (r < 0)
-                                return r;
+/* ---- concurrent requests on one multi handle -------------------------------- */
+
+struct batch_slot {
+        CURL *h;
+        bool busy;                 /* a call is in progress */
+        bool in_multi;             /* h is added to the multi handle */
+        bool waiting;              /* until due, for the next attempt */
+        struct timespec due;
+        size_t item;
+        struct reg_call call;
+};
+
+static struct timespec
+mono_now(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts;
+}
+
+static long
+ms_until(struct timespec due, struct timespec now)
+{
+        return (due.tv_sec - now.tv_sec) * 1000 + (due.tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* The call of slot S ended (R < 0: failed with *err set): hand it over. */
+static int
+batch_finish(struct batch_slot *s, const struct reg_batch_ops *ops, void *userdata, int r, struct err **err)
+{
+        s->busy = false;
+        s->waiting = false;
+        call_clear(&s->call);
+        return ops->finish(s->item, userdata, r, err);
+}
+
+/* Start an attempt of slot S's call (added to M), or finish it on failure. */
+static int
+batch_attempt(CURLM *m, struct batch_slot *s, const struct reg_batch_ops *ops, void *userdata, struct err **err)
+{
+        int r = call_attempt(&s->call, s->h, err);
+        if (r < 0)
+                return batch_finish(s, ops, userdata, r, err);
+        s->waiting = false;
+        if (curl_multi_add_handle(m, s->h) != CURLM_OK)
+                return batch_finish(s, ops, userdata, err_set(err, ENOMEM, "curl_multi_add_handle failed"),
+                                    err);
+        s->in_multi = true;
+        return 0;
+}
+
+int
+reg_http_batch(struct reg_client *c, struct reg_host *host, size_t n, const struct reg_batch_ops *ops,
+               void *userdata, struct err **err)
+{
+        size_t nslots = (size_t) (c->jobs > 0 ? c->jobs : 1);
+        size_t next = 0, active = 0;
+        int r = 0;
+
+        if (n == 0)
+                return 0;
+        if (nslots > n)
+                nslots = n;
+        CURLM *m = curl_multi_init();
+        if (!m)
+                return err_set(err, ENOMEM, "curl_multi_init failed");
+        struct batch_slot *slots = xcalloc(nslots, sizeof(*slots));
+        for (size_t i = 0; i < nslots; i++) {
+                slots[i].h = curl_easy_init();
+                if (!slots[i].h) {
+                        r = err_set(err, ENOMEM, "curl_easy_init failed");
+                        goto out;
                 }
-                if (req->authorization) {
-                        auth = xstrdup(req->authorization);
-                } else if (host && !req->no_auth) {
-                        r = authorization_for(c, h, host, req->scope, false, &auth, err);
-                        if (r < 0)
-                                return r;
-                }
-                for (int hop = 0;; hop++) {
-                        r = http_once(c, h, own ? host : NULL, req, url, own ? auth : NULL, resp, &transient, err);
-                        if (r < 0 || !req->follow || !is_redirect(resp->status) || !resp->location)
-                                break;
-                        if (hop >= MAX_REDIRECTS) {
-                                r = err_set(err, ERR_HTTP, "%s: more than %d redirects", resp->request,
-                                            MAX_REDIRECTS);
-                                break;
-                        }
-                        char *next = reg_url_resolve(url, resp->location);
-                        if (!next) {
-                                r = err_set(err, ERR_HTTP, "%s: bad redirect Location", resp->request);
-                                break;
-                        }
-                        /* Credentials go to the registry only, never to the
-                         * storage a redirect points at (e.g. a CDN). */
-                        if (own && !same_origin(req->url, next))
-                                own = false;
-                        free(url);
-                        url = next;
-                        /* A redirect answers with the new location's body; a
-                         * resumed download keeps its Range. */
-                }
-                if (r < 0) {
-                        if (!transient || attempt + 1 >= attempts)
-                                return attempt ? err_prefix(err, "after %d attempts", attempt + 1) : r;
-                        err_clear(err);
-                        reg_client_logf(c, "Retrying %s in %ld ms (attempt %d of %d)", req->url, delay,
-                                        attempt + 2, attempts);
-                        sleep_ms(delay);
-                        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
-                        continue;
-                }
-                if (resp->status == 401 && host && own && !req->no_auth && !reauthed) {
-                        reauthed = true;
-                        if (learn_challenge(host, resp->www_authenticate)) {
-                                _cleanup_secret_ char *again = NULL;
-                                /* A fresh token (the cached one may be for too
-                                 * little access); no retry budget spent. */
-                                r = authorization_for(c, h, host, req->scope, true, &again, err);
-                                if (r < 0)
-                                        return r;
-                                if (again) {
-                                        attempt--;
+        }
+        for (;;) {
+                /* Idle slots take the next items. */
+                for (size_t i = 0; i < nslots && r >= 0; i++) {
+                        struct batch_slot *s = &slots[i];
+                        while (!s->busy && next < n && r >= 0) {
+                                struct reg_req *req = NULL;
+                                struct reg_resp *resp = NULL;
+                                size_t item = next++;
+                                int st = ops->start(item, userdata, &req, &resp, err);
+                                if (st < 0) {
+                                        r = st;
+                                        break;
+                                }
+                                if (st == 0)
                                         continue;
+                                call_init(&s->call, c, host, req, resp);
+                                s->item = item;
+                                s->busy = true;
+                                active++;
+                                r = batch_attempt(m, s, ops, userdata, err);
+                                if (!s->busy)
+                                        active--;
+                        }
+                }
+                if (r < 0 || active == 0)
+                        break;
+                /* Retries that are due. */
+                struct timespec now = mono_now();
+                long timeout = 1000;
+                for (size_t i = 0; i < nslots && r >= 0; i++) {
+                        struct batch_slot *s = &slots[i];
+                        if (!s->busy || !s->waiting)
+                                continue;
+                        long left = ms_until(s->due, now);
+                        if (left > 0) {
+                                if (left < timeout)
+                                        timeout = left;
+                                continue;
+                        }
+                        r = batch_attempt(m, s, ops, userdata, err);
+                        if (!s->busy)
+                                active--;
+                }
+                if (r < 0)
+                        break;
+                if (active == 0)
+                        continue;
+                int running = 0;
+                CURLMcode mc = curl_multi_perform(m, &running);
+                if (mc == CURLM_OK)
+                        mc = curl_multi_poll(m, NULL, 0, (int) timeout, NULL);
+                if (mc == CURLM_OK)
+                        mc = curl_multi_perform(m, &running);
+                if (mc != CURLM_OK) {
+                        r = err_set(err, EIO, "curl multi: %s", curl_multi_strerror(mc));
+                        break;
+                }
+                CURLMsg *msg;
+                int left;
+                while (r >= 0 && (msg = curl_multi_info_read(m, &left))) {
+                        if (msg->msg != CURLMSG_DONE)
+                                continue;
+                        CURL *h = msg->easy_handle;
+                        CURLcode cc = msg->data.result;
+                        struct batch_slot *s = NULL;
+                        for (size_t i = 0; i < nslots && !s; i++)
+                                if (slots[i].h == h)
+                                        s = &slots[i];
+                        curl_multi_remove_handle(m, h);
+                        if (!s)
+                                continue;
+                        s->in_multi = false;
+                        enum call_step step;
+                        int fr = call_finish(&s->call, h, cc, &step, err);
+                        if (fr < 0) {
+                                r = batch_finish(s, ops, userdata, fr, err);
+                                active--;
+                        } else if (step == CALL_DONE) {
+                                r = batch_finish(s, ops, userdata, 0, err);
+                                active--;
+                        } else if (step == CALL_PERFORM) {
+                                if (curl_multi_add_handle(m, h) != CURLM_OK) {
+                                        r = batch_finish(s, ops, userdata,
+                                                         err_set(err, ENOMEM, "curl_multi_add_handle failed"), err);
+                                        active--;
+                                } else {
+                                        s->in_multi = true;
+                                }
+                        } else {
+                                s->waiting = true;
+                                s->due = mono_now();
+                                s->due.tv_sec += s->call.wait_ms / 1000;
+                                s->due.tv_nsec += (s->call.wait_ms % 1000) * 1000000L;
+                                if (s->due.tv_nsec >= 1000000000L) {
+                                        s->due.tv_sec++;
+                                        s->due.tv_nsec -= 1000000000L;
                                 }
                         }
                 }
-                long st = resp->status;
-                if ((st == 408 || st == 429 || st >= 500) && attempt + 1 < attempts) {
-                        long wait = st == 429 ? reg_retry_after_ms(resp->retry_after) : -1;
-                        if (wait < 0)
-                                wait = delay;
-                        if (st >= 500 && reg_retry_after_ms(resp->retry_after) >= 0)
-                                wait = reg_retry_after_ms(resp->retry_after);
-                        reg_client_logf(c, "Retrying %s after HTTP %ld in %ld ms (attempt %d of %d)", req->url, st,
-                                        wait, attempt + 2, attempts);
-                        sleep_ms(wait);
-                        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
-                        continue;
-                }
-                return 0;
         }
+out:
+        /* On failure, abandon the calls still running (their items are the
+         * caller's to clean up). */
+        for (size_t i = 0; i < nslots; i++) {
+                struct batch_slot *s = &slots[i];
+                if (s->in_multi) {
+                        curl_multi_remove_handle(m, s->h);
+                        struct err *e = NULL;
+                        bool tr;
+                        xfer_end(&s->call.x, CURLE_ABORTED_BY_CALLBACK, &tr, &e);
+                        err_clear(&e);
+                }
+                if (s->busy)
+                        call_clear(&s->call);
+                if (s->h)
+                        curl_easy_cleanup(s->h);
+        }
+        free(slots);
+        curl_multi_cleanup(m);
+        return r;
 }
 
 /* ---- ping ------------------------------------------------------------------ */

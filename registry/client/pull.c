@@ -15,6 +15,8 @@
 
 #define MAX_NESTING 4
 
+struct download;
+
 struct pulled_doc {
         char *body;
         size_t len;
@@ -30,6 +32,7 @@ struct pull {
         size_t n_docs;
         struct oci_descriptor *blobs; /* copies, deduplicated */
         size_t n_blobs;
+        struct download *dls;      /* one per blob */
         uint64_t bytes;
         size_t fetched, skipped;
         pthread_mutex_t lock;
@@ -158,8 +161,9 @@ struct download {
         uint64_t got;
         bool fresh;
         char range[64];
-        struct reg_req *req;
-        struct reg_resp *resp;
+        char *url;
+        struct reg_req req;
+        struct reg_resp resp;
 };
 
 static int
@@ -169,9 +173,9 @@ dl_prepare(void *userdata, struct err **err)
         dl->fresh = true;
         if (dl->got > 0) {
                 snprintf(dl->range, sizeof(dl->range), "bytes=%" PRIu64 "-", dl->got);
-                dl->req->range = dl->range;
+                dl->req.range = dl->range;
         } else {
-                dl->req->range = NULL;
+                dl->req.range = NULL;
         }
         return 0;
 }
@@ -183,10 +187,10 @@ dl_sink(const void *data, size_t len, long status, void *userdata, struct err **
         if (dl->fresh) {
                 dl->fresh = false;
                 bool resumed = false;
-                if (status == 206 && dl->got > 0 && dl->resp->content_range) {
+                if (status == 206 && dl->got > 0 && dl->resp.content_range) {
                         /* Content-Range: bytes START-END/TOTAL must start where we are. */
                         uint64_t start;
-                        if (sscanf(dl->resp->content_range, "bytes %" SCNu64 "-", &start) == 1 && start == dl->got)
+                        if (sscanf(dl->resp.content_range, "bytes %" SCNu64 "-", &start) == 1 && start == dl->got)
                                 resumed = true;
                 }
                 if (!resumed && dl->got > 0) {
@@ -221,62 +225,92 @@ human_size(uint64_t n, char *buf, size_t len)
         return buf;
 }
 
+/* Batch START: a request for blob I unless the layout has it. */
 static int
-fetch_blob(size_t i, CURL *h, void *userdata, struct err **err)
+dl_start(size_t i, void *userdata, struct reg_req **ret_req, struct reg_resp **ret_resp, struct err **err)
 {
         struct pull *p = userdata;
-        struct download dl = {.p = p, .desc = &p->blobs[i]};
-        struct reg_resp resp = {0};
+        struct download *dl = &p->dls[i];
         char sz[32];
         int r;
 
-        r = digest_parse(dl.desc->digest, &dl.d, err);
+        dl->p = p;
+        dl->desc = &p->blobs[i];
+        r = digest_parse(dl->desc->digest, &dl->d, err);
         if (r < 0)
                 return r;
-        if (oci_layout_has_blob(p->layout, &dl.d)) {
+        if (oci_layout_has_blob(p->layout, &dl->d)) {
                 uint64_t have;
                 struct err *e = NULL;
-                if (oci_layout_stat_blob(p->layout, &dl.d, &have, &e) >= 0 && have == (uint64_t) dl.desc->size) {
-                        reg_client_logf(p->c, "Blob %s already present", dl.d.str);
-                        pthread_mutex_lock(&p->lock);
+                if (oci_layout_stat_blob(p->layout, &dl->d, &have, &e) >= 0 && have == (uint64_t) dl->desc->size) {
+                        reg_client_logf(p->c, "Blob %s already present", dl->d.str);
                         p->skipped++;
-                        pthread_mutex_unlock(&p->lock);
                         return 0;
                 }
                 err_clear(&e);
         }
-        reg_client_logf(p->c, "Copying blob %s (%s)", dl.d.str, human_size((uint64_t) dl.desc->size, sz, sizeof(sz)));
-        r = oci_layout_blob_writer_new(p->layout, dl.d.alg, &dl.w, err);
+        reg_client_logf(p->c, "Copying blob %s (%s)", dl->d.str,
+                        human_size((uint64_t) dl->desc->size, sz, sizeof(sz)));
+        r = oci_layout_blob_writer_new(p->layout, dl->d.alg, &dl->w, err);
         if (r < 0)
-                return r;
-        _cleanup_free_ char *url = reg_target_url(p->t, "blobs/%s", dl.d.str);
-        struct reg_req req = {
+                return err_prefix(err, "pulling blob %s", dl->d.str);
+        dl->url = reg_target_url(p->t, "blobs/%s", dl->d.str);
+        dl->req = (struct reg_req){
                 .method = "GET",
-                .url = url,
+                .url = dl->url,
                 .scope = p->t->scope,
                 .sink = dl_sink,
                 .prepare = dl_prepare,
-                .userdata = &dl,
+                .userdata = dl,
                 .follow = true,
         };
-        dl.req = &req;
-        dl.resp = &resp;
-        r = reg_http_do(p->c, h, p->t->host, &req, &resp, err);
-        if (r >= 0 && resp.status != 200 && resp.status != 206)
-                r = reg_http_fail(p->t->host, &resp, err);
+        *ret_req = &dl->req;
+        *ret_resp = &dl->resp;
+        return 1;
+}
+
+static void
+dl_clear(struct download *dl)
+{
+        oci_blob_writer_free(dl->w);
+        dl->w = NULL;
+        reg_resp_clear(&dl->resp);
+        free(dl->url);
+        dl->url = NULL;
+}
+
+/* Batch FINISH: verify and commit blob I. */
+static int
+dl_finish(size_t i, void *userdata, int r, struct err **err)
+{
+        struct pull *p = userdata;
+        struct download *dl = &p->dls[i];
+
+        if (r >= 0 && dl->resp.status != 200 && dl->resp.status != 206)
+                r = reg_http_fail(p->t->host, &dl->resp, err);
         if (r >= 0)
-                r = oci_blob_writer_commit(dl.w, &dl.d, dl.desc->size, NULL, NULL, err);
+                r = oci_blob_writer_commit(dl->w, &dl->d, dl->desc->size, NULL, NULL, err);
         if (r < 0)
-                err_prefix(err, "pulling blob %s", dl.d.str);
-        reg_resp_clear(&resp);
-        oci_blob_writer_free(dl.w);
-        if (r >= 0) {
-                reg_client_note_source(p->c, p->t->host->host, p->t->repo, dl.d.str);
-                pthread_mutex_lock(&p->lock);
-                p->fetched++;
-                p->bytes += (uint64_t) dl.desc->size;
-                pthread_mutex_unlock(&p->lock);
-        }
+                err_prefix(err, "pulling blob %s", dl->d.str);
+        dl_clear(dl);
+        if (r < 0)
+                return r;
+        reg_client_note_source(p->c, p->t->host->host, p->t->repo, dl->d.str);
+        p->fetched++;
+        p->bytes += (uint64_t) dl->desc->size;
+        return 0;
+}
+
+static int
+fetch_blobs(struct pull *p, struct err **err)
+{
+        static const struct reg_batch_ops ops = {.start = dl_start, .finish = dl_finish};
+        p->dls = xcalloc(p->n_blobs ? p->n_blobs : 1, sizeof(*p->dls));
+        int r = reg_http_batch(p->c, p->t->host, p->n_blobs, &ops, p, err);
+        for (size_t i = 0; i < p->n_blobs; i++)
+                dl_clear(&p->dls[i]);
+        free(p->dls);
+        p->dls = NULL;
         return r;
 }
 
@@ -328,7 +362,7 @@ pull_into(struct reg_client *c, const char *ref, struct oci_layout *layout, stru
                 oci_descriptor_clear(&root);
                 goto out;
         }
-        r = reg_run_jobs(c, p.n_blobs, fetch_blob, &p, err);
+        r = fetch_blobs(&p, err);
         if (r < 0) {
                 oci_descriptor_clear(&root);
                 goto out;
