@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 
 #include "oci/model.h"
@@ -174,12 +175,14 @@ oci_platform_dup(const struct oci_platform *p)
 static bool
 known_arch(const char *a)
 {
-        static const char *const archs[] = { "amd64",   "arm64",   "arm",     "386",  "ppc64le", "ppc64",
-                                             "s390x",   "riscv64", "mips64le", "mips64", "mipsle", "mips",
-                                             "loong64", "x86_64",  "aarch64", "armhf", "armel",  "i386",
-                                             "i686",    NULL };
+        /* GOARCH names and every alias oci_platform_normalize maps, in any
+         * case (normalisation lower-cases them). */
+        static const char *const archs[] = { "amd64",   "arm64",   "arm",     "386",    "ppc64le", "ppc64",
+                                             "s390x",   "riscv64", "mips64le", "mips64", "mipsle",  "mips",
+                                             "loong64", "x86_64",  "x86-64",  "aarch64", "armhf",  "armel",
+                                             "i386",    "i486",    "i586",    "i686",   "x86",     NULL };
         for (size_t i = 0; archs[i]; i++)
-                if (strcmp(a, archs[i]) == 0)
+                if (strcasecmp(a, archs[i]) == 0)
                         return true;
         return false;
 }

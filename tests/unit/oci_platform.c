@@ -51,6 +51,14 @@ parse_format(void **state)
         expect_format("linux", "linux");
         expect_format("arm64", "linux/arm64");
         expect_format("amd64", "linux/amd64");
+        /* A bare architecture in any case or alias spelling (found by
+         * fuzzing: "Arm" was taken as an os, formatted "arm", and that
+         * parsed back as linux/arm/v7). */
+        expect_format("Arm", "linux/arm/v7");
+        expect_format("AMD64", "linux/amd64");
+        expect_format("x86-64", "linux/amd64");
+        expect_format("i586", "linux/386");
+        expect_format("Windows", "windows");
 }
 
 static void
