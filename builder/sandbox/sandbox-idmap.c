@@ -367,7 +367,7 @@ read_full(int fd, void *buf, size_t len)
 }
 
 pid_t
-sandbox_fork_userns(const struct build_idmap *map, int flags, struct err **err)
+sandbox_fork_userns(const struct build_idmap *map, int flags, const struct sandbox_cgroup *cg, struct err **err)
 {
         int up[2], down[2];
         pid_t pid;
@@ -430,6 +430,11 @@ sandbox_fork_userns(const struct build_idmap *map, int flags, struct err **err)
                                     : "");
                 goto fail;
         }
+        /* Into the step's cgroup while it still waits: everything it
+         * forks and runs is then inside the limits. */
+        r = sandbox_cgroup_enter(cg, pid, err);
+        if (r < 0)
+                goto fail;
         r = write_maps(pid, map, err);
         if (r < 0) {
                 err_prefix(err, "writing id maps");
@@ -469,7 +474,7 @@ build_idmap_call(const struct build_idmap *map, int (*fn)(void *arg, struct err 
                 else if (pid == 0)
                         prctl(PR_SET_PDEATHSIG, SIGKILL);
         } else {
-                pid = sandbox_fork_userns(map, CLONE_NEWNS, err);
+                pid = sandbox_fork_userns(map, CLONE_NEWNS, NULL, err);
         }
         if (pid < 0) {
                 close(rep[0]);

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,10 +22,6 @@
 #include "common/limits.h"
 #include "digest/digest.h"
 
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
-
 void
 build_sandbox_result_clear(struct build_sandbox_result *res)
 {
@@ -36,11 +31,8 @@ build_sandbox_result_clear(struct build_sandbox_result *res)
         res->warnings = NULL;
 }
 
-static void
-warn(char **warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-warn(char **warnings, const char *fmt, ...)
+void
+sandbox_warn(char **warnings, const char *fmt, ...)
 {
         va_list ap;
         char *msg, *joined;
@@ -221,24 +213,6 @@ prepare_mounts(struct sandbox_ctx *ctx, int *locks, struct err **err)
         return 0;
 }
 
-/* cgroup v2 limits need a delegated (writable) cgroup of our own; on v1 or
- * hybrid hosts (no controllers on the unified hierarchy) they are skipped. */
-static void
-check_cgroup(const struct build_sandbox_config *cfg, char **warnings)
-{
-        struct statfs sf;
-
-        if (!cfg->memory_max && !cfg->pids_max && !cfg->cpu_millis)
-                return;
-        if (statfs("/sys/fs/cgroup", &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC) {
-                warn(warnings, "resource limits (memory/pids/cpus) ignored: /sys/fs/cgroup is not a cgroup v2 "
-                               "hierarchy (cgroup v1 or hybrid)");
-                return;
-        }
-        warn(warnings, "resource limits (memory/pids/cpus) ignored: applying them through a delegated cgroup v2 "
-                       "is not implemented");
-}
-
 /* Close every fd except 0-2 and KEEP.  The caller may be multi-threaded:
  * fds other threads opened (their pipes, their cache locks) must not stay
  * open in our long-lived helper and init, or those threads would wait for
@@ -293,11 +267,11 @@ kill_init(int pidfd_init, pid_t helper)
 }
 
 /* One attempt: with COPY_ROOT set, that tree (already populated) is the
- * root instead of an overlay.  Fills RES (warnings are appended) and
- * returns 0 when the command ran. */
+ * root instead of an overlay; the helper goes into cgroup CG.  Fills RES
+ * (warnings are appended) and returns 0 when the command ran. */
 static int
-run_once(const struct build_sandbox_config *cfg, const char *copy_root, struct build_sandbox_result *ret_res,
-         struct err **err)
+run_once(const struct build_sandbox_config *cfg, const char *copy_root, const struct sandbox_cgroup *cg,
+         struct build_sandbox_result *ret_res, struct err **err)
 {
         struct sandbox_ctx ctx = {.cfg = cfg, .report_fd = -1, .copy_root = copy_root};
         struct build_sandbox_result res = {.warnings = ret_res->warnings};
@@ -347,7 +321,7 @@ run_once(const struct build_sandbox_config *cfg, const char *copy_root, struct b
         }
         ctx.report_fd = rep[1];
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        helper = sandbox_fork_userns(&cfg->idmap, flags, err);
+        helper = sandbox_fork_userns(&cfg->idmap, flags, cg, err);
         if (helper < 0) {
                 r = (int) helper;
                 helper = -1;
@@ -446,7 +420,7 @@ run_once(const struct build_sandbox_config *cfg, const char *copy_root, struct b
                 res.signal = SIGKILL;
                 res.exit_code = 128 + SIGKILL;
                 if (res.timed_out)
-                        warn(&res.warnings, "step killed after the %u s timeout", cfg->timeout_sec);
+                        sandbox_warn(&res.warnings, "step killed after the %u s timeout", cfg->timeout_sec);
                 goto out;
         }
         if (r < 0) {
@@ -493,7 +467,7 @@ out:
                  * only, so these are plain empty dirs and our own files. */
                 struct err *e = NULL;
                 if (fs_rm_rf(run_dir, &e) < 0 && r == 0)
-                        warn(&res.warnings, "removing %s: %s", run_dir, err_msg(&e));
+                        sandbox_warn(&res.warnings, "removing %s: %s", run_dir, err_msg(&e));
                 err_clear(&e);
         }
         *ret_res = res;
@@ -535,7 +509,8 @@ remove_fn(void *p, struct err **err)
  * lowers, run there, write the differences to the upper dir, remove the
  * copy. */
 static int
-run_copy(const struct build_sandbox_config *cfg, struct build_sandbox_result *res, struct err **err)
+run_copy(const struct build_sandbox_config *cfg, const struct sandbox_cgroup *cg, struct build_sandbox_result *res,
+         struct err **err)
 {
         _cleanup_free_ char *root = xasprintf("%s/copyroot", cfg->work);
         struct copy_arg a = {.cfg = cfg, .root = root};
@@ -560,7 +535,7 @@ run_copy(const struct build_sandbox_config *cfg, struct build_sandbox_result *re
         }
         r = build_idmap_call(&cfg->idmap, populate_fn, &a, err);
         if (r == 0)
-                r = run_once(cfg, root, res, err);
+                r = run_once(cfg, root, cg, res, err);
         if (r == 0 && !res->timed_out && !res->cancelled) {
                 r = build_idmap_call(&cfg->idmap, diff_fn, &a, err);
                 if (r < 0)
@@ -569,7 +544,7 @@ run_copy(const struct build_sandbox_config *cfg, struct build_sandbox_result *re
         {
                 struct err *e = NULL;
                 if (build_idmap_call(&cfg->idmap, remove_fn, root, &e) < 0 && r == 0)
-                        warn(&res->warnings, "removing %s: %s", root, err_msg(&e));
+                        sandbox_warn(&res->warnings, "removing %s: %s", root, err_msg(&e));
                 err_clear(&e);
         }
         for (size_t i = 0; i < a.n_ignore; i++)
@@ -583,6 +558,7 @@ build_sandbox_run(const struct build_sandbox_config *cfg, struct build_sandbox_r
                   struct err **err)
 {
         struct build_sandbox_result res = {0};
+        struct sandbox_cgroup cg = {.dirfd = -1};
         const char *snap = getenv("IBUILD_SNAPSHOTTER");
         int r;
 
@@ -590,23 +566,32 @@ build_sandbox_run(const struct build_sandbox_config *cfg, struct build_sandbox_r
         if (r < 0)
                 return r;
         if (cfg->idmap.kind == BUILD_IDMAP_SINGLE)
-                warn(&res.warnings, "single id mapping: only root (0:0) exists in the sandbox");
-        check_cgroup(cfg, &res.warnings);
+                sandbox_warn(&res.warnings, "single id mapping: only root (0:0) exists in the sandbox");
+        /* One leaf for every attempt: a failed overlay attempt leaves
+         * nothing running in it. */
+        r = sandbox_cgroup_setup(cfg, &cg, &res.warnings, err);
+        if (r < 0) {
+                build_sandbox_result_clear(&res);
+                return r;
+        }
         if (snap && strcmp(snap, "copy") == 0) {
-                warn(&res.warnings, "IBUILD_SNAPSHOTTER=copy: using the copy snapshotter (copies the whole root "
-                                    "file system for every step and compares it afterwards: slow)");
-                r = run_copy(cfg, &res, err);
+                sandbox_warn(&res.warnings, "IBUILD_SNAPSHOTTER=copy: using the copy snapshotter (copies the whole "
+                                            "root file system for every step and compares it afterwards: slow)");
+                r = run_copy(cfg, &cg, &res, err);
         } else {
-                r = run_once(cfg, NULL, &res, err);
+                r = run_once(cfg, NULL, &cg, &res, err);
                 if (r < 0 && err_code(err) == ERR_UNSUPPORTED) {
                         /* The overlay mount failed before anything ran. */
-                        warn(&res.warnings, "native overlayfs unavailable (%s): falling back to the copy "
-                                            "snapshotter (copies the whole root file system; slow)",
-                             err_msg(err));
+                        sandbox_warn(&res.warnings,
+                                     "native overlayfs unavailable (%s): falling back to the copy snapshotter (copies "
+                                     "the whole root file system; slow)",
+                                     err_msg(err));
                         err_clear(err);
-                        r = run_copy(cfg, &res, err);
+                        r = run_copy(cfg, &cg, &res, err);
                 }
         }
+        /* Every process of the step is gone or dying: remove its cgroup. */
+        sandbox_cgroup_finish(&cg, &res);
         if (r < 0) {
                 build_sandbox_result_clear(&res);
                 return r;

@@ -184,11 +184,16 @@ struct build_sandbox_config {
         unsigned timeout_sec; /* 0 = none; on expiry every process is killed */
         const struct build_rlimit *rlimits;
         size_t n_rlimits;
-        /* cgroup v2 limits (0 = unset).  Not applied yet: a result warning
-         * says why (no cgroup v2 hierarchy here; delegation not implemented). */
-        uint64_t memory_max;
-        uint64_t pids_max;
-        uint32_t cpu_millis;
+        /* cgroup v2 limits (0 = unset), applied through a leaf cgroup
+         * "ibuild-PID-N" under the caller's cgroup when that is delegated
+         * (root, systemd Delegate=yes, a rootless podman-style session) and
+         * has the controller; else a result warning names the limit and why
+         * it was not applied and the step runs without it.  The sandbox's
+         * helper is in the leaf before anything of the step runs, so the
+         * pids limit counts it and the sandbox's pid 1 too. */
+        uint64_t memory_max; /* bytes: memory.max, and memory.swap.max = 0 */
+        uint64_t pids_max;   /* pids.max */
+        uint32_t cpu_millis; /* milli-CPUs: cpu.max "QUOTA 100000" */
 
         int stdin_fd; /* -1 = /dev/null */
         int stdout_fd;
@@ -204,6 +209,7 @@ struct build_sandbox_result {
         int signal;    /* the signal that killed it, or 0 */
         bool timed_out;
         bool cancelled;
+        bool oom_killed; /* the memory limit's OOM killer killed a process of the step */
         char *warnings; /* newline-separated, NULL when none; caller frees */
 };
 
@@ -218,6 +224,20 @@ int build_sandbox_run(const struct build_sandbox_config *cfg, struct build_sandb
 
 /* Release what a result holds (NULL ok). */
 void build_sandbox_result_clear(struct build_sandbox_result *res);
+
+/* Parse a memory size as docker's --memory takes it: a number (a fraction
+ * allowed) with an optional binary unit b, k, m, g, t, p (any case, an
+ * optional "i" and "b" after it: 512m, 1g, 1.5GiB, 67108864).  At least
+ * 6 MiB, docker's minimum.  Errors name the input and the position. */
+int build_sandbox_parse_memory(const char *s, uint64_t *ret_bytes, struct err **err);
+
+/* Parse docker's --cpus ("0.5", "2", "1.25"; 0.01 to 4096) into milli-CPUs;
+ * digits beyond the third decimal are dropped. */
+int build_sandbox_parse_cpus(const char *s, uint32_t *ret_millis, struct err **err);
+
+/* Parse docker's --pids-limit: a positive count, or 0 / -1 for no limit
+ * (*ret_max = 0); at most 4194304 (the kernel's PID_MAX_LIMIT). */
+int build_sandbox_parse_pids(const char *s, uint64_t *ret_max, struct err **err);
 
 /* Remove the overlay work dir WORK (its "work" subdir is mode 000). */
 int build_sandbox_remove_workdir(const char *work, struct err **err);

@@ -3,10 +3,12 @@
  *   sandbox-run run [--lower DIR]... --upper DIR --work DIR [--user SPEC]
  *       [--cwd DIR] [--hostname H] [--net host|none] [--env K=V]...
  *       [--timeout SEC] [--cache-root DIR] [--mount SPEC]...
- *       [--rlimit nofile=N|nproc=N] [--memory BYTES] -- CMD [ARG]...
+ *       [--rlimit nofile=N|nproc=N] [--memory SIZE] [--cpus N.N]
+ *       [--pids-limit N] -- CMD [ARG]...
  *     Runs CMD; exits with its status (128+N for signal N), 124 on timeout,
  *     125 when the sandbox failed (message on stderr).  Warnings go to
- *     stderr as "warning: ...".
+ *     stderr as "warning: ...".  --memory/--cpus/--pids-limit take
+ *     docker's values (512m, 0.5, 100) and become cgroup v2 limits.
  *     --mount SPEC is Docker's RUN --mount syntax:
  *       type=bind,source=S,target=T[,rw]
  *       type=cache,target=T[,id=I][,sharing=shared|locked|private][,ro]
@@ -170,8 +172,16 @@ cmd_run(int argc, char **argv)
                         cfg.cache_root = v;
                 else if (strcmp(a, "--run-dir") == 0)
                         cfg.run_dir = v;
-                else if (strcmp(a, "--memory") == 0)
-                        cfg.memory_max = strtoull(v, NULL, 10);
+                else if (strcmp(a, "--memory") == 0) {
+                        if (build_sandbox_parse_memory(v, &cfg.memory_max, &e) < 0)
+                                return die(&e);
+                } else if (strcmp(a, "--cpus") == 0) {
+                        if (build_sandbox_parse_cpus(v, &cfg.cpu_millis, &e) < 0)
+                                return die(&e);
+                } else if (strcmp(a, "--pids-limit") == 0) {
+                        if (build_sandbox_parse_pids(v, &cfg.pids_max, &e) < 0)
+                                return die(&e);
+                }
                 else if (strcmp(a, "--rlimit") == 0 && cfg.n_rlimits < 4) {
                         rlim_t n = (rlim_t) strtoull(strchr(v, '=') ? strchr(v, '=') + 1 : "0", NULL, 10);
                         rl[cfg.n_rlimits].resource = strncmp(v, "nproc", 5) == 0 ? RLIMIT_NPROC : RLIMIT_NOFILE;
