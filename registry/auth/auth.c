@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/utf8.h"
 #include "digest/digest.h"
 #include "registry/auth/auth-internal.h"
 #include "registry/common/base64.h"
@@ -802,11 +803,30 @@ token_req_parse(const char *params, bool post, struct token_req *t, struct err *
         return reg_form_each(params, "scope", take_scopes, t, err);
 }
 
+/* MSG quotes request input (grant_type, service, scope), cut at a byte
+ * count: jansson refuses invalid UTF-8, so each invalid byte becomes '?'. */
 static char *
 error_body(const char *code, const char *oauth_error, const char *msg)
 {
-        json_t *j = json_pack("{s:[{s:s, s:s}], s:s, s:s}", "errors", "code", code, "message", msg, "error",
-                              oauth_error, "error_description", msg);
+        char clean[512];
+        size_t o = 0, n = strlen(msg);
+        json_t *j;
+
+        for (size_t i = 0; i < n && o + 4 < sizeof(clean);) {
+                uint32_t cp;
+                size_t k = utf8_next(msg + i, n - i, &cp);
+
+                if (k == 1 && cp == 0xFFFD) {
+                        clean[o++] = '?';
+                } else {
+                        memcpy(clean + o, msg + i, k);
+                        o += k;
+                }
+                i += k;
+        }
+        clean[o] = '\0';
+        j = json_pack("{s:[{s:s, s:s}], s:s, s:s}", "errors", "code", code, "message", clean, "error", oauth_error,
+                      "error_description", clean);
         char *s = json_dumps(j, JSON_COMPACT);
         json_decref(j);
         if (!s)

@@ -917,6 +917,18 @@ mode_token_issuer(void **state)
         assert_non_null(json_object_get(resp, "refresh_token"));
         json_decref(resp);
 
+        /* Request text that is not UTF-8 (or a message cut inside a
+         * character) is quoted with '?' for each bad byte, not a crash:
+         * jansson refuses invalid UTF-8 and the body builder aborted
+         * (found by fuzz_auth). */
+        resp = token_call(a, "POST", NULL, "grant_type=password%FF%FE%FDx&username=alice&password=wonderland", 400, wa,
+                          sizeof(wa));
+        assert_string_equal(json_string_value(json_object_get(resp, "error_description")),
+                            "unsupported grant_type 'password???x'");
+        json_decref(resp);
+        resp = token_call(a, "GET", good, "service=%C3", 400, wa, sizeof(wa));
+        assert_non_null(strstr(json_string_value(json_object_get(resp, "error_description")), "unknown service '?'"));
+        json_decref(resp);
         reg_auth_free(a);
 }
 
