@@ -33,6 +33,8 @@ struct xstage {
         char *base_name, *base_digest;
 };
 
+struct xbase; /* a loaded base image (exec.c) */
+
 struct xctx {
         const struct build_exec_opts *o;
         struct oci_store *store;
@@ -53,6 +55,9 @@ struct xctx {
         int pos;
         pthread_mutex_t lock;       /* counters, ctxlist, unpacking */
         volatile int failed;        /* a parallel stage failed: stop */
+        struct xbase **bases;       /* base images loaded so far (exec.c) */
+        size_t n_bases;
+        pthread_mutex_t bases_lock;
 };
 
 /* Make sure every layer of S is unpacked into its snapshot dir. */

@@ -529,25 +529,31 @@ struct xbase {
         char *digest; /* the manifest's */
 };
 
-static struct xbase *bases;
-static size_t n_bases;
-static pthread_mutex_t bases_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static void
-bases_free(void)
+xbase_free(struct xbase *b)
 {
-        for (size_t i = 0; i < n_bases; i++) {
-                free(bases[i].ref);
-                free(bases[i].platform);
-                oci_image_config_free(bases[i].cfg);
-                for (size_t k = 0; k < bases[i].n_layers; k++)
-                        oci_descriptor_clear(&bases[i].layers[k]);
-                free(bases[i].layers);
-                free(bases[i].digest);
-        }
-        free(bases);
-        bases = NULL;
-        n_bases = 0;
+        if (!b)
+                return;
+        free(b->ref);
+        free(b->platform);
+        oci_image_config_free(b->cfg);
+        for (size_t k = 0; k < b->n_layers; k++)
+                oci_descriptor_clear(&b->layers[k]);
+        free(b->layers);
+        free(b->digest);
+        free(b);
+}
+
+/* The bases loaded by this build (each its own allocation: pointers handed
+ * out stay valid while the array grows). */
+static void
+bases_free(struct xctx *x)
+{
+        for (size_t i = 0; i < x->n_bases; i++)
+                xbase_free(x->bases[i]);
+        free(x->bases);
+        x->bases = NULL;
+        x->n_bases = 0;
 }
 
 static int
@@ -684,32 +690,29 @@ fetch_base(struct xctx *x, const char *ref, const char *platform, struct xbase *
 static int
 get_base(struct xctx *x, const char *ref, const char *platform, struct xbase **ret, struct err **err)
 {
-        struct xbase b = {0};
+        struct xbase *b;
         int r;
 
-        pthread_mutex_lock(&bases_lock);
-        for (size_t i = 0; i < n_bases; i++)
-                if (strcmp(bases[i].ref, ref) == 0 && strcmp(bases[i].platform, platform) == 0) {
-                        *ret = &bases[i];
-                        pthread_mutex_unlock(&bases_lock);
+        pthread_mutex_lock(&x->bases_lock);
+        for (size_t i = 0; i < x->n_bases; i++)
+                if (strcmp(x->bases[i]->ref, ref) == 0 && strcmp(x->bases[i]->platform, platform) == 0) {
+                        *ret = x->bases[i];
+                        pthread_mutex_unlock(&x->bases_lock);
                         return 0;
                 }
-        r = fetch_base(x, ref, platform, &b, err);
+        b = xcalloc(1, sizeof(*b));
+        r = fetch_base(x, ref, platform, b, err);
         if (r < 0) {
-                oci_image_config_free(b.cfg);
-                for (size_t k = 0; k < b.n_layers; k++)
-                        oci_descriptor_clear(&b.layers[k]);
-                free(b.layers);
-                free(b.digest);
-                pthread_mutex_unlock(&bases_lock);
+                xbase_free(b);
+                pthread_mutex_unlock(&x->bases_lock);
                 return r;
         }
-        b.ref = xstrdup(ref);
-        b.platform = xstrdup(platform);
-        bases = xrealloc(bases, (n_bases + 1) * sizeof(*bases));
-        bases[n_bases] = b;
-        *ret = &bases[n_bases++];
-        pthread_mutex_unlock(&bases_lock);
+        b->ref = xstrdup(ref);
+        b->platform = xstrdup(platform);
+        x->bases = xrealloc(x->bases, (x->n_bases + 1) * sizeof(*x->bases));
+        x->bases[x->n_bases++] = b;
+        *ret = b;
+        pthread_mutex_unlock(&x->bases_lock);
         return 0;
 }
 
@@ -2140,6 +2143,7 @@ build_exec_run(const struct build_exec_opts *o, struct build_exec_result *ret, s
 
         x.o = o;
         pthread_mutex_init(&x.lock, NULL);
+        pthread_mutex_init(&x.bases_lock, NULL);
         x.store = o->store;
         x.layout = oci_store_layout(o->store);
         x.ctx_fd = -1;
@@ -2241,7 +2245,8 @@ out:
         if (x.ctx_fd >= 0)
                 close(x.ctx_fd);
         free(x.context);
-        bases_free();
+        bases_free(&x);
+        pthread_mutex_destroy(&x.bases_lock);
         pthread_mutex_destroy(&x.lock);
         return r;
 }
