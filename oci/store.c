@@ -269,6 +269,38 @@ check_root(struct oci_store *store, const struct oci_descriptor *desc, struct er
         return 0;
 }
 
+/* Is NAME (normalised) on exactly one index.json entry, and is that entry
+ * what tagging DESC would write?  Called under the lock. */
+static bool
+tagged_already(struct oci_store *store, const char *name, const struct oci_descriptor *desc)
+{
+        struct oci_layout_entry *e = NULL;
+        struct oci_descriptor want;
+        json_t *a = NULL, *b = NULL;
+        size_t n = 0, hits = 0, at = 0;
+        bool same = false;
+
+        if (oci_layout_list(store->layout, &e, &n, NULL) < 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (e[i].name && strcmp(e[i].name, name) == 0) {
+                        hits++;
+                        at = i;
+                }
+        if (hits == 1) {
+                oci_descriptor_copy(&want, desc);
+                oci_descriptor_set_annotation(&want, OCI_ANNOTATION_REF_NAME, name);
+                a = oci_descriptor_to_json(&want);
+                b = oci_descriptor_to_json(&e[at].desc);
+                same = json_equal(a, b);
+                json_decref(a);
+                json_decref(b);
+                oci_descriptor_clear(&want);
+        }
+        oci_layout_entries_free(e, n);
+        return same;
+}
+
 int
 oci_store_tag(struct oci_store *store, const char *name, const struct oci_descriptor *desc, struct err **err)
 {
@@ -284,6 +316,10 @@ oci_store_tag(struct oci_store *store, const char *name, const struct oci_descri
         lock = oci_store_lock(store, true, err);
         if (lock < 0)
                 return lock;
+        /* Already so (a rebuild that changed nothing): no check, no
+         * rewrite of index.json. */
+        if (n && tagged_already(store, n, desc))
+                return 0;
         /* Under the lock no garbage collection runs, so an image found
          * complete now stays complete once named. */
         r = check_root(store, desc, err);

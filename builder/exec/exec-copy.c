@@ -975,9 +975,10 @@ hash_str(struct digest_ctx *c, const char *s)
         digest_ctx_update(c, s, strlen(s) + 1);
 }
 
-/* The content digest of a selection (names, modes, ids, bytes): consumes SEL. */
+/* The content digest of a selection (names, modes, ids, bytes): consumes SEL.
+ * File bytes come from the build's content digest cache when unchanged. */
 static int
-sel_digest(struct sel *sel_in, char **ret_digest, struct err **err)
+sel_digest(struct xctx *x, struct sel *sel_in, char **ret_digest, struct err **err)
 {
         struct sel sel = *sel_in;
         struct digest_ctx *c;
@@ -1000,13 +1001,11 @@ sel_digest(struct sel *sel_in, char **ret_digest, struct err **err)
                          (long long) e->gid, e->mode, (long long) st.st_size);
                 hash_str(c, meta);
                 if (e->src && S_ISREG(st.st_mode)) {
-                        _cleanup_close_ int fd = openat(e->src_dirfd, e->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
                         struct digest fd_d;
 
-                        if (fd < 0 || digest_fd(DIGEST_SHA256, fd, &fd_d, NULL, err) < 0) {
-                                r = fd < 0 ? err_set(err, errno, "%s: %s", e->src, strerror(errno)) : -1;
+                        r = xhashcache_file_digest(x->hashcache, e->src_dirfd, e->src, &st, &fd_d, err);
+                        if (r < 0)
                                 break;
-                        }
                         hash_str(c, fd_d.str);
                 } else if (e->src && S_ISLNK(st.st_mode)) {
                         char t[LIMIT_PATH];
@@ -1036,7 +1035,7 @@ xcopy_prepare(struct xctx *x, struct xstage *s, const struct build_plan_instr *i
                 sel_clear(&sel);
                 return r;
         }
-        return sel_digest(&sel, ret_digest, err);
+        return sel_digest(x, &sel, ret_digest, err);
 }
 
 int
@@ -1050,7 +1049,7 @@ xcontext_digest(struct xctx *x, const char *rel, char **ret_digest, struct err *
                 return r;
         add(&sel, xstrdup("/"), xstrdup(rel), x->ctx_fd);
         add_ctx_dir(x, &sel, rel, "/", &ca);
-        return sel_digest(&sel, ret_digest, err);
+        return sel_digest(x, &sel, ret_digest, err);
 }
 
 int

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "builder/dockerfile/dockerignore.h"
 #include "builder/dockerfile/plan.h"
@@ -33,7 +34,8 @@ struct xstage {
         char *base_name, *base_digest;
 };
 
-struct xbase; /* a loaded base image (exec.c) */
+struct xbase;      /* a loaded base image (exec.c) */
+struct xhashcache; /* content digests of source files (exec-hashcache.c) */
 
 struct xctx {
         const struct build_exec_opts *o;
@@ -58,6 +60,7 @@ struct xctx {
         struct xbase **bases;       /* base images loaded so far (exec.c) */
         size_t n_bases;
         pthread_mutex_t bases_lock;
+        struct xhashcache *hashcache; /* may be NULL: no caching */
 };
 
 /* Make sure every layer of S is unpacked into its snapshot dir. */
@@ -116,6 +119,20 @@ int xwrite_entries_layer(struct xctx *x, struct xstage *s, const struct oci_laye
  * included, never leaving ROOT): *ret is the clean relative path of the
  * final target ("." for the root).  ENOENT when a component is missing. */
 int xresolve_in_root(int root, const char *path, bool follow_final, char **ret, struct err **err);
+
+/* The content digest cache (exec-hashcache.c): open it from CACHE_DIR
+ * (never fails: an unreadable cache is an empty one; BYPASS hashes every
+ * file but still records); close writes it back when records were added
+ * and frees it (NULL is a no-op). */
+struct xhashcache *xhashcache_open(const char *cache_dir, bool bypass);
+int xhashcache_close(struct xhashcache *c, struct err **err);
+
+/* The sha256 of the bytes of regular file DIRFD/PATH whose lstat the
+ * caller has in ST: from C when a record matches ST's device, inode, size,
+ * mode, mtime and ctime, else read (never following a final symlink) and
+ * recorded when the file is not racily new.  C may be NULL. */
+int xhashcache_file_digest(struct xhashcache *c, int dirfd, const char *path, const struct stat *st,
+                           struct digest *ret, struct err **err);
 
 /* WORKDIR-relative absolute clean path. */
 char *xabs_path(const char *workdir, const char *p);

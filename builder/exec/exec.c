@@ -801,8 +801,16 @@ cache_get(struct xctx *x, struct xstage *s, const char *key)
                 struct digest d;
                 uint64_t size;
 
-                if (oci_descriptor_from_json(json_array_get(arr, i), "layers", &layers[i], &e) < 0 ||
-                    digest_parse(layers[i].digest, &d, &e) < 0 ||
+                if (oci_descriptor_from_json(json_array_get(arr, i), "layers", &layers[i], &e) < 0)
+                        goto out;
+                /* The stage's own layers were checked when they joined it
+                 * (written, copied or a cache hit): only the rest need
+                 * to be present (and get a fresh mtime for the GC's grace
+                 * period). */
+                if (i < s->n_layers && strcmp(layers[i].digest, s->layers[i].desc.digest) == 0 &&
+                    layers[i].size == s->layers[i].desc.size)
+                        continue;
+                if (digest_parse(layers[i].digest, &d, &e) < 0 ||
                     oci_layout_refresh_blob(x->layout, &d, &size, &e) < 0 || (int64_t) size != layers[i].size)
                         goto out;
         }
@@ -2170,6 +2178,7 @@ build_exec_run(const struct build_exec_opts *o, struct build_exec_result *ret, s
                 goto out;
         if (warning)
                 event(&x, BUILD_EVENT_INFO, 0, "warning: %s", warning);
+        x.hashcache = xhashcache_open(oci_store_cache_dir(o->store), o->no_cache);
         r = fs_mkdtemp_in(oci_store_tmp_dir(o->store), "build-", &x.work, err);
         if (r < 0)
                 goto out;
@@ -2238,6 +2247,13 @@ out:
                 free(x.work);
         }
         free(x.empty_dir);
+        {
+                struct err *e2 = NULL;
+
+                /* Only a cache: failing to write it loses nothing. */
+                xhashcache_close(x.hashcache, &e2);
+                err_clear(&e2);
+        }
         build_context_free(x.ctxlist);
         build_ignore_free(x.ignore);
         build_plan_free(x.plan);

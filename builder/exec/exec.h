@@ -102,11 +102,11 @@ void build_exec_result_clear(struct build_exec_result *r);
 /* Run the build.  On success the final manifest and all its blobs are in the
  * store (unnamed: tag with oci_store_tag).  Errors name the Dockerfile line
  * and instruction; a failing RUN also carries the exit status and the tail
- * of its output.  Re-entrant: all state (loaded bases, stages) lives in a
- * per-call context, so several builds may run at once in one process, on
- * the same store or different ones (the store serialises index.json
- * updates with flock; blob and cache writes are atomic renames of
- * identical content). */
+ * of its output.  Re-entrant: all state (loaded bases, stages, the content
+ * digest cache) lives in a per-call context, so several builds may run at
+ * once in one process, on the same store or different ones (the store
+ * serialises index.json updates with flock; blob and cache writes are atomic
+ * renames of identical content). */
 int build_exec_run(const struct build_exec_opts *opts, struct build_exec_result *ret, struct err **err);
 
 /* Export manifest DESC of STORE as described by SPEC, docker's --output
