@@ -249,6 +249,29 @@ helpers(void **state)
                                      "boom.example\njunk.example\n");
 }
 
+/* A helper that exits without reading its stdin: the write of the server
+ * name gets EPIPE and a SIGPIPE, which must not kill the caller (a name
+ * larger than a pipe buffer makes the timing certain: the write blocks
+ * until the helper closes its end). */
+static void
+helper_not_reading(void **state)
+{
+        _cleanup_free_ char *p = path_of("deaf.json"), *name = xmalloc(200001);
+        struct reg_creds *c = NULL;
+        struct err *e = NULL;
+
+        write_file("docker-credential-deaf",
+                   "#!/bin/sh\nexec 0<&-\necho '{\"ServerURL\":\"x\",\"Username\":\"u\",\"Secret\":\"s\"}'\n", 0755);
+        write_file("deaf.json", "{\"credsStore\": \"deaf\"}", 0600);
+        memset(name, 'a', 200000);
+        name[200000] = '\0';
+        for (int i = 0; i < 3; i++) {
+                assert_int_equal(reg_creds_from_file(p, i == 0 ? name : "deaf.example", &c, &e), 1);
+                assert_string_equal(c->username, "u");
+                reg_creds_free(c);
+        }
+}
+
 static void
 lookup_order(void **state)
 {
@@ -354,7 +377,7 @@ main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(userpass), cmocka_unit_test(hosts),        cmocka_unit_test(config_file),
-            cmocka_unit_test(helpers),  cmocka_unit_test(lookup_order),
+            cmocka_unit_test(helpers),  cmocka_unit_test(helper_not_reading), cmocka_unit_test(lookup_order),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
