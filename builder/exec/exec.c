@@ -979,15 +979,25 @@ build_exec_parse_duration(const char *s, int64_t *ret_ns, struct err **err)
                 return 0;
         }
         while (*p) {
-                char *end;
+                /* Go's number syntax: digits, optionally '.' digits; strtod
+                 * alone would also take "nan", "inf", "0x1p3", "1e3", signs
+                 * and spaces (NaN then reached an undefined cast; found by
+                 * fuzz_duration). */
+                size_t n = strspn(p, "0123456789"), frac = 0;
+                _cleanup_free_ char *num = NULL;
                 double v;
                 double unit;
 
-                errno = 0;
-                v = strtod(p, &end);
-                if (end == p || errno || v < 0)
+                if (p[n] == '.')
+                        frac = 1 + strspn(p + n + 1, "0123456789");
+                if (n + frac == 0 || (n == 0 && frac == 1))
                         return err_set(err, EINVAL, "invalid duration '%s'", s);
-                p = end;
+                num = xstrndup(p, n + frac);
+                errno = 0;
+                v = strtod(num, NULL);
+                if (errno)
+                        return err_set(err, EINVAL, "invalid duration '%s'", s);
+                p += n + frac;
                 if (strncmp(p, "ns", 2) == 0)
                         unit = 1, p += 2;
                 else if (strncmp(p, "us", 2) == 0 || strncmp(p, "µs", 3) == 0)

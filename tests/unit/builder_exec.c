@@ -42,6 +42,18 @@ durations(void **state)
         err_clear(&err);
         assert_true(build_exec_parse_duration("-1s", &v, &err) < 0);
         err_clear(&err);
+        /* Only Go's number syntax: no NaN/Inf, hex floats, exponents, signs
+         * or spaces (strtod took them all; "nans" was UB). */
+        static const char *const bad[] = {"nans", "infs", "0x1p3s", "1e3s", "+1s", " 1s", ".s", "1.5.5s", NULL};
+        for (size_t i = 0; bad[i]; i++) {
+                if (build_exec_parse_duration(bad[i], &v, &err) == 0)
+                        fail_msg("'%s' parsed as %lld ns", bad[i], (long long) v);
+                err_clear(&err);
+        }
+        assert_int_equal(build_exec_parse_duration("1.5s", &v, &err), 0);
+        assert_true(v == 1500000000LL);
+        assert_int_equal(build_exec_parse_duration(".5s2.ms", &v, &err), 0);
+        assert_true(v == 502000000LL);
 }
 
 static void
