@@ -707,6 +707,52 @@ mark_keep(struct oci_store *store, const struct digest *d, json_t *marked, struc
         return r;
 }
 
+/* Is NAME a build cache entry's file name (64 lowercase hex)? */
+static bool
+is_cache_entry_name(const char *name)
+{
+        return strlen(name) == 64 && is_hex(name);
+}
+
+/* Mark the blobs the build cache entries (STORE/cache/<hex>: JSON with a
+ * "config" digest and "layers" descriptors) point to: they are roots, so a
+ * GC never leaves an entry pointing to a removed blob.  An entry that does
+ * not parse marks nothing (the builder treats it as a miss). */
+static int
+mark_cache(struct oci_store *store, json_t *marked, struct err **err)
+{
+        _cleanup_closedir_ DIR *d = opendir(store->cache);
+        struct dirent *de;
+
+        if (!d)
+                return errno == ENOENT ? 0 : err_set(err, errno, "opendir %s: %s", store->cache, strerror(errno));
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *buf = NULL;
+                _cleanup_json_ json_t *j = NULL;
+                json_t *v, *l;
+                size_t len, i;
+
+                if (!is_cache_entry_name(de->d_name))
+                        continue;
+                path = xasprintf("%s/%s", store->cache, de->d_name);
+                if (fs_read_file(path, LIMIT_CONFIG_SIZE, &buf, &len, NULL) < 0)
+                        continue;
+                j = json_loadb(buf, len, 0, NULL);
+                if (!json_is_object(j))
+                        continue;
+                v = json_object_get(j, "config");
+                if (json_is_string(v))
+                        json_object_set_new(marked, json_string_value(v), json_true());
+                json_array_foreach(json_object_get(j, "layers"), i, l)
+                {
+                        v = json_object_get(l, "digest");
+                        if (json_is_string(v))
+                                json_object_set_new(marked, json_string_value(v), json_true());
+                }
+        }
+        return 0;
+}
+
 void
 oci_store_gc_result_clear(struct oci_store_gc_result *result)
 {
@@ -749,6 +795,9 @@ oci_store_gc(struct oci_store *store, const struct oci_store_gc_opts *opts, stru
                 if (r < 0)
                         return err_prefix(err, "garbage collection of %s", store->path);
         }
+        r = mark_cache(store, marked, err);
+        if (r < 0)
+                return err_prefix(err, "garbage collection of %s", store->path);
 
         /* Sweep, sparing anything modified after the cutoff: a blob written
          * (or re-added) by a concurrent writer that has not tagged it yet. */

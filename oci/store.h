@@ -139,11 +139,14 @@ struct oci_store_gc_result {
 };
 
 /* Garbage-collect: under the exclusive lock, mark every blob reachable from
- * index.json (through indexes, manifests → config, layers, subject) and from
- * OPTS->keep, then remove every other blob in blobs/<alg>/ whose mtime is
- * older than the grace period, and stale writer temp files.  OPTS may be
- * NULL (defaults).  *ret_result (may be NULL) is cleared with
- * oci_store_gc_result_clear.  tmp/, snapshots/ and cache/ are left alone. */
+ * index.json (through indexes, manifests → config, layers, subject), from
+ * OPTS->keep and from the build cache entries (cache/<64 hex>: JSON whose
+ * "config" digest and "layers"[].digest are roots, so the GC never strands
+ * a cache entry; remove entries first to release their blobs), then remove
+ * every other blob in blobs/<alg>/ whose mtime is older than the grace
+ * period, and stale writer temp files.  OPTS may be NULL (defaults).
+ * *ret_result (may be NULL) is cleared with oci_store_gc_result_clear.
+ * tmp/, snapshots/ and cache/ are left alone. */
 int oci_store_gc(struct oci_store *store, const struct oci_store_gc_opts *opts, struct oci_store_gc_result *ret_result,
                  struct err **err);
 void oci_store_gc_result_clear(struct oci_store_gc_result *result);

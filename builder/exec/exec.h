@@ -117,6 +117,35 @@ int build_exec_run(const struct build_exec_opts *opts, struct build_exec_result 
 int build_exec_output(struct oci_store *store, const struct oci_descriptor *desc, const char *spec,
                       const char *name, struct err **err);
 
+struct build_prune_opts {
+        /* Every cache entry, RUN --mount=type=cache dir, the content digest
+         * cache and every snapshot, not only what no named image needs. */
+        bool all;
+        /* Keep blobs and snapshots younger than this (a build running now
+         * may need them); < 0: OCI_STORE_GC_GRACE_DEFAULT. */
+        int64_t grace_seconds;
+};
+
+void build_prune_opts_init(struct build_prune_opts *o);
+
+struct build_prune_result {
+        size_t entries_removed, entries_kept; /* build cache entries */
+        size_t blobs_removed;
+        uint64_t bytes_freed; /* by the blobs */
+        size_t snapshots_removed;
+};
+
+/* `ibuild prune`: remove the build cache entries that a rebuild of the
+ * images named in STORE cannot use (an entry is kept when every layer it
+ * records belongs to a named image; with OPTS->all every entry goes), then
+ * garbage-collect the blobs neither a named image nor a kept entry needs
+ * (oci_store_gc), then remove the unpacked snapshots of layers that no
+ * named image and no kept entry has, and stale step dirs.  Rebuilding
+ * after a prune works: a removed entry is just a cache miss.  *ret (may be
+ * NULL) says what went. */
+int build_exec_prune(struct oci_store *store, const struct build_prune_opts *opts, struct build_prune_result *ret,
+                     struct err **err);
+
 /* Parse a Go duration ("30s", "1m30s", "500ms", "1h") into nanoseconds. */
 int build_exec_parse_duration(const char *s, int64_t *ret_ns, struct err **err);
 

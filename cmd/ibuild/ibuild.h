@@ -8,6 +8,11 @@ int ibuild_debug(int argc, char **argv);
 int ibuild_check(int argc, char **argv);
 /* `ibuild --dry-run ...`: print the build plan, fully expanded (dryrun.c). */
 int ibuild_dry_run(int argc, char **argv);
+/* `ibuild prune [--all] [--grace SECONDS]`: drop build cache nothing needs
+ * (prune.c). */
+int ibuild_prune(int argc, char **argv);
+/* `ibuild rmi NAME...`: remove image names from the store (prune.c). */
+int ibuild_rmi(int argc, char **argv);
 /* `ibuild [OPTIONS] CONTEXT`: build (build.c). */
 int ibuild_build(int argc, char **argv);
 

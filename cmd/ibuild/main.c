@@ -13,6 +13,11 @@ usage_modes(FILE *f)
               "  --check              lint the Dockerfile and report findings, build nothing\n"
               "  --dry-run            print the build plan, every instruction expanded\n"
               "\n"
+              "Store housekeeping:\n"
+              "  ibuild prune [--all]    remove build cache, blobs and unpacked layers no named\n"
+              "                          image needs (ibuild prune --help)\n"
+              "  ibuild rmi NAME...      remove image names from the store\n"
+              "\n"
               "Debugging:\n"
               "  ibuild debug ast FILE   print the parsed Dockerfile, one instruction a line\n"
               "\n"
@@ -37,6 +42,10 @@ main(int argc, char **argv)
         }
         if (argc > 1 && strcmp(argv[1], "debug") == 0)
                 return ibuild_debug(argc - 1, argv + 1);
+        if (argc > 1 && strcmp(argv[1], "prune") == 0)
+                return ibuild_prune(argc - 1, argv + 1);
+        if (argc > 1 && strcmp(argv[1], "rmi") == 0)
+                return ibuild_rmi(argc - 1, argv + 1);
         for (i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--") == 0)
                         break;

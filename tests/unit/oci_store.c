@@ -542,6 +542,52 @@ gc(void **state)
         oci_store_free(s);
 }
 
+/* Build cache entries (cache/<64 hex>) are GC roots: their config and
+ * layers survive without a name; removing the entry releases them.  A file
+ * in cache/ that is not an entry (or does not parse) marks nothing. */
+static void
+gc_keeps_cache_entries(void **state)
+{
+        struct oci_store *s = open_store();
+        struct oci_store_gc_opts opts = {.grace_seconds = 0};
+        struct oci_store_gc_result res;
+        struct digest cfg, layer, other, junk;
+        _cleanup_free_ char *entry = NULL, *json = NULL, *bad = NULL, *notentry = NULL, *json2 = NULL;
+        struct err *e = NULL;
+
+        add_str(s, "{\"cached\":\"config\"}", &cfg);
+        add_str(s, "cached layer", &layer);
+        add_str(s, "named by a broken entry", &other);
+        add_str(s, "junk", &junk);
+        assert_int_equal(fs_mkdir_p(oci_store_cache_dir(s), 0755, &e), 0);
+        entry = xasprintf("%s/%s", oci_store_cache_dir(s), "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        json = xasprintf("{\"config\":\"%s\",\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+                         "\"digest\":\"%s\",\"size\":12}]}",
+                         cfg.str, layer.str);
+        assert_int_equal(fs_write_atomic(entry, json, strlen(json), 0644, &e), 0);
+        bad = xasprintf("%s/%s", oci_store_cache_dir(s), "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210");
+        assert_int_equal(fs_write_atomic(bad, "{not json", 9, 0644, &e), 0);
+        notentry = xasprintf("%s/mounts-%s", oci_store_cache_dir(s), other.hex);
+        json2 = xasprintf("{\"config\":\"%s\",\"layers\":[]}", other.str);
+        assert_int_equal(fs_write_atomic(notentry, json2, strlen(json2), 0644, &e), 0);
+
+        assert_ok(oci_store_gc(s, &opts, &res, err));
+        assert_int_equal(res.blobs_removed, 2);
+        assert_true(oci_strv_contains(res.removed, junk.str));
+        assert_true(oci_strv_contains(res.removed, other.str));
+        assert_true(blob_exists(s, &cfg));
+        assert_true(blob_exists(s, &layer));
+        oci_store_gc_result_clear(&res);
+
+        assert_int_equal(unlink(entry), 0);
+        assert_ok(oci_store_gc(s, &opts, &res, err));
+        assert_int_equal(res.blobs_removed, 2);
+        assert_false(blob_exists(s, &cfg));
+        assert_false(blob_exists(s, &layer));
+        oci_store_gc_result_clear(&res);
+        oci_store_free(s);
+}
+
 static void
 gc_through_index(void **state)
 {
@@ -738,6 +784,7 @@ main(void)
             cmocka_unit_test_setup_teardown(tag_requires_complete_image, setup, teardown),
             cmocka_unit_test_setup_teardown(list_images, setup, teardown),
             cmocka_unit_test_setup_teardown(gc, setup, teardown),
+            cmocka_unit_test_setup_teardown(gc_keeps_cache_entries, setup, teardown),
             cmocka_unit_test_setup_teardown(gc_through_index, setup, teardown),
             cmocka_unit_test_setup_teardown(gc_keeps_subject, setup, teardown),
             cmocka_unit_test_setup_teardown(concurrent_taggers, setup, teardown),
