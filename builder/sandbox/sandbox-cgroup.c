@@ -11,9 +11,12 @@
  *
  *   BASE/                  the caller's cgroup; +memory +pids +cpu in its
  *                          cgroup.subtree_control (only those requested)
- *   BASE/ibuild-init/      where BASE's processes move when BASE must be
- *                          emptied to enable controllers (cgroup v2's "no
- *                          internal processes" rule, cgroup-v2.rst 2-4-3)
+ *   BASE/ibuild-init/      where the caller moves itself when it is BASE's
+ *                          only process and BASE must be emptied to enable
+ *                          controllers (cgroup v2's "no internal processes"
+ *                          rule, cgroup-v2.rst 2-4-3); with other processes
+ *                          in BASE those controllers are left out, with a
+ *                          warning saying how to give ibuild its own cgroup
  *   BASE/ibuild-PID-N/     the step's leaf: limits written, the sandbox's
  *                          helper moved in before it runs anything, removed
  *                          after the step whatever its outcome
@@ -354,46 +357,42 @@ delegated(const char *dir, char **ret_what)
                writable(dir, "cgroup.subtree_control", ret_what);
 }
 
-/* Move every process listed in BASE/cgroup.procs to BASE/ibuild-init so
- * that controllers can be enabled in BASE.  Called with base_lock held. */
+/* Move the caller out of BASE into BASE/ibuild-init, so that controllers
+ * can be enabled in BASE, as crun does for itself.  Only when the caller
+ * is BASE's only process: other processes (a login shell, a service's
+ * siblings) are not ours to move, and *ret_other names one of them.
+ * Called with base_lock held. */
 static int
-empty_base(int basefd)
+leave_base(int basefd, long *ret_other)
 {
         _cleanup_close_ int initfd = -1;
-        _cleanup_free_ char *procs = NULL;
+        _cleanup_free_ char *procs = read_small(basefd, "cgroup.procs");
+        char num[24];
+        int r;
 
+        if (!procs)
+                return -EIO;
+        for (char *p = procs; *p;) {
+                char *end;
+                long pid = strtol(p, &end, 10);
+
+                if (end == p)
+                        break;
+                if (pid != (long) getpid()) {
+                        *ret_other = pid;
+                        return -EBUSY;
+                }
+                p = end + strspn(end, "\n");
+        }
         if (mkdirat(basefd, INIT_LEAF, 0755) < 0 && errno != EEXIST)
                 return -errno;
         initfd = openat(basefd, INIT_LEAF, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (initfd < 0)
                 return -errno;
-        /* New processes may appear while we move (forks of those listed):
-         * go round until none is left. */
-        for (int round = 0; round < 10; round++) {
-                bool moved = false;
-
-                free(procs);
-                procs = read_small(basefd, "cgroup.procs");
-                if (!procs)
-                        return -EIO;
-                for (char *p = procs; *p;) {
-                        char *end, num[24];
-                        long pid = strtol(p, &end, 10);
-                        int r;
-
-                        if (end == p)
-                                break;
-                        p = end + strspn(end, "\n");
-                        snprintf(num, sizeof(num), "%ld", pid);
-                        r = write_str(initfd, "cgroup.procs", num);
-                        if (r < 0 && r != -ESRCH)
-                                return r;
-                        moved = true;
-                }
-                if (!moved)
-                        return 0;
-        }
-        return -EBUSY;
+        /* A pid in cgroup.procs moves the whole process, every thread. */
+        snprintf(num, sizeof(num), "%d", (int) getpid());
+        r = write_str(initfd, "cgroup.procs", num);
+        return r;
 }
 
 /* Enable the controllers in WANT in BASE's cgroup.subtree_control, one at
@@ -416,14 +415,23 @@ enable_controllers(int basefd, const char *base, unsigned want, char **ret_why)
                 snprintf(tok, sizeof(tok), "+%s", sandbox_cgroup_controller_name(bit));
                 r = write_str(basefd, "cgroup.subtree_control", tok);
                 if (r == -EBUSY && !emptied) {
-                        /* BASE holds processes (ours among them): move them
-                         * to a leaf, as crun and podman do, then retry. */
+                        /* cgroup v2's no-internal-processes rule: BASE
+                         * holds processes (the caller among them). */
+                        long other = 0;
+
                         emptied = true;
-                        r = empty_base(basefd);
+                        r = leave_base(basefd, &other);
                         if (r < 0) {
                                 free(*ret_why);
-                                *ret_why = xasprintf("enabling controllers in %s needs its processes moved to %s/%s: %s",
-                                                     base, base, INIT_LEAF, strerror(-r));
+                                if (other)
+                                        *ret_why = xasprintf(
+                                                "%s holds other processes (pid %ld), and cgroup v2 enables controllers "
+                                                "only for a cgroup without processes of its own: run ibuild in a "
+                                                "cgroup of its own (e.g. systemd-run --user --scope -p Delegate=yes)",
+                                                base, other);
+                                else
+                                        *ret_why = xasprintf("moving ourselves to %s/%s: %s", base, INIT_LEAF,
+                                                             strerror(-r));
                                 return have;
                         }
                         r = write_str(basefd, "cgroup.subtree_control", tok);

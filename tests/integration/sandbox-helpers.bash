@@ -63,7 +63,11 @@ teardown_file() {
 	[ -n "${B:-}" ] && rm -rf "$B"
 }
 
-setup() {
+setup() { sandbox_setup; }
+teardown() { sandbox_teardown; }
+
+sandbox_setup() {
+	MARK="ibuild-sbx-$$-$RANDOM"
 	T=$(mktemp -d /tmp/ibuild-sandbox-test.XXXXXX)
 	chmod 755 "$T"
 	cp "$B/base.tar" "$T/base.tar"
@@ -74,12 +78,12 @@ setup() {
 	# The base as a snapshot dir (unpacked inside the user namespace).
 	BASE=$(sbx unpack --snapshots "$T/snaps" --layer "$T/base.tar")
 	as_mode mkdir "$T/upper" "$T/work"
-	MARK="ibuild-sbx-$$-$RANDOM"
 }
 
-teardown() {
-	# Nothing of a step may outlive it.
-	pkill -KILL -f "$MARK" 2>/dev/null || true
+sandbox_teardown() {
+	# Nothing of a step may outlive it.  (Never with an empty MARK, which
+	# setup may not have reached: that pattern matches every process.)
+	[ -n "${MARK:-}" ] && { pkill -KILL -f "$MARK" 2>/dev/null || true; }
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
 		for d in "$T"/snaps/* "$T"/snaps/.??* "$T/upper" "$T/extract"; do
 			[ -e "$d" ] && sbx rm "$d" >/dev/null 2>&1
@@ -517,5 +521,210 @@ t_single_mapping() {
 		run runuser -u "$TESTUSER" -- env IBUILD_IDMAP=single "$SBX" run --run-dir "$T/run" --lower "$BASE" --upper "$T/upper" --work "$T/work" --user 1000 -- id -u
 		assert_failure 125
 		assert_output --partial 'only id 0 is mapped'
+	fi
+}
+
+# ---- cgroup v2 limits ------------------------------------------------------
+# Set IBUILD_TEST_REQUIRE_CGROUP=1 (CI on a cgroup v2 host) to make the
+# tests fail instead of checking the warnings when pids/cpu are unavailable.
+
+# The cgroup2 mount point, found as the sandbox finds it.
+cg_root() {
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo
+}
+
+# On a hybrid host, free the v1 hierarchies of CONTROLLERS so that the
+# controllers move to cgroup v2: a hierarchy can go only when it has no
+# child cgroup (num_cgroups 1 in /proc/cgroups) and nothing holds its mount.
+# Idempotent; never touches a hierarchy in use (the memory one here).
+cg_free_controllers() {
+	local c mp cg
+	cg=$(cg_root)
+	[ -n "$cg" ] || return 0
+	for c in "$@"; do
+		grep -qw "$c" "$cg/cgroup.controllers" && continue
+		[ "$(awk -v c="$c" '$1 == c { print $3 }' /proc/cgroups)" = 1 ] || continue
+		awk -v c="$c" '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup" && ("," $(i + 3) ",") ~ ("," c ",")) print $5, $(i + 3); break } }' /proc/self/mountinfo |
+			while read -r mp opts; do
+				if ! umount "$mp" 2>/dev/null; then
+					echo "umount $mp: $(umount "$mp" 2>&1)" >>"$BATS_FILE_TMPDIR/cg-umount"
+					continue
+				fi
+				sleep 0.2
+				# Something else still holds the hierarchy: the
+				# controller stayed in v1; put the mount back.
+				if ! grep -qw "$c" "$cg/cgroup.controllers"; then
+					mount -t cgroup -o "$opts" cgroup "$mp"
+					echo "$mp: the v1 hierarchy is still held elsewhere (remounted)" >>"$BATS_FILE_TMPDIR/cg-umount"
+				fi
+			done
+	done
+}
+
+# True when every controller named is available at the cgroup v2 root.
+cg_have() {
+	local c cg
+	cg=$(cg_root)
+	[ -n "$cg" ] || return 1
+	for c in "$@"; do
+		grep -qw "$c" "$cg/cgroup.controllers" || return 1
+	done
+}
+
+# Whether this run can check enforcement: free pids+cpu (as root); then
+# CG_LIMITS=1 when they are available.  Sets CG.
+cg_prepare() {
+	CG=$(cg_root)
+	if [ -z "$CG" ]; then
+		echo "no cgroup v2 mount in /proc/self/mountinfo" >&2
+		return 1
+	fi
+	cg_free_controllers pids cpu
+	CG_LIMITS=0
+	cg_have pids cpu && CG_LIMITS=1
+	export CG CG_LIMITS
+}
+
+# Without pids/cpu in cgroup v2 the enforcement checks become warning
+# checks, unless IBUILD_TEST_REQUIRE_CGROUP=1 makes that a failure.
+cg_require_limits() {
+	[ "$CG_LIMITS" = 1 ] && return 0
+	[ "${IBUILD_TEST_REQUIRE_CGROUP:-}" = 1 ] || return 0
+	echo "IBUILD_TEST_REQUIRE_CGROUP=1 but the pids/cpu controllers are not in $CG/cgroup.controllers ($(cat "$CG/cgroup.controllers")); freeing their v1 hierarchies: $(cat "$BATS_FILE_TMPDIR/cg-umount" 2>/dev/null || echo 'no free hierarchy to unmount')" >&2
+	return 1
+}
+
+# A fresh cgroup for one test under the v2 root, delegated to the test
+# user in rootless mode (as systemd's Delegate=yes does: the dir and its
+# cgroup.procs, cgroup.subtree_control and cgroup.threads), with pids and
+# cpu enabled in the root's subtree_control when available.
+cg_make_parent() {
+	CGP=$CG/ibuild-test-$$-$RANDOM
+	mkdir "$CGP"
+	if [ "$CG_LIMITS" = 1 ]; then
+		echo "+pids +cpu" >"$CG/cgroup.subtree_control"
+	fi
+	if [ "$SANDBOX_MODE" = rootless ]; then
+		chown "$TESTUSER:" "$CGP" "$CGP/cgroup.procs" "$CGP/cgroup.subtree_control" "$CGP/cgroup.threads"
+	fi
+}
+
+# Remove the test's cgroup (and ibuild-init, where the tool moved itself).
+cg_remove_parent() {
+	[ -n "${CGP:-}" ] && [ -d "$CGP" ] || return 0
+	local d
+	for d in "$CGP"/*/; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	rmdir "$CGP" 2>/dev/null || true
+}
+
+# cg_step ARGS...: sandbox-run run over the base, started in $CGP (a shell
+# moves itself there, then execs the tool, as the mode's user through
+# setpriv, which execs rather than forks: the tool is the cgroup's only
+# process, as ibuild is in a systemd unit with Delegate=yes).
+cg_step() {
+	local who=()
+	[ "$SANDBOX_MODE" = rootless ] && who=(setpriv --reuid="$TESTUSER" --regid="$TESTUSER" --init-groups --)
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CGP" "${who[@]}" env IBUILD_SNAPSHOTTER="${IBUILD_SNAPSHOTTER:-}" \
+		"$SBX" run --run-dir "$T/run" --lower "$BASE" --upper "$T/upper" --work "$T/work" --env CG="$CG" "$@"
+}
+
+# No step cgroup may outlive its step.
+assert_no_leaf() {
+	run sh -c "ls '$CGP' | grep '^ibuild-[0-9]'"
+	assert_output ''
+}
+
+# The step runs in a leaf "ibuild-PID-N" of the caller's cgroup; with the
+# controllers there its pids.max and cpu.max hold the limits and a fork
+# bomb is stopped; without them each limit is a warning naming it and why.
+t_cgroup_limits() {
+	cg_require_limits
+	run cg_step --pids-limit 20 --cpus 0.5 -- sh -c 'l=$(sed -n "s/^0:://p" /proc/self/cgroup); echo "leaf=$l";
+		echo "pids.max=$(cat "$CG$l/pids.max" 2>/dev/null)"; echo "cpu.max=$(cat "$CG$l/cpu.max" 2>/dev/null)"'
+	assert_success
+	assert_line --regexp "^leaf=${CGP#"$CG"}/ibuild-[0-9]+-1\$"
+	local leaf
+	leaf=$(echo "$output" | sed -n 's/^leaf=//p')
+	[ ! -e "$CG$leaf" ]
+	if [ "$CG_LIMITS" = 1 ]; then
+		assert_line 'pids.max=20'
+		assert_line 'cpu.max=50000 100000'
+		refute_output --partial 'ignored'
+	else
+		assert_line 'pids.max='
+		assert_output --partial "warning: pids limit 20 ignored: the cgroup v2 controller 'pids' is not available in $CGP"
+		assert_output --partial "warning: cpus limit 0.5 ignored: the cgroup v2 controller 'cpu' is not available in $CGP"
+	fi
+	assert_no_leaf
+	# 100 background sleeps against a limit of 20 processes.
+	run cg_step --pids-limit 20 -- sh -c "i=0; while [ \$i -lt 100 ]; do sh -c 'sleep 30; true' $MARK & i=\$((i + 1)); done; echo started=\$i"
+	if [ "$CG_LIMITS" = 1 ]; then
+		assert_failure 2
+		assert_output --partial "can't fork"
+		refute_output --partial 'started='
+	else
+		assert_success
+		assert_line started=100
+	fi
+	assert_no_leftovers
+	assert_no_leaf
+}
+
+# However the step ends (failure, kill, timeout, a signal to the caller),
+# its cgroup is removed.
+t_cgroup_cleanup() {
+	run cg_step --pids-limit 50 -- sh -c "sh -c 'sleep 300; true' $MARK & sleep 0.2; exit 3"
+	assert_failure 3
+	assert_no_leftovers
+	assert_no_leaf
+	run cg_step --pids-limit 50 -- sh -c 'kill -9 $$'
+	assert_failure 137
+	assert_no_leaf
+	run cg_step --pids-limit 50 --timeout 1 -- sh -c "sh -c 'sleep 300; true' $MARK & sh -c 'sleep 301; true' $MARK"
+	assert_failure 124
+	assert_no_leftovers
+	assert_no_leaf
+	run cg_step --pids-limit 50 -- /no/such/binary
+	assert_failure 125
+	assert_no_leaf
+	cg_step --pids-limit 50 -- sh -c "sh -c 'sleep 300; true' $MARK & sleep 302" 2>"$T/err" &
+	local pid=$! i
+	for i in $(seq 50); do
+		[ -n "$(ls "$CGP" | grep '^ibuild-[0-9]')" ] && break
+		sleep 0.1
+	done
+	[ -n "$(ls "$CGP" | grep '^ibuild-[0-9]')" ]
+	sleep 0.5
+	pkill -TERM -f "^$SBX run --run-dir $T/run"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 130 ]
+	assert_no_leftovers
+	assert_no_leaf
+}
+
+# The caller's own cgroup (no test parent): the leaf goes right under it;
+# without delegation (a rootless user in a root-owned cgroup) every limit
+# is a warning and the step still runs.
+t_cgroup_own() {
+	local own
+	own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	run step --pids-limit 20 --memory 64m --env CG="$CG" -- sh -c 'sed -n "s/^0:://p" /proc/self/cgroup'
+	assert_success
+	if [ "$SANDBOX_MODE" = rootless ]; then
+		assert_line "${own}"
+		assert_output --partial "warning: pids limit 20 ignored: the cgroup $CG"
+		assert_output --partial "is not delegated to uid $(id -u "$TESTUSER")"
+		assert_output --partial "warning: memory limit 64 MiB ignored: the cgroup $CG"
+		return
+	fi
+	assert_line --regexp "^${own%/}/ibuild-[0-9]+-1\$"
+	local leaf
+	leaf=$(echo "$output" | grep '/ibuild-[0-9]*-1$')
+	[ ! -e "$CG$leaf" ]
+	if ! cg_have memory; then
+		assert_output --partial "warning: memory limit 64 MiB ignored: the cgroup v2 controller 'memory' is not available in $CG"
 	fi
 }
