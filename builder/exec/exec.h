@@ -78,6 +78,11 @@ struct build_exec_opts {
         const struct build_secret *secrets;
         size_t n_secrets;
         enum build_sandbox_net network;
+        /* RUN resource limits through cgroup v2 (0 = none; see
+         * build_sandbox_config): bytes, pids.max, milli-CPUs. */
+        uint64_t memory_max;
+        uint64_t pids_max;
+        uint32_t cpu_millis;
         enum oci_layer_compression compression;
         int64_t source_date_epoch; /* < 0: none */
         int jobs;                  /* compressor threads; <= 0: 1 */

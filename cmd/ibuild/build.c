@@ -49,6 +49,10 @@ build_usage(FILE *f)
               "  --pull=missing|always|never  when to pull base images (default missing)\n"
               "  --secret id=ID,src=FILE|env=VAR  a secret for RUN --mount=type=secret\n"
               "  --network host|none       network of RUN steps (default host)\n"
+              "  --memory SIZE             memory limit of each RUN step (512m, 1g)\n"
+              "  --cpus N.N                CPU limit of each RUN step (0.5: half a CPU)\n"
+              "  --pids-limit N            process limit of each RUN step\n"
+              "                            (the three need a delegated cgroup v2, else a warning)\n"
               "  --compression gzip|zstd   layer compression (default gzip)\n"
               "  --output type=oci,dest=DIR | type=oci-archive,dest=FILE |\n"
               "           type=docker-archive,dest=FILE   also export the image\n"
@@ -268,6 +272,23 @@ ibuild_build(int argc, char **argv)
                                 o.network = BUILD_SANDBOX_NET_HOST;
                         else {
                                 cli_fail(PROG, "--network %s: use host or none", v);
+                                rc = 2;
+                                goto out;
+                        }
+                } else if (cli_is_opt(a, "--memory") || cli_is_opt(a, "--cpus") || cli_is_opt(a, "--pids-limit")) {
+                        struct err *e = NULL;
+                        const char *name = cli_is_opt(a, "--memory") ? "--memory"
+                                           : cli_is_opt(a, "--cpus") ? "--cpus"
+                                                                     : "--pids-limit";
+                        int pr;
+
+                        VALUE(name);
+                        pr = name[2] == 'm'   ? build_sandbox_parse_memory(v, &o.memory_max, &e)
+                             : name[2] == 'c' ? build_sandbox_parse_cpus(v, &o.cpu_millis, &e)
+                                              : build_sandbox_parse_pids(v, &o.pids_max, &e);
+                        if (pr < 0) {
+                                cli_fail(PROG, "%s: %s", name, err_msg(&e));
+                                err_clear(&e);
                                 rc = 2;
                                 goto out;
                         }
