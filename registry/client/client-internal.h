@@ -211,6 +211,51 @@ char *reg_target_url(const struct reg_target *t, const char *fmt, ...) __attribu
 int reg_fetch_manifest(struct reg_client *c, CURL *h, struct reg_target *t, const char *reference, char **ret_body,
                        size_t *ret_len, char **ret_media_type, char **ret_digest, struct err **err);
 
+/* Resumable blob downloads into a layout (partial.c): the bytes go to
+ * blobs/.tmp-pull-<alg>-<hex>, flock'ed while in use and kept when a
+ * transfer fails, so a later pull re-hashes that prefix and asks for the
+ * rest with Range.  Only a file whose digest and size match is renamed
+ * into blobs/<alg>/<hex>. */
+#define REG_PARTIAL_PREFIX OCI_LAYOUT_TMP_PREFIX "pull-"
+/* A partial download untouched this long is dropped by the sweep. */
+#define REG_PARTIAL_MAX_AGE (24 * 3600)
+/* Other blob temp files (a writer killed mid-way) older than this too. */
+#define REG_TEMP_MAX_AGE 3600
+
+struct reg_partial {
+        struct oci_layout *layout; /* borrowed */
+        struct digest d;
+        int64_t size;              /* expected size, -1: unknown */
+        int fd;
+        char *name;                /* relative to the layout dir */
+        bool private_name;         /* another pull holds the shared name: ours is
+                                      removed when closed */
+        struct digest_ctx *ctx;    /* hash of the bytes so far */
+        uint64_t got;              /* bytes so far: resume from here */
+};
+
+/* Open (create) the partial download of blob D (SIZE bytes, -1: unknown)
+ * in LAYOUT.  A prefix left by an earlier run is re-hashed and kept in
+ * ret->got (0 when there is none, or it is longer than SIZE or unreadable).
+ * Close with reg_partial_close. */
+int reg_partial_open(struct oci_layout *layout, const struct digest *d, int64_t size, struct reg_partial *ret,
+                     struct err **err);
+/* Forget the bytes so far (the server sent the whole blob again). */
+int reg_partial_restart(struct reg_partial *pa, struct err **err);
+/* Append LEN bytes at ret->got, hashing them; ERR_SIZE_INVALID past SIZE. */
+int reg_partial_write(struct reg_partial *pa, const void *data, size_t len, struct err **err);
+/* Verify digest and size (ERR_DIGEST_INVALID / ERR_SIZE_INVALID, and the
+ * file is emptied), fsync and rename into blobs/<alg>/<hex>. */
+int reg_partial_commit(struct reg_partial *pa, struct err **err);
+/* Close; KEEP leaves a non-empty file (of the shared name) for a resume,
+ * else it is removed.  Safe on a closed or zeroed-with-fd=-1 partial. */
+void reg_partial_close(struct reg_partial *pa, bool keep);
+/* Remove stale temp files in LAYOUT's blobs/: partial downloads not in use
+ * (flock) whose blob is present or older than REG_PARTIAL_MAX_AGE, and
+ * other .tmp-* files older than REG_TEMP_MAX_AGE.  *ret_removed (may be
+ * NULL) counts them. */
+int reg_partials_sweep(struct oci_layout *layout, time_t now, size_t *ret_removed, struct err **err);
+
 #define REG_MANIFEST_ACCEPT                                                                                    \
         "Accept: " OCI_MT_MANIFEST ", " OCI_MT_INDEX ", " DOCKER_MT_MANIFEST ", " DOCKER_MT_MANIFEST_LIST
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -157,8 +158,8 @@ struct download {
         struct pull *p;
         const struct oci_descriptor *desc;
         struct digest d;
-        struct oci_blob_writer *w;
-        uint64_t got;
+        struct reg_partial pa;     /* pa.got: bytes so far */
+        bool open;
         bool fresh;
         char range[64];
         char *url;
@@ -171,8 +172,8 @@ dl_prepare(void *userdata, struct err **err)
 {
         struct download *dl = userdata;
         dl->fresh = true;
-        if (dl->got > 0) {
-                snprintf(dl->range, sizeof(dl->range), "bytes=%" PRIu64 "-", dl->got);
+        if (dl->pa.got > 0) {
+                snprintf(dl->range, sizeof(dl->range), "bytes=%" PRIu64 "-", dl->pa.got);
                 dl->req.range = dl->range;
         } else {
                 dl->req.range = NULL;
@@ -187,30 +188,25 @@ dl_sink(const void *data, size_t len, long status, void *userdata, struct err **
         if (dl->fresh) {
                 dl->fresh = false;
                 bool resumed = false;
-                if (status == 206 && dl->got > 0 && dl->resp.content_range) {
-                        /* Content-Range: bytes START-END/TOTAL must start where we are. */
-                        uint64_t start;
-                        if (sscanf(dl->resp.content_range, "bytes %" SCNu64 "-", &start) == 1 && start == dl->got)
+                if (status == 206 && dl->pa.got > 0 && dl->resp.content_range) {
+                        /* Content-Range: bytes START-END/TOTAL must start
+                         * where we are and be of this blob's size. */
+                        uint64_t start, end, total;
+                        int n = sscanf(dl->resp.content_range, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64, &start,
+                                       &end, &total);
+                        if (n >= 1 && start == dl->pa.got &&
+                            (n < 3 || dl->desc->size < 0 || total == (uint64_t) dl->desc->size))
                                 resumed = true;
                 }
-                if (!resumed && dl->got > 0) {
+                if (!resumed && dl->pa.got > 0) {
                         /* The server sent the whole blob again: start over. */
-                        oci_blob_writer_free(dl->w);
-                        dl->w = NULL;
-                        dl->got = 0;
-                        if (oci_layout_blob_writer_new(dl->p->layout, dl->d.alg, &dl->w, err) < 0)
+                        reg_client_logf(dl->p->c, "Registry ignored the range: fetching %s from the start",
+                                        dl->d.str);
+                        if (reg_partial_restart(&dl->pa, err) < 0)
                                 return false;
                 }
         }
-        if (dl->desc->size >= 0 && dl->got + len > (uint64_t) dl->desc->size) {
-                err_set(err, ERR_SIZE_INVALID, "blob %s: more than the %" PRId64 " bytes its descriptor states",
-                        dl->d.str, dl->desc->size);
-                return false;
-        }
-        if (oci_blob_writer_write(dl->w, data, len, err) < 0)
-                return false;
-        dl->got += len;
-        return true;
+        return reg_partial_write(&dl->pa, data, len, err) >= 0;
 }
 
 static char *
@@ -231,7 +227,7 @@ dl_start(size_t i, void *userdata, struct reg_req **ret_req, struct reg_resp **r
 {
         struct pull *p = userdata;
         struct download *dl = &p->dls[i];
-        char sz[32];
+        char sz[32], sz2[32];
         int r;
 
         dl->p = p;
@@ -249,11 +245,30 @@ dl_start(size_t i, void *userdata, struct reg_req **ret_req, struct reg_resp **r
                 }
                 err_clear(&e);
         }
-        reg_client_logf(p->c, "Copying blob %s (%s)", dl->d.str,
-                        human_size((uint64_t) dl->desc->size, sz, sizeof(sz)));
-        r = oci_layout_blob_writer_new(p->layout, dl->d.alg, &dl->w, err);
+        r = reg_partial_open(p->layout, &dl->d, dl->desc->size, &dl->pa, err);
         if (r < 0)
                 return err_prefix(err, "pulling blob %s", dl->d.str);
+        dl->open = true;
+        if (dl->desc->size >= 0 && dl->pa.got == (uint64_t) dl->desc->size) {
+                /* A complete download an earlier run did not get to rename. */
+                struct err *e = NULL;
+                if (reg_partial_commit(&dl->pa, &e) >= 0) {
+                        reg_client_logf(p->c, "Blob %s completed from an earlier run", dl->d.str);
+                        reg_partial_close(&dl->pa, false);
+                        dl->open = false;
+                        p->fetched++;
+                        p->bytes += (uint64_t) dl->desc->size;
+                        return 0;
+                }
+                err_clear(&e);
+        }
+        if (dl->pa.got > 0)
+                reg_client_logf(p->c, "Resuming blob %s at %s of %s", dl->d.str,
+                                human_size(dl->pa.got, sz2, sizeof(sz2)),
+                                human_size((uint64_t) dl->desc->size, sz, sizeof(sz)));
+        else
+                reg_client_logf(p->c, "Copying blob %s (%s)", dl->d.str,
+                                human_size((uint64_t) dl->desc->size, sz, sizeof(sz)));
         dl->url = reg_target_url(p->t, "blobs/%s", dl->d.str);
         dl->req = (struct reg_req){
                 .method = "GET",
@@ -269,11 +284,13 @@ dl_start(size_t i, void *userdata, struct reg_req **ret_req, struct reg_resp **r
         return 1;
 }
 
+/* KEEP: leave the partial file for a later resume. */
 static void
-dl_clear(struct download *dl)
+dl_clear(struct download *dl, bool keep)
 {
-        oci_blob_writer_free(dl->w);
-        dl->w = NULL;
+        if (dl->open)
+                reg_partial_close(&dl->pa, keep);
+        dl->open = false;
         reg_resp_clear(&dl->resp);
         free(dl->url);
         dl->url = NULL;
@@ -286,13 +303,17 @@ dl_finish(size_t i, void *userdata, int r, struct err **err)
         struct pull *p = userdata;
         struct download *dl = &p->dls[i];
 
+        if (r >= 0 && dl->resp.status == 416)
+                reg_partial_restart(&dl->pa, NULL); /* no use resuming from there */
         if (r >= 0 && dl->resp.status != 200 && dl->resp.status != 206)
                 r = reg_http_fail(p->t->host, &dl->resp, err);
         if (r >= 0)
-                r = oci_blob_writer_commit(dl->w, &dl->d, dl->desc->size, NULL, NULL, err);
+                r = reg_partial_commit(&dl->pa, err);
         if (r < 0)
                 err_prefix(err, "pulling blob %s", dl->d.str);
-        dl_clear(dl);
+        /* What a failed transfer got is kept for the next run; a blob that
+         * failed verification was emptied (dropped on close). */
+        dl_clear(dl, true);
         if (r < 0)
                 return r;
         reg_client_note_source(p->c, p->t->host->host, p->t->repo, dl->d.str);
@@ -308,7 +329,7 @@ fetch_blobs(struct pull *p, struct err **err)
         p->dls = xcalloc(p->n_blobs ? p->n_blobs : 1, sizeof(*p->dls));
         int r = reg_http_batch(p->c, p->t->host, p->n_blobs, &ops, p, err);
         for (size_t i = 0; i < p->n_blobs; i++)
-                dl_clear(&p->dls[i]);
+                dl_clear(&p->dls[i], true);
         free(p->dls);
         p->dls = NULL;
         return r;
@@ -336,6 +357,13 @@ pull_into(struct reg_client *c, const char *ref, struct oci_layout *layout, stru
         if (r < 0)
                 goto out;
         source_digest = xstrdup(digest);
+        /* Leftovers of killed runs (not of running ones: those are locked). */
+        size_t swept = 0;
+        struct err *se = NULL;
+        if (reg_partials_sweep(layout, time(NULL), &swept, &se) < 0)
+                err_clear(&se);
+        else if (swept)
+                reg_client_logf(c, "Removed %zu stale temp file%s", swept, swept == 1 ? "" : "s");
         bool picked = false;
         if (oci_mediatype_is_index(mt) && !c->all_platforms) {
                 r = take_document(&p, &body, len, mt, digest, 0, false, &pick, err);

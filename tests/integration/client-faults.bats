@@ -78,9 +78,19 @@ write_fault_server() {
 	                self.wfile.write(body[: len(body) // 2])
 	                self.wfile.flush()
 	                os._exit(1)
+	            if mode in ("slow", "slow-norange") and big and not os.path.exists(marker) and self.command == "GET":
+	                # A throttled whole-blob answer (the client gets killed mid-way).
+	                self.send_response(200)
+	                self.send_header("Content-Length", str(len(body)))
+	                self.end_headers()
+	                for i in range(0, len(body), 16384):
+	                    self.wfile.write(body[i:i + 16384])
+	                    self.wfile.flush()
+	                    time.sleep(0.03)
+	                return
 	            if mode == "corrupt" and big:
 	                body = body[:-1] + bytes([body[-1] ^ 1])
-	            if rng and mode != "die-norange":
+	            if rng and mode not in ("die-norange", "slow-norange"):
 	                start = int(rng[len("bytes="):].split("-")[0])
 	                return self.send(206, body[start:], {"Content-Range": "bytes %d-%d/%d" % (start, len(body) - 1, len(body))})
 	            return self.send(200, body)
@@ -135,16 +145,112 @@ stop_fault() {
 	stop_fault
 }
 
-@test "a killed transfer without retries leaves no partial blob in the store" {
+# Only the resumable partial download of the layer may be in blobs/.
+only_layer_partial() {
+	run find "$1/blobs" -name '.tmp-*'
+	assert_output "$1/blobs/.tmp-pull-sha256-${LAYER#sha256:}"
+}
+
+@test "a killed transfer without retries stores nothing but a resumable partial; the next run resumes it" {
 	start_fault die
 	run "$IPULL" --retry 0 "$FAULT/team/app:v1"
 	assert_failure
 	assert_output --partial "GET http://$FAULT/v2/team/app/blobs/$LAYER"
-	no_partials "$IBUILD_STORE"
 	[ ! -e "$IBUILD_STORE/blobs/sha256/${LAYER#sha256:}" ]
 	[ ! -e "$IBUILD_STORE/blobs/sha256/${WANT#sha256:}" ]
 	run "$IBUILD_TOOLS/ocilayout" store-list "$IBUILD_STORE"
 	refute_output --partial "$WANT"
+	only_layer_partial "$IBUILD_STORE"
+	part=$(stat -c %s "$IBUILD_STORE/blobs/.tmp-pull-sha256-${LAYER#sha256:}")
+	[ "$part" -gt 0 ]
+	: >"$TMP/fault.log"
+	run --separate-stderr "$IPULL" --retry 0 "$FAULT/team/app:v1"
+	assert_success
+	assert_output "$FAULT/team/app@$WANT"
+	[[ "$stderr" == *"Resuming blob $LAYER"* ]]
+	run grep -c "GET /v2/team/app/blobs/$LAYER range=bytes=$part-" "$TMP/fault.log"
+	assert_output 1
+	no_partials "$IBUILD_STORE"
+	run "$IBUILD_TOOLS/ocilayout" validate --rehash "$IBUILD_STORE"
+	assert_success
+	stop_fault
+}
+
+# Start ipull on the throttled server, kill -9 it once the layer's partial
+# download holds some bytes.
+kill_mid_blob() {
+	local part=$1/blobs/.tmp-pull-sha256-${LAYER#sha256:} pid i
+	shift
+	"$IPULL" "$@" >"$TMP/killed.out" 2>&1 &
+	pid=$!
+	for i in $(seq 200); do
+		[ -f "$part" ] && [ "$(stat -c %s "$part")" -ge 65536 ] && break
+		sleep 0.02
+	done
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	[ -f "$part" ] && [ "$(stat -c %s "$part")" -ge 65536 ]
+	[ ! -e "$1/blobs/sha256/${LAYER#sha256:}" ]
+}
+
+@test "ipull killed -9 mid-blob: a new run resumes with Range, exactly the right blobs, no temp left" {
+	start_fault slow
+	kill_mid_blob "$IBUILD_STORE" "$FAULT/team/app:v1"
+	only_layer_partial "$IBUILD_STORE"
+	touch "$TMP/marker" # the server is fast now
+	: >"$TMP/fault.log"
+	run --separate-stderr "$IPULL" "$FAULT/team/app:v1"
+	assert_success
+	assert_output "$FAULT/team/app@$WANT"
+	[[ "$stderr" == *"Resuming blob $LAYER"* ]]
+	# One request for the layer, for the rest only.
+	run grep "GET /v2/team/app/blobs/$LAYER" "$TMP/fault.log"
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp "range=bytes=[1-9][0-9]{4,}-"
+	no_partials "$IBUILD_STORE"
+	run "$IBUILD_TOOLS/ocilayout" validate --rehash "$IBUILD_STORE"
+	assert_success
+	# Exactly the image's blobs: config, layer, manifest.
+	config=$(jq -r .config.digest "$TMP/lay/blobs/sha256/${WANT#sha256:}")
+	run bash -c "cd '$IBUILD_STORE/blobs/sha256' && ls | sort"
+	assert_output "$(printf '%s\n' "${config#sha256:}" "${LAYER#sha256:}" "${WANT#sha256:}" | sort)"
+	stop_fault
+}
+
+@test "a partial download from a killed run is restarted when the server ignores Range" {
+	start_fault slow-norange
+	kill_mid_blob "$TMP/out" --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+	touch "$TMP/marker"
+	: >"$TMP/fault.log"
+	run --separate-stderr "$IPULL" --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+	assert_success
+	[[ "$stderr" == *"fetching $LAYER from the start"* ]]
+	run grep -c "GET /v2/team/app/blobs/$LAYER range=bytes=" "$TMP/fault.log"
+	assert_output 1
+	no_partials "$TMP/out"
+	run "$IBUILD_TOOLS/ocilayout" validate --rehash "$TMP/out"
+	assert_success
+	stop_fault
+}
+
+@test "stale temp files in blobs/ are swept; fresh ones and other files are kept" {
+	start_fault ok
+	mkdir -p "$TMP/out/blobs/sha256"
+	echo x >"$TMP/out/blobs/.tmp-0123456789abcdef"             # a killed writer's, 2 h old
+	touch -d '2 hours ago' "$TMP/out/blobs/.tmp-0123456789abcdef"
+	echo x >"$TMP/out/blobs/.tmp-pull-sha256-$(printf '%064d' 1)" # a partial, 2 days old
+	touch -d '2 days ago' "$TMP/out/blobs/.tmp-pull-sha256-$(printf '%064d' 1)"
+	echo x >"$TMP/out/blobs/.tmp-fedcba9876543210"             # in use by someone
+	echo x >"$TMP/out/blobs/.tmp-pull-sha256-$(printf '%064d' 2)" # recent: resumable later
+	echo x >"$TMP/out/blobs/keep-me"
+	run --separate-stderr "$IPULL" --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+	assert_success
+	[[ "$stderr" == *"Removed 2 stale temp files"* ]]
+	[ ! -e "$TMP/out/blobs/.tmp-0123456789abcdef" ]
+	[ ! -e "$TMP/out/blobs/.tmp-pull-sha256-$(printf '%064d' 1)" ]
+	[ -e "$TMP/out/blobs/.tmp-fedcba9876543210" ]
+	[ -e "$TMP/out/blobs/.tmp-pull-sha256-$(printf '%064d' 2)" ]
+	[ -e "$TMP/out/blobs/keep-me" ]
 	stop_fault
 }
 
