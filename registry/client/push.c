@@ -275,8 +275,11 @@ upload_chunked(struct push *p, CURL *h, int fd, uint64_t size, const struct dige
                         .once = true,
                 };
                 r = reg_http_do(p->c, h, p->t->host, &req, &resp, err);
-                if (r < 0 || resp.status >= 500) {
-                        /* Lost mid-chunk: ask the session how far it got. */
+                /* Lost mid-chunk, a server error, or a chunk the session
+                 * did not expect (416: e.g. curl re-sent a chunk on a fresh
+                 * connection after the server had kept part of it): ask
+                 * the session how far it got and go on from there. */
+                if (r < 0 || resp.status >= 500 || (resp.status == 416 && off > 0)) {
                         reg_resp_clear(&resp);
                         if (++failures > p->c->retries)
                                 return r < 0 ? r : err_set(err, ERR_HTTP, "PATCH %s failed", *location);
