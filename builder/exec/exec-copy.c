@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -118,12 +120,22 @@ xresolve_in_root(int root, const char *path, bool follow_final, char **ret, stru
 
 /* ---- the selection ------------------------------------------------------ */
 
+/* Where an entry came from, which decides its owner (Docker's rules). */
+enum sel_kind {
+        SEL_CONTEXT,  /* context, heredoc or URL: 0:0 unless --chown */
+        SEL_STAGE,    /* a stage or image: its in-image owner unless --chown */
+        SEL_ARCHIVE,  /* extracted from a local archive: owner already set */
+        SEL_REPLACED, /* an archive file its content replaced: dropped */
+        SEL_BASE_DIR, /* an existing parent dir of the destination: as the base has it */
+};
+
 struct sel {
         struct oci_layer_entry *e;
+        unsigned char *kind; /* enum sel_kind per entry, until sel_finish */
         size_t n, cap;
         char **strs; /* owned strings the entries point to */
         size_t n_strs, cap_strs;
-        size_t *order; /* insertion order for "last one wins" */
+        enum sel_kind cur; /* kind given to entries add() makes */
 };
 
 static const char *
@@ -145,7 +157,9 @@ add(struct sel *s, char *path, char *src, int dirfd)
         if (s->n == s->cap) {
                 s->cap = s->cap ? s->cap * 2 : 64;
                 s->e = xrealloc(s->e, s->cap * sizeof(*s->e));
+                s->kind = xrealloc(s->kind, s->cap);
         }
+        s->kind[s->n] = (unsigned char) s->cur;
         e = &s->e[s->n++];
         oci_layer_entry_init(e);
         e->path = own(s, path);
@@ -161,6 +175,7 @@ sel_clear(struct sel *s)
                 free(s->strs[i]);
         free(s->strs);
         free(s->e);
+        free(s->kind);
         memset(s, 0, sizeof(*s));
 }
 
@@ -201,6 +216,8 @@ sel_dedupe(struct sel *s)
         }
         free(v);
         free(s->e);
+        free(s->kind);
+        s->kind = NULL;
         s->e = ne;
         s->n = n;
         s->cap = n;
@@ -267,6 +284,16 @@ struct copy_args {
         bool parents;
 };
 
+/* One COPY/ADD as the selection needs it. */
+struct copy_job {
+        struct xctx *x;
+        struct xstage *s;
+        const struct build_plan_instr *in;
+        struct xstage *from; /* --from stage or image; NULL: the context */
+        bool link;           /* --link: nothing of S is read */
+        bool in_ns;          /* running inside the build user namespace */
+};
+
 /* Add context directory REL's content (entries after .dockerignore) under
  * image dir DEST. */
 static void
@@ -291,12 +318,32 @@ add_ctx_dir(struct xctx *x, struct sel *s, const char *rel, const char *dest, co
         }
 }
 
+/* Docker's rule for a wildcard source: several matches need a directory
+ * destination (ending in "/" or an existing dir); a single matched file
+ * with a plain destination is written as that file.  LAST_FILE is the
+ * selection index of the last matched file (SIZE_MAX: none). */
+static int
+glob_dest(struct xctx *x, struct sel *s, const char *src, size_t matched, size_t last_file, const struct copy_args *ca,
+          size_t n_src, const struct build_plan_instr *in, struct err **err)
+{
+        if (!has_glob(src) || ca->dest_dir || ca->parents || n_src > 1)
+                return 0;
+        if (matched > 1)
+                return err_set(err, EINVAL,
+                               "%s:%d: %s: %s matches %zu sources: the destination %s must be a directory "
+                               "(end it with /)",
+                               x->df_name, in->line, in->text, src, matched, ca->dest);
+        if (last_file != SIZE_MAX)
+                s->e[last_file].path = own(s, xstrdup(ca->dest));
+        return 0;
+}
+
 static int
 select_context(struct xctx *x, struct sel *s, const char *src, size_t n_src, const struct copy_args *ca,
                const struct build_plan_instr *in, struct err **err)
 {
         _cleanup_free_ char *clean = NULL;
-        size_t matched = 0;
+        size_t matched = 0, last_file = SIZE_MAX;
         int r;
 
         r = ctx_list(x, err);
@@ -363,13 +410,14 @@ select_context(struct xctx *x, struct sel *s, const char *src, size_t n_src, con
                         else
                                 dst = ca->dest_dir || n_src > 1 || has_glob(clean) ? join(ca->dest, base_name(p))
                                                                                  : xstrdup(ca->dest);
+                        last_file = s->n;
                         add(s, dst, xstrdup(real), x->ctx_fd);
                 }
         }
         if (matched == 0)
                 return err_set(err, ENOENT, "%s:%d: %s: no source files match %s", x->df_name, in->line, in->text,
                                src);
-        return 0;
+        return glob_dest(x, s, src, matched, last_file, ca, n_src, in, err);
 }
 
 /* Follow symlinks of PATH in stage ST's merged view (relative targets from
@@ -411,6 +459,24 @@ stage_resolve(struct xctx *x, struct xstage *st, const char *path, char **ret_pa
         return err_set(err, ELOOP, "%s: too many symlinks", path);
 }
 
+/* The longest leading part of absolute pattern PAT without a glob
+ * character, as a directory ("/" at least); *ret_rest is the pattern
+ * relative to it (borrowed from PAT). */
+static char *
+glob_prefix(const char *pat, const char **ret_rest)
+{
+        const char *g = pat + strcspn(pat, "*?[");
+        const char *slash = g;
+
+        while (slash > pat && *slash != '/')
+                slash--;
+        *ret_rest = slash + 1;
+        return slash == pat ? xstrdup("/") : xstrndup(pat, (size_t) (slash - pat));
+}
+
+/* COPY --from: SRC (absolute, or relative to the stage root; may hold
+ * globs in any component, matched with fnmatch(FNM_PATHNAME) as in the
+ * context) in stage ST's merged view. */
 static int
 select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, size_t n_src,
              const struct copy_args *ca, const struct build_plan_instr *in, struct err **err)
@@ -418,23 +484,22 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
         _cleanup_free_ char *abs = xabs_path("/", src);
         char **names = NULL;
         size_t n_names = 0;
+        bool glob = has_glob(abs);
         int r = 0;
 
-        if (has_glob(abs)) {
-                /* A pattern in the last component: match the parent's entries. */
-                _cleanup_free_ char *parent = xstrdup(abs);
-                char *slash = strrchr(parent, '/');
+        if (glob) {
+                const char *rest;
+                _cleanup_free_ char *prefix = glob_prefix(abs, &rest);
                 struct xmerged *m = NULL;
                 size_t n = 0;
 
-                *(slash == parent ? slash + 1 : slash) = '\0';
-                r = xstage_list(x, st, parent, &m, &n, err);
+                r = xstage_list(x, st, prefix, &m, &n, err);
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < n; i++)
-                        if (!strchr(m[i].rel, '/') && fnmatch(base_name(abs), m[i].rel, 0) == 0) {
+                        if (fnmatch(rest, m[i].rel, FNM_PATHNAME) == 0) {
                                 names = xrealloc(names, (n_names + 1) * sizeof(char *));
-                                names[n_names++] = join(parent, m[i].rel);
+                                names[n_names++] = join(prefix, m[i].rel);
                         }
                 xmerged_free(m, n);
         } else {
@@ -443,6 +508,8 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
         }
         if (n_names == 0)
                 r = err_set(err, ENOENT, "%s:%d: %s: no source files match %s", x->df_name, in->line, in->text, src);
+        else if (glob && n_names > 1 && !ca->dest_dir && !ca->parents && n_src == 1)
+                r = glob_dest(x, s, src, n_names, SIZE_MAX, ca, n_src, in, err);
         for (size_t k = 0; k < n_names && r >= 0; k++) {
                 _cleanup_free_ char *path = NULL, *host = NULL;
                 struct stat sb;
@@ -456,20 +523,32 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
                 if (S_ISDIR(sb.st_mode)) {
                         struct xmerged *m = NULL;
                         size_t n = 0;
+                        const char *dd = ca->dest;
+                        _cleanup_free_ char *pd = NULL;
 
-                        if (strcmp(ca->dest, "/") != 0)
-                                add(s, xstrdup(ca->dest), xstrdup(host), AT_FDCWD);
+                        /* --parents keeps the source's path below DEST. */
+                        if (ca->parents && strcmp(names[k], "/") != 0)
+                                dd = pd = join(ca->dest, names[k] + 1);
+                        if (strcmp(dd, "/") != 0)
+                                add(s, xstrdup(dd), xstrdup(host), AT_FDCWD);
                         r = xstage_list(x, st, path, &m, &n, err);
                         for (size_t i = 0; r >= 0 && i < n; i++) {
                                 if (ca->exclude && build_ignore_excludes(ca->exclude, m[i].rel))
                                         continue;
-                                add(s, join(ca->dest, m[i].rel), xstrdup(m[i].host), AT_FDCWD);
+                                add(s, join(dd, m[i].rel), xstrdup(m[i].host), AT_FDCWD);
                         }
                         xmerged_free(m, n);
                 } else {
-                        char *dst = ca->dest_dir || n_src > 1 || n_names > 1 ? join(ca->dest, base_name(names[k]))
-                                                                             : xstrdup(ca->dest);
+                        char *dst;
 
+                        if (ca->exclude && glob && build_ignore_excludes(ca->exclude, names[k] + 1))
+                                continue;
+                        if (ca->parents)
+                                dst = join(ca->dest, names[k] + 1);
+                        else if (ca->dest_dir || n_src > 1 || (glob && n_names > 1))
+                                dst = join(ca->dest, base_name(names[k]));
+                        else
+                                dst = xstrdup(ca->dest);
                         add(s, dst, xstrdup(host), AT_FDCWD);
                 }
         }
@@ -555,6 +634,21 @@ struct owner {
         int64_t uid, gid;
 };
 
+/* An archive entry name made relative to the extraction dir (clean, "."
+ * for the dir itself; a leading "/" dropped), or NULL when it climbs out. */
+static char *
+archive_rel(const char *name)
+{
+        _cleanup_free_ char *c = build_path_clean(name);
+        const char *p = c;
+
+        while (*p == '/')
+                p++;
+        if (strcmp(p, "..") == 0 || strncmp(p, "../", 3) == 0)
+                return NULL;
+        return xstrdup(*p ? p : ".");
+}
+
 static int
 extract_archive(struct xctx *x, int dirfd, const char *path, const char *into, struct owner **ret_own,
                 size_t *ret_n, struct err **err)
@@ -578,22 +672,31 @@ extract_archive(struct xctx *x, int dirfd, const char *path, const char *into, s
                 goto out;
         }
         while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-                _cleanup_free_ char *clean = build_path_clean(archive_entry_pathname(e));
+                _cleanup_free_ char *clean = archive_rel(archive_entry_pathname(e));
                 _cleanup_free_ char *full = NULL;
                 const char *hl = archive_entry_hardlink(e);
 
-                if (strcmp(clean, ".") == 0 || clean[0] == '/' || strncmp(clean, "..", 2) == 0) {
-                        if (strcmp(clean, ".") == 0)
-                                continue;
-                        r = err_set(err, ERR_UNSAFE_PATH, "ADD %s: unsafe entry %s", path, archive_entry_pathname(e));
+                /* Docker's untar: an absolute name lands below the
+                 * destination; one that climbs out of it is an error. */
+                if (!clean) {
+                        r = err_set(err, ERR_UNSAFE_PATH, "ADD %s: entry %s leaves the destination", path,
+                                    archive_entry_pathname(e));
                         goto out;
                 }
+                if (strcmp(clean, ".") == 0)
+                        continue;
                 full = xasprintf("%s/%s", into, clean);
                 archive_entry_set_pathname(e, full);
                 if (hl) {
-                        _cleanup_free_ char *hc = build_path_clean(hl);
-                        _cleanup_free_ char *hf = xasprintf("%s/%s", into, hc);
+                        _cleanup_free_ char *hc = archive_rel(hl);
+                        _cleanup_free_ char *hf = NULL;
 
+                        if (!hc || strcmp(hc, ".") == 0) {
+                                r = err_set(err, ERR_UNSAFE_PATH, "ADD %s: entry %s: hard link to %s leaves the destination",
+                                            path, clean, hl);
+                                goto out;
+                        }
+                        hf = xasprintf("%s/%s", into, hc);
                         archive_entry_set_hardlink(e, hf);
                 }
                 own_v = xrealloc(own_v, (n + 1) * sizeof(*own_v));
@@ -778,17 +881,182 @@ done:
         return 0;
 }
 
-/* Build the full entry list of IN for stage S. */
-static int
-select_all(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, struct sel *sel, struct err **err)
+/* The in-image id of host id ID (a snapshot file seen from outside the
+ * build user namespace). */
+static int64_t
+image_id(const struct copy_job *j, bool gid, uint32_t id)
 {
+        const struct build_idmap *m = &j->x->idmap;
+        const struct build_idmap_range *r = gid ? m->gid : m->uid;
+        size_t n = gid ? m->n_gid : m->n_uid;
+
+        if (j->in_ns || m->kind == BUILD_IDMAP_IDENTITY)
+                return id;
+        for (size_t i = 0; i < n; i++)
+                if (id >= r[i].outside && id - r[i].outside < r[i].count)
+                        return (int64_t) r[i].inside + (id - r[i].outside);
+        return 65534; /* the kernel's overflow id */
+}
+
+/* Resolve absolute clean DEST through the symlinks of S's merged view, as
+ * Docker resolves a destination inside the image root (an absolute target
+ * restarts at the root, nothing leaves it).  The last component is followed
+ * only when it leads to a directory.  Caller frees. */
+static char *
+resolve_dest(struct xctx *x, struct xstage *s, const char *dest)
+{
+        _cleanup_free_ char *cur = xstrdup(dest);
+
+        for (int hops = 0; hops < 40; hops++) {
+                bool changed = false;
+
+                for (char *p = cur + 1; *p;) {
+                        char *slash = strchr(p, '/');
+                        _cleanup_free_ char *host = NULL;
+                        struct stat st;
+                        struct err *e = NULL;
+                        int r;
+
+                        if (slash)
+                                *slash = '\0';
+                        r = xstage_lookup(x, s, cur, &host, &st, &e);
+                        err_clear(&e);
+                        if (r == 0 && S_ISLNK(st.st_mode)) {
+                                char target[LIMIT_PATH];
+                                ssize_t n = readlink(host, target, sizeof(target) - 1);
+                                _cleanup_free_ char *dir = xstrdup(cur), *next = NULL, *h2 = NULL;
+                                char *ls = strrchr(dir, '/');
+                                struct stat st2;
+
+                                if (n < 0)
+                                        break;
+                                target[n] = '\0';
+                                ls[ls == dir ? 1 : 0] = '\0';
+                                next = slash ? xasprintf("%s/%s/%s", dir, target, slash + 1) : xasprintf("%s/%s", dir, target);
+                                {
+                                        char *c = xabs_path("/", next);
+
+                                        free(next);
+                                        next = c;
+                                }
+                                if (!slash && (xstage_lookup(x, s, next, &h2, &st2, &e) < 0 ||
+                                               !(S_ISDIR(st2.st_mode) || S_ISLNK(st2.st_mode)))) {
+                                        err_clear(&e);
+                                        break; /* a final link to a file or nothing is replaced */
+                                }
+                                free(cur);
+                                cur = steal_ptr(&next);
+                                changed = true;
+                                break;
+                        }
+                        if (slash)
+                                *slash = '/';
+                        if (r < 0 || !slash)
+                                break;
+                        p = slash + 1;
+                }
+                if (!changed)
+                        break;
+        }
+        return steal_ptr(&cur);
+}
+
+/* The directories of S on the way to DEST (and DEST itself when
+ * INCLUDE_DEST) that exist: entries that keep them as the base has them,
+ * rather than the 0755 root dirs a layer makes for missing parents. */
+static void
+add_base_dirs(const struct copy_job *j, struct sel *sel, const char *dest, bool include_dest)
+{
+        _cleanup_free_ char *p = xstrdup(dest);
+        enum sel_kind saved = sel->cur;
+
+        sel->cur = SEL_BASE_DIR;
+        for (char *q = p + 1;;) {
+                char *slash = strchr(q, '/');
+                _cleanup_free_ char *host = NULL;
+                struct stat st;
+                struct err *e = NULL;
+                struct oci_layer_entry *en;
+
+                if (!*q || (!slash && !include_dest))
+                        break;
+                if (slash)
+                        *slash = '\0';
+                if (xstage_lookup(j->x, j->s, p, &host, &st, &e) < 0 || !S_ISDIR(st.st_mode)) {
+                        err_clear(&e);
+                        break;
+                }
+                en = add(sel, xstrdup(p), steal_ptr(&host), AT_FDCWD);
+                en->uid = image_id(j, false, st.st_uid);
+                en->gid = image_id(j, true, st.st_gid);
+                if (!slash)
+                        break;
+                *slash = '/';
+                q = slash + 1;
+        }
+        sel->cur = saved;
+}
+
+/* ADD of local archives among the entries from index BEFORE on: each is
+ * replaced by its content, extracted below DEST (its owners kept unless
+ * --chown, --chmod applied). */
+static int
+add_archives(struct xctx *x, struct sel *sel, size_t before, size_t i, const char *dest, bool chown, int64_t uid,
+             int64_t gid, int32_t mode, const struct build_plan_instr *in, struct err **err)
+{
+        for (size_t k = before; k < sel->n; k++) {
+                struct oci_layer_entry *e = &sel->e[k];
+                struct stat st;
+                struct owner *ow = NULL;
+                size_t n_ow = 0;
+                _cleanup_free_ char *into = NULL;
+                enum sel_kind saved = sel->cur;
+                int r;
+
+                if (sel->kind[k] != SEL_CONTEXT || !e->src ||
+                    fstatat(e->src_dirfd, e->src, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+                    !is_archive(e->src_dirfd, e->src))
+                        continue;
+                into = xasprintf("%s/add-%d-%zu-%zu", x->work, in->line, i, k);
+                /* The selection runs more than once (cache key, then the
+                 * layer): extract afresh each time. */
+                fs_rm_rf(into, NULL);
+                if (mkdir(into, 0755) < 0)
+                        return err_set(err, errno, "%s: %s", into, strerror(errno));
+                r = extract_archive(x, e->src_dirfd, e->src, into, &ow, &n_ow, err);
+                if (r < 0)
+                        return err_prefix(err, "%s:%d", x->df_name, in->line);
+                sort_array(ow, n_ow, sizeof(*ow), cmp_owner);
+                sel->kind[k] = SEL_REPLACED;
+                sel->cur = SEL_ARCHIVE;
+                for (size_t o = 0; o < n_ow; o++) {
+                        struct oci_layer_entry *ne =
+                                add(sel, join(dest, ow[o].path), xasprintf("%s/%s", into, ow[o].path), AT_FDCWD);
+
+                        ne->uid = chown ? uid : ow[o].uid;
+                        ne->gid = chown ? gid : ow[o].gid;
+                        if (mode >= 0)
+                                ne->mode = mode;
+                        free(ow[o].path);
+                }
+                sel->cur = saved;
+                free(ow);
+        }
+        return 0;
+}
+
+/* Build the full entry list of job J. */
+static int
+select_all(const struct copy_job *j, struct sel *sel, struct err **err)
+{
+        struct xctx *x = j->x;
+        struct xstage *s = j->s, *from = j->from;
+        const struct build_plan_instr *in = j->in;
         const bool add_instr = in->kind == BUILD_DF_ADD;
         const char *chown = flag(in, "chown"), *chmod_s = flag(in, "chmod");
         const char *parents = flag(in, "parents");
         struct copy_args ca = {0};
         _cleanup_free_ char *dest = NULL;
-        struct xstage tmp = {0};
-        struct xstage *from = NULL;
         int64_t uid = 0, gid = 0;
         int32_t mode = -1;
         size_t n_src;
@@ -807,17 +1075,25 @@ select_all(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, 
                 dest = xabs_path(s->cfg->config.working_dir, d);
                 ca.dest_dir = (l && d[l - 1] == '/') || (l && strcmp(d, ".") == 0) ||
                               (l >= 2 && strcmp(d + l - 2, "/.") == 0);
-                if (!ca.dest_dir && n_src == 1) {
+                /* --link reads nothing of the stage: the path is taken as
+                 * written, never through the base's symlinks or dirs. */
+                if (!j->link) {
                         _cleanup_free_ char *host = NULL;
                         struct stat st;
                         struct err *e2 = NULL;
+                        char *rd = resolve_dest(x, s, dest);
 
-                        if (xstage_lookup(x, s, dest, &host, &st, &e2) == 0 && S_ISDIR(st.st_mode))
+                        free(dest);
+                        dest = rd;
+                        if (!ca.dest_dir && xstage_lookup(x, s, dest, &host, &st, &e2) == 0 && S_ISDIR(st.st_mode))
                                 ca.dest_dir = true;
                         err_clear(&e2);
                 }
                 ca.dest = dest;
         }
+        if (n_src > 1 && !ca.dest_dir)
+                return err_set(err, EINVAL, "%s:%d: %s: with several sources the destination %s must be a directory "
+                               "(end it with /)", x->df_name, in->line, in->text, in->args[in->n_args - 1]);
         ca.parents = parents && strcmp(parents, "false") != 0;
         for (size_t i = 0; i < in->n_flags; i++)
                 if (strcmp(in->flags[i].name, "exclude") == 0 && in->flags[i].value) {
@@ -839,29 +1115,18 @@ select_all(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, 
                 char *end;
                 long m = strtol(chmod_s, &end, 8);
 
-                if (*end || m < 0 || m > 07777) {
+                if (!*chmod_s || *end || m < 0 || m > 07777) {
                         r = err_set(err, ERR_PARSE, "%s:%d: --chmod=%s: not an octal mode", x->df_name, in->line,
                                     chmod_s);
                         goto out;
                 }
                 mode = (int32_t) m;
         }
-        if (flag(in, "from")) {
-                if (in->n_sources > 0 && in->sources[0].stage >= 0) {
-                        from = &x->stages[in->sources[0].stage];
-                } else {
-                        r = xstage_from_image(x, in->n_sources ? in->sources[0].image : flag(in, "from"), &tmp, err);
-                        if (r < 0) {
-                                err_prefix(err, "%s:%d: --from", x->df_name, in->line);
-                                goto out;
-                        }
-                        from = &tmp;
-                }
-        }
         for (size_t i = 0, h = 0; i < n_src && r >= 0; i++) {
                 const char *src = in->args[i];
                 size_t before = sel->n;
 
+                sel->cur = SEL_CONTEXT;
                 if (strncmp(src, "<<", 2) == 0 && h < in->n_heredocs) {
                         /* COPY <<EOF /dest: the body is a file named EOF. */
                         const char *name = in->node->heredocs[h].name;
@@ -878,6 +1143,7 @@ select_all(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, 
                         e = add(sel, dst, xstrdup(p), AT_FDCWD);
                         e->mode = 0644;
                 } else if (from) {
+                        sel->cur = SEL_STAGE;
                         r = select_stage(x, sel, from, src, n_src, &ca, in, err);
                 } else if (add_instr && (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0)) {
                         /* ADD URL: a file, never extracted, mode 0600 as
@@ -896,76 +1162,47 @@ select_all(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, 
                                     x->df_name, in->line, src);
                 } else {
                         r = select_context(x, sel, src, n_src, &ca, in, err);
-                        if (r >= 0 && add_instr) {
-                                /* ADD auto-extracts local tar archives into DEST. */
-                                for (size_t k = before; k < sel->n && r >= 0; k++) {
-                                        struct oci_layer_entry *e = &sel->e[k];
-                                        struct stat st;
-                                        struct owner *ow = NULL;
-                                        size_t n_ow = 0;
-                                        _cleanup_free_ char *into = NULL;
-                                        if (!e->src || fstatat(e->src_dirfd, e->src, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-                                            !S_ISREG(st.st_mode) || !is_archive(e->src_dirfd, e->src))
-                                                continue;
-                                        into = xasprintf("%s/add-%d-%zu-%zu", x->work, in->line, i, k);
-                                        /* The selection runs twice (cache key, then the
-                                         * layer): extract afresh each time. */
-                                        fs_rm_rf(into, NULL);
-                                        if (mkdir(into, 0755) < 0) {
-                                                r = err_set(err, errno, "%s: %s", into, strerror(errno));
-                                                break;
-                                        }
-                                        r = extract_archive(x, e->src_dirfd, e->src, into, &ow, &n_ow, err);
-                                        if (r < 0) {
-                                                err_prefix(err, "%s:%d", x->df_name, in->line);
-                                                break;
-                                        }
-                                        sort_array(ow, n_ow, sizeof(*ow), cmp_owner);
-                                        /* The archive replaces the file entry. */
-                                        e->path = own(sel, xasprintf("%s/.ibuild-drop", x->work));
-                                        e->src = NULL;
-                                        for (size_t o = 0; o < n_ow; o++) {
-                                                struct oci_layer_entry *ne =
-                                                        add(sel, join(dest, ow[o].path),
-                                                            xasprintf("%s/%s", into, ow[o].path), AT_FDCWD);
-
-                                                ne->uid = chown ? uid : ow[o].uid;
-                                                ne->gid = chown ? gid : ow[o].gid;
-                                                if (mode >= 0)
-                                                        ne->mode = mode;
-                                                free(ow[o].path);
-                                        }
-                                        free(ow);
-                                        e = &sel->e[k];
-                                        e->uid = -2; /* marker: dropped below */
-                                }
-                        }
-                }
-                for (size_t k = before; k < sel->n && r >= 0; k++) {
-                        if (sel->e[k].uid == -2 || (sel->e[k].uid >= 0 && sel->e[k].src &&
-                                                    strncmp(sel->e[k].src, x->work, strlen(x->work)) == 0 &&
-                                                    strstr(sel->e[k].src, "/add-")))
-                                continue;
-                        sel->e[k].uid = uid;
-                        sel->e[k].gid = gid;
-                        if (mode >= 0)
-                                sel->e[k].mode = mode;
+                        if (r >= 0 && add_instr)
+                                r = add_archives(x, sel, before, i, dest, chown != NULL, uid, gid, mode, in, err);
                 }
         }
-        if (r >= 0) {
-                /* Drop the archive files that were replaced by their content. */
+        if (r < 0)
+                goto out;
+        if (!j->link)
+                add_base_dirs(j, sel, dest, ca.dest_dir);
+        /* Owners and modes by origin; drop archives replaced by their content. */
+        {
                 size_t w = 0;
 
-                for (size_t k = 0; k < sel->n; k++)
-                        if (sel->e[k].uid != -2)
-                                sel->e[w++] = sel->e[k];
+                for (size_t k = 0; k < sel->n; k++) {
+                        struct oci_layer_entry *e = &sel->e[k];
+
+                        switch ((enum sel_kind) sel->kind[k]) {
+                        case SEL_REPLACED:
+                                continue;
+                        case SEL_CONTEXT:
+                        case SEL_STAGE:
+                                /* Docker: context files are 0:0; BuildKit keeps
+                                 * a stage file's owner.  --chown wins. */
+                                if (chown || sel->kind[k] == SEL_CONTEXT) {
+                                        e->uid = uid;
+                                        e->gid = gid;
+                                }
+                                if (mode >= 0)
+                                        e->mode = mode;
+                                break;
+                        case SEL_ARCHIVE:
+                        case SEL_BASE_DIR:
+                                break;
+                        }
+                        sel->kind[w] = sel->kind[k];
+                        sel->e[w++] = *e;
+                }
                 sel->n = w;
-                sel_dedupe(sel);
         }
+        sel_dedupe(sel);
 out:
         build_ignore_free(ca.exclude);
-        if (from == &tmp)
-                xstage_release(&tmp);
         return r;
 }
 
@@ -975,20 +1212,17 @@ hash_str(struct digest_ctx *c, const char *s)
         digest_ctx_update(c, s, strlen(s) + 1);
 }
 
-/* The content digest of a selection (names, modes, ids, bytes): consumes SEL.
- * File bytes come from the build's content digest cache when unchanged. */
+/* The content digest of a selection (names, modes, ids, bytes) into RET. */
 static int
-sel_digest(struct xctx *x, struct sel *sel_in, char **ret_digest, struct err **err)
+sel_digest(struct xctx *x, const struct sel *sel, struct digest *ret, struct err **err)
 {
-        struct sel sel = *sel_in;
         struct digest_ctx *c;
         struct digest d;
         int r = 0;
 
-        memset(sel_in, 0, sizeof(*sel_in));
         c = digest_ctx_new(DIGEST_SHA256);
-        for (size_t i = 0; i < sel.n; i++) {
-                const struct oci_layer_entry *e = &sel.e[i];
+        for (size_t i = 0; i < sel->n; i++) {
+                const struct oci_layer_entry *e = &sel->e[i];
                 char meta[128];
                 struct stat st = {0};
 
@@ -1017,25 +1251,162 @@ sel_digest(struct xctx *x, struct sel *sel_in, char **ret_digest, struct err **e
         }
         digest_ctx_final(c, &d);
         digest_ctx_free(c);
-        sel_clear(&sel);
         if (r < 0)
                 return r;
-        *ret_digest = xstrdup(d.str);
+        *ret = d;
         return 0;
+}
+
+/* ---- running a COPY/ADD ------------------------------------------------ */
+
+/* What a job reports: the selection's digest, and with a layer written,
+ * the layer writer's result. */
+struct copy_result {
+        struct digest sources;
+        bool wrote;
+        struct oci_layer_result layer;
+};
+
+/* Select J's entries; their digest into RES, and with OUT_FD >= 0 the
+ * layer written there. */
+static int
+copy_do(const struct copy_job *j, int out_fd, struct copy_result *res, struct err **err)
+{
+        struct sel sel = {0};
+        int r = select_all(j, &sel, err);
+
+        if (r >= 0)
+                r = sel_digest(j->x, &sel, &res->sources, err);
+        if (r >= 0 && out_fd >= 0) {
+                struct oci_layer_write_opts wo;
+
+                oci_layer_write_opts_init(&wo);
+                wo.compression = j->x->o->compression;
+                wo.threads = j->x->o->jobs > 1 ? j->x->o->jobs : 1;
+                wo.source_date_epoch = j->x->o->source_date_epoch;
+                r = oci_layer_write_entries(sel.e, sel.n, &wo, out_fd, &res->layer, err);
+                if (r < 0)
+                        err_prefix(err, "%s:%d: %s", j->x->df_name, j->in->line, j->in->text);
+                res->wrote = r >= 0;
+        }
+        sel_clear(&sel);
+        return r;
+}
+
+struct copy_call {
+        struct copy_job job;
+        int out_fd;    /* layer blob, or -1 */
+        int report_fd; /* a memfd the child writes its struct copy_result to */
+};
+
+static int
+copy_child(void *p, struct err **err)
+{
+        struct copy_call *c = p;
+        struct copy_result res = {0};
+        int r;
+
+        /* A fork of a multi-threaded process: a lock may have been held by
+         * a thread that does not exist here.  Everything needed is unpacked
+         * already (the lock only guards lazy work), and the content digest
+         * cache (its own lock, records this copy would lose) stays out. */
+        pthread_mutex_init(&c->job.x->lock, NULL);
+        c->job.x->hashcache = NULL;
+        c->job.in_ns = true;
+        r = copy_do(&c->job, c->out_fd, &res, err);
+        if (r < 0)
+                return r;
+        return fs_write_all(c->report_fd, &res, sizeof(res), err);
+}
+
+/* Run job J (and write the layer to OUT_FD when >= 0).  Rootless, a COPY
+ * --from reads the stage inside the build user namespace: files a RUN made
+ * with other (mapped) owners and modes such as 0600 or 0700 dirs are only
+ * readable there, and their in-image owners are what the layer keeps. */
+static int
+copy_exec(struct copy_job *j, int out_fd, struct copy_result *ret, struct err **err)
+{
+        struct copy_call c = {.job = *j, .out_fd = out_fd, .report_fd = -1};
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+        int r;
+
+        /* Unpack now: the namespace helper cannot (it is a fork, and
+         * unpacking itself needs the namespace).  The destination stage is
+         * only looked at (for existing dirs and symlinks on the way to the
+         * destination, /etc/passwd): a base layer that cannot be unpacked
+         * is a base without them, as before. */
+        if (!j->link) {
+                struct err *e = NULL;
+
+                xstage_unpack(j->x, j->s, &e);
+                err_clear(&e);
+        }
+        r = j->from ? xstage_unpack(j->x, j->from, err) : 0;
+        if (r < 0)
+                return r;
+        if (!j->from || j->x->idmap.kind == BUILD_IDMAP_IDENTITY) {
+                memset(ret, 0, sizeof(*ret));
+                return copy_do(j, out_fd, ret, err);
+        }
+        fd = memfd_create("ibuild-copy-result", MFD_CLOEXEC);
+        if (fd < 0)
+                return err_set(err, errno, "memfd_create: %s", strerror(errno));
+        c.report_fd = fd;
+        r = build_idmap_call(&j->x->idmap, copy_child, &c, err);
+        if (r < 0)
+                return r;
+        n = pread(fd, ret, sizeof(*ret), 0);
+        if (n != (ssize_t) sizeof(*ret))
+                return err_set(err, EIO, "%s:%d: %s: no result from the namespace helper", j->x->df_name,
+                               j->in->line, j->in->text);
+        return 0;
+}
+
+/* The stage or image IN copies from (*ret NULL for the context); an
+ * image is loaded into TMP, released by the caller. */
+static int
+copy_from(struct xctx *x, const struct build_plan_instr *in, struct xstage *tmp, struct xstage **ret,
+          struct err **err)
+{
+        *ret = NULL;
+        if (!flag(in, "from"))
+                return 0;
+        if (in->n_sources > 0 && in->sources[0].stage >= 0) {
+                *ret = &x->stages[in->sources[0].stage];
+                return 0;
+        }
+        if (xstage_from_image(x, in->n_sources ? in->sources[0].image : flag(in, "from"), tmp, err) < 0)
+                return err_prefix(err, "%s:%d: --from", x->df_name, in->line);
+        *ret = tmp;
+        return 0;
+}
+
+static bool
+link_flag(const struct build_plan_instr *in)
+{
+        const char *v = flag(in, "link");
+
+        return v && strcmp(v, "false") != 0;
 }
 
 int
 xcopy_prepare(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, char **ret_digest,
               struct err **err)
 {
-        struct sel sel = {0};
-        int r = select_all(x, s, in, &sel, err);
+        struct xstage tmp = {0};
+        struct copy_job j = {.x = x, .s = s, .in = in, .link = link_flag(in)};
+        struct copy_result res;
+        int r = copy_from(x, in, &tmp, &j.from, err);
 
-        if (r < 0) {
-                sel_clear(&sel);
+        if (r >= 0)
+                r = copy_exec(&j, -1, &res, err);
+        if (j.from == &tmp)
+                xstage_release(&tmp);
+        if (r < 0)
                 return r;
-        }
-        return sel_digest(x, &sel, ret_digest, err);
+        *ret_digest = xstrdup(res.sources.str);
+        return 0;
 }
 
 int
@@ -1043,26 +1414,129 @@ xcontext_digest(struct xctx *x, const char *rel, char **ret_digest, struct err *
 {
         struct sel sel = {0};
         struct copy_args ca = {.dest = "/"};
+        struct digest d;
         int r = ctx_list(x, err);
 
         if (r < 0)
                 return r;
         add(&sel, xstrdup("/"), xstrdup(rel), x->ctx_fd);
         add_ctx_dir(x, &sel, rel, "/", &ca);
-        return sel_digest(x, &sel, ret_digest, err);
+        r = sel_digest(x, &sel, &d, err);
+        sel_clear(&sel);
+        if (r < 0)
+                return r;
+        *ret_digest = xstrdup(d.str);
+        return 0;
+}
+
+/* ---- COPY --link layers ------------------------------------------------- */
+
+/* A --link layer depends only on the instruction, its sources and the
+ * layer options, never on the layers below: this key names its blob in
+ * the store's cache dir, so a rebuild whose earlier steps changed reuses
+ * the very same blob (same diffID) instead of writing it again. */
+static char *
+link_cache_path(struct xctx *x, const struct build_plan_instr *in, const struct digest *sources)
+{
+        struct digest_ctx *c = digest_ctx_new(DIGEST_SHA256);
+        struct digest d;
+        char epoch[32];
+
+        hash_str(c, "ibuild copy --link v1");
+        hash_str(c, in->text);
+        for (size_t i = 0; i < in->n_build_args; i++)
+                hash_str(c, in->build_args[i]);
+        for (size_t i = 0; i < in->n_heredocs; i++)
+                hash_str(c, in->heredocs[i]);
+        hash_str(c, sources->str);
+        hash_str(c, oci_layer_compression_name(x->o->compression));
+        snprintf(epoch, sizeof(epoch), "%lld", (long long) x->o->source_date_epoch);
+        hash_str(c, epoch);
+        digest_ctx_final(c, &d);
+        digest_ctx_free(c);
+        return xasprintf("%s/link-%s", oci_store_cache_dir(x->store), d.hex);
+}
+
+/* Reuse the cached --link layer at PATH ("DIGEST SIZE DIFFID\n") when its
+ * blob is still in the store: 0 when added to S, -ENOENT otherwise. */
+static int
+link_cache_get(struct xctx *x, struct xstage *s, const char *path)
+{
+        _cleanup_free_ char *buf = NULL;
+        char dg[DIGEST_STR_MAX], diff[DIGEST_STR_MAX];
+        long long size;
+        struct digest d, dd;
+        struct oci_descriptor desc;
+        uint64_t have;
+        size_t len;
+        struct err *e = NULL;
+        int r = -ENOENT;
+
+        if (fs_read_file(path, 4096, &buf, &len, &e) < 0 || sscanf(buf, "%135s %lld %135s", dg, &size, diff) != 3 ||
+            digest_parse(dg, &d, &e) < 0 || digest_parse(diff, &dd, &e) < 0 ||
+            oci_layout_refresh_blob(x->layout, &d, &have, &e) < 0 || (long long) have != size)
+                goto out;
+        oci_descriptor_init(&desc, xlayer_media_type(x->o->compression), d.str, size);
+        xstage_add_layer(s, &desc, dd.str, NULL);
+        oci_image_config_add_diff_id(s->cfg, dd.str);
+        oci_descriptor_clear(&desc);
+        r = 0;
+out:
+        err_clear(&e);
+        return r;
 }
 
 int
 xcopy_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, struct err **err)
 {
-        struct sel sel = {0};
-        int r = select_all(x, s, in, &sel, err);
+        _cleanup_blob_writer_ struct oci_blob_writer *w = NULL;
+        _cleanup_free_ char *link_path = NULL;
+        struct xstage tmp = {0};
+        struct copy_job j = {.x = x, .s = s, .in = in, .link = link_flag(in)};
+        struct copy_result res;
+        struct oci_descriptor desc;
+        struct digest got;
+        uint64_t size;
+        int r = copy_from(x, in, &tmp, &j.from, err);
 
-        if (r >= 0) {
-                r = xwrite_entries_layer(x, s, sel.e, sel.n, err);
+        if (r < 0)
+                return r;
+        if (j.link) {
+                r = copy_exec(&j, -1, &res, err);
                 if (r < 0)
-                        err_prefix(err, "%s:%d: %s", x->df_name, in->line, in->text);
+                        goto out;
+                link_path = link_cache_path(x, in, &res.sources);
+                if (link_cache_get(x, s, link_path) == 0)
+                        goto out;
         }
-        sel_clear(&sel);
+        r = oci_layout_blob_writer_new(x->layout, DIGEST_SHA256, &w, err);
+        if (r < 0)
+                goto out;
+        r = copy_exec(&j, oci_blob_writer_fd(w), &res, err);
+        if (r < 0)
+                goto out;
+        if (!res.wrote) {
+                r = err_set(err, EIO, "%s:%d: %s: no layer written", x->df_name, in->line, in->text);
+                goto out;
+        }
+        r = oci_blob_writer_commit(w, &res.layer.blob_digest, (int64_t) res.layer.blob_size, &got, &size, err);
+        if (r < 0)
+                goto out;
+        oci_descriptor_init(&desc, xlayer_media_type(x->o->compression), got.str, (int64_t) size);
+        xstage_add_layer(s, &desc, res.layer.diff_id.str, NULL);
+        oci_image_config_add_diff_id(s->cfg, res.layer.diff_id.str);
+        oci_descriptor_clear(&desc);
+        if (link_path) {
+                _cleanup_free_ char *line =
+                        xasprintf("%s %llu %s\n", got.str, (unsigned long long) size, res.layer.diff_id.str);
+                struct err *e = NULL;
+
+                /* A failure here only costs a reuse later. */
+                fs_write_atomic(link_path, line, strlen(line), 0644, &e);
+                err_clear(&e);
+        }
+out:
+        if (j.from == &tmp)
+                xstage_release(&tmp);
         return r;
 }

@@ -1,0 +1,199 @@
+# COPY/ADD cases shared by build-copy.bats (root) and
+# build-copy-rootless.bats (an unprivileged user with a subuid range): each
+# case_* function is one test body.  Load after build-helpers.
+
+# The tar listing (numeric owners) of layer INDEX (default -1: the last) of
+# the image exported by export_layout/unpack.
+layer_list() {
+	local idx=${1:--1} m l
+	m=$(jq -r '.manifests[0].digest' "$T/lay/index.json" | cut -d: -f2)
+	l=$(jq -r ".layers[$idx].digest" "$T/lay/blobs/sha256/$m" | cut -d: -f2)
+	tar -tzvf "$T/lay/blobs/sha256/$l" --numeric-owner
+}
+
+# The digest of layer INDEX of image NAME in the store.
+layer_digest() {
+	local name=$1 idx=$2
+	skopeo inspect --raw "oci:$IBUILD_STORE:localhost/$name" | jq -r ".layers[$idx].digest"
+}
+
+# COPY --from a stage whose files belong to uid 1000 with modes 0600/0700:
+# rootless they are unreadable from outside the build user namespace.
+case_from_unreadable() {
+	dockerfile <<'DF'
+FROM testbase:1 AS a
+RUN mkdir -p /src/priv/deeper && echo secret >/src/priv/s && echo deep >/src/priv/deeper/d && \
+    echo pf >/src/f600 && echo r >/src/rootfile && \
+    chmod 0600 /src/f600 /src/priv/s /src/priv/deeper/d && chmod 0700 /src/priv /src/priv/deeper && \
+    chown -R 1000:1000 /src/priv /src/f600
+FROM testbase:1
+COPY --from=a /src/ /out/
+COPY --from=a --chown=app:staff /src/priv /chowned
+COPY --from=a /src/priv/s /single
+DF
+	run ib -q -t fromunread:1 "$T/ctx"
+	assert_success
+	unpack fromunread:1
+	r=$T/bundle/rootfs
+	[ "$(cat "$r/out/f600")" = pf ]
+	[ "$(cat "$r/out/priv/s")" = secret ]
+	[ "$(cat "$r/out/priv/deeper/d")" = deep ]
+	[ "$(cat "$r/chowned/deeper/d")" = deep ]
+	[ "$(cat "$r/single")" = secret ]
+	# owners and modes as in the stage (BuildKit keeps a stage file's owner)
+	run layer_list -3
+	assert_output --regexp "-rw------- 1000/1000 .* out/f600"
+	assert_output --regexp "drwx------ 1000/1000 .* out/priv/"
+	assert_output --regexp "drwx------ 1000/1000 .* out/priv/deeper/"
+	assert_output --regexp "-rw------- 1000/1000 .* out/priv/deeper/d"
+	assert_output --regexp "-rw-r--r-- 0/0 .* out/rootfile"
+	run layer_list -2
+	assert_output --regexp "drwx------ 1000/50 .* chowned/"
+	assert_output --regexp "-rw------- 1000/50 .* chowned/deeper/d"
+	run layer_list -1
+	assert_output --regexp "-rw------- 1000/1000 .* single"
+	# the cache key reads the same files: a rebuild is all hits
+	run ib -t fromunread:1 "$T/ctx"
+	assert_success
+	[ "$(grep -c CACHED <<<"$output")" = 4 ]
+}
+
+# Globs in every component of a COPY --from source, and --parents.
+case_from_globs() {
+	dockerfile <<'DF'
+FROM testbase:1 AS a
+RUN mkdir -p /g/a1/x /g/a2/y /g/b1/x /g/a3/x && echo 1 >/g/a1/x/f1.txt && echo 2 >/g/a2/y/f2.txt && \
+    echo 3 >/g/b1/x/f3.txt && echo 4 >/g/a1/x/f4.log && echo 5 >/g/a3/x/f5.txt
+FROM testbase:1
+COPY --from=a /g/a[12]/*/*.txt /flat/
+COPY --from=a --parents /g/a?/*/f[0-9].txt /par/
+COPY --from=a /g/*/x/f4.l?g /single
+COPY --from=a g/a3/* /dirglob/
+DF
+	run ib -q -t fromglob:1 "$T/ctx"
+	assert_success
+	unpack fromglob:1
+	r=$T/bundle/rootfs
+	[ "$(cat "$r/flat/f1.txt")$(cat "$r/flat/f2.txt")" = 12 ]
+	[ "$(ls "$r/flat" | wc -l)" = 2 ]
+	[ "$(cat "$r/par/g/a1/x/f1.txt")$(cat "$r/par/g/a2/y/f2.txt")$(cat "$r/par/g/a3/x/f5.txt")" = 125 ]
+	[ ! -e "$r/par/g/b1" ] && [ ! -e "$r/par/g/a1/x/f4.log" ]
+	[ -f "$r/single" ] && [ "$(cat "$r/single")" = 4 ]
+	# a matched directory copies its content, as for the context
+	[ "$(cat "$r/dirglob/f5.txt")" = 5 ]
+	# nothing matches: an error naming the pattern
+	printf 'FROM testbase:1 AS a\nFROM testbase:1\nCOPY --from=a /nope/*/x* /n/\n' >"$T/ctx/Dockerfile"
+	own
+	run ib -q -t fromglob:2 "$T/ctx"
+	assert_failure
+	assert_output --partial "no source files match /nope/*/x*"
+	# several matches need a directory destination
+	printf 'FROM testbase:1\nCOPY --from=testbase:1 /bin/ca* /notadir\n' >"$T/ctx/Dockerfile"
+	own
+	run ib -q -t fromglob:3 "$T/ctx"
+	assert_failure
+	assert_output --partial "must be a directory"
+}
+
+# COPY --link: the layer does not depend on the layers below.
+case_link() {
+	echo "linked $RANDOM" >"$T/ctx/f"
+	own
+	dockerfile <<'DF'
+FROM testbase:1
+ARG V
+RUN echo "$V" >/v && mkdir -p -m 0750 /real && ln -s /real /lnk
+COPY --link f /app/deep/f
+COPY f /lnk/g
+COPY --link f /lnk/f
+DF
+	run ib -q -t link:1 --build-arg V=one "$T/ctx"
+	assert_success
+	run ib -q -t link:2 --build-arg V=two "$T/ctx"
+	assert_success
+	# the RUN layers differ, the --link layers are the same blobs
+	[ "$(layer_digest link:1 -4)" != "$(layer_digest link:2 -4)" ]
+	[ "$(layer_digest link:1 -3)" = "$(layer_digest link:2 -3)" ]
+	unpack link:2
+	# missing parents are made in the layer itself, 0755 root
+	run layer_list -3
+	assert_output --regexp "drwxr-xr-x 0/0 .* app/"
+	assert_output --regexp "drwxr-xr-x 0/0 .* app/deep/"
+	[ "$(layer_digest link:1 -1)" = "$(layer_digest link:2 -1)" ]
+	# a plain COPY resolves the destination through the base's symlink and
+	# keeps the existing dir as the base has it (mode 0750 here) ...
+	run layer_list -2
+	assert_output --regexp "drwxr-x--- 0/0 .* real/"
+	assert_output --regexp " real/g"
+	refute_output --partial "lnk"
+	# ... --link never does: the path is made of plain 0755 dirs
+	run layer_list -1
+	assert_output --regexp "drwxr-xr-x 0/0 .* lnk/"
+	assert_output --regexp " lnk/f"
+	refute_output --partial "real"
+	cmp "$T/ctx/f" "$T/bundle/rootfs/app/deep/f"
+	[ -d "$T/bundle/rootfs/lnk" ] && [ ! -L "$T/bundle/rootfs/lnk" ]
+}
+
+# ADD of local archives: every compression libarchive detects, owners from
+# the archive (unless --chown), a non-archive with a .tar name copied as
+# is, absolute names kept below the destination, ".." refused.
+case_add_archives() {
+	mkdir -p "$T/src/t/sub"
+	echo inside >"$T/src/t/file"
+	echo deeper >"$T/src/t/sub/d"
+	tar -cf "$T/ctx/arch.tar" --owner=1234 --group=567 --numeric-owner -C "$T/src" t
+	gzip -c "$T/ctx/arch.tar" >"$T/ctx/arch.tar.gz"
+	xz -c "$T/ctx/arch.tar" >"$T/ctx/arch.tar.xz"
+	zstd -q -c "$T/ctx/arch.tar" >"$T/ctx/arch.tar.zst"
+	bzip2 -c "$T/ctx/arch.tar" >"$T/ctx/arch.tar.bz2"
+	echo "not an archive" >"$T/ctx/notarch.tar"
+	python3 - "$T/ctx" <<'PY'
+import io, sys, tarfile
+d = sys.argv[1]
+def mk(name, entries):
+    with tarfile.open(f"{d}/{name}", "w") as t:
+        for n, data in entries:
+            i = tarfile.TarInfo(n)
+            i.size = len(data)
+            t.addfile(i, io.BytesIO(data))
+mk("abs.tar", [("/abs/x", b"abs\n"), ("a/../b", b"b\n")])
+mk("evil.tar", [("ok", b"ok\n"), ("../escape", b"evil\n")])
+PY
+	own
+	dockerfile <<'DF'
+FROM testbase:1
+ADD arch.tar /plain/
+ADD arch.tar.gz /gz/
+ADD arch.tar.xz /xz/
+ADD arch.tar.zst /zst/
+ADD arch.tar.bz2 /bz2/
+ADD notarch.tar /na/
+ADD abs.tar /abs/
+ADD --chown=app:staff --chmod=0640 arch.tar.gz /owned/
+DF
+	run ib -q -t addarch:1 "$T/ctx"
+	assert_success
+	unpack addarch:1
+	r=$T/bundle/rootfs
+	for d in plain gz xz zst bz2 owned; do
+		[ "$(cat "$r/$d/t/file")$(cat "$r/$d/t/sub/d")" = insidedeeper ] || { echo "ADD into /$d" >&2; return 1; }
+		[ ! -e "$r/$d/arch.tar" ] && [ ! -e "$r/$d/arch.tar.gz" ]
+	done
+	cmp "$T/ctx/notarch.tar" "$r/na/notarch.tar"
+	[ "$(cat "$r/abs/abs/x")$(cat "$r/abs/b")" = absb ]
+	run layer_list -7
+	assert_output --regexp "-rw-r--r-- 1234/567 .* gz/t/file"
+	assert_output --regexp "drwxr-xr-x 1234/567 .* gz/t/sub/"
+	run layer_list -1
+	assert_output --regexp "-rw-r----- 1000/50 .* owned/t/file"
+	refute_output --partial "1234/567"
+	# an entry climbing out of the destination fails the build, naming it
+	printf 'FROM testbase:1\nADD evil.tar /e/\n' >"$T/ctx/Dockerfile"
+	own
+	run ib -q -t addarch:2 "$T/ctx"
+	assert_failure
+	assert_output --partial "evil.tar"
+	assert_output --partial "../escape"
+	[ -z "$(find "$T" "$IBUILD_STORE" -name escape)" ]
+}

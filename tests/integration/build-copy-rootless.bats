@@ -1,0 +1,24 @@
+#!/usr/bin/env bats
+# COPY/ADD as an unprivileged user with a subordinate id range: the stage
+# files a RUN gave other owners and 0600/0700 modes are read inside the
+# build user namespace.  The cases are in build-copy-cases.bash.
+
+BUILD_MODE=rootless
+load build-helpers
+load build-copy-cases
+
+@test "copy rootless: COPY --from of files the caller cannot read keeps owners and modes" {
+	case_from_unreadable
+}
+
+@test "copy rootless: globs in every component of a COPY --from source, --parents" {
+	case_from_globs
+}
+
+@test "copy rootless: COPY --link layers do not depend on the layers below" {
+	case_link
+}
+
+@test "copy rootless: ADD of local archives of every compression, owners from the archive" {
+	case_add_archives
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# COPY/ADD as root: --from of files with other owners and private modes,
+# globs in --from sources, --link, ADD of local archives, Docker's
+# destination rules.  The shared cases are in build-copy-cases.bash.
+
+BUILD_MODE=root
+load build-helpers
+load build-copy-cases
+
+@test "copy: COPY --from keeps owners and private modes of the stage's files" {
+	case_from_unreadable
+}
+
+@test "copy: globs in every component of a COPY --from source, --parents" {
+	case_from_globs
+}
+
+@test "copy: COPY --link layers do not depend on the layers below" {
+	case_link
+}
+
+@test "copy: ADD extracts local tar, tar.gz, tar.xz, tar.zst, tar.bz2; keeps a .tar that is none; contains entries" {
+	case_add_archives
+}
+
+@test "copy: Docker's destination rules" {
+	mkdir -p "$T/ctx/dir/sub"
+	echo f >"$T/ctx/f"
+	echo a >"$T/ctx/dir/a"
+	echo b >"$T/ctx/dir/sub/b"
+	echo x1 >"$T/ctx/x1.txt"
+	echo x2 >"$T/ctx/x2.txt"
+	echo one >"$T/ctx/one.md"
+	dockerfile <<'DF'
+FROM testbase:1
+COPY f /todir/
+COPY f /newname
+COPY f /data
+COPY dir /dcontent
+COPY dir/ /tmp/
+COPY one.* /globfile
+COPY --chmod=755 f /exec
+COPY --chown=app:staff f /byname
+COPY --exclude=sub dir /exdir/
+COPY --from=testbase:1 --chown=app /etc/passwd /pw
+DF
+	run ib -q -t rules:1 "$T/ctx"
+	assert_success
+	unpack rules:1
+	r=$T/bundle/rootfs
+	# file -> dir/, file -> new name, file -> existing dir without a slash
+	[ -f "$r/todir/f" ] && [ -f "$r/newname" ] && [ -f "$r/data/f" ] && [ -d "$r/data/keep" ]
+	# a directory's content is copied, not the directory
+	[ -f "$r/dcontent/a" ] && [ -f "$r/dcontent/sub/b" ] && [ ! -e "$r/dcontent/dir" ]
+	# ... and an existing destination dir keeps its mode (/tmp is 1777)
+	[ -f "$r/tmp/a" ]
+	run layer_list -6
+	assert_output --regexp "drwxrwxrwt 0/0 .* tmp/"
+	# one wildcard match and a plain destination: a file of that name
+	[ "$(cat "$r/globfile")" = one ]
+	run layer_list -4
+	assert_output --regexp "-rwxr-xr-x 0/0 .* exec"
+	run layer_list -3
+	assert_output --regexp "-rw-r--r-- 1000/50 .* byname"
+	[ -f "$r/exdir/a" ] && [ ! -e "$r/exdir/sub" ]
+	run layer_list -1
+	assert_output --regexp "-rw-r--r-- 1000/1000 .* pw"
+	# several sources need a directory destination; a pattern must match
+	for df in 'COPY f x1.txt /notdir' 'COPY *.txt /notdir' 'COPY nomatch* /x/'; do
+		printf 'FROM testbase:1\n%s\n' "$df" >"$T/ctx/Dockerfile"
+		run ib -q -t rules:2 "$T/ctx"
+		assert_failure
+		assert_output --partial "Dockerfile:2"
+	done
+	printf 'FROM testbase:1\nCOPY f x1.txt /notdir\n' >"$T/ctx/Dockerfile"
+	run ib -q -t rules:2 "$T/ctx"
+	assert_output --partial "must be a directory"
+	printf 'FROM testbase:1\nCOPY nomatch* /x/\n' >"$T/ctx/Dockerfile"
+	run ib -q -t rules:2 "$T/ctx"
+	assert_output --partial "no source files match nomatch*"
+}
