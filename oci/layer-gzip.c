@@ -32,14 +32,26 @@ struct pgz_job {
         unsigned char *out;
         size_t out_cap, out_len;
         uLong crc;
-        int rc; /* 0, or a zlib error */
+        int rc;    /* 0, or a zlib error */
+        bool done; /* compressed (guarded by the lock with workers) */
 };
 
+/* Jobs form a ring of nslots, numbered by sequence: job s lives in slot
+ * s % nslots.  [emitted, taken) are with workers or done, [taken, filling)
+ * are ready for a worker, `filling` is being filled by the caller.  The
+ * caller emits finished jobs in order while the workers compress later
+ * ones, so reading, hashing and writing overlap with compression. */
 struct oci_layer_pgzip {
         int level;
-        int nthreads;
-        struct pgz_job *jobs; /* nthreads of them: one batch */
-        int filled;           /* complete blocks waiting in jobs[] */
+        int nworkers; /* 0: compress on the caller's thread */
+        size_t nslots;
+        struct pgz_job *jobs;
+        uint64_t emitted, taken, filling;
+        pthread_mutex_t m;
+        pthread_cond_t work; /* a job is ready, or stop */
+        pthread_cond_t done; /* a job is done */
+        bool stop;
+        pthread_t tids[PGZ_MAX_THREADS];
         unsigned char tail[PGZ_DICT];
         size_t tail_len;
         uLong crc;
@@ -94,6 +106,30 @@ pgz_compress(void *arg)
         return NULL;
 }
 
+static void *
+pgz_worker(void *arg)
+{
+        struct oci_layer_pgzip *g = arg;
+
+        pthread_mutex_lock(&g->m);
+        for (;;) {
+                struct pgz_job *j;
+
+                while (!g->stop && g->taken == g->filling)
+                        pthread_cond_wait(&g->work, &g->m);
+                if (g->stop)
+                        break;
+                j = &g->jobs[g->taken++ % g->nslots];
+                pthread_mutex_unlock(&g->m);
+                pgz_compress(j);
+                pthread_mutex_lock(&g->m);
+                j->done = true;
+                pthread_cond_broadcast(&g->done);
+        }
+        pthread_mutex_unlock(&g->m);
+        return NULL;
+}
+
 struct oci_layer_pgzip *
 oci_layer_pgzip_new(int level, int threads)
 {
@@ -104,9 +140,26 @@ oci_layer_pgzip_new(int level, int threads)
         if (threads > PGZ_MAX_THREADS)
                 threads = PGZ_MAX_THREADS;
         g->level = level;
-        g->nthreads = threads;
-        g->jobs = xcalloc((size_t) threads, sizeof(*g->jobs));
-        for (int i = 0; i < threads; i++) {
+        pthread_mutex_init(&g->m, NULL);
+        pthread_cond_init(&g->work, NULL);
+        pthread_cond_init(&g->done, NULL);
+        if (threads > 1) {
+                /* Two blocks per worker in flight keep every worker busy
+                 * while the caller emits. */
+                g->nslots = (size_t) threads * 2 + 1;
+                g->jobs = xcalloc(g->nslots, sizeof(*g->jobs));
+                for (int i = 0; i < threads; i++) {
+                        if (pthread_create(&g->tids[i], NULL, pgz_worker, g) != 0)
+                                break;
+                        g->nworkers++;
+                }
+        }
+        if (g->nworkers == 0) {
+                free(g->jobs);
+                g->nslots = 1;
+                g->jobs = xcalloc(1, sizeof(*g->jobs));
+        }
+        for (size_t i = 0; i < g->nslots; i++) {
                 g->jobs[i].in = xmalloc(PGZ_BLOCK);
                 g->jobs[i].level = level;
         }
@@ -118,32 +171,30 @@ oci_layer_pgzip_free(struct oci_layer_pgzip *g)
 {
         if (!g)
                 return;
-        for (int i = 0; i < g->nthreads; i++) {
+        pthread_mutex_lock(&g->m);
+        g->stop = true;
+        pthread_cond_broadcast(&g->work);
+        pthread_mutex_unlock(&g->m);
+        for (int i = 0; i < g->nworkers; i++)
+                pthread_join(g->tids[i], NULL);
+        for (size_t i = 0; i < g->nslots; i++) {
                 free(g->jobs[i].in);
                 free(g->jobs[i].out);
         }
         free(g->jobs);
+        pthread_mutex_destroy(&g->m);
+        pthread_cond_destroy(&g->work);
+        pthread_cond_destroy(&g->done);
         free(g);
 }
 
-/* Compress jobs[0..n) in parallel (this thread takes one), then emit them in
- * order. */
+/* Emit the oldest job (compressed: the caller made sure). */
 static int
-pgz_batch(struct oci_layer_pgzip *g, int n, oci_layer_emit_fn emit, void *ud)
+pgz_emit(struct oci_layer_pgzip *g, oci_layer_emit_fn emit, void *ud)
 {
-        pthread_t tids[PGZ_MAX_THREADS];
-        bool started[PGZ_MAX_THREADS] = { false };
-        int r = 0;
+        struct pgz_job *j = &g->jobs[g->emitted % g->nslots];
+        int r;
 
-        for (int i = 1; i < n; i++)
-                started[i] = pthread_create(&tids[i], NULL, pgz_compress, &g->jobs[i]) == 0;
-        pgz_compress(&g->jobs[0]);
-        for (int i = 1; i < n; i++) {
-                if (started[i])
-                        pthread_join(tids[i], NULL);
-                else
-                        pgz_compress(&g->jobs[i]); /* no thread: do it here */
-        }
         if (!g->header_done) {
                 /* ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=3 (unix) */
                 static const unsigned char hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
@@ -152,30 +203,68 @@ pgz_batch(struct oci_layer_pgzip *g, int n, oci_layer_emit_fn emit, void *ud)
                         return r;
                 g->header_done = true;
         }
-        for (int i = 0; i < n; i++) {
-                struct pgz_job *j = &g->jobs[i];
-
-                if (j->rc != 0)
-                        return -EIO;
-                r = emit(ud, j->out, j->out_len);
-                if (r < 0)
-                        return r;
-                g->crc = crc32_combine(g->crc, j->crc, (z_off_t) j->in_len);
-                g->isize += j->in_len;
-        }
+        if (j->rc != 0)
+                return -EIO;
+        r = emit(ud, j->out, j->out_len);
+        if (r < 0)
+                return r;
+        g->crc = crc32_combine(g->crc, j->crc, (z_off_t) j->in_len);
+        g->isize += j->in_len;
+        g->emitted++;
         return 0;
 }
 
-/* Start filling jobs[i]: its dictionary is the tail of the block before. */
-static void
-pgz_start(struct oci_layer_pgzip *g, int i)
+/* Hand the job being filled over for compression; then emit what is done,
+ * in order: everything when DRAIN, else at least enough to free a slot for
+ * the next job. */
+static int
+pgz_submit(struct oci_layer_pgzip *g, bool drain, oci_layer_emit_fn emit, void *ud)
 {
-        struct pgz_job *j = &g->jobs[i];
+        int r;
+
+        if (g->nworkers == 0) {
+                pgz_compress(&g->jobs[0]);
+                g->filling++;
+                return pgz_emit(g, emit, ud);
+        }
+        pthread_mutex_lock(&g->m);
+        g->jobs[g->filling % g->nslots].done = false;
+        g->filling++;
+        pthread_cond_signal(&g->work);
+        for (;;) {
+                struct pgz_job *j = &g->jobs[g->emitted % g->nslots];
+                bool must = drain ? g->emitted < g->filling : g->filling - g->emitted >= g->nslots;
+
+                if (g->emitted == g->filling || (!j->done && !must))
+                        break;
+                if (!j->done) {
+                        pthread_cond_wait(&g->done, &g->m);
+                        continue;
+                }
+                pthread_mutex_unlock(&g->m);
+                r = pgz_emit(g, emit, ud);
+                pthread_mutex_lock(&g->m);
+                if (r < 0) {
+                        pthread_mutex_unlock(&g->m);
+                        return r;
+                }
+        }
+        pthread_mutex_unlock(&g->m);
+        return 0;
+}
+
+/* Start filling the next job: its dictionary is the tail of the block
+ * before. */
+static struct pgz_job *
+pgz_start(struct oci_layer_pgzip *g)
+{
+        struct pgz_job *j = &g->jobs[g->filling % g->nslots];
 
         j->in_len = 0;
         j->last = false;
         memcpy(j->dict, g->tail, g->tail_len);
         j->dict_len = g->tail_len;
+        return j;
 }
 
 int
@@ -184,9 +273,12 @@ oci_layer_pgzip_write(struct oci_layer_pgzip *g, const void *buf, size_t len, oc
         const unsigned char *p = buf;
 
         while (len > 0) {
-                struct pgz_job *j = &g->jobs[g->filled];
-                size_t n = PGZ_BLOCK - j->in_len;
+                struct pgz_job *j = &g->jobs[g->filling % g->nslots];
+                size_t n;
 
+                if (j->in_len == 0)
+                        j = pgz_start(g);
+                n = PGZ_BLOCK - j->in_len;
                 if (n > len)
                         n = len;
                 memcpy(j->in + j->in_len, p, n);
@@ -198,13 +290,13 @@ oci_layer_pgzip_write(struct oci_layer_pgzip *g, const void *buf, size_t len, oc
                 /* Block complete: its tail primes the next one. */
                 memcpy(g->tail, j->in + PGZ_BLOCK - PGZ_DICT, PGZ_DICT);
                 g->tail_len = PGZ_DICT;
-                if (++g->filled == g->nthreads) {
-                        int r = pgz_batch(g, g->filled, emit, ud);
+                {
+                        int r = pgz_submit(g, false, emit, ud);
+
                         if (r < 0)
                                 return r;
-                        g->filled = 0;
                 }
-                pgz_start(g, g->filled);
+                g->jobs[g->filling % g->nslots].in_len = 0;
         }
         return 0;
 }
@@ -213,11 +305,14 @@ int
 oci_layer_pgzip_finish(struct oci_layer_pgzip *g, oci_layer_emit_fn emit, void *ud)
 {
         unsigned char trailer[8];
+        struct pgz_job *j = &g->jobs[g->filling % g->nslots];
         int r;
 
         /* The block being filled (maybe empty) ends the stream. */
-        g->jobs[g->filled].last = true;
-        r = pgz_batch(g, g->filled + 1, emit, ud);
+        if (j->in_len == 0)
+                j = pgz_start(g);
+        j->last = true;
+        r = pgz_submit(g, true, emit, ud);
         if (r < 0)
                 return r;
         for (int i = 0; i < 4; i++) {

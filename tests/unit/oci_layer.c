@@ -1442,15 +1442,17 @@ membuf_emit(void *ud, const void *buf, size_t len)
 
 /* Parallel gzip: any input size (incl. empty and exact block multiples),
  * fed in odd pieces, gives a gzip stream zlib decodes to the input, and the
- * same bytes for every thread count. */
+ * same bytes for every thread count (the last size has more blocks than
+ * the job ring has slots, so slots are reused while others compress). */
 static void
 pgzip_blocks(void **state)
 {
-        const size_t sizes[] = { 0, 1, 1024 * 1024, 2 * 1024 * 1024 + 12345 };
-        _cleanup_free_ unsigned char *in = xmalloc(sizes[3]);
+        const size_t sizes[] = { 0, 1, 1024 * 1024, 2 * 1024 * 1024 + 12345, 9 * 1024 * 1024 + 7 };
+        const size_t max = sizes[sizeof(sizes) / sizeof(sizes[0]) - 1];
+        _cleanup_free_ unsigned char *in = xmalloc(max);
         uint32_t x = 12345;
 
-        for (size_t i = 0; i < sizes[3]; i++) {
+        for (size_t i = 0; i < max; i++) {
                 x = x * 1103515245 + 12345;
                 in[i] = (unsigned char) ((x >> 16) % 7 + 'a'); /* compressible, not trivial */
         }
