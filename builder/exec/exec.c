@@ -22,6 +22,7 @@
 #include "common/fsutil.h"
 #include "common/limits.h"
 #include "oci/layout.h"
+#include "oci/platform.h"
 #include "registry/client/client.h"
 
 /* Bytes of a failing RUN's output repeated in the error. */
@@ -1896,6 +1897,35 @@ stage_begin(struct xctx *x, int si, struct err **err)
 static int
 run_image_onbuild(struct xctx *x, int si, struct xbase *b, struct err **err);
 
+/* A stage for a platform this host cannot run (as buildah does, warn: the
+ * build goes on, and only RUN needs to execute anything). */
+static void
+warn_foreign_platform(struct xctx *x, int si)
+{
+        const struct build_plan_stage *ps = &x->plan->stages[si];
+        const char *platform = ps->platform ? ps->platform : x->plan->target_platform;
+        _cleanup_(oci_platform_freep) struct oci_platform *want = NULL, *host = NULL;
+        _cleanup_free_ char *host_s = NULL;
+        size_t runs = 0;
+
+        if (oci_platform_parse(platform, &want, NULL) < 0 || oci_platform_host(&host, NULL) < 0 ||
+            oci_platform_match(host, want))
+                return;
+        for (size_t i = 0; i < ps->n_instrs; i++)
+                runs += ps->instrs[i].kind == BUILD_DF_RUN;
+        host_s = oci_platform_format(host);
+        if (runs)
+                event(x, BUILD_EVENT_INFO, 0,
+                      "warning: stage %d is for platform %s, not this host's %s: its %zu RUN step%s need%s "
+                      "emulation for %s (binfmt_misc with qemu-user-static) and fail without it",
+                      si + 1, platform, host_s, runs, runs == 1 ? "" : "s", runs == 1 ? "s" : "", platform);
+        else
+                event(x, BUILD_EVENT_INFO, 0,
+                      "warning: stage %d is for platform %s, not this host's %s (it has no RUN step: nothing "
+                      "needs to execute)",
+                      si + 1, platform, host_s);
+}
+
 static int
 run_stage(struct xctx *x, int si, struct err **err)
 {
@@ -1905,6 +1935,7 @@ run_stage(struct xctx *x, int si, struct err **err)
 
         event(x, BUILD_EVENT_STEP, 0, "[stage %d/%zu] FROM %s%s%s", si + 1, x->plan->n_stages, ps->base_image,
               ps->name ? " AS " : "", ps->name ? ps->name : "");
+        warn_foreign_platform(x, si);
         r = stage_begin(x, si, err);
         if (r < 0)
                 return r;
