@@ -1,10 +1,12 @@
-/* libFuzzer: image reference parsing in every mode, the validators, and the
- * invariant that a parsed reference's string form parses back to itself. */
+/* libFuzzer: image reference parsing in every mode, the validators, the
+ * "oci:DIR[:NAME]" layout reference, and the invariant that a parsed
+ * reference's string form parses back to itself. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "oci/layout.h"
 #include "oci/ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -59,6 +61,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         err_clear(&e);
         (void) oci_tag_validate(s, &e);
         err_clear(&e);
+        {
+                char *dir = NULL, *name = NULL;
+
+                if (oci_layout_parse_ref(s, &dir, &name, &e) == 0) {
+                        /* DIR[:NAME] put back together is the input. */
+                        char *back = name ? xasprintf("oci:%s:%s", dir, name) : xasprintf("oci:%s", dir);
+
+                        if (!*dir || (name && !*name) || strcmp(back, s) != 0 || !oci_layout_is_ref(s))
+                                abort();
+                        free(back);
+                        free(dir);
+                        free(name);
+                }
+                err_clear(&e);
+        }
         free(s);
         return 0;
 }
