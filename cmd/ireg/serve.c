@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ static const char serve_help[] =
         "                        [::1]:5000 for IPv6, :5000 for every interface)\n"
         "  --root DIR            storage directory (default /var/lib/ireg)\n"
         "  --config FILE.json    settings file: {\"addr\", \"root\", \"threads\", \"log\",\n"
+        "                        \"chunk_min_length\","
         "                        \"tls\": {\"cert\", \"key\", \"client_ca\"}, \"auth\": {...}}\n"
         "                        (the \"auth\" object is described in registry/auth/auth.h:\n"
         "                        htpasswd, token issuing/verification, ACL)\n"
@@ -34,6 +36,11 @@ static const char serve_help[] =
         "  --log FILE            append request and audit lines to FILE (default stderr)\n"
         "  --no-access-log       log only audit lines (pushes, deletes) and errors\n"
         "  --threads N           worker threads (default 2 per CPU, at least 4)\n"
+        "  --chunk-min-length N  smallest chunked-upload PATCH accepted except the last one,\n"
+        "                        in bytes (suffix K, M or G for KiB, MiB, GiB); announced as\n"
+        "                        OCI-Chunk-Min-Length on upload responses; a PATCH or PUT\n"
+        "                        carrying data after a shorter chunk gets 416 (default 0:\n"
+        "                        no minimum, header not sent)\n"
         "  --drain SECONDS       on SIGTERM/SIGINT, wait this long for requests in flight\n"
         "                        (default 30)\n"
         "  --port-file FILE      write the bound port to FILE once listening\n"
@@ -52,6 +59,36 @@ read_text(const char *path, const char *what)
         return data;
 }
 
+/* "N", "NK", "NM", "NG" (binary units) into bytes, at most 4 GiB. */
+static int
+parse_size(const char *s, uint64_t *ret)
+{
+        char *end;
+        unsigned long long v;
+        uint64_t mult = 1;
+
+        if (!s || !*s || *s == '-' || *s == '+')
+                return -1;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return -1;
+        if (*end) {
+                switch (*end) {
+                case 'k': case 'K': mult = 1024; break;
+                case 'm': case 'M': mult = 1024 * 1024; break;
+                case 'g': case 'G': mult = 1024 * 1024 * 1024; break;
+                default: return -1;
+                }
+                if (end[1])
+                        return -1;
+        }
+        if (v > ((uint64_t) 4 << 30) / mult)
+                return -1;
+        *ret = (uint64_t) v * mult;
+        return 0;
+}
+
 static const char *
 cfg_str(json_t *o, const char *key)
 {
@@ -62,7 +99,7 @@ int
 ireg_serve(int argc, char **argv)
 {
         enum { O_ADDR = 256, O_ROOT, O_CONFIG, O_CERT, O_KEY, O_CA, O_LOG, O_NOLOG, O_THREADS,
-               O_DRAIN, O_PORTFILE };
+               O_DRAIN, O_PORTFILE, O_CHUNKMIN };
         static const struct option opts[] = {
                 { "addr", required_argument, NULL, O_ADDR },
                 { "root", required_argument, NULL, O_ROOT },
@@ -75,12 +112,14 @@ ireg_serve(int argc, char **argv)
                 { "threads", required_argument, NULL, O_THREADS },
                 { "drain", required_argument, NULL, O_DRAIN },
                 { "port-file", required_argument, NULL, O_PORTFILE },
+                { "chunk-min-length", required_argument, NULL, O_CHUNKMIN },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
         const char *addr = NULL, *root = NULL, *config = NULL, *cert = NULL, *key = NULL, *ca = NULL,
                    *logpath = NULL, *portfile = NULL;
-        bool no_access_log = false;
+        bool no_access_log = false, have_chunk_min = false;
+        uint64_t chunk_min = 0;
         long threads = 0, drain = 30;
         struct reg_server_config cfg = { 0 };
         _cleanup_free_ char *cert_pem = NULL, *key_pem = NULL, *ca_pem = NULL;
@@ -115,6 +154,12 @@ ireg_serve(int argc, char **argv)
                                 return cli_fail("ireg", "--drain: want 0..86400 seconds, got '%s'", optarg);
                         break;
                 case O_PORTFILE: portfile = optarg; break;
+                case O_CHUNKMIN:
+                        if (parse_size(optarg, &chunk_min) < 0)
+                                return cli_fail("ireg", "--chunk-min-length: want bytes (0..4G, suffix K, M "
+                                                "or G), got '%s'", optarg);
+                        have_chunk_min = true;
+                        break;
                 case 'h': fputs(serve_help, stdout); return 0;
                 default: fputs(serve_help, stderr); return 2;
                 }
@@ -139,6 +184,16 @@ ireg_serve(int argc, char **argv)
                         logpath = cfg_str(conf, "log");
                 if (!threads && json_is_integer(json_object_get(conf, "threads")))
                         threads = (long) json_integer_value(json_object_get(conf, "threads"));
+                if (!have_chunk_min && json_object_get(conf, "chunk_min_length")) {
+                        json_t *v = json_object_get(conf, "chunk_min_length");
+                        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                            json_integer_value(v) > ((json_int_t) 4 << 30)) {
+                                fprintf(stderr, "ireg: error: %s: chunk_min_length: want a number of "
+                                        "bytes from 0 to 4294967296\n", config);
+                                goto out;
+                        }
+                        chunk_min = (uint64_t) json_integer_value(v);
+                }
                 tls = json_object_get(conf, "tls");
                 if (tls) {
                         if (!cert)
@@ -194,6 +249,7 @@ ireg_serve(int argc, char **argv)
         cfg.auth = auth;
         cfg.log = log;
         cfg.no_access_log = no_access_log;
+        cfg.chunk_min_length = chunk_min;
         srv = reg_server_start(&cfg, &e);
         if (!srv) {
                 cli_print_err("ireg", &e);

@@ -149,12 +149,29 @@ static enum MHD_Result
 respond_upload_status(struct reg_req *r, int status, const char *uuid, uint64_t size)
 {
         _cleanup_free_ char *loc = upload_location(r, uuid);
-        char range[64];
+        char range[64], minlen[32];
         const char *h[] = { "Location", loc, "Range", range, "Docker-Upload-UUID", uuid,
-                            "Content-Length", "0", NULL };
+                            "Content-Length", "0", NULL, NULL, NULL };
 
         range_value(range, sizeof(range), size);
+        if (r->srv->chunk_min_length) {
+                snprintf(minlen, sizeof(minlen), "%llu", (unsigned long long) r->srv->chunk_min_length);
+                h[8] = "OCI-Chunk-Min-Length";
+                h[9] = minlen;
+        }
         return reg_respond_empty(r, status, h);
+}
+
+/* Does the request carry a body (a chunk)? */
+static bool
+has_body(struct reg_req *r)
+{
+        const char *cl = reg_header(r, "Content-Length");
+        uint64_t n;
+
+        if (reg_header(r, "Transfer-Encoding"))
+                return true;
+        return cl && reg_parse_u64(cl, strlen(cl), &n) == 0 && n > 0;
 }
 
 /* ---------- begin ---------- */
@@ -229,6 +246,18 @@ begin_upload_body(struct reg_req *r, const char *uuid)
                         return reg_respond_err(r, &e);
                 }
                 return reg_respond_err(r, &e);
+        }
+        if (r->sess->short_chunk && has_body(r)) {
+                /* Only the final chunk may be under OCI-Chunk-Min-Length,
+                 * and the previous one was: refuse more data, keep the
+                 * upload so the client can finish it with an empty PUT. */
+                char range[64];
+                range_value(range, sizeof(range), r->upload_start);
+                return reg_respond_error_h(r, 416, "BLOB_UPLOAD_INVALID", "Range", range,
+                                           "upload %s: the previous chunk was shorter than the "
+                                           "minimum of %llu bytes (OCI-Chunk-Min-Length), so it "
+                                           "must have been the last one",
+                                           uuid, (unsigned long long) r->srv->chunk_min_length);
         }
         if (cr && r->method == M_PATCH) {
                 if (reg_content_range_parse(cr, &start, &end, &e) < 0)
@@ -957,6 +986,10 @@ handle_upload(struct reg_req *r)
                                 return respond_upload_status(r, 416, r->route.ref, r->sess->hashed);
                         return reg_respond_err(r, &r->body_err);
                 }
+                /* A chunk under the minimum can only be the last one. */
+                if (r->srv->chunk_min_length && r->sess->hashed > r->upload_start &&
+                    r->sess->hashed - r->upload_start < r->srv->chunk_min_length)
+                        r->sess->short_chunk = true;
                 return respond_upload_status(r, 202, r->route.ref, r->sess->hashed);
         case M_PUT:
                 if (r->body_err)

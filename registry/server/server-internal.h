@@ -28,6 +28,10 @@ struct reg_session {
         struct digest_ctx *hash; /* NULL: rehash before use */
         uint64_t hashed;         /* bytes fed to hash == data size when valid */
         bool busy;               /* a request is using it */
+        /* The last PATCH was shorter than the server's chunk minimum, so it
+         * must have been the final chunk: more data is refused.  Memory
+         * only (a restart forgets it and is lenient). */
+        bool short_chunk;
         time_t last;
 };
 
@@ -41,6 +45,7 @@ struct reg_server {
         bool client_certs;
         uint16_t port;
         unsigned upload_max_age;
+        uint64_t chunk_min_length;
         char *cert_pem, *key_pem, *ca_pem;
 
         pthread_mutex_t sess_lock;

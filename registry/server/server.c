@@ -655,6 +655,7 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         s->log = cfg->log ? cfg->log : stderr;
         s->access_log = !cfg->no_access_log;
         s->upload_max_age = cfg->upload_max_age ? cfg->upload_max_age : 600;
+        s->chunk_min_length = cfg->chunk_min_length;
         pthread_mutex_init(&s->sess_lock, NULL);
         pthread_mutex_init(&s->usage_lock, NULL);
 

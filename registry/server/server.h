@@ -29,6 +29,10 @@ struct reg_server_config {
         FILE *log;                  /* request/audit log; NULL = stderr */
         bool no_access_log;         /* only audit lines and errors */
         unsigned upload_max_age;    /* seconds an idle upload session stays in memory (default 600) */
+        /* OCI-Chunk-Min-Length: the smallest PATCH chunk accepted except the
+         * last one of an upload (announced on POST/PATCH/GET upload
+         * responses); 0 = none, header not sent. */
+        uint64_t chunk_min_length;
 };
 
 struct reg_server;

@@ -137,6 +137,57 @@ push_image() { # REPO TAG -> sets MDIGEST, writes $TMP/manifest
 	assert_equal "$(err_code)" BLOB_UPLOAD_UNKNOWN
 }
 
+@test "OCI-Chunk-Min-Length: announced when set, a chunk after a short one refused with 416" {
+	# Default: no minimum, no header.
+	assert_equal "$(http_code -X POST "$URL/v2/up/blobs/uploads/")" 202
+	assert_equal "$(header OCI-Chunk-Min-Length)" ""
+	start_ireg "$TMP/root2" --chunk-min-length 20K
+	head -c 30000 "$TMP/layer" >"$TMP/c1"
+	tail -c +30001 "$TMP/layer" | head -c 10000 >"$TMP/c2"
+	tail -c +40001 "$TMP/layer" | head -c 10000 >"$TMP/c3"
+	head -c 40000 "$TMP/layer" >"$TMP/first40k"
+	assert_equal "$(http_code -X POST "$URL/v2/up/blobs/uploads/")" 202
+	assert_equal "$(header OCI-Chunk-Min-Length)" 20480
+	loc=$(header Location)
+	assert_equal "$(http_code -X PATCH -H 'Content-Range: 0-29999' --data-binary @"$TMP/c1" "$URL$loc")" 202
+	assert_equal "$(header OCI-Chunk-Min-Length)" 20480
+	# A short chunk is accepted: it may be the last one...
+	assert_equal "$(http_code -X PATCH -H 'Content-Range: 30000-39999' --data-binary @"$TMP/c2" "$URL$loc")" 202
+	assert_equal "$(header Range)" 0-39999
+	# ...so more data after it is refused, by PATCH or by PUT, and nothing is stored.
+	assert_equal "$(http_code -X PATCH -H 'Content-Range: 40000-49999' --data-binary @"$TMP/c3" "$URL$loc")" 416
+	assert_equal "$(err_code)" BLOB_UPLOAD_INVALID
+	assert_equal "$(header Range)" 0-39999
+	run jq -r '.errors[0].message' "$TMP/body"
+	assert_output --partial "minimum of 20480 bytes"
+	assert_equal "$(http_code -X PUT --data-binary @"$TMP/c3" "$URL$loc?digest=sha256:$(sha "$TMP/layer")")" 416
+	assert_equal "$(http_code "$URL$loc")" 204
+	assert_equal "$(header Range)" 0-39999
+	# An empty PUT finishes the upload with what was sent.
+	assert_equal "$(http_code -X PUT "$URL$loc?digest=sha256:$(sha "$TMP/first40k")")" 201
+	assert_equal "$(http_code "$URL/v2/up/blobs/sha256:$(sha "$TMP/first40k")")" 200
+	cmp "$TMP/body" "$TMP/first40k"
+	# A blob smaller than the minimum: one short PATCH, then PUT.
+	assert_equal "$(http_code -X POST "$URL/v2/up/blobs/uploads/")" 202
+	loc=$(header Location)
+	assert_equal "$(http_code -X PATCH -H 'Content-Range: 0-9999' --data-binary @"$TMP/c2" "$URL$loc")" 202
+	assert_equal "$(http_code -X PUT "$URL$loc?digest=sha256:$(sha "$TMP/c2")")" 201
+	# The config file key, and bad values.
+	printf '{"chunk_min_length": 1024}' >"$TMP/conf.json"
+	start_ireg "$TMP/root3" --config "$TMP/conf.json"
+	assert_equal "$(http_code -X POST "$URL/v2/up/blobs/uploads/")" 202
+	assert_equal "$(header OCI-Chunk-Min-Length)" 1024
+	run "$IREG" serve --root "$TMP/root4" --chunk-min-length 12X
+	assert_failure
+	assert_output --partial "--chunk-min-length: want bytes"
+	printf '{"chunk_min_length": "big"}' >"$TMP/bad.json"
+	run "$IREG" serve --root "$TMP/root4" --config "$TMP/bad.json"
+	assert_failure
+	assert_output --partial "chunk_min_length: want a number"
+	run "$IREG" serve --help
+	assert_output --partial "--chunk-min-length N"
+}
+
 @test "upload cancel, and digest mismatch at PUT" {
 	assert_equal "$(http_code -X POST "$URL/v2/up/blobs/uploads/")" 202
 	loc=$(header Location)
