@@ -1382,6 +1382,9 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         }
         cfg.run_dir = x->work;
         cfg.idmap = x->idmap;
+        cfg.memory_max = x->o->memory_max;
+        cfg.pids_max = x->o->pids_max;
+        cfg.cpu_millis = x->o->cpu_millis;
         cfg.stdin_fd = script_fd;
         cfg.cancel = x->o->cancel;
         if (pipe2(pfd, O_CLOEXEC) < 0) {
