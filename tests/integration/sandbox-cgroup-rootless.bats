@@ -23,3 +23,4 @@ teardown() {
 @test "rootless: a step's limits are in its own leaf cgroup, enforced, and the leaf is removed" { t_cgroup_limits; }
 @test "rootless: the leaf cgroup is removed after a failing, killed, timed-out or cancelled step" { t_cgroup_cleanup; }
 @test "rootless: limits from the caller's own cgroup, or a warning when it is not delegated" { t_cgroup_own; }
+@test "rootless: ibuild --pids-limit/--cpus put RUN steps in a leaf cgroup with the limits" { t_cgroup_ibuild; }

@@ -728,3 +728,38 @@ t_cgroup_own() {
 		assert_output --partial "warning: memory limit 64 MiB ignored: the cgroup v2 controller 'memory' is not available in $CG"
 	fi
 }
+
+# ibuild --pids-limit/--cpus: a RUN step of a build lands in its own leaf
+# under ibuild's cgroup, with the limits or a warning for each, and the
+# leaf is gone after the build.
+t_cgroup_ibuild() {
+	mkdir -p "$T/ctx"
+	cp /bin/busybox "$T/ctx/busybox"
+	cat >"$T/ctx/Dockerfile" <<'DF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "sh", "-c", "l=$(/bin/busybox sed -n 's/^0:://p' /proc/self/cgroup); echo leaf=$l; echo pids.max=$(/bin/busybox cat /sys/fs/cgroup/unified$l/pids.max /sys/fs/cgroup$l/pids.max 2>/dev/null)"]
+DF
+	[ "$SANDBOX_MODE" = rootless ] && chown -R "$TESTUSER:" "$T/ctx"
+	local who=()
+	[ "$SANDBOX_MODE" = rootless ] && who=(setpriv --reuid="$TESTUSER" --regid="$TESTUSER" --init-groups --)
+	run sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CGP" "${who[@]}" env IBUILD_STORE="$T/store" \
+		"$IBUILD_BUILD/bin/ibuild" --progress plain --pids-limit 20 --cpus 0.5 "$T/ctx"
+	assert_success
+	assert_output --regexp "leaf=${CGP#"$CG"}/ibuild-[0-9]+-[0-9]+"
+	if [ "$CG_LIMITS" = 1 ]; then
+		assert_output --partial 'pids.max=20'
+		refute_output --partial 'ignored'
+	else
+		assert_output --partial "pids limit 20 ignored: the cgroup v2 controller 'pids' is not available in $CGP"
+		assert_output --partial "cpus limit 0.5 ignored"
+	fi
+	assert_no_leaf
+	# Bad values are refused before anything runs, naming the option.
+	run "$IBUILD_BUILD/bin/ibuild" --memory 12x "$T/ctx"
+	assert_failure 2
+	assert_output --partial "--memory: memory size '12x': unexpected 'x' at position 3"
+	run "$IBUILD_BUILD/bin/ibuild" --cpus 0 "$T/ctx"
+	assert_failure 2
+	assert_output --partial "--cpus: cpus '0': at least 0.01"
+}
