@@ -450,12 +450,35 @@ int
 sandbox_cgroup_setup(const struct build_sandbox_config *cfg, struct sandbox_cgroup *ret_cg, char **warnings,
                      struct err **err)
 {
+        _cleanup_free_ char *mi = NULL, *self = NULL, *dir = NULL;
+        struct err *e = NULL;
+
+        if (!cfg->memory_max && !cfg->pids_max && !cfg->cpu_millis) {
+                *ret_cg = (struct sandbox_cgroup){.dirfd = -1};
+                return 0;
+        }
+        if (fs_read_file("/proc/self/mountinfo", LIMIT_PROC_FILE, &mi, NULL, &e) < 0 ||
+            fs_read_file("/proc/self/cgroup", LIMIT_PROC_FILE, &self, NULL, &e) < 0 ||
+            sandbox_cgroup_find(mi, self, &dir, &e) < 0) {
+                warn_each(warnings, cfg, (cfg->memory_max ? SANDBOX_CG_MEMORY : 0) | (cfg->pids_max ? SANDBOX_CG_PIDS : 0) |
+                                                 (cfg->cpu_millis ? SANDBOX_CG_CPU : 0),
+                          "%s", err_msg(&e));
+                err_clear(&e);
+                *ret_cg = (struct sandbox_cgroup){.dirfd = -1};
+                return 0;
+        }
+        return sandbox_cgroup_setup_in(cfg, dir, ret_cg, warnings, err);
+}
+
+int
+sandbox_cgroup_setup_in(const struct build_sandbox_config *cfg, const char *dir, struct sandbox_cgroup *ret_cg,
+                        char **warnings, struct err **err)
+{
         struct sandbox_cgroup cg = {.dirfd = -1};
         struct sandbox_cgroup_file files[SANDBOX_CGROUP_MAX_FILES];
-        _cleanup_free_ char *mi = NULL, *self = NULL, *dir = NULL, *base = NULL, *why = NULL, *ctl = NULL;
+        _cleanup_free_ char *base = NULL, *why = NULL, *ctl = NULL;
         _cleanup_free_ char *name = NULL;
         _cleanup_close_ int basefd = -1;
-        struct err *e = NULL;
         unsigned want = 0, apply;
         size_t nfiles;
 
@@ -467,13 +490,6 @@ sandbox_cgroup_setup(const struct build_sandbox_config *cfg, struct sandbox_cgro
                 want |= SANDBOX_CG_CPU;
         if (!want)
                 goto done;
-        if (fs_read_file("/proc/self/mountinfo", LIMIT_PROC_FILE, &mi, NULL, &e) < 0 ||
-            fs_read_file("/proc/self/cgroup", LIMIT_PROC_FILE, &self, NULL, &e) < 0 ||
-            sandbox_cgroup_find(mi, self, &dir, &e) < 0) {
-                warn_each(warnings, cfg, want, "%s", err_msg(&e));
-                err_clear(&e);
-                goto done;
-        }
 
         base = xstrdup(dir);
         {

@@ -81,6 +81,11 @@ int sandbox_cgroup_find(const char *mountinfo, const char *proc_cgroup, char **r
 int sandbox_cgroup_setup(const struct build_sandbox_config *cfg, struct sandbox_cgroup *ret_cg, char **warnings,
                          struct err **err);
 
+/* The same with DIR as the caller's cgroup directory (unit tests point it
+ * at a directory of plain files). */
+int sandbox_cgroup_setup_in(const struct build_sandbox_config *cfg, const char *dir, struct sandbox_cgroup *ret_cg,
+                            char **warnings, struct err **err);
+
 /* Move process PID into CG's leaf (a no-op without a leaf). */
 int sandbox_cgroup_enter(const struct sandbox_cgroup *cg, pid_t pid, struct err **err);
 

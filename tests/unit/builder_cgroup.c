@@ -4,6 +4,8 @@
 #include "tests/unit/test.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -274,6 +276,153 @@ find_own_cgroup(void **state)
         }
 }
 
+/* A directory of plain files standing in for a cgroup. */
+static char *
+fake_cgroup(const char *controllers)
+{
+        char tmpl[] = "/tmp/ibuild-cgtest-XXXXXX";
+        char *dir = mkdtemp(tmpl);
+        static const char *const names[] = {"cgroup.subtree_control", "cgroup.procs"};
+        char *p;
+
+        assert_non_null(dir);
+        dir = xstrdup(dir);
+        p = xasprintf("%s/cgroup.controllers", dir);
+        assert_ok(fs_write_atomic(p, controllers, strlen(controllers), 0644, err));
+        free(p);
+        for (size_t i = 0; i < 2; i++) {
+                p = xasprintf("%s/%s", dir, names[i]);
+                assert_ok(fs_write_atomic(p, "", 0, 0644, err));
+                free(p);
+        }
+        return dir;
+}
+
+static void
+rm_tree(char *dir)
+{
+        struct err *e = NULL;
+
+        assert_int_equal(fs_rm_rf(dir, &e), 0);
+        free(dir);
+}
+
+/* Setup against a directory of plain files: the limits whose controller
+ * is missing are warnings naming the limit, the dir and the controllers;
+ * the others are enabled in cgroup.subtree_control; a leaf is created and
+ * removed again when writing its files fails (plain dirs have none). */
+static void
+setup_in_plain_dir(void **state)
+{
+        struct build_sandbox_config cfg = {.memory_max = 64ULL << 20, .pids_max = 20, .cpu_millis = 500};
+        struct sandbox_cgroup cg = {.leaf = (char *) "untouched", .dirfd = -7};
+        _cleanup_free_ char *warnings = NULL, *sub = NULL, *leaf = NULL;
+        char *dir;
+        struct err *e = NULL;
+
+        if (geteuid() != 0)
+                return; /* access() must accept the plain files as root does */
+        dir = fake_cgroup("cpuset cpu io\n");
+        assert_int_equal(sandbox_cgroup_setup_in(&cfg, dir, &cg, &warnings, &e), -ENOENT);
+        assert_non_null(strstr(err_msg(&e), "writing \"50000 100000\" to cpu.max"));
+        assert_non_null(strstr(err_msg(&e), dir));
+        err_clear(&e);
+        /* Failure leaves the output alone. */
+        assert_string_equal(cg.leaf, "untouched");
+        assert_non_null(warnings);
+        leaf = xasprintf("memory limit 64 MiB ignored: the cgroup v2 controller 'memory' is not available in %s "
+                         "(cgroup.controllers: \"cpuset cpu io\"",
+                         dir);
+        if (!strstr(warnings, leaf))
+                fail_msg("warnings '%s' lack '%s'", warnings, leaf);
+        assert_non_null(strstr(warnings, "pids limit 20 ignored: the cgroup v2 controller 'pids' is not available"));
+        assert_null(strstr(warnings, "cpus limit"));
+        sub = xasprintf("%s/cgroup.subtree_control", dir);
+        {
+                _cleanup_free_ char *text = NULL;
+
+                assert_ok(fs_read_file(sub, 4096, &text, NULL, err));
+                assert_string_equal(text, "+cpu");
+        }
+        free(leaf);
+        leaf = xasprintf("%s/ibuild-%d-1", dir, (int) getpid());
+        assert_int_equal(access(leaf, F_OK), -1);
+
+        /* No usable controller: still a leaf of its own (removed after). */
+        free(warnings);
+        warnings = NULL;
+        cfg = (struct build_sandbox_config){.pids_max = 20};
+        assert_ok(sandbox_cgroup_setup_in(&cfg, dir, &cg, &warnings, err));
+        assert_non_null(cg.leaf);
+        assert_true(strncmp(cg.leaf, dir, strlen(dir)) == 0);
+        assert_int_equal(access(cg.leaf, F_OK), 0);
+        assert_int_equal(cg.memory_max, 0);
+        assert_non_null(strstr(warnings, "pids limit 20 ignored"));
+        free(leaf);
+        leaf = xstrdup(cg.leaf);
+        {
+                struct build_sandbox_result res = {0};
+
+                sandbox_cgroup_finish(&cg, &res);
+                assert_null(cg.leaf);
+                assert_int_equal(cg.dirfd, -1);
+                assert_null(res.warnings);
+                assert_false(res.oom_killed);
+        }
+        assert_int_equal(access(leaf, F_OK), -1);
+
+        /* Nothing asked: nothing done. */
+        cfg = (struct build_sandbox_config){0};
+        assert_ok(sandbox_cgroup_setup_in(&cfg, dir, &cg, &warnings, err));
+        assert_null(cg.leaf);
+        rm_tree(dir);
+}
+
+/* After the step: an OOM kill in memory.events is reported with the limit. */
+static void
+finish_reports_oom(void **state)
+{
+        static const struct {
+                const char *events;
+                int signal;
+                const char *want;
+        } cases[] = {
+                {"low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n", SIGKILL,
+                 "killed: out of memory (memory limit 64 MiB)"},
+                {"low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n", 0,
+                 "a process of the step was killed: out of memory (memory limit 64 MiB)"},
+                {"low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n", SIGKILL, NULL},
+                /* "oom_kill" must be a key at the start of a line. */
+                {"xoom_kill 5\n", SIGKILL, NULL},
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *dir = fake_cgroup("");
+                _cleanup_free_ char *ev = xasprintf("%s/memory.events", dir);
+                struct sandbox_cgroup cg = {.leaf = xstrdup(dir), .memory_max = 64ULL << 20};
+                struct build_sandbox_result res = {.signal = cases[i].signal};
+
+                assert_ok(fs_write_atomic(ev, cases[i].events, strlen(cases[i].events), 0644, err));
+                cg.dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                assert_true(cg.dirfd >= 0);
+                sandbox_cgroup_finish(&cg, &res);
+                assert_null(cg.leaf);
+                if (cases[i].want) {
+                        assert_true(res.oom_killed);
+                        if (!strstr(res.warnings, cases[i].want))
+                                fail_msg("case %zu: '%s' lacks '%s'", i, res.warnings, cases[i].want);
+                } else {
+                        assert_false(res.oom_killed);
+                        assert_null(strstr(res.warnings, "out of memory"));
+                }
+                /* A plain dir with files cannot be removed like a cgroup:
+                 * that is a warning, not silence. */
+                assert_non_null(strstr(res.warnings, "removing cgroup"));
+                build_sandbox_result_clear(&res);
+                rm_tree(dir);
+        }
+}
+
 int
 main(void)
 {
@@ -281,7 +430,8 @@ main(void)
                 cmocka_unit_test(memory_values),        cmocka_unit_test(cpus_values),
                 cmocka_unit_test(pids_values),          cmocka_unit_test(plan_files),
                 cmocka_unit_test(sizes_and_controllers), cmocka_unit_test(find_cgroup),
-                cmocka_unit_test(find_own_cgroup),
+                cmocka_unit_test(find_own_cgroup),      cmocka_unit_test(setup_in_plain_dir),
+                cmocka_unit_test(finish_reports_oom),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
