@@ -14,7 +14,8 @@
  * Then, globally, a blob is deleted when no kept manifest or link in any
  * repository references it and it is older than the grace period.  The
  * server may keep running: whatever a push creates during the run is young,
- * and pushes refresh the mtime of content they reuse.
+ * and pushes refresh the mtime of content they reuse, as do blob HEAD/GET
+ * (the link's), so the grace period counts from a blob's last use.
  */
 #ifndef REGISTRY_SERVER_GC_H
 #define REGISTRY_SERVER_GC_H

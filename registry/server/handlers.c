@@ -837,7 +837,8 @@ handle_blob_get(struct reg_req *r)
         int status = 200;
 
         digest_parse(r->route.ref, &d, NULL);
-        if (!OPS(r)->layer_exists(ST(r), r->route.name, &d))
+        /* Refreshes the link: gc's grace period counts from this use. */
+        if (!OPS(r)->layer_use(ST(r), r->route.name, &d))
                 return reg_respond_error(r, 404, "BLOB_UNKNOWN", "blob %s not found in %s", d.str,
                                          r->route.name);
         if (OPS(r)->blob_open(ST(r), &d, &fd, &size, &e) < 0)

@@ -79,6 +79,10 @@ struct reg_store_ops {
         int (*layer_link)(struct reg_store *s, const char *name, const struct digest *d,
                           struct err **err);
         bool (*layer_exists)(struct reg_store *s, const char *name, const struct digest *d);
+        /* layer_exists that also refreshes the link's mtime when it exists,
+         * so gc's grace period counts from the blob's last use (a client
+         * that saw "exists" on HEAD can still PUT a manifest naming it). */
+        bool (*layer_use)(struct reg_store *s, const char *name, const struct digest *d);
         int (*layer_unlink)(struct reg_store *s, const char *name, const struct digest *d,
                             struct err **err);
         int (*layer_walk)(struct reg_store *s, const char *name, reg_store_walk_cb cb,

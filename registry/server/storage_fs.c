@@ -369,6 +369,17 @@ fs_layer_exists(struct reg_store *s, const char *name, const struct digest *d)
         return access(p, F_OK) == 0;
 }
 
+static bool
+fs_layer_use(struct reg_store *s, const char *name, const struct digest *d)
+{
+        _cleanup_free_ char *p = layer_path(FS(s), name, d);
+
+        if (utimensat(AT_FDCWD, p, NULL, 0) == 0)
+                return true;
+        /* Read-only store or foreign owner: existence is still the answer. */
+        return errno != ENOENT && errno != ENOTDIR && access(p, F_OK) == 0;
+}
+
 static int
 fs_layer_unlink(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
 {
@@ -850,6 +861,7 @@ static const struct reg_store_ops fs_ops = {
         .repo_list = fs_repo_list,
         .layer_link = fs_layer_link,
         .layer_exists = fs_layer_exists,
+        .layer_use = fs_layer_use,
         .layer_unlink = fs_layer_unlink,
         .layer_walk = fs_layer_walk,
         .manifest_put = fs_manifest_put,

@@ -101,3 +101,32 @@ image_manifest() { # CFG LAYER... -> stdout
 	assert_failure
 	assert_output --partial "--grace"
 }
+
+@test "gc race: a blob HEAD refreshes the link, so a manifest PUT after gc still finds it" {
+	printf 'cfg' >"$TMP/cfg"
+	printf 'layer' >"$TMP/layer"
+	printf 'other' >"$TMP/other"
+	c=$(push_blob app "$TMP/cfg")
+	l=$(push_blob app "$TMP/layer")
+	o=$(push_blob app "$TMP/other")
+	# Everything is old and no manifest names it yet.
+	for d in "$c" "$l" "$o"; do
+		touch -d '2 hours ago' "$TMP/root/repos/app/_layers/sha256/${d#sha256:}" \
+			"$TMP/root/blobs/sha256/${d:7:2}/${d#sha256:}"
+	done
+	# The client checks which blobs exist (HEAD, or GET) before its manifest PUT...
+	assert_equal "$(http_code -I "$URL/v2/app/blobs/$c")" 200
+	assert_equal "$(http_code "$URL/v2/app/blobs/$l")" 200
+	# ...gc runs in between...
+	run "$IREG" gc --root "$TMP/root" --grace 1h
+	assert_success
+	assert_output --partial "delete link app@$o"
+	refute_output --partial "$c"
+	refute_output --partial "$l"
+	assert_output --partial "0 manifests, 1 blob links, 1 blobs"
+	# ...and the PUT still finds what HEAD said exists; the unused blob went.
+	image_manifest "$c" "$l" >"$TMP/m"
+	assert_equal "$(http_code -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary @"$TMP/m" "$URL/v2/app/manifests/v1")" 201
+	assert_equal "$(http_code -I "$URL/v2/app/blobs/$o")" 404
+}

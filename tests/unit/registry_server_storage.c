@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "registry/server/gc.h"
 #include "registry/server/manifest.h"
@@ -69,6 +70,19 @@ blobs_and_links(void **state)
         assert_true(s->ops->layer_exists(s, "a/b", &d));
         assert_true(s->ops->repo_exists(s, "a/b"));
         assert_false(s->ops->repo_exists(s, "a"));
+        /* layer_use: existence, and the link's mtime refreshed (gc grace). */
+        {
+                char *lp;
+                struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+                struct stat st;
+                lp = xasprintf("%s/repos/a/b/_layers/sha256/%s", root, d.str + 7);
+                assert_int_equal(utimensat(AT_FDCWD, lp, old, 0), 0);
+                assert_false(s->ops->layer_use(s, "a/c", &d));
+                assert_true(s->ops->layer_use(s, "a/b", &d));
+                assert_int_equal(stat(lp, &st), 0);
+                assert_true(st.st_mtime > 1000);
+                free(lp);
+        }
         assert_int_equal(s->ops->layer_unlink(s, "a/b", &d, &e), 0);
         assert_int_equal(s->ops->layer_unlink(s, "a/b", &d, &e), -ENOENT);
         assert_int_equal(err_code(&e), ERR_BLOB_UNKNOWN);
