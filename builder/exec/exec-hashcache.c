@@ -15,8 +15,9 @@
  * On disk: STORE/cache/content-digests, written atomically at the end of a
  * build that added records: a header line, then fixed-size binary records
  * (native endianness; a file from another machine fails the header check
- * and is ignored, as is any file that does not parse).  At most
- * HC_MAX_RECORDS are kept, the ones used by the latest build first. */
+ * and is ignored, as is any file that does not parse), read on first use.
+ * At most HC_MAX_RECORDS are kept; a rewrite puts the ones this build used
+ * first. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -34,7 +35,7 @@
 
 #define HC_FILE "content-digests"
 #define HC_MAGIC "ibuild-content-digests 1\n"
-#define HC_MAX_RECORDS (1u << 20)
+#define HC_MAX_RECORDS (1u << 18) /* 24 MiB of records */
 #define RACY_SECONDS 2
 
 struct hc_rec {
@@ -43,17 +44,14 @@ struct hc_rec {
         unsigned char sha256[32];
 };
 
-struct hc_slot {
-        struct hc_rec rec;
-        bool used;    /* occupied */
-        bool touched; /* looked up or added by this build */
-};
-
 struct xhashcache {
         pthread_mutex_t lock;
-        struct hc_slot *slots;
-        size_t cap, n;
-        bool dirty;
+        struct hc_rec *recs; /* records, in load/insert order */
+        bool *touched;       /* recs[i] was looked up or added by this build */
+        size_t n, n_cap;
+        uint32_t *slots; /* open addressing: index + 1 into recs, 0 = empty */
+        size_t cap;      /* slots, a power of two, at least 2n */
+        bool loaded, dirty;
         bool bypass; /* hash everything; still record */
         char *path;
 };
@@ -69,13 +67,16 @@ hc_hash(uint64_t dev, uint64_t ino)
         return h;
 }
 
-static struct hc_slot *
+/* The slot of (DEV, INO): holding it, or the empty one it would go to. */
+static uint32_t *
 hc_find(struct xhashcache *c, uint64_t dev, uint64_t ino)
 {
         size_t i = (size_t) hc_hash(dev, ino) & (c->cap - 1);
 
-        while (c->slots[i].used) {
-                if (c->slots[i].rec.dev == dev && c->slots[i].rec.ino == ino)
+        while (c->slots[i]) {
+                const struct hc_rec *r = &c->recs[c->slots[i] - 1];
+
+                if (r->dev == dev && r->ino == ino)
                         return &c->slots[i];
                 i = (i + 1) & (c->cap - 1);
         }
@@ -83,58 +84,78 @@ hc_find(struct xhashcache *c, uint64_t dev, uint64_t ino)
 }
 
 static void
-hc_grow(struct xhashcache *c)
+hc_resize(struct xhashcache *c, size_t want)
 {
-        struct hc_slot *old = c->slots;
-        size_t oldcap = c->cap;
+        size_t cap = 1024;
 
-        c->cap = c->cap ? c->cap * 2 : 1024;
-        c->slots = xcalloc(c->cap, sizeof(*c->slots));
-        for (size_t i = 0; i < oldcap; i++)
-                if (old[i].used)
-                        *hc_find(c, old[i].rec.dev, old[i].rec.ino) = old[i];
-        free(old);
+        while (cap < 2 * want)
+                cap *= 2;
+        if (cap <= c->cap)
+                return;
+        free(c->slots);
+        c->cap = cap;
+        c->slots = xcalloc(cap, sizeof(*c->slots));
+        for (size_t i = 0; i < c->n; i++)
+                *hc_find(c, c->recs[i].dev, c->recs[i].ino) = (uint32_t) (i + 1);
 }
 
 static void
 hc_put(struct xhashcache *c, const struct hc_rec *rec, bool touched)
 {
-        struct hc_slot *s;
+        uint32_t *slot;
 
-        if ((c->n + 1) * 2 > c->cap)
-                hc_grow(c);
-        s = hc_find(c, rec->dev, rec->ino);
-        if (!s->used)
-                c->n++;
-        s->rec = *rec;
-        s->used = true;
-        s->touched = touched;
+        if (c->n >= 2 * (size_t) HC_MAX_RECORDS)
+                return; /* the file keeps HC_MAX_RECORDS: no point */
+        hc_resize(c, c->n + 1);
+        slot = hc_find(c, rec->dev, rec->ino);
+        if (*slot) {
+                c->recs[*slot - 1] = *rec;
+                c->touched[*slot - 1] = touched;
+                return;
+        }
+        if (c->n == c->n_cap) {
+                c->n_cap = c->n_cap ? c->n_cap * 2 : 1024;
+                c->recs = xrealloc(c->recs, c->n_cap * sizeof(*c->recs));
+                c->touched = xrealloc(c->touched, c->n_cap * sizeof(*c->touched));
+        }
+        c->recs[c->n] = *rec;
+        c->touched[c->n] = touched;
+        *slot = (uint32_t) ++c->n;
 }
 
+/* Read the records (once, on first use: a build without COPY never pays). */
 static void
 hc_load(struct xhashcache *c)
 {
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0, hl = strlen(HC_MAGIC);
+        size_t len = 0, hl = strlen(HC_MAGIC), n;
         struct err *e = NULL;
 
+        c->loaded = true;
+        if (c->bypass)
+                return;
         if (fs_read_file(c->path, (size_t) HC_MAX_RECORDS * sizeof(struct hc_rec) + hl, &buf, &len, &e) < 0) {
                 err_clear(&e);
                 return;
         }
         if (len < hl || memcmp(buf, HC_MAGIC, hl) != 0 || (len - hl) % sizeof(struct hc_rec) != 0)
                 return;
-        /* Size the table once for what is loaded plus room to grow. */
-        while (c->cap < 2 * ((len - hl) / sizeof(struct hc_rec) + 1024))
-                c->cap *= 2;
-        free(c->slots);
-        c->slots = xcalloc(c->cap, sizeof(*c->slots));
-        for (size_t off = hl; off < len; off += sizeof(struct hc_rec)) {
-                struct hc_rec rec;
+        n = (len - hl) / sizeof(struct hc_rec);
+        c->n_cap = n + 1024;
+        c->recs = xmalloc(c->n_cap * sizeof(*c->recs));
+        c->touched = xcalloc(c->n_cap, sizeof(*c->touched));
+        memcpy(c->recs, buf + hl, n * sizeof(struct hc_rec));
+        hc_resize(c, c->n_cap);
+        /* A duplicate (dev, ino) in a damaged file: the later one wins. */
+        for (size_t i = 0; i < n; i++) {
+                uint32_t *slot = hc_find(c, c->recs[i].dev, c->recs[i].ino);
 
-                memcpy(&rec, buf + off, sizeof(rec));
-                hc_put(c, &rec, false);
+                if (*slot)
+                        c->recs[*slot - 1] = c->recs[i];
+                else
+                        *slot = (uint32_t) (i + 1);
         }
+        c->n = n;
 }
 
 struct xhashcache *
@@ -146,9 +167,6 @@ xhashcache_open(const char *cache_dir, bool bypass)
         pthread_mutex_init(&c->lock, NULL);
         c->path = xasprintf("%s/%s", cache_dir, HC_FILE);
         c->bypass = bypass || (env && *env && strcmp(env, "0") != 0);
-        hc_grow(c);
-        if (!c->bypass)
-                hc_load(c);
         return c;
 }
 
@@ -156,24 +174,27 @@ int
 xhashcache_close(struct xhashcache *c, struct err **err)
 {
         _cleanup_free_ char *buf = NULL;
-        size_t hl = strlen(HC_MAGIC), n = 0, cap;
+        size_t hl = strlen(HC_MAGIC), n = 0;
         int r = 0;
 
         if (!c)
                 return 0;
         if (c->dirty) {
-                cap = c->n < HC_MAX_RECORDS ? c->n : HC_MAX_RECORDS;
+                size_t cap = c->n < HC_MAX_RECORDS ? c->n : HC_MAX_RECORDS;
+
                 buf = xmalloc(hl + cap * sizeof(struct hc_rec));
                 memcpy(buf, HC_MAGIC, hl);
                 /* This build's records first, then older ones while room. */
                 for (int pass = 0; pass < 2; pass++)
-                        for (size_t i = 0; i < c->cap && n < cap; i++)
-                                if (c->slots[i].used && c->slots[i].touched == (pass == 0))
-                                        memcpy(buf + hl + n++ * sizeof(struct hc_rec), &c->slots[i].rec,
+                        for (size_t i = 0; i < c->n && n < cap; i++)
+                                if (c->touched[i] == (pass == 0))
+                                        memcpy(buf + hl + n++ * sizeof(struct hc_rec), &c->recs[i],
                                                sizeof(struct hc_rec));
                 r = fs_write_atomic(c->path, buf, hl + n * sizeof(struct hc_rec), 0644, err);
         }
         pthread_mutex_destroy(&c->lock);
+        free(c->recs);
+        free(c->touched);
         free(c->slots);
         free(c->path);
         free(c);
@@ -222,12 +243,15 @@ xhashcache_file_digest(struct xhashcache *c, int dirfd, const char *path, const 
         int r;
 
         if (c && !c->bypass) {
-                pthread_mutex_lock(&c->lock);
-                struct hc_slot *s = hc_find(c, (uint64_t) st->st_dev, (uint64_t) st->st_ino);
+                uint32_t *slot;
 
-                if (s->used && same_file(&s->rec, st)) {
-                        s->touched = true;
-                        set_digest(ret, s->rec.sha256);
+                pthread_mutex_lock(&c->lock);
+                if (!c->loaded)
+                        hc_load(c);
+                slot = c->cap ? hc_find(c, (uint64_t) st->st_dev, (uint64_t) st->st_ino) : NULL;
+                if (slot && *slot && same_file(&c->recs[*slot - 1], st)) {
+                        c->touched[*slot - 1] = true;
+                        set_digest(ret, c->recs[*slot - 1].sha256);
                         pthread_mutex_unlock(&c->lock);
                         return 0;
                 }
@@ -254,6 +278,8 @@ xhashcache_file_digest(struct xhashcache *c, int dirfd, const char *path, const 
                 if (same_file(&rec, st) && fst.st_ctim.tv_sec + RACY_SECONDS < now.tv_sec &&
                     hex_to_raw(d.hex, rec.sha256) == 0) {
                         pthread_mutex_lock(&c->lock);
+                        if (!c->loaded)
+                                hc_load(c);
                         hc_put(c, &rec, true);
                         c->dirty = true;
                         pthread_mutex_unlock(&c->lock);
