@@ -932,12 +932,13 @@ resolve_dest(struct xctx *x, struct xstage *s, const char *dest)
                                         break;
                                 target[n] = '\0';
                                 ls[ls == dir ? 1 : 0] = '\0';
-                                next = slash ? xasprintf("%s/%s/%s", dir, target, slash + 1) : xasprintf("%s/%s", dir, target);
-                                {
-                                        char *c = xabs_path("/", next);
+                                next = xabs_path(dir, target);
+                                if (slash) {
+                                        char *c = xasprintf("%s/%s", next, slash + 1);
 
                                         free(next);
-                                        next = c;
+                                        next = xabs_path("/", c);
+                                        free(c);
                                 }
                                 if (!slash && (xstage_lookup(x, s, next, &h2, &st2, &e) < 0 ||
                                                !(S_ISDIR(st2.st_mode) || S_ISLNK(st2.st_mode)))) {

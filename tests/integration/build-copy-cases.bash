@@ -95,44 +95,54 @@ DF
 	assert_output --partial "must be a directory"
 }
 
-# COPY --link: the layer does not depend on the layers below.
+# COPY --link: the layer does not depend on the layers below; a plain
+# COPY resolves its destination through the base's symlinks.
 case_link() {
 	echo "linked $RANDOM" >"$T/ctx/f"
 	own
 	dockerfile <<'DF'
 FROM testbase:1
 ARG V
-RUN echo "$V" >/v && mkdir -p -m 0750 /real && ln -s /real /lnk
+RUN echo "$V" >/v && mkdir -p -m 0750 /real && mkdir /sub && ln -s /real /sub/abs && ln -s ../real /sub/rel
 COPY --link f /app/deep/f
-COPY f /lnk/g
-COPY --link f /lnk/f
+COPY f /sub/abs/g
+COPY f /sub/rel/h
+COPY --link f /sub/abs/f
 DF
 	run ib -q -t link:1 --build-arg V=one "$T/ctx"
 	assert_success
 	run ib -q -t link:2 --build-arg V=two "$T/ctx"
 	assert_success
 	# the RUN layers differ, the --link layers are the same blobs
-	[ "$(layer_digest link:1 -4)" != "$(layer_digest link:2 -4)" ]
-	[ "$(layer_digest link:1 -3)" = "$(layer_digest link:2 -3)" ]
+	[ "$(layer_digest link:1 -5)" != "$(layer_digest link:2 -5)" ]
+	[ "$(layer_digest link:1 -4)" = "$(layer_digest link:2 -4)" ]
+	[ "$(layer_digest link:1 -1)" = "$(layer_digest link:2 -1)" ]
+	# (reused from the store's --link records, not written again)
+	[ "$(find "$IBUILD_STORE/cache" -maxdepth 1 -name 'link-*' | wc -l)" -ge 2 ]
 	unpack link:2
 	# missing parents are made in the layer itself, 0755 root
-	run layer_list -3
+	run layer_list -4
 	assert_output --regexp "drwxr-xr-x 0/0 .* app/"
 	assert_output --regexp "drwxr-xr-x 0/0 .* app/deep/"
-	[ "$(layer_digest link:1 -1)" = "$(layer_digest link:2 -1)" ]
-	# a plain COPY resolves the destination through the base's symlink and
-	# keeps the existing dir as the base has it (mode 0750 here) ...
-	run layer_list -2
+	# a plain COPY resolves the destination through the base's symlinks
+	# (absolute and relative targets) and keeps the existing dir as the
+	# base has it (mode 0750 here) ...
+	run layer_list -3
 	assert_output --regexp "drwxr-x--- 0/0 .* real/"
 	assert_output --regexp " real/g"
-	refute_output --partial "lnk"
+	refute_output --partial "sub"
+	run layer_list -2
+	assert_output --regexp " real/h"
+	refute_output --partial "sub"
 	# ... --link never does: the path is made of plain 0755 dirs
 	run layer_list -1
-	assert_output --regexp "drwxr-xr-x 0/0 .* lnk/"
-	assert_output --regexp " lnk/f"
+	assert_output --regexp "drwxr-xr-x 0/0 .* sub/abs/"
+	assert_output --regexp " sub/abs/f"
 	refute_output --partial "real"
 	cmp "$T/ctx/f" "$T/bundle/rootfs/app/deep/f"
-	[ -d "$T/bundle/rootfs/lnk" ] && [ ! -L "$T/bundle/rootfs/lnk" ]
+	cmp "$T/ctx/f" "$T/bundle/rootfs/real/g"
+	cmp "$T/ctx/f" "$T/bundle/rootfs/real/h"
+	[ -d "$T/bundle/rootfs/sub/abs" ] && [ ! -L "$T/bundle/rootfs/sub/abs" ]
 }
 
 # ADD of local archives: every compression libarchive detects, owners from
