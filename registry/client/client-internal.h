@@ -149,14 +149,17 @@ int reg_http_do(struct reg_client *c, CURL *h, struct reg_host *host, struct reg
  * when a slot is free: it returns 1 with *ret_req and *ret_resp (owned by
  * the caller, kept in place until FINISH) to run a request, 0 to skip the
  * item, or negative to stop.  FINISH(i, r) is called when item i's request
- * is over: r == 0 with its response (any status), or r < 0 with *err set;
- * it returns negative to stop the batch (the requests still running are
- * abandoned; the items' state is the caller's to clean up).  Returns 0
- * when every item finished without a stop. */
+ * is over: r == 0 with its response (any status), or r < 0 with *err set
+ * (cleared by FINISH when it carries on).  It returns 1 with *ret_req and
+ * *ret_resp to run another request for the item (a protocol step), 0 when
+ * the item is done, or negative to stop the batch (the requests still
+ * running are abandoned; the items' state is the caller's to clean up).
+ * Returns 0 when every item finished without a stop. */
 struct reg_batch_ops {
         int (*start)(size_t i, void *userdata, struct reg_req **ret_req, struct reg_resp **ret_resp,
                      struct err **err);
-        int (*finish)(size_t i, void *userdata, int r, struct err **err);
+        int (*finish)(size_t i, void *userdata, int r, struct reg_req **ret_req, struct reg_resp **ret_resp,
+                      struct err **err);
 };
 int reg_http_batch(struct reg_client *c, struct reg_host *host, size_t n, const struct reg_batch_ops *ops,
                    void *userdata, struct err **err);
@@ -182,11 +185,6 @@ void reg_client_logf(struct reg_client *c, const char *fmt, ...) __attribute__((
  * other than NOT_REPO known to hold DIGEST (newly allocated or NULL). */
 void reg_client_note_source(struct reg_client *c, const char *host, const char *repo, const char *digest);
 char *reg_client_find_source(struct reg_client *c, const char *host, const char *not_repo, const char *digest);
-
-/* Run FN(i, conn, userdata) for i in [0, N) on up to JOBS threads, each with
- * its own curl handle; the first failure stops the others and is returned. */
-typedef int (*reg_job_fn)(size_t i, CURL *h, void *userdata, struct err **err);
-int reg_run_jobs(struct reg_client *c, size_t n, reg_job_fn fn, void *userdata, struct err **err);
 
 /* A registry repository to talk to. */
 struct reg_target {

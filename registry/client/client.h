@@ -20,9 +20,9 @@
  * (MANIFEST_UNKNOWN → ERR_MANIFEST_UNKNOWN, UNAUTHORIZED → ERR_UNAUTHORIZED,
  * ...), else ERR_HTTP for other statuses, EIO for transport failures.
  *
- * A reg_client may be used by one thread at a time.  Blob downloads run
- * concurrently (up to opts.jobs) on one curl multi handle on the calling
- * thread; uploads run on up to opts.jobs worker threads.
+ * A reg_client may be used by one thread at a time.  Blob transfers
+ * (downloads, and each blob's upload requests) run concurrently, up to
+ * opts.jobs, on one curl multi handle on the calling thread.
  */
 #ifndef REGISTRY_CLIENT_CLIENT_H
 #define REGISTRY_CLIENT_CLIENT_H
@@ -83,8 +83,11 @@ void reg_pull_result_clear(struct reg_pull_result *r);
  * reference without a tag is stored unnamed).  From an index the client's
  * platform is picked (its manifest is what gets named), or with "all" the
  * index and every child.  Blobs already in the store are not fetched;
- * others are streamed to temp files, verified (digest and size) and
- * renamed into place, so a failed or killed pull leaves no partial blob.
+ * others are streamed to blobs/.tmp-pull-<alg>-<hex>, verified (digest
+ * and size) and renamed into place, so a failed or killed pull leaves no
+ * partial blob in blobs/<alg>/; what a failed transfer got stays in its
+ * temp file and the next pull of that blob re-hashes it and asks for the
+ * rest with Range.  Stale temp files in blobs/ are swept at the start.
  * *ret (may be NULL) is filled on success (clear with
  * reg_pull_result_clear). */
 int reg_client_pull_to_store(struct reg_client *c, const char *ref, struct oci_store *store, const char *name,

@@ -926,29 +926,102 @@ ms_until(struct timespec due, struct timespec now)
         return (due.tv_sec - now.tv_sec) * 1000 + (due.tv_nsec - now.tv_nsec) / 1000000;
 }
 
-/* The call of slot S ended (R < 0: failed with *err set): hand it over. */
+struct batch {
+        CURLM *m;
+        struct reg_client *c;
+        struct reg_host *host;
+        const struct reg_batch_ops *ops;
+        void *userdata;
+};
+
+/* Slot S's call ended (R < 0: failed with *err set): tell the item.
+ * Returns FINISH's answer (1: *req and *resp are its next request). */
 static int
-batch_finish(struct batch_slot *s, const struct reg_batch_ops *ops, void *userdata, int r, struct err **err)
+slot_end(struct batch *b, struct batch_slot *s, int r, struct reg_req **req, struct reg_resp **resp,
+         struct err **err)
 {
+        call_clear(&s->call);
         s->busy = false;
         s->waiting = false;
-        call_clear(&s->call);
-        return ops->finish(s->item, userdata, r, err);
+        *req = NULL;
+        *resp = NULL;
+        return b->ops->finish(s->item, b->userdata, r, req, resp, err);
 }
 
-/* Start an attempt of slot S's call (added to M), or finish it on failure. */
+/* Start an attempt of slot S's call, on the multi handle; when it cannot
+ * start, the item hears of it (and may ask for another request). */
 static int
-batch_attempt(CURLM *m, struct batch_slot *s, const struct reg_batch_ops *ops, void *userdata, struct err **err)
+slot_attempt(struct batch *b, struct batch_slot *s, struct err **err)
 {
-        int r = call_attempt(&s->call, s->h, err);
-        if (r < 0)
-                return batch_finish(s, ops, userdata, r, err);
-        s->waiting = false;
-        if (curl_multi_add_handle(m, s->h) != CURLM_OK)
-                return batch_finish(s, ops, userdata, err_set(err, ENOMEM, "curl_multi_add_handle failed"),
-                                    err);
-        s->in_multi = true;
-        return 0;
+        for (;;) {
+                int r = call_attempt(&s->call, s->h, err);
+                if (r >= 0 && curl_multi_add_handle(b->m, s->h) != CURLM_OK) {
+                        struct err *e = NULL;
+                        bool tr;
+                        xfer_end(&s->call.x, CURLE_FAILED_INIT, &tr, &e);
+                        err_clear(&e);
+                        r = err_set(err, ENOMEM, "curl_multi_add_handle failed");
+                }
+                if (r >= 0) {
+                        s->in_multi = true;
+                        s->waiting = false;
+                        return 0;
+                }
+                struct reg_req *req;
+                struct reg_resp *resp;
+                r = slot_end(b, s, r, &req, &resp, err);
+                if (r != 1)
+                        return r;
+                call_init(&s->call, b->c, b->host, req, resp);
+                s->busy = true;
+        }
+}
+
+/* Run REQ (with RESP) for item I in slot S. */
+static int
+slot_start(struct batch *b, struct batch_slot *s, size_t i, struct reg_req *req, struct reg_resp *resp,
+           struct err **err)
+{
+        call_init(&s->call, b->c, b->host, req, resp);
+        s->item = i;
+        s->busy = true;
+        return slot_attempt(b, s, err);
+}
+
+/* The transfer of slot S ended with CC. */
+static int
+slot_done(struct batch *b, struct batch_slot *s, CURLcode cc, struct err **err)
+{
+        enum call_step step;
+        int r = call_finish(&s->call, s->h, cc, &step, err);
+        if (r >= 0 && step == CALL_PERFORM) {
+                if (curl_multi_add_handle(b->m, s->h) == CURLM_OK) {
+                        s->in_multi = true;
+                        return 0;
+                }
+                struct err *e = NULL;
+                bool tr;
+                xfer_end(&s->call.x, CURLE_FAILED_INIT, &tr, &e);
+                err_clear(&e);
+                r = err_set(err, ENOMEM, "curl_multi_add_handle failed");
+        }
+        if (r >= 0 && step == CALL_WAIT) {
+                s->waiting = true;
+                s->due = mono_now();
+                s->due.tv_sec += s->call.wait_ms / 1000;
+                s->due.tv_nsec += (s->call.wait_ms % 1000) * 1000000L;
+                if (s->due.tv_nsec >= 1000000000L) {
+                        s->due.tv_sec++;
+                        s->due.tv_nsec -= 1000000000L;
+                }
+                return 0;
+        }
+        struct reg_req *req;
+        struct reg_resp *resp;
+        r = slot_end(b, s, r, &req, &resp, err);
+        if (r != 1)
+                return r;
+        return slot_start(b, s, s->item, req, resp, err);
 }
 
 int
@@ -956,15 +1029,15 @@ reg_http_batch(struct reg_client *c, struct reg_host *host, size_t n, const stru
                void *userdata, struct err **err)
 {
         size_t nslots = (size_t) (c->jobs > 0 ? c->jobs : 1);
-        size_t next = 0, active = 0;
+        size_t next = 0;
         int r = 0;
 
         if (n == 0)
                 return 0;
         if (nslots > n)
                 nslots = n;
-        CURLM *m = curl_multi_init();
-        if (!m)
+        struct batch b = {.c = c, .host = host, .ops = ops, .userdata = userdata, .m = curl_multi_init()};
+        if (!b.m)
                 return err_set(err, ENOMEM, "curl_multi_init failed");
         struct batch_slot *slots = xcalloc(nslots, sizeof(*slots));
         for (size_t i = 0; i < nslots; i++) {
@@ -982,58 +1055,47 @@ reg_http_batch(struct reg_client *c, struct reg_host *host, size_t n, const stru
                                 struct reg_req *req = NULL;
                                 struct reg_resp *resp = NULL;
                                 size_t item = next++;
-                                int st = ops->start(item, userdata, &req, &resp, err);
-                                if (st < 0) {
-                                        r = st;
-                                        break;
-                                }
-                                if (st == 0)
-                                        continue;
-                                call_init(&s->call, c, host, req, resp);
-                                s->item = item;
-                                s->busy = true;
-                                active++;
-                                r = batch_attempt(m, s, ops, userdata, err);
-                                if (!s->busy)
-                                        active--;
+                                r = ops->start(item, userdata, &req, &resp, err);
+                                if (r == 1)
+                                        r = slot_start(&b, s, item, req, resp, err);
                         }
                 }
+                size_t active = 0;
+                for (size_t i = 0; i < nslots; i++)
+                        active += slots[i].busy;
                 if (r < 0 || active == 0)
                         break;
                 /* Retries that are due. */
                 struct timespec now = mono_now();
                 long timeout = 1000;
+                bool started = false;
                 for (size_t i = 0; i < nslots && r >= 0; i++) {
                         struct batch_slot *s = &slots[i];
                         if (!s->busy || !s->waiting)
                                 continue;
-                        long left = ms_until(s->due, now);
-                        if (left > 0) {
-                                if (left < timeout)
-                                        timeout = left;
+                        long wait = ms_until(s->due, now);
+                        if (wait > 0) {
+                                if (wait < timeout)
+                                        timeout = wait;
                                 continue;
                         }
-                        r = batch_attempt(m, s, ops, userdata, err);
-                        if (!s->busy)
-                                active--;
+                        r = slot_attempt(&b, s, err);
+                        started = true;
                 }
                 if (r < 0)
                         break;
-                if (active == 0)
+                if (started)
                         continue;
                 int running = 0;
-                CURLMcode mc = curl_multi_perform(m, &running);
-                if (mc == CURLM_OK)
-                        mc = curl_multi_poll(m, NULL, 0, (int) timeout, NULL);
-                if (mc == CURLM_OK)
-                        mc = curl_multi_perform(m, &running);
+                CURLMcode mc = curl_multi_perform(b.m, &running);
                 if (mc != CURLM_OK) {
                         r = err_set(err, EIO, "curl multi: %s", curl_multi_strerror(mc));
                         break;
                 }
                 CURLMsg *msg;
-                int left;
-                while (r >= 0 && (msg = curl_multi_info_read(m, &left))) {
+                int queued;
+                bool ended = false;
+                while (r >= 0 && (msg = curl_multi_info_read(b.m, &queued))) {
                         if (msg->msg != CURLMSG_DONE)
                                 continue;
                         CURL *h = msg->easy_handle;
@@ -1042,36 +1104,24 @@ reg_http_batch(struct reg_client *c, struct reg_host *host, size_t n, const stru
                         for (size_t i = 0; i < nslots && !s; i++)
                                 if (slots[i].h == h)
                                         s = &slots[i];
-                        curl_multi_remove_handle(m, h);
+                        curl_multi_remove_handle(b.m, h);
                         if (!s)
                                 continue;
                         s->in_multi = false;
-                        enum call_step step;
-                        int fr = call_finish(&s->call, h, cc, &step, err);
-                        if (fr < 0) {
-                                r = batch_finish(s, ops, userdata, fr, err);
-                                active--;
-                        } else if (step == CALL_DONE) {
-                                r = batch_finish(s, ops, userdata, 0, err);
-                                active--;
-                        } else if (step == CALL_PERFORM) {
-                                if (curl_multi_add_handle(m, h) != CURLM_OK) {
-                                        r = batch_finish(s, ops, userdata,
-                                                         err_set(err, ENOMEM, "curl_multi_add_handle failed"), err);
-                                        active--;
-                                } else {
-                                        s->in_multi = true;
-                                }
-                        } else {
-                                s->waiting = true;
-                                s->due = mono_now();
-                                s->due.tv_sec += s->call.wait_ms / 1000;
-                                s->due.tv_nsec += (s->call.wait_ms % 1000) * 1000000L;
-                                if (s->due.tv_nsec >= 1000000000L) {
-                                        s->due.tv_sec++;
-                                        s->due.tv_nsec -= 1000000000L;
-                                }
-                        }
+                        ended = true;
+                        r = slot_done(&b, s, cc, err);
+                }
+                /* Wait for the network only when nothing just ended: an
+                 * ended transfer frees a slot or starts a new request now,
+                 * and with no transfer in the multi handle a poll would
+                 * sleep its whole timeout. */
+                if (r >= 0 && !ended && running > 0) {
+                        mc = curl_multi_poll(b.m, NULL, 0, (int) timeout, NULL);
+                        if (mc != CURLM_OK)
+                                r = err_set(err, EIO, "curl multi: %s", curl_multi_strerror(mc));
+                } else if (r >= 0 && !ended) {
+                        /* Only retries waiting: sleep until the first is due. */
+                        sleep_ms(timeout);
                 }
         }
 out:
@@ -1080,7 +1130,7 @@ out:
         for (size_t i = 0; i < nslots; i++) {
                 struct batch_slot *s = &slots[i];
                 if (s->in_multi) {
-                        curl_multi_remove_handle(m, s->h);
+                        curl_multi_remove_handle(b.m, s->h);
                         struct err *e = NULL;
                         bool tr;
                         xfer_end(&s->call.x, CURLE_ABORTED_BY_CALLBACK, &tr, &e);
@@ -1092,7 +1142,7 @@ out:
                         curl_easy_cleanup(s->h);
         }
         free(slots);
-        curl_multi_cleanup(m);
+        curl_multi_cleanup(b.m);
         return r;
 }
 

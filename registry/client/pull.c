@@ -36,7 +36,6 @@ struct pull {
         struct download *dls;      /* one per blob */
         uint64_t bytes;
         size_t fetched, skipped;
-        pthread_mutex_t lock;
 };
 
 static void
@@ -298,7 +297,7 @@ dl_clear(struct download *dl, bool keep)
 
 /* Batch FINISH: verify and commit blob I. */
 static int
-dl_finish(size_t i, void *userdata, int r, struct err **err)
+dl_finish(size_t i, void *userdata, int r, struct reg_req **ret_req, struct reg_resp **ret_resp, struct err **err)
 {
         struct pull *p = userdata;
         struct download *dl = &p->dls[i];
@@ -352,7 +351,6 @@ pull_into(struct reg_client *c, const char *ref, struct oci_layout *layout, stru
         r = reg_target_open(c, c->curl, ref, false, &t, err);
         if (r < 0)
                 return err_prefix(err, "pulling %s", ref);
-        pthread_mutex_init(&p.lock, NULL);
         r = reg_fetch_manifest(c, c->curl, &t, oci_ref_manifest_reference(t.ref), &body, &len, &mt, &digest, err);
         if (r < 0)
                 goto out;
@@ -420,7 +418,6 @@ out:
                 err_prefix(err, "pulling %s", ref);
         oci_descriptor_clear(&pick);
         pull_clear(&p);
-        pthread_mutex_destroy(&p.lock);
         reg_target_clear(&t);
         return r;
 }

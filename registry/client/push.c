@@ -17,6 +17,8 @@
 
 #define MAX_NESTING 4
 
+struct upload;
+
 struct push_doc {
         char *body;
         size_t len;
@@ -35,9 +37,9 @@ struct push {
         size_t n_docs;
         struct oci_descriptor *blobs;
         size_t n_blobs;
+        struct upload *ups;        /* one per blob */
         size_t uploaded, skipped, mounted;
         uint64_t bytes;
-        pthread_mutex_t lock;
 };
 
 static void
@@ -156,252 +158,281 @@ collect(struct push *p, const struct oci_descriptor *desc, int depth, struct err
 
 /* ---- one blob ------------------------------------------------------------ */
 
-/* URL with "digest=D" added to LOCATION's query. */
-static char *
-with_query(const char *location, const char *param)
+/* Each blob goes through the upload protocol as a sequence of requests on
+ * the client's curl multi loop (reg_http_batch): HEAD (skip when there),
+ * POST (a mount, or an upload session), then one PUT for small blobs, or
+ * PATCH chunks and a closing PUT for large ones; a lost chunk asks the
+ * session's status (GET) and goes on from its Range; refused chunks fall
+ * back to a new session and one PUT; a session the registry forgot is
+ * started once more. */
+enum up_step { UP_HEAD, UP_POST, UP_PATCH, UP_STATUS, UP_PUT };
+
+struct upload {
+        struct push *p;
+        const struct oci_descriptor *desc;
+        struct digest d;
+        int fd;
+        uint64_t size;
+        char *from;                /* repository to mount from, or NULL */
+        char *location;            /* the upload session */
+        char *url;                 /* of the current request */
+        char *scope;               /* of a mount request */
+        enum up_step step;
+        bool mounting;             /* the POST asks for a mount */
+        bool whole;                /* chunks refused: one PUT */
+        int session;
+        int failures;              /* lost chunks so far */
+        uint64_t chunk, off, n;
+        char cr[96];
+        struct reg_body body;
+        struct reg_req req;
+        struct reg_resp resp;
+};
+
+static void
+up_clear(struct upload *u)
 {
-        return xasprintf("%s%c%s", location, strchr(location, '?') ? '&' : '?', param);
+        if (u->fd >= 0)
+                close(u->fd);
+        u->fd = -1;
+        free(u->from);
+        free(u->location);
+        free(u->url);
+        free(u->scope);
+        u->from = u->location = u->url = u->scope = NULL;
+        reg_resp_clear(&u->resp);
 }
 
-/* Start an upload session: POST (with a mount request when FROM is set).
- * Returns 1 when the blob was mounted, 0 with *ret_location set. */
+/* Make REQ the upload's next request. */
 static int
-start_upload(struct push *p, CURL *h, const struct digest *d, const char *from, char **ret_location,
-             int64_t *ret_chunk_min, struct err **err)
+up_next(struct upload *u, enum up_step step, const char *method, char *url, struct reg_req **ret_req,
+        struct reg_resp **ret_resp)
 {
-        _cleanup_free_ char *url = NULL, *scope = NULL;
-        struct reg_resp resp = {0};
-        int r;
+        free(u->url);
+        u->url = url;
+        u->step = step;
+        reg_resp_clear(&u->resp);
+        u->req = (struct reg_req){.method = method, .url = u->url, .scope = u->p->t->scope};
+        *ret_req = &u->req;
+        *ret_resp = &u->resp;
+        return 1;
+}
 
-        if (from) {
-                _cleanup_free_ char *esc = curl_easy_escape(h, from, 0);
-                url = reg_target_url(p->t, "blobs/uploads/?mount=%s&from=%s", d->str, esc);
-                scope = xasprintf("%s repository:%s:pull", p->t->scope, from);
+static int
+up_post(struct upload *u, bool mount, struct reg_req **ret_req, struct reg_resp **ret_resp)
+{
+        struct push *p = u->p;
+        char *url;
+        u->mounting = mount && u->from;
+        if (u->mounting) {
+                _cleanup_free_ char *esc = curl_easy_escape(NULL, u->from, 0);
+                url = reg_target_url(p->t, "blobs/uploads/?mount=%s&from=%s", u->d.str, esc);
+                free(u->scope);
+                u->scope = xasprintf("%s repository:%s:pull", p->t->scope, u->from);
         } else {
                 url = reg_target_url(p->t, "blobs/uploads/");
         }
-        struct reg_req req = {.method = "POST", .url = url, .scope = scope ? scope : p->t->scope};
-        r = reg_http_do(p->c, h, p->t->host, &req, &resp, err);
-        if (r < 0)
-                return r;
-        if (from && resp.status == 201) {
-                reg_resp_clear(&resp);
-                return 1;
-        }
-        if (resp.status != 202 || !resp.location) {
-                r = reg_http_fail(p->t->host, &resp, err);
-                reg_resp_clear(&resp);
-                return r;
-        }
-        *ret_location = reg_url_resolve(resp.url, resp.location);
-        *ret_chunk_min = resp.chunk_min;
-        reg_resp_clear(&resp);
-        if (!*ret_location)
-                return err_set(err, ERR_HTTP, "registry %s: POST %s: bad Location", p->t->host->host, url);
-        return 0;
-}
-
-/* The next offset an upload session expects (from its Range "0-N"). */
-static int
-upload_status(struct push *p, CURL *h, const char *location, uint64_t *ret_offset, struct err **err)
-{
-        struct reg_resp resp = {0};
-        struct reg_req req = {.method = "GET", .url = location, .scope = p->t->scope};
-        int r = reg_http_do(p->c, h, p->t->host, &req, &resp, err);
-        if (r < 0)
-                return r;
-        if (resp.status != 204 && resp.status != 202) {
-                r = reg_http_fail(p->t->host, &resp, err);
-                reg_resp_clear(&resp);
-                return r;
-        }
-        uint64_t a = 0, b = 0;
-        if (resp.range && sscanf(resp.range, "%" SCNu64 "-%" SCNu64, &a, &b) == 2)
-                *ret_offset = b + 1;
-        else if (resp.range && sscanf(resp.range, "bytes=%" SCNu64 "-%" SCNu64, &a, &b) == 2)
-                *ret_offset = b + 1;
-        else
-                *ret_offset = 0;
-        reg_resp_clear(&resp);
-        return 0;
+        up_next(u, UP_POST, "POST", url, ret_req, ret_resp);
+        if (u->mounting)
+                u->req.scope = u->scope;
+        return 1;
 }
 
 static int
-put_final(struct push *p, CURL *h, const char *location, const struct digest *d, const struct reg_body *body,
-          long *ret_status, struct err **err)
+up_patch(struct upload *u, struct reg_req **ret_req, struct reg_resp **ret_resp)
 {
-        _cleanup_free_ char *dq = xasprintf("digest=%s", d->str);
-        _cleanup_free_ char *url = with_query(location, dq);
-        struct reg_resp resp = {0};
-        struct reg_req req = {.method = "PUT", .url = url, .scope = p->t->scope, .body = body};
-        int r = reg_http_do(p->c, h, p->t->host, &req, &resp, err);
-        if (r < 0)
-                return r;
-        *ret_status = resp.status;
-        if (resp.status != 201 && resp.status != 204) {
-                r = reg_http_fail(p->t->host, &resp, err);
-                reg_resp_clear(&resp);
-                return r;
-        }
-        reg_resp_clear(&resp);
-        return 0;
+        u->n = u->size - u->off < u->chunk ? u->size - u->off : u->chunk;
+        snprintf(u->cr, sizeof(u->cr), "Content-Range: %" PRIu64 "-%" PRIu64, u->off, u->off + u->n - 1);
+        u->body = (struct reg_body){.fd = u->fd, .offset = (off_t) u->off, .size = u->n};
+        up_next(u, UP_PATCH, "PATCH", xstrdup(u->location), ret_req, ret_resp);
+        u->req.body = &u->body;
+        u->req.headers[0] = u->cr;
+        /* No retries of a chunk: a lost one asks the session first. */
+        u->req.once = true;
+        return 1;
 }
 
-/* PATCH the blob in chunks.  Returns 0 when done, 1 when the registry
- * refused chunks (caller falls back to monolithic), negative on error. */
+/* The closing PUT: the whole blob (WHOLE) or nothing more. */
 static int
-upload_chunked(struct push *p, CURL *h, int fd, uint64_t size, const struct digest *d, char **location,
-               int64_t chunk_min, struct err **err)
+up_put(struct upload *u, bool whole, struct reg_req **ret_req, struct reg_resp **ret_resp)
 {
-        uint64_t chunk = p->c->chunk_size;
-        uint64_t off = 0;
-        int failures = 0;
-        int r;
+        _cleanup_free_ char *dq = xasprintf("digest=%s", u->d.str);
+        char *url = xasprintf("%s%c%s", u->location, strchr(u->location, '?') ? '&' : '?', dq);
+        u->body = whole ? (struct reg_body){.fd = u->fd, .offset = 0, .size = u->size} : (struct reg_body){.fd = -1};
+        up_next(u, UP_PUT, "PUT", url, ret_req, ret_resp);
+        u->req.body = &u->body;
+        return 1;
+}
 
-        if (chunk_min > 0 && (uint64_t) chunk_min > chunk)
-                chunk = (uint64_t) chunk_min;
-        while (off < size) {
-                uint64_t n = size - off < chunk ? size - off : chunk;
-                char cr[96];
-                snprintf(cr, sizeof(cr), "Content-Range: %" PRIu64 "-%" PRIu64, off, off + n - 1);
-                struct reg_body body = {.fd = fd, .offset = (off_t) off, .size = n};
-                struct reg_resp resp = {0};
-                struct reg_req req = {
-                        .method = "PATCH",
-                        .url = *location,
-                        .scope = p->t->scope,
-                        .body = &body,
-                        .headers = {cr},
-                        .once = true,
-                };
-                r = reg_http_do(p->c, h, p->t->host, &req, &resp, err);
+/* The chunk after OFF, or the closing PUT. */
+static int
+up_continue(struct upload *u, struct reg_req **ret_req, struct reg_resp **ret_resp)
+{
+        return u->off < u->size ? up_patch(u, ret_req, ret_resp) : up_put(u, false, ret_req, ret_resp);
+}
+
+/* "0-N" (or "bytes=0-N"): the next offset, N + 1. */
+static bool
+range_end(const char *range, uint64_t *ret)
+{
+        uint64_t a, b;
+        if (range && (sscanf(range, "%" SCNu64 "-%" SCNu64, &a, &b) == 2 ||
+                      sscanf(range, "bytes=%" SCNu64 "-%" SCNu64, &a, &b) == 2)) {
+                *ret = b + 1;
+                return true;
+        }
+        return false;
+}
+
+/* A failed step (R < 0, *err set): a forgotten session gets one new
+ * session, anything else ends the blob. */
+static int
+up_fail(struct upload *u, int r, struct reg_req **ret_req, struct reg_resp **ret_resp, struct err **err)
+{
+        if (err_code(err) == ERR_BLOB_UPLOAD_UNKNOWN && u->session == 0 && u->step != UP_POST) {
+                err_clear(err);
+                u->session++;
+                u->whole = false;
+                return up_post(u, false, ret_req, ret_resp);
+        }
+        return err_prefix(err, "pushing blob %s", u->d.str);
+}
+
+static int
+up_start(size_t i, void *userdata, struct reg_req **ret_req, struct reg_resp **ret_resp, struct err **err)
+{
+        struct push *p = userdata;
+        struct upload *u = &p->ups[i];
+        u->p = p;
+        u->desc = &p->blobs[i];
+        u->fd = -1;
+        int r = digest_parse(u->desc->digest, &u->d, err);
+        if (r < 0)
+                return r;
+        up_next(u, UP_HEAD, "HEAD", reg_target_url(p->t, "blobs/%s", u->d.str), ret_req, ret_resp);
+        u->req.follow = true;
+        return 1;
+}
+
+static int
+up_finish(size_t i, void *userdata, int r, struct reg_req **ret_req, struct reg_resp **ret_resp,
+          struct err **err)
+{
+        struct push *p = userdata;
+        struct upload *u = &p->ups[i];
+        long st = u->resp.status;
+
+        if (r < 0 && u->step != UP_PATCH)
+                return up_fail(u, r, ret_req, ret_resp, err);
+        switch (u->step) {
+        case UP_HEAD:
+                if (st == 200) {
+                        reg_client_logf(p->c, "Blob %s already in %s", u->d.str, p->t->repo);
+                        p->skipped++;
+                        up_clear(u);
+                        return 0;
+                }
+                r = oci_layout_open_blob(p->layout, &u->d, &u->fd, &u->size, err);
+                if (r < 0)
+                        return err_prefix(err, "pushing blob %s", u->d.str);
+                if (u->desc->size >= 0 && u->size != (uint64_t) u->desc->size)
+                        return err_set(err, ERR_SIZE_INVALID,
+                                       "pushing blob %s: %" PRIu64 " bytes in %s, descriptor says %" PRId64, u->d.str,
+                                       u->size, oci_layout_path(p->layout), u->desc->size);
+                u->from = reg_client_find_source(p->c, p->t->host->host, p->t->repo, u->d.str);
+                return up_post(u, true, ret_req, ret_resp);
+        case UP_POST:
+                if (u->mounting && st == 201) {
+                        reg_client_logf(p->c, "Mounted blob %s from %s", u->d.str, u->from);
+                        p->mounted++;
+                        up_clear(u);
+                        return 0;
+                }
+                if (st != 202 || !u->resp.location)
+                        return up_fail(u, reg_http_fail(p->t->host, &u->resp, err), ret_req, ret_resp, err);
+                free(u->location);
+                u->location = reg_url_resolve(u->resp.url, u->resp.location);
+                if (!u->location)
+                        return err_set(err, ERR_HTTP, "pushing blob %s: registry %s: POST %s: bad Location", u->d.str,
+                                       p->t->host->host, u->url);
+                if (!u->whole)
+                        reg_client_logf(p->c, "Uploading blob %s (%" PRIu64 " bytes)", u->d.str, u->size);
+                if (u->whole || u->size <= p->c->chunk_threshold)
+                        return up_put(u, true, ret_req, ret_resp);
+                u->chunk = p->c->chunk_size;
+                if (u->resp.chunk_min > 0 && (uint64_t) u->resp.chunk_min > u->chunk)
+                        u->chunk = (uint64_t) u->resp.chunk_min;
+                u->off = 0;
+                return up_patch(u, ret_req, ret_resp);
+        case UP_PATCH:
                 /* Lost mid-chunk, a server error, or a chunk the session
                  * did not expect (416: e.g. curl re-sent a chunk on a fresh
                  * connection after the server had kept part of it): ask
                  * the session how far it got and go on from there. */
-                if (r < 0 || resp.status >= 500 || (resp.status == 416 && off > 0)) {
-                        reg_resp_clear(&resp);
-                        if (++failures > p->c->retries)
-                                return r < 0 ? r : err_set(err, ERR_HTTP, "PATCH %s failed", *location);
+                if (r < 0 || st >= 500 || (st == 416 && u->off > 0)) {
+                        if (++u->failures > p->c->retries) {
+                                if (r >= 0)
+                                        r = reg_http_fail(p->t->host, &u->resp, err);
+                                return up_fail(u, r, ret_req, ret_resp, err);
+                        }
                         err_clear(err);
-                        reg_client_logf(p->c, "Resuming upload of %s", d->str);
-                        usleep(p->c->backoff_ms * 1000u);
-                        r = upload_status(p, h, *location, &off, err);
-                        if (r < 0)
-                                return r;
-                        continue;
+                        reg_client_logf(p->c, "Resuming upload of %s", u->d.str);
+                        return up_next(u, UP_STATUS, "GET", xstrdup(u->location), ret_req, ret_resp);
                 }
-                if (resp.status != 202) {
-                        long st = resp.status;
-                        if (off == 0 && st >= 400 && st < 500 && st != 401 && st != 403) {
-                                reg_resp_clear(&resp);
-                                return 1;
+                if (st != 202) {
+                        if (u->off == 0 && st >= 400 && st < 500 && st != 401 && st != 403) {
+                                reg_client_logf(p->c, "Registry refused chunks; uploading %s in one piece", u->d.str);
+                                u->whole = true;
+                                return up_post(u, false, ret_req, ret_resp);
                         }
-                        r = reg_http_fail(p->t->host, &resp, err);
-                        reg_resp_clear(&resp);
-                        return r;
+                        return up_fail(u, reg_http_fail(p->t->host, &u->resp, err), ret_req, ret_resp, err);
                 }
-                if (resp.location) {
-                        char *next = reg_url_resolve(resp.url, resp.location);
+                if (u->resp.location) {
+                        char *next = reg_url_resolve(u->resp.url, u->resp.location);
                         if (next) {
-                                free(*location);
-                                *location = next;
+                                free(u->location);
+                                u->location = next;
                         }
                 }
-                uint64_t a, b;
-                if (resp.range && sscanf(resp.range, "%" SCNu64 "-%" SCNu64, &a, &b) == 2)
-                        off = b + 1;
-                else
-                        off += n;
-                reg_resp_clear(&resp);
+                if (!range_end(u->resp.range, &u->off))
+                        u->off += u->n;
+                return up_continue(u, ret_req, ret_resp);
+        case UP_STATUS:
+                if (st != 204 && st != 202)
+                        return up_fail(u, reg_http_fail(p->t->host, &u->resp, err), ret_req, ret_resp, err);
+                if (!range_end(u->resp.range, &u->off))
+                        u->off = 0;
+                if (u->off > u->size)
+                        return err_set(err, ERR_BLOB_UPLOAD_INVALID,
+                                       "pushing blob %s: registry %s: the upload holds %" PRIu64
+                                       " bytes of a %" PRIu64 "-byte blob",
+                                       u->d.str, p->t->host->host, u->off, u->size);
+                return up_continue(u, ret_req, ret_resp);
+        case UP_PUT:
+                if (st != 201 && st != 204)
+                        return up_fail(u, reg_http_fail(p->t->host, &u->resp, err), ret_req, ret_resp, err);
+                reg_client_note_source(p->c, p->t->host->host, p->t->repo, u->d.str);
+                p->uploaded++;
+                p->bytes += u->size;
+                up_clear(u);
+                return 0;
         }
-        long st;
-        struct reg_body empty = {.fd = -1};
-        return put_final(p, h, *location, d, &empty, &st, err);
+        return err_set(err, EINVAL, "pushing blob %s: bad upload step", u->d.str);
 }
 
 static int
-push_blob(size_t i, CURL *h, void *userdata, struct err **err)
+push_blobs(struct push *p, struct err **err)
 {
-        struct push *p = userdata;
-        const struct oci_descriptor *desc = &p->blobs[i];
-        struct digest d;
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *url = NULL, *from = NULL;
-        uint64_t size;
-        int r;
-
-        r = digest_parse(desc->digest, &d, err);
-        if (r < 0)
-                return r;
-        url = reg_target_url(p->t, "blobs/%s", d.str);
-        struct reg_resp resp = {0};
-        struct reg_req head = {.method = "HEAD", .url = url, .scope = p->t->scope, .follow = true};
-        r = reg_http_do(p->c, h, p->t->host, &head, &resp, err);
-        if (r < 0)
-                return err_prefix(err, "pushing blob %s", d.str);
-        long st = resp.status;
-        reg_resp_clear(&resp);
-        if (st == 200) {
-                reg_client_logf(p->c, "Blob %s already in %s", d.str, p->t->repo);
-                pthread_mutex_lock(&p->lock);
-                p->skipped++;
-                pthread_mutex_unlock(&p->lock);
-                return 0;
-        }
-        r = oci_layout_open_blob(p->layout, &d, &fd, &size, err);
-        if (r < 0)
-                return err_prefix(err, "pushing blob %s", d.str);
-        if (desc->size >= 0 && size != (uint64_t) desc->size)
-                return err_set(err, ERR_SIZE_INVALID, "pushing blob %s: %" PRIu64 " bytes in %s, descriptor says %" PRId64,
-                               d.str, size, oci_layout_path(p->layout), desc->size);
-
-        from = reg_client_find_source(p->c, p->t->host->host, p->t->repo, d.str);
-        for (int session = 0;; session++) {
-                _cleanup_free_ char *location = NULL;
-                int64_t chunk_min = 0;
-                r = start_upload(p, h, &d, session == 0 ? from : NULL, &location, &chunk_min, err);
-                if (r == 1) {
-                        reg_client_logf(p->c, "Mounted blob %s from %s", d.str, from);
-                        pthread_mutex_lock(&p->lock);
-                        p->mounted++;
-                        pthread_mutex_unlock(&p->lock);
-                        return 0;
-                }
-                if (r < 0)
-                        return err_prefix(err, "pushing blob %s", d.str);
-                reg_client_logf(p->c, "Uploading blob %s (%" PRIu64 " bytes)", d.str, size);
-                if (size > p->c->chunk_threshold) {
-                        r = upload_chunked(p, h, fd, size, &d, &location, chunk_min, err);
-                        if (r == 1) {
-                                reg_client_logf(p->c, "Registry refused chunks; uploading %s in one piece", d.str);
-                                free(location);
-                                location = NULL;
-                                r = start_upload(p, h, &d, NULL, &location, &chunk_min, err);
-                                if (r < 0)
-                                        return err_prefix(err, "pushing blob %s", d.str);
-                                struct reg_body body = {.fd = fd, .offset = 0, .size = size};
-                                r = put_final(p, h, location, &d, &body, &st, err);
-                        }
-                } else {
-                        struct reg_body body = {.fd = fd, .offset = 0, .size = size};
-                        r = put_final(p, h, location, &d, &body, &st, err);
-                }
-                /* A session the registry forgot (restart, expiry): once more. */
-                if (r < 0 && err_code(err) == ERR_BLOB_UPLOAD_UNKNOWN && session == 0) {
-                        err_clear(err);
-                        continue;
-                }
-                if (r < 0)
-                        return err_prefix(err, "pushing blob %s", d.str);
-                break;
-        }
-        reg_client_note_source(p->c, p->t->host->host, p->t->repo, d.str);
-        pthread_mutex_lock(&p->lock);
-        p->uploaded++;
-        p->bytes += size;
-        pthread_mutex_unlock(&p->lock);
-        return 0;
+        static const struct reg_batch_ops ops = {.start = up_start, .finish = up_finish};
+        p->ups = xcalloc(p->n_blobs ? p->n_blobs : 1, sizeof(*p->ups));
+        for (size_t i = 0; i < p->n_blobs; i++)
+                p->ups[i].fd = -1;
+        int r = reg_http_batch(p->c, p->t->host, p->n_blobs, &ops, p, err);
+        for (size_t i = 0; i < p->n_blobs; i++)
+                up_clear(&p->ups[i]);
+        free(p->ups);
+        p->ups = NULL;
+        return r;
 }
 
 /* ---- manifests ------------------------------------------------------------- */
@@ -511,7 +542,6 @@ reg_client_push_from_layout(struct reg_client *c, struct oci_layout *layout, con
         r = reg_target_open(c, c->curl, dest_ref, true, &t, err);
         if (r < 0)
                 return err_prefix(err, "pushing to %s", dest_ref);
-        pthread_mutex_init(&p.lock, NULL);
         r = collect(&p, desc, 0, err);
         if (r < 0)
                 goto out;
@@ -525,7 +555,7 @@ reg_client_push_from_layout(struct reg_client *c, struct oci_layout *layout, con
                             p.docs[p.n_docs - 1].digest.str);
                 goto out;
         }
-        r = reg_run_jobs(c, p.n_blobs, push_blob, &p, err);
+        r = push_blobs(&p, err);
         if (r < 0)
                 goto out;
         for (size_t i = 0; i < p.n_docs; i++) {
@@ -550,7 +580,6 @@ out:
         if (r < 0)
                 err_prefix(err, "pushing to %s", dest_ref);
         push_clear(&p);
-        pthread_mutex_destroy(&p.lock);
         reg_target_clear(&t);
         return r;
 }
