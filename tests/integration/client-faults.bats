@@ -163,6 +163,8 @@ only_layer_partial() {
 	only_layer_partial "$IBUILD_STORE"
 	part=$(stat -c %s "$IBUILD_STORE/blobs/.tmp-pull-sha256-${LAYER#sha256:}")
 	[ "$part" -gt 0 ]
+	# The fault server died with the transfer: wait for its restart.
+	wait_http "http://$FAULT/v2/" "$FAULT_PGID"
 	: >"$TMP/fault.log"
 	run --separate-stderr "$IPULL" --retry 0 "$FAULT/team/app:v1"
 	assert_success
