@@ -1278,6 +1278,11 @@ reg_http_fail(struct reg_host *host, const struct reg_resp *resp, struct err **e
                         msg[i] = isprint((unsigned char) resp->body[i]) ? resp->body[i] : '?';
                 msg[i] = '\0';
         }
+        /* The registry's own text (JSON "message", "code") reaches the
+         * user's terminal: no control bytes (escape sequences, newlines). */
+        for (char *p = msg; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '?';
         return err_set(err, code, "registry %s: %s: HTTP %ld%s%s", host ? host->host : "(token server)",
                        resp->request ? resp->request : "request", resp->status, msg[0] ? ": " : "", msg);
 }

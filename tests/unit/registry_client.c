@@ -93,6 +93,16 @@ fail_message(void **state)
         assert_null(strstr(err_msg(&e), "second"));
         err_clear(&e);
 
+        /* JSON text is the registry's too: escape sequences and newlines
+         * in "message" and "code" are masked, UTF-8 kept. */
+        char body4[] = "{\"errors\":[{\"code\":\"X\\u001b[2J\",\"message\":\"caf\u00e9\\nfake: \\u001b]0;t\\u0007\"}]}";
+        resp.status = 400;
+        resp.body = body4;
+        resp.body_len = strlen(body4);
+        assert_int_equal(reg_http_fail(&host, &resp, &e), -ERR_HTTP);
+        assert_non_null(strstr(err_msg(&e), "HTTP 400: X?[2J: caf\u00e9?fake: ?]0;t?"));
+        err_clear(&e);
+
         resp.status = 429;
         resp.body = NULL;
         resp.body_len = 0;
