@@ -84,10 +84,10 @@ ireg_gc(int argc, char **argv)
                 return 1;
         }
         printf("%s%llu manifests, %llu blob links, %llu blobs (%llu bytes), %llu upload sessions "
-               "deleted; %llu blobs kept\n",
+               "deleted; %llu blobs kept; %llu index entries repaired\n",
                o.dry_run ? "dry run: would have " : "", (unsigned long long) st.manifests_deleted,
                (unsigned long long) st.links_deleted, (unsigned long long) st.blobs_deleted,
                (unsigned long long) st.bytes_freed, (unsigned long long) st.uploads_deleted,
-               (unsigned long long) st.blobs_kept);
+               (unsigned long long) st.blobs_kept, (unsigned long long) st.index_repaired);
         return 0;
 }

@@ -191,12 +191,22 @@ check_link(const char *item, uint64_t size, time_t mtime, void *ud)
         struct link_ctx *c = ud;
         struct digest d;
 
-        if (set_has(c->repo_blobs, item) || c->now - mtime < c->o->grace) {
-                set_add(c->global, item);
-                return 0;
-        }
         if (digest_parse(item, &d, NULL) < 0)
                 return 0;
+        if (set_has(c->repo_blobs, item) || c->now - mtime < c->o->grace) {
+                set_add(c->global, item);
+                /* A kept link missing from the blob -> repositories index
+                 * (crash, or a store from before the index): add it. */
+                if (!c->st->ops->holder_exists(c->st, c->name, &d)) {
+                        if (c->o->report)
+                                fprintf(c->o->report, "%sindex link %s@%s\n", c->o->dry_run ? "would " : "",
+                                        c->name, item);
+                        if (!c->o->dry_run)
+                                c->st->ops->holder_add(c->st, c->name, &d, NULL);
+                        c->stats->index_repaired++;
+                }
+                return 0;
+        }
         if (c->o->report)
                 fprintf(c->o->report, "%sdelete link %s@%s\n", c->o->dry_run ? "would " : "", c->name,
                         item);
@@ -301,7 +311,28 @@ struct sweep_ctx {
         struct strset *global;
         struct reg_gc_stats *stats;
         time_t now;
+        const struct digest *d; /* the blob whose index entries are walked */
 };
+
+/* An index entry of a kept blob whose repository has no link to it (a
+ * crash between the two writes of an unlink) is dropped once older than
+ * the grace period (a link being created writes the entry first). */
+static int
+check_holder(const char *name, uint64_t size, time_t mtime, void *ud)
+{
+        struct sweep_ctx *c = ud;
+
+        (void) size;
+        if (c->now - mtime < c->o->grace || c->st->ops->layer_exists(c->st, name, c->d))
+                return 0;
+        if (c->o->report)
+                fprintf(c->o->report, "%sunindex link %s@%s\n", c->o->dry_run ? "would " : "", name,
+                        c->d->str);
+        if (!c->o->dry_run)
+                c->st->ops->holder_remove(c->st, name, c->d, NULL);
+        c->stats->index_repaired++;
+        return 0;
+}
 
 static int
 sweep_blob(const char *item, uint64_t size, time_t mtime, void *ud)
@@ -309,12 +340,15 @@ sweep_blob(const char *item, uint64_t size, time_t mtime, void *ud)
         struct sweep_ctx *c = ud;
         struct digest d;
 
-        if (set_has(c->global, item) || c->now - mtime < c->o->grace) {
-                c->stats->blobs_kept++;
-                return 0;
-        }
         if (digest_parse(item, &d, NULL) < 0)
                 return 0;
+        if (set_has(c->global, item) || c->now - mtime < c->o->grace) {
+                c->stats->blobs_kept++;
+                c->d = &d;
+                c->st->ops->holder_walk(c->st, &d, check_holder, c, NULL);
+                c->d = NULL;
+                return 0;
+        }
         if (c->o->report)
                 fprintf(c->o->report, "%sdelete blob %s (%llu bytes)\n", c->o->dry_run ? "would " : "",
                         item, (unsigned long long) size);
@@ -333,7 +367,7 @@ reg_gc_run(struct reg_store *store, const struct reg_gc_options *opts,
         struct strset global = { 0 };
         struct reg_gc_stats stats = { 0 };
         time_t now = time(NULL);
-        struct sweep_ctx sc = { store, opts, &global, &stats, now };
+        struct sweep_ctx sc = { store, opts, &global, &stats, now, NULL };
         size_t i;
         int r;
 

@@ -10,7 +10,9 @@
  *  - a repository's blob links are kept when a kept manifest names the blob
  *    or the link is younger than the grace period (a push in progress);
  *    others are removed;
- *  - upload sessions untouched for upload_max_age are deleted.
+ *  - upload sessions untouched for upload_max_age are deleted;
+ *  - the blob -> repositories index is repaired: kept links get their
+ *    entry, entries without a link (older than the grace period) go.
  * Then, globally, a blob is deleted when no kept manifest or link in any
  * repository references it and it is older than the grace period.  The
  * server may keep running: whatever a push creates during the run is young,
@@ -43,6 +45,7 @@ struct reg_gc_stats {
         uint64_t bytes_freed;
         uint64_t uploads_deleted;
         uint64_t blobs_kept;
+        uint64_t index_repaired; /* blob -> repositories index entries added or removed */
 };
 
 /* Run one collection over STORE.  Fails only when the store cannot be read;

@@ -276,21 +276,33 @@ begin_upload_body(struct reg_req *r, const char *uuid)
         return MHD_YES;
 }
 
-/* Does some repository that links D allow the caller to pull it? */
+struct holder_check {
+        struct reg_req *r;
+        const struct digest *d;
+};
+
+static int
+holder_pullable(const char *name, uint64_t size, time_t mtime, void *ud)
+{
+        struct holder_check *c = ud;
+
+        (void) size;
+        (void) mtime;
+        /* Index entries may be stale: the link decides. */
+        if (OPS(c->r)->layer_exists(ST(c->r), name, c->d) &&
+            reg_auth_may(c->r->srv->auth, c->r->user, name, REG_ACTION_PULL))
+                return -EEXIST;
+        return 0;
+}
+
+/* Does some repository that links D allow the caller to pull it?  Asks
+ * the blob -> repositories index: no scan of the repositories. */
 static bool
 pullable_holder(struct reg_req *r, const struct digest *d)
 {
-        struct reg_strv repos = { 0 };
-        bool found = false;
-        size_t i;
+        struct holder_check c = { r, d };
 
-        if (OPS(r)->repo_list(ST(r), &repos, NULL) < 0)
-                return false;
-        for (i = 0; i < repos.n && !found; i++)
-                found = OPS(r)->layer_exists(ST(r), repos.v[i], d) &&
-                        reg_auth_may(r->srv->auth, r->user, repos.v[i], REG_ACTION_PULL);
-        reg_strv_free(&repos);
-        return found;
+        return OPS(r)->holder_walk(ST(r), d, holder_pullable, &c, NULL) == -EEXIST;
 }
 
 /* POST .../uploads/?mount=D&from=REPO: link D if REPO holds it. */
@@ -312,8 +324,7 @@ try_mount(struct reg_req *r, const char *mount, const char *from)
         } else {
                 /* Without "from": any blob is readable without auth; with auth
                  * the caller must be allowed to pull some repository that
-                 * links it (one access() per repository: the store keeps no
-                 * blob -> repositories index). */
+                 * links it (from the blob -> repositories index). */
                 ok = r->srv->auth == NULL || OPS(r)->layer_exists(ST(r), r->route.name, &d) ||
                      pullable_holder(r, &d);
         }

@@ -10,6 +10,8 @@
  *   repos/<name>/_referrers/<alg>/<subject hex>/<alg>-<hex>  descriptor JSON of a referrer
  *   repos/<name>/_uploads/<uuid>/data                 upload session bytes
  *   repos/<name>/_uploads/<uuid>/startedat            creation time
+ *   index/blob-repos/<alg>/<hh>/<hex>/<name, '/' as '+'>  reverse index: the
+ *                                                     repositories linking a blob
  * Manifest bodies are blobs too (blobs/<alg>/...).  Every file is written
  * to a temp name, fsynced and renamed, so a crash at any moment leaves the
  * old state or the new one; the order of writes is chosen so a crash can
@@ -64,6 +66,7 @@ struct reg_store_ops {
         /* Store DATA as blob D (the caller has verified D is its digest). */
         int (*blob_put_buf)(struct reg_store *s, const struct digest *d, const void *data,
                             size_t len, struct err **err);
+        /* Delete blob D and its blob -> repositories index entries. */
         int (*blob_delete)(struct reg_store *s, const struct digest *d, struct err **err);
         int (*blob_walk)(struct reg_store *s, reg_store_walk_cb cb, void *userdata,
                          struct err **err);
@@ -87,6 +90,21 @@ struct reg_store_ops {
                             struct err **err);
         int (*layer_walk)(struct reg_store *s, const char *name, reg_store_walk_cb cb,
                           void *userdata, struct err **err);
+
+        /* Blob -> repositories index, so "who links D" needs no scan.
+         * layer_link adds the entry before the link and layer_unlink removes
+         * it after.  Entries may be missing (a store written before the
+         * index existed) or stale (a crash between those steps): `ireg gc`
+         * repairs both, and callers verify an entry with layer_exists. */
+        /* Entries of D: ITEM is a repository name, MTIME the entry's. */
+        int (*holder_walk)(struct reg_store *s, const struct digest *d, reg_store_walk_cb cb,
+                           void *userdata, struct err **err);
+        bool (*holder_exists)(struct reg_store *s, const char *name, const struct digest *d);
+        /* Idempotent: 1 when the entry was created, 0 when it existed. */
+        int (*holder_add)(struct reg_store *s, const char *name, const struct digest *d,
+                          struct err **err);
+        int (*holder_remove)(struct reg_store *s, const char *name, const struct digest *d,
+                             struct err **err);
 
         /* Manifest revisions: the repository holds manifest D of MEDIA_TYPE
          * (whose body is blob D). */

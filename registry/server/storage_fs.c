@@ -90,6 +90,26 @@ layer_path(struct fs_store *fs, const char *name, const struct digest *d)
 }
 
 static char *
+holders_dir(struct fs_store *fs, const struct digest *d)
+{
+        return xasprintf("%s/index/blob-repos/%s/%.2s/%s", fs->root, digest_alg_name(d->alg), HEX(d),
+                         HEX(d));
+}
+
+/* NAME as one path component: '/' (never '+' in a valid name) as '+'. */
+static char *
+holder_path(struct fs_store *fs, const char *name, const struct digest *d)
+{
+        _cleanup_free_ char *dir = holders_dir(fs, d);
+        char *p = xasprintf("%s/%s", dir, name), *q;
+
+        for (q = p + strlen(dir) + 1; *q; q++)
+                if (*q == '/')
+                        *q = '+';
+        return p;
+}
+
+static char *
 rev_path(struct fs_store *fs, const char *name, const struct digest *d)
 {
         return xasprintf("%s/repos/%s/_manifests/revisions/%s/%s", fs->root, name,
@@ -224,6 +244,11 @@ fs_blob_delete(struct reg_store *s, const struct digest *d, struct err **err)
                         return err_set(err, ERR_BLOB_UNKNOWN, "blob %s not found", d->str), -ENOENT;
                 return err_set(err, errno, "unlink %s: %s", p, strerror(errno));
         }
+        {
+                /* Its index entries can only be stale now. */
+                _cleanup_free_ char *hd = holders_dir(FS(s), d);
+                fs_rm_rf(hd, NULL);
+        }
         return 0;
 }
 
@@ -349,24 +374,25 @@ fs_repo_list(struct reg_store *s, struct reg_strv *ret, struct err **err)
 
 /* ---- layer links ---- */
 
+static int fs_holder_add(struct reg_store *s, const char *name, const struct digest *d,
+                         struct err **err);
+
 static int
 fs_layer_link(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
 {
         _cleanup_free_ char *p = layer_path(FS(s), name, d);
+        int r;
 
         if (access(p, F_OK) == 0) {
                 utimensat(AT_FDCWD, p, NULL, 0);
                 return 0;
         }
+        /* Index entry first: a crash leaves a stale entry, never a link
+         * the index misses. */
+        r = fs_holder_add(s, name, d, err);
+        if (r < 0)
+                return r;
         return write_file(p, d->str, strlen(d->str), err);
-}
-
-static bool
-fs_layer_exists(struct reg_store *s, const char *name, const struct digest *d)
-{
-        _cleanup_free_ char *p = layer_path(FS(s), name, d);
-
-        return access(p, F_OK) == 0;
 }
 
 static bool
@@ -380,6 +406,14 @@ fs_layer_use(struct reg_store *s, const char *name, const struct digest *d)
         return errno != ENOENT && errno != ENOTDIR && access(p, F_OK) == 0;
 }
 
+static bool
+fs_layer_exists(struct reg_store *s, const char *name, const struct digest *d)
+{
+        _cleanup_free_ char *p = layer_path(FS(s), name, d);
+
+        return access(p, F_OK) == 0;
+}
+
 static int
 fs_layer_unlink(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
 {
@@ -391,6 +425,71 @@ fs_layer_unlink(struct reg_store *s, const char *name, const struct digest *d, s
                                -ENOENT;
                 return err_set(err, errno, "unlink %s: %s", p, strerror(errno));
         }
+        {
+                _cleanup_free_ char *hp = holder_path(FS(s), name, d);
+                unlink(hp);
+        }
+        return 0;
+}
+
+/* ---- blob -> repositories index ---- */
+
+static int
+fs_holder_walk(struct reg_store *s, const struct digest *d, reg_store_walk_cb cb, void *userdata,
+               struct err **err)
+{
+        _cleanup_free_ char *dir = holders_dir(FS(s), d);
+        _cleanup_closedir_ DIR *dh = opendir(dir);
+        struct dirent *e;
+
+        if (!dh)
+                return 0;
+        while ((e = readdir(dh))) {
+                char name[LIMIT_REF_NAME + 1], *q;
+                struct stat st;
+                int r;
+
+                if (is_temp(e->d_name) || strlen(e->d_name) > LIMIT_REF_NAME ||
+                    fstatat(dirfd(dh), e->d_name, &st, 0) < 0)
+                        continue;
+                snprintf(name, sizeof(name), "%s", e->d_name);
+                for (q = name; *q; q++)
+                        if (*q == '+')
+                                *q = '/';
+                r = cb(name, 0, st.st_mtime, userdata);
+                if (r < 0)
+                        return err_set(err, -r, "walking %s", dir);
+        }
+        return 0;
+}
+
+static bool
+fs_holder_exists(struct reg_store *s, const char *name, const struct digest *d)
+{
+        _cleanup_free_ char *p = holder_path(FS(s), name, d);
+
+        return access(p, F_OK) == 0;
+}
+
+static int
+fs_holder_add(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
+{
+        _cleanup_free_ char *p = holder_path(FS(s), name, d);
+        int r;
+
+        if (access(p, F_OK) == 0)
+                return 0;
+        r = write_file(p, "", 0, err);
+        return r < 0 ? r : 1;
+}
+
+static int
+fs_holder_remove(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
+{
+        _cleanup_free_ char *p = holder_path(FS(s), name, d);
+
+        if (unlink(p) < 0 && errno != ENOENT)
+                return err_set(err, errno, "unlink %s: %s", p, strerror(errno));
         return 0;
 }
 
@@ -862,6 +961,10 @@ static const struct reg_store_ops fs_ops = {
         .layer_link = fs_layer_link,
         .layer_exists = fs_layer_exists,
         .layer_use = fs_layer_use,
+        .holder_walk = fs_holder_walk,
+        .holder_exists = fs_holder_exists,
+        .holder_add = fs_holder_add,
+        .holder_remove = fs_holder_remove,
         .layer_unlink = fs_layer_unlink,
         .layer_walk = fs_layer_walk,
         .manifest_put = fs_manifest_put,

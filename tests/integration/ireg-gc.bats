@@ -72,6 +72,8 @@ image_manifest() { # CFG LAYER... -> stdout
 	assert_equal "$(http_code "$URL/v2/app/blobs/$o2")" 404
 	assert_equal "$(http_code "$URL/v2/app/blobs/$orph")" 404
 	assert [ ! -e "$TMP/root/blobs/sha256/${o2:7:2}/${o2#sha256:}" ]
+	assert [ ! -e "$TMP/root/index/blob-repos/sha256/${o2:7:2}/${o2#sha256:}" ]
+	assert [ -e "$TMP/root/index/blob-repos/sha256/${s:7:2}/${s#sha256:}/app" ]
 	for b in "$c" "$s" "$o1" "$ch"; do
 		assert_equal "$(http_code "$URL/v2/app/blobs/$b")" 200
 	done
@@ -129,4 +131,56 @@ image_manifest() { # CFG LAYER... -> stdout
 	assert_equal "$(http_code -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
 		--data-binary @"$TMP/m" "$URL/v2/app/manifests/v1")" 201
 	assert_equal "$(http_code -I "$URL/v2/app/blobs/$o")" 404
+}
+
+@test "blob -> repositories index: mount without from uses it, gc repairs it" {
+	htpasswd -Bbc "$TMP/htpasswd" alice alicepw 2>/dev/null
+	htpasswd -Bb "$TMP/htpasswd" carol carolpw 2>/dev/null
+	cat >"$TMP/config.json" <<-JSON
+	{ "auth": { "htpasswd": "$TMP/htpasswd", "realm": "r", "acl": [
+	    {"user":"alice","repos":"**","actions":["*"]},
+	    {"user":"carol","repos":"carol/**","actions":["pull","push"]},
+	    {"user":"carol","repos":"team/**","actions":["pull"]} ] } }
+	JSON
+	start_ireg "$TMP/root2" --config "$TMP/config.json"
+	head -c 5000 /dev/urandom >"$TMP/blob"
+	d=sha256:$(sha "$TMP/blob")
+	idx=$TMP/root2/index/blob-repos/sha256/${d:7:2}/${d#sha256:}
+	assert_equal "$(http_code -u alice:alicepw -X POST --data-binary @"$TMP/blob" "$URL/v2/team/app/blobs/uploads/?digest=$d")" 201
+	assert [ -e "$idx/team+app" ]
+	assert_equal "$(http_code -u carol:carolpw -X POST "$URL/v2/carol/a/blobs/uploads/?mount=$d")" 201
+	assert [ -e "$idx/carol+a" ]
+	# An index that has lost its entries (a store from before the index):
+	# the mount is not found by scanning the repositories...
+	rm -f "$idx"/*
+	assert_equal "$(http_code -u carol:carolpw -X POST "$URL/v2/carol/b/blobs/uploads/?mount=$d")" 202
+	# ...until gc puts the entries back (a dry run only says so).
+	run "$IREG" gc --root "$TMP/root2" --grace 1h --dry-run
+	assert_output --partial "would index link team/app@$d"
+	assert [ ! -e "$idx/team+app" ]
+	run "$IREG" gc --root "$TMP/root2" --grace 1h
+	assert_success
+	assert_output --partial "index link team/app@$d"
+	assert_output --partial "index link carol/a@$d"
+	assert_output --partial "2 index entries repaired"
+	assert [ -e "$idx/team+app" ]
+	assert_equal "$(http_code -u carol:carolpw -X POST "$URL/v2/carol/c/blobs/uploads/?mount=$d")" 201
+	# A stale entry (no link behind it) never grants a mount, and gc drops
+	# it once older than the grace period.
+	printf 'private' >"$TMP/priv"
+	p=sha256:$(sha "$TMP/priv")
+	pidx=$TMP/root2/index/blob-repos/sha256/${p:7:2}/${p#sha256:}
+	assert_equal "$(http_code -u alice:alicepw -X POST --data-binary @"$TMP/priv" "$URL/v2/private/p/blobs/uploads/?digest=$p")" 201
+	touch "$pidx/team+app"
+	assert_equal "$(http_code -u carol:carolpw -X POST "$URL/v2/carol/x/blobs/uploads/?mount=$p")" 202
+	run "$IREG" gc --root "$TMP/root2" --grace 1h
+	refute_output --partial "unindex"
+	touch -d '2 hours ago' "$pidx/team+app"
+	run "$IREG" gc --root "$TMP/root2" --grace 1h
+	assert_output --partial "unindex link team/app@$p"
+	assert [ ! -e "$pidx/team+app" ]
+	assert [ -e "$pidx/private+p" ]
+	# Unlinking a blob removes its entry.
+	assert_equal "$(http_code -u alice:alicepw -X DELETE "$URL/v2/private/p/blobs/$p")" 202
+	assert [ ! -e "$pidx/private+p" ]
 }

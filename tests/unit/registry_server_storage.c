@@ -8,6 +8,7 @@
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/limits.h"
 #include "registry/server/gc.h"
 #include "registry/server/manifest.h"
 #include "registry/server/route.h"
@@ -89,6 +90,58 @@ blobs_and_links(void **state)
         err_clear(&e);
         assert_int_equal(s->ops->blob_delete(s, &d, &e), 0);
         assert_int_equal(s->ops->blob_stat(s, &d, NULL, NULL), -ENOENT);
+        assert_null(e);
+}
+
+struct names {
+        char v[4][LIMIT_REF_NAME + 1];
+        size_t n;
+};
+
+static int
+collect_name(const char *item, uint64_t size, time_t mtime, void *ud)
+{
+        struct names *ns = ud;
+
+        (void) size;
+        (void) mtime;
+        if (ns->n < 4)
+                snprintf(ns->v[ns->n++], sizeof(ns->v[0]), "%s", item);
+        return 0;
+}
+
+static void
+blob_holders_index(void **state)
+{
+        struct reg_store *s = *state;
+        struct digest d = dg("shared");
+        struct names ns = { 0 };
+        struct err *e = NULL;
+
+        assert_int_equal(s->ops->blob_put_buf(s, &d, "shared", 6, &e), 0);
+        assert_int_equal(s->ops->holder_walk(s, &d, collect_name, &ns, &e), 0);
+        assert_int_equal(ns.n, 0);
+        /* Linking indexes the repository (nested names included). */
+        assert_int_equal(s->ops->layer_link(s, "team/app", &d, &e), 0);
+        assert_int_equal(s->ops->layer_link(s, "solo", &d, &e), 0);
+        assert_true(s->ops->holder_exists(s, "team/app", &d));
+        assert_false(s->ops->holder_exists(s, "team", &d));
+        assert_int_equal(s->ops->holder_walk(s, &d, collect_name, &ns, &e), 0);
+        assert_int_equal(ns.n, 2);
+        assert_true((strcmp(ns.v[0], "team/app") == 0 && strcmp(ns.v[1], "solo") == 0) ||
+                    (strcmp(ns.v[1], "team/app") == 0 && strcmp(ns.v[0], "solo") == 0));
+        /* Unlinking drops the entry. */
+        assert_int_equal(s->ops->layer_unlink(s, "solo", &d, &e), 0);
+        assert_false(s->ops->holder_exists(s, "solo", &d));
+        /* add is idempotent and says whether it created the entry. */
+        assert_int_equal(s->ops->holder_add(s, "x/y", &d, &e), 1);
+        assert_int_equal(s->ops->holder_add(s, "x/y", &d, &e), 0);
+        assert_int_equal(s->ops->holder_remove(s, "x/y", &d, &e), 0);
+        assert_int_equal(s->ops->holder_remove(s, "x/y", &d, &e), 0);
+        assert_false(s->ops->holder_exists(s, "x/y", &d));
+        /* Deleting the blob drops what is left of its index. */
+        assert_int_equal(s->ops->blob_delete(s, &d, &e), 0);
+        assert_false(s->ops->holder_exists(s, "team/app", &d));
         assert_null(e);
 }
 
@@ -309,6 +362,7 @@ main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(blobs_and_links, setup, teardown),
+                cmocka_unit_test_setup_teardown(blob_holders_index, setup, teardown),
                 cmocka_unit_test_setup_teardown(tags_and_reverse_index, setup, teardown),
                 cmocka_unit_test_setup_teardown(uploads_and_repos, setup, teardown),
                 cmocka_unit_test_setup_teardown(referrers, setup, teardown),
