@@ -48,6 +48,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         resp.request = (char *) "GET https://registry.example:5000/v2/team/app/manifests/latest";
         if (reg_http_fail(size % 2 ? &host : NULL, &resp, &e) >= 0 || !e || !*err_msg(&e))
                 abort(); /* always an error, always with a message */
+        for (const char *m = err_msg(&e); *m; m++)
+                if ((unsigned char) *m < 0x20 || *m == 0x7f)
+                        abort(); /* the registry's text never reaches a terminal raw */
         err_clear(&e);
         free(buf);
         return 0;
