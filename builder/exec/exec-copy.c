@@ -282,7 +282,66 @@ struct copy_args {
         bool dest_dir;
         struct build_ignore *exclude;
         bool parents;
+        /* --parents with a "/./" in the source: the source's part before
+         * it (relative, clean), which is not kept below DEST; NULL: none. */
+        const char *pivot;
 };
+
+/* Under --parents, the part of source path P (relative, clean) that is
+ * kept below the destination: all of it, or what follows the pivot. */
+static const char *
+kept_parents(const struct copy_args *ca, const char *p)
+{
+        size_t l = ca->pivot ? strlen(ca->pivot) : 0;
+
+        if (!l || strncmp(p, ca->pivot, l) != 0 || (p[l] != '/' && p[l] != '\0'))
+                return p;
+        return p[l] == '/' ? p + l + 1 : ".";
+}
+
+/* The part of source SRC before its rsync-style "/./" pivot (as written,
+ * caller frees), or NULL when it has none. */
+static char *
+pivot_of(const char *src)
+{
+        const char *d = strstr(src, "/./");
+
+        return d && d > src ? xstrndup(src, (size_t) (d - src)) : NULL;
+}
+
+/* Match path P against pattern PAT one component at a time (fnmatch per
+ * component, as Go's filepath.Match, never across a '/'), where a "**"
+ * component matches any number of components, none included. */
+static bool
+path_match(const char *pat, const char *p)
+{
+        const char *ps = strchr(pat, '/'), *qs;
+        size_t pl = ps ? (size_t) (ps - pat) : strlen(pat);
+        _cleanup_free_ char *pc = NULL, *qc = NULL;
+
+        if (pl == 2 && strncmp(pat, "**", 2) == 0) {
+                if (!ps)
+                        return true;
+                for (const char *q = p;;) {
+                        const char *slash;
+
+                        if (path_match(ps + 1, q))
+                                return true;
+                        slash = strchr(q, '/');
+                        if (!slash)
+                                return false;
+                        q = slash + 1;
+                }
+        }
+        qs = strchr(p, '/');
+        pc = xstrndup(pat, pl);
+        qc = qs ? xstrndup(p, (size_t) (qs - p)) : xstrdup(p);
+        if (fnmatch(pc, qc, 0) != 0)
+                return false;
+        if (!ps || !qs)
+                return !ps && !qs;
+        return path_match(ps + 1, qs + 1);
+}
 
 /* One COPY/ADD as the selection needs it. */
 struct copy_job {
@@ -368,7 +427,7 @@ select_context(struct xctx *x, struct sel *s, const char *src, size_t n_src, con
                         if (i == x->ctxlist->n)
                                 break;
                         p = x->ctxlist->entries[i].path;
-                        if (fnmatch(clean, p, FNM_PATHNAME) != 0)
+                        if (!path_match(clean, p))
                                 continue;
                 } else {
                         if (i > 0)
@@ -397,8 +456,8 @@ select_context(struct xctx *x, struct sel *s, const char *src, size_t n_src, con
                         const char *dd = ca->dest;
                         _cleanup_free_ char *pd = NULL;
 
-                        if (ca->parents && strcmp(p, ".") != 0)
-                                dd = pd = join(ca->dest, p);
+                        if (ca->parents && strcmp(kept_parents(ca, p), ".") != 0)
+                                dd = pd = join(ca->dest, kept_parents(ca, p));
                         if (strcmp(dd, "/") != 0)
                                 add(s, xstrdup(dd), xstrdup(real), x->ctx_fd);
                         add_ctx_dir(x, s, real, dd, ca);
@@ -406,7 +465,7 @@ select_context(struct xctx *x, struct sel *s, const char *src, size_t n_src, con
                         char *dst;
 
                         if (ca->parents)
-                                dst = join(ca->dest, p);
+                                dst = join(ca->dest, kept_parents(ca, p));
                         else
                                 dst = ca->dest_dir || n_src > 1 || has_glob(clean) ? join(ca->dest, base_name(p))
                                                                                  : xstrdup(ca->dest);
@@ -475,8 +534,8 @@ glob_prefix(const char *pat, const char **ret_rest)
 }
 
 /* COPY --from: SRC (absolute, or relative to the stage root; may hold
- * globs in any component, matched with fnmatch(FNM_PATHNAME) as in the
- * context) in stage ST's merged view. */
+ * globs in any component, matched as in the context) in stage ST's
+ * merged view. */
 static int
 select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, size_t n_src,
              const struct copy_args *ca, const struct build_plan_instr *in, struct err **err)
@@ -497,7 +556,7 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < n; i++)
-                        if (fnmatch(rest, m[i].rel, FNM_PATHNAME) == 0) {
+                        if (path_match(rest, m[i].rel)) {
                                 names = xrealloc(names, (n_names + 1) * sizeof(char *));
                                 names[n_names++] = join(prefix, m[i].rel);
                         }
@@ -527,8 +586,9 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
                         _cleanup_free_ char *pd = NULL;
 
                         /* --parents keeps the source's path below DEST. */
-                        if (ca->parents && strcmp(names[k], "/") != 0)
-                                dd = pd = join(ca->dest, names[k] + 1);
+                        if (ca->parents && strcmp(names[k], "/") != 0 &&
+                            strcmp(kept_parents(ca, names[k] + 1), ".") != 0)
+                                dd = pd = join(ca->dest, kept_parents(ca, names[k] + 1));
                         if (strcmp(dd, "/") != 0)
                                 add(s, xstrdup(dd), xstrdup(host), AT_FDCWD);
                         r = xstage_list(x, st, path, &m, &n, err);
@@ -544,7 +604,7 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
                         if (ca->exclude && glob && build_ignore_excludes(ca->exclude, names[k] + 1))
                                 continue;
                         if (ca->parents)
-                                dst = join(ca->dest, names[k] + 1);
+                                dst = join(ca->dest, kept_parents(ca, names[k] + 1));
                         else if (ca->dest_dir || n_src > 1 || (glob && n_names > 1))
                                 dst = join(ca->dest, base_name(names[k]));
                         else
@@ -1144,8 +1204,13 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                         e = add(sel, dst, xstrdup(p), AT_FDCWD);
                         e->mode = 0644;
                 } else if (from) {
+                        struct copy_args sca = ca;
+                        _cleanup_free_ char *pv = ca.parents ? pivot_of(src) : NULL;
+                        _cleanup_free_ char *pva = pv ? xabs_path("/", pv) : NULL;
+
+                        sca.pivot = pva && strcmp(pva, "/") != 0 ? pva + 1 : NULL;
                         sel->cur = SEL_STAGE;
-                        r = select_stage(x, sel, from, src, n_src, &ca, in, err);
+                        r = select_stage(x, sel, from, src, n_src, &sca, in, err);
                 } else if (add_instr && (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0)) {
                         /* ADD URL: a file, never extracted, mode 0600 as
                          * Docker (unless --chmod). */
@@ -1162,7 +1227,12 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                         r = err_set(err, ERR_UNSUPPORTED, "%s:%d: ADD %s: git sources are not supported",
                                     x->df_name, in->line, src);
                 } else {
-                        r = select_context(x, sel, src, n_src, &ca, in, err);
+                        struct copy_args sca = ca;
+                        _cleanup_free_ char *pv = ca.parents ? pivot_of(src) : NULL;
+                        _cleanup_free_ char *pvc = pv ? build_path_clean(pv[0] == '/' ? pv + 1 : pv) : NULL;
+
+                        sca.pivot = pvc && *pvc && strcmp(pvc, ".") != 0 ? pvc : NULL;
+                        r = select_context(x, sel, src, n_src, &sca, in, err);
                         if (r >= 0 && add_instr)
                                 r = add_archives(x, sel, before, i, dest, chown != NULL, uid, gid, mode, in, err);
                 }

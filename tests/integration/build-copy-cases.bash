@@ -69,6 +69,8 @@ COPY --from=a /g/a[12]/*/*.txt /flat/
 COPY --from=a --parents /g/a?/*/f[0-9].txt /par/
 COPY --from=a /g/*/x/f4.l?g /single
 COPY --from=a g/a3/* /dirglob/
+COPY --from=a --parents /g/./a1/**/*.txt /g/./*/y/f2.txt /piv/
+COPY --from=a --parents /g/**/f5.txt /star/
 DF
 	run ib -q -t fromglob:1 "$T/ctx"
 	assert_success
@@ -81,6 +83,10 @@ DF
 	[ -f "$r/single" ] && [ "$(cat "$r/single")" = 4 ]
 	# a matched directory copies its content, as for the context
 	[ "$(cat "$r/dirglob/f5.txt")" = 5 ]
+	# --parents keeps only what follows a "/./"; "**" spans components
+	[ "$(cat "$r/piv/a1/x/f1.txt")$(cat "$r/piv/a2/y/f2.txt")" = 12 ]
+	[ ! -e "$r/piv/g" ] && [ ! -e "$r/piv/a1/x/f4.log" ]
+	[ "$(cat "$r/star/g/a3/x/f5.txt")" = 5 ] && [ "$(find "$r/star" -type f | wc -l)" = 1 ]
 	# nothing matches: an error naming the pattern
 	printf 'FROM testbase:1 AS a\nFROM testbase:1\nCOPY --from=a /nope/*/x* /n/\n' >"$T/ctx/Dockerfile"
 	own

@@ -79,3 +79,25 @@ DF
 	run ib -q -t rules:2 "$T/ctx"
 	assert_output --partial "no source files match nomatch*"
 }
+
+@test "copy: --parents with a /./ pivot and ** wildcards from the context" {
+	mkdir -p "$T/ctx/src/x/y"
+	echo a >"$T/ctx/src/a.txt"
+	echo b >"$T/ctx/src/x/b.txt"
+	echo c >"$T/ctx/src/x/y/c.txt"
+	echo d >"$T/ctx/src/x/y/d.log"
+	dockerfile <<'DF'
+FROM testbase:1
+COPY --parents ./src/**/*.txt /p1/
+COPY --parents ./src/./x/y/*.txt src/./x/b.txt /p2/
+COPY src/**/c.txt /p3/
+DF
+	run ib -q -t parents:1 "$T/ctx"
+	assert_success
+	unpack parents:1
+	r=$T/bundle/rootfs
+	[ "$(cat "$r/p1/src/a.txt")$(cat "$r/p1/src/x/b.txt")$(cat "$r/p1/src/x/y/c.txt")" = abc ]
+	[ ! -e "$r/p1/src/x/y/d.log" ]
+	[ "$(cat "$r/p2/x/y/c.txt")$(cat "$r/p2/x/b.txt")" = cb ] && [ ! -e "$r/p2/src" ]
+	[ "$(cat "$r/p3/c.txt")" = c ]
+}
