@@ -130,7 +130,7 @@ sandbox_cgroup_plan(uint64_t memory_max, uint64_t pids_max, uint32_t cpu_millis,
                 snprintf(ret_files[n++].value, sizeof(ret_files[0].value), "%" PRIu64, memory_max);
                 /* Without this the limit only moves the excess to swap. */
                 ret_files[n] = (struct sandbox_cgroup_file){
-                        .name = "memory.swap.max", .controller = SANDBOX_CG_MEMORY, .optional = true};
+                    .name = "memory.swap.max", .controller = SANDBOX_CG_MEMORY, .optional = true};
                 snprintf(ret_files[n++].value, sizeof(ret_files[0].value), "0");
         }
         if (pids_max) {
@@ -256,9 +256,8 @@ sandbox_cgroup_find(const char *mountinfo, const char *proc_cgroup, char **ret_d
 
 /* ---- the step's leaf -------------------------------------------------- */
 
-static void
-warn_each(char **warnings, const struct build_sandbox_config *cfg, unsigned mask, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+static void warn_each(char **warnings, const struct build_sandbox_config *cfg, unsigned mask, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* One warning per limit in MASK: "memory limit 64 MiB ignored: REASON". */
 static void
@@ -425,20 +424,21 @@ enable_controllers(int basefd, const char *base, unsigned want, char **ret_why)
                                 free(*ret_why);
                                 if (other)
                                         *ret_why = xasprintf(
-                                                "%s holds other processes (pid %ld), and cgroup v2 enables controllers "
-                                                "only for a cgroup without processes of its own: run ibuild in a "
-                                                "cgroup of its own (e.g. systemd-run --user --scope -p Delegate=yes)",
-                                                base, other);
+                                            "%s holds other processes (pid %ld), and cgroup v2 enables controllers "
+                                            "only for a cgroup without processes of its own: run ibuild in a "
+                                            "cgroup of its own (e.g. systemd-run --user --scope -p Delegate=yes)",
+                                            base, other);
                                 else
-                                        *ret_why = xasprintf("moving ourselves to %s/%s: %s", base, INIT_LEAF,
-                                                             strerror(-r));
+                                        *ret_why =
+                                            xasprintf("moving ourselves to %s/%s: %s", base, INIT_LEAF, strerror(-r));
                                 return have;
                         }
                         r = write_str(basefd, "cgroup.subtree_control", tok);
                 }
                 if (r < 0) {
                         free(*ret_why);
-                        *ret_why = xasprintf("writing \"%s\" to %s/cgroup.subtree_control: %s", tok, base, strerror(-r));
+                        *ret_why =
+                            xasprintf("writing \"%s\" to %s/cgroup.subtree_control: %s", tok, base, strerror(-r));
                         continue;
                 }
                 have |= bit;
@@ -460,8 +460,9 @@ sandbox_cgroup_setup(const struct build_sandbox_config *cfg, struct sandbox_cgro
         if (fs_read_file("/proc/self/mountinfo", LIMIT_PROC_FILE, &mi, NULL, &e) < 0 ||
             fs_read_file("/proc/self/cgroup", LIMIT_PROC_FILE, &self, NULL, &e) < 0 ||
             sandbox_cgroup_find(mi, self, &dir, &e) < 0) {
-                warn_each(warnings, cfg, (cfg->memory_max ? SANDBOX_CG_MEMORY : 0) | (cfg->pids_max ? SANDBOX_CG_PIDS : 0) |
-                                                 (cfg->cpu_millis ? SANDBOX_CG_CPU : 0),
+                warn_each(warnings, cfg,
+                          (cfg->memory_max ? SANDBOX_CG_MEMORY : 0) | (cfg->pids_max ? SANDBOX_CG_PIDS : 0) |
+                              (cfg->cpu_millis ? SANDBOX_CG_CPU : 0),
                           "%s", err_msg(&e));
                 err_clear(&e);
                 *ret_cg = (struct sandbox_cgroup){.dirfd = -1};
@@ -526,8 +527,7 @@ sandbox_cgroup_setup_in(const struct build_sandbox_config *cfg, const char *dir,
                 if ((want & bit) && !(apply & bit))
                         warn_each(warnings, cfg, bit,
                                   "the cgroup v2 controller '%s' is not available in %s (cgroup.controllers: \"%s\"%s)",
-                                  sandbox_cgroup_controller_name(bit), base, ctl ? ctl : "",
-                                  missing_hint(bit));
+                                  sandbox_cgroup_controller_name(bit), base, ctl ? ctl : "", missing_hint(bit));
         if (apply) {
                 unsigned on;
 
@@ -713,8 +713,10 @@ build_sandbox_parse_memory(const char *s, uint64_t *ret_bytes, struct err **err)
         if (n < 0)
                 return err_set(err, ERANGE, "memory size '%s' is too large", s);
         if (n == 0)
-                return err_set(err, EINVAL, "memory size '%s': expected a number with an optional unit (b, k, m, g, t, p), "
-                                            "such as 512m or 1g", s ? s : "");
+                return err_set(err, EINVAL,
+                               "memory size '%s': expected a number with an optional unit (b, k, m, g, t, p), "
+                               "such as 512m or 1g",
+                               s ? s : "");
         if (*p == '.') {
                 p++;
                 if (!(*p >= '0' && *p <= '9'))
@@ -730,12 +732,23 @@ build_sandbox_parse_memory(const char *s, uint64_t *ret_bytes, struct err **err)
         if (*p == ' ')
                 p++;
         switch (tolower((unsigned char) *p)) {
-        case 'k': mul = 1ULL << 10; break;
-        case 'm': mul = 1ULL << 20; break;
-        case 'g': mul = 1ULL << 30; break;
-        case 't': mul = 1ULL << 40; break;
-        case 'p': mul = 1ULL << 50; break;
-        default: break;
+        case 'k':
+                mul = 1ULL << 10;
+                break;
+        case 'm':
+                mul = 1ULL << 20;
+                break;
+        case 'g':
+                mul = 1ULL << 30;
+                break;
+        case 't':
+                mul = 1ULL << 40;
+                break;
+        case 'p':
+                mul = 1ULL << 50;
+                break;
+        default:
+                break;
         }
         if (mul > 1) {
                 p++;
@@ -745,8 +758,9 @@ build_sandbox_parse_memory(const char *s, uint64_t *ret_bytes, struct err **err)
         if (*p == 'b' || *p == 'B')
                 p++;
         if (*p)
-                return err_set(err, EINVAL, "memory size '%s': unexpected '%c' at position %zu (units: b, k, m, g, t, p)",
-                               s, *p, (size_t) (p - s) + 1);
+                return err_set(err, EINVAL,
+                               "memory size '%s': unexpected '%c' at position %zu (units: b, k, m, g, t, p)", s, *p,
+                               (size_t) (p - s) + 1);
         if (whole > UINT64_MAX / mul)
                 return err_set(err, ERANGE, "memory size '%s' is too large", s);
         bytes = whole * mul + (uint64_t) ((long double) frac * (long double) mul / (long double) frac_div);
@@ -801,7 +815,8 @@ build_sandbox_parse_pids(const char *s, uint64_t *ret_max, struct err **err)
         }
         n = digits(&p, &v);
         if (n <= 0 || *p)
-                return err_set(err, EINVAL, "pids limit '%s': expected a positive number (0 or -1: no limit)", s ? s : "");
+                return err_set(err, EINVAL, "pids limit '%s': expected a positive number (0 or -1: no limit)",
+                               s ? s : "");
         if (v > PIDS_MAX)
                 return err_set(err, ERANGE, "pids limit '%s': at most %d", s, PIDS_MAX);
         *ret_max = v;

@@ -21,11 +21,10 @@ memory_values(void **state)
                 const char *in;
                 uint64_t want;
         } ok[] = {
-                {"512m", 512ULL << 20},       {"512M", 512ULL << 20},   {"1g", 1ULL << 30},
-                {"1G", 1ULL << 30},           {"1gb", 1ULL << 30},      {"1GiB", 1ULL << 30},
-                {"1.5g", 3ULL << 29},         {"64 MiB", 64ULL << 20},  {"67108864", 67108864},
-                {"6291456b", 6291456},        {"8192k", 8ULL << 20},    {"2t", 2ULL << 40},
-                {"0.25g", 256ULL << 20},      {"100m", 100ULL << 20},   {"1p", 1ULL << 50},
+            {"512m", 512ULL << 20},  {"512M", 512ULL << 20}, {"1g", 1ULL << 30},    {"1G", 1ULL << 30},
+            {"1gb", 1ULL << 30},     {"1GiB", 1ULL << 30},   {"1.5g", 3ULL << 29},  {"64 MiB", 64ULL << 20},
+            {"67108864", 67108864},  {"6291456b", 6291456},  {"8192k", 8ULL << 20}, {"2t", 2ULL << 40},
+            {"0.25g", 256ULL << 20}, {"100m", 100ULL << 20}, {"1p", 1ULL << 50},
         };
         uint64_t v;
 
@@ -58,8 +57,8 @@ cpus_values(void **state)
         static const struct {
                 const char *in;
                 uint32_t want;
-        } ok[] = {{"0.5", 500}, {"2", 2000}, {"1.25", 1250}, {".5", 500},   {"0.01", 10},
-                  {"4096", 4096000}, {"0.3333", 333}, {"3.", 3000}, {"0.010", 10}};
+        } ok[] = {{"0.5", 500},      {"2", 2000},     {"1.25", 1250}, {".5", 500},  {"0.01", 10},
+                  {"4096", 4096000}, {"0.3333", 333}, {"3.", 3000},   {"0.010", 10}};
         uint32_t v;
 
         for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -183,15 +182,13 @@ sizes_and_controllers(void **state)
 
 /* This machine's hybrid layout: v1 hierarchies plus cgroup2 at
  * /sys/fs/cgroup/unified. */
-static const char *HYBRID =
-        "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-        "31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
-        "34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
-        "40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
-static const char *PURE =
-        "21 26 0:20 / /proc rw,relatime - proc proc rw\n"
-        "25 22 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
-        "rw,nsdelegate,memory_recursiveprot\n";
+static const char *HYBRID = "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+                            "31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+                            "34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+                            "40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+static const char *PURE = "21 26 0:20 / /proc rw,relatime - proc proc rw\n"
+                          "25 22 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
+                          "rw,nsdelegate,memory_recursiveprot\n";
 
 static void
 find_cgroup(void **state)
@@ -206,8 +203,8 @@ find_cgroup(void **state)
         free(dir);
         /* Optional tags ("shared:4") before the separator; a file
          * without a final newline. */
-        assert_ok(sandbox_cgroup_find(PURE, "0::/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope",
-                                      &dir, err));
+        assert_ok(
+            sandbox_cgroup_find(PURE, "0::/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope", &dir, err));
         assert_string_equal(dir, "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope");
         free(dir);
         /* A container that mounts only its own sub-tree (ROOT != "/"),
@@ -227,8 +224,8 @@ find_cgroup(void **state)
                                          "0::/machine/ctr2/x\n", &dir, err),
                      ENOENT, "/machine/ctr2/x", "not inside any mounted cgroup v2");
         /* mountinfo's octal escapes in the mount point. */
-        assert_ok(sandbox_cgroup_find("60 1 0:40 / /mnt/cg\\040two\\134x rw - cgroup2 none rw\n", "0::/a b\n", &dir,
-                                      err));
+        assert_ok(
+            sandbox_cgroup_find("60 1 0:40 / /mnt/cg\\040two\\134x rw - cgroup2 none rw\n", "0::/a b\n", &dir, err));
         assert_string_equal(dir, "/mnt/cg two\\x/a b");
         free(dir);
         dir = NULL;
@@ -239,8 +236,7 @@ find_cgroup(void **state)
                                          "0::/\n", &dir, err),
                      ENOENT, "no cgroup v2 hierarchy is mounted", NULL);
         /* cgroup v1 only: no "0::" line. */
-        assert_fails(sandbox_cgroup_find(HYBRID, "4:memory:/\n1:cpu:/\n", &dir, err), ENOENT, "no \"0::\" line",
-                     NULL);
+        assert_fails(sandbox_cgroup_find(HYBRID, "4:memory:/\n1:cpu:/\n", &dir, err), ENOENT, "no \"0::\" line", NULL);
         assert_fails(sandbox_cgroup_find(HYBRID, "0::relative\n", &dir, err), EINVAL, "'relative'", "not absolute");
         assert_fails(sandbox_cgroup_find("", "0::/\n", &dir, err), ENOENT, "no cgroup v2 hierarchy", NULL);
         /* Truncated lines are skipped, not read past. */
@@ -387,13 +383,13 @@ finish_reports_oom(void **state)
                 int signal;
                 const char *want;
         } cases[] = {
-                {"low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n", SIGKILL,
-                 "killed: out of memory (memory limit 64 MiB)"},
-                {"low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n", 0,
-                 "a process of the step was killed: out of memory (memory limit 64 MiB)"},
-                {"low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n", SIGKILL, NULL},
-                /* "oom_kill" must be a key at the start of a line. */
-                {"xoom_kill 5\n", SIGKILL, NULL},
+            {"low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n", SIGKILL,
+             "killed: out of memory (memory limit 64 MiB)"},
+            {"low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n", 0,
+             "a process of the step was killed: out of memory (memory limit 64 MiB)"},
+            {"low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n", SIGKILL, NULL},
+            /* "oom_kill" must be a key at the start of a line. */
+            {"xoom_kill 5\n", SIGKILL, NULL},
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -427,11 +423,11 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(memory_values),        cmocka_unit_test(cpus_values),
-                cmocka_unit_test(pids_values),          cmocka_unit_test(plan_files),
-                cmocka_unit_test(sizes_and_controllers), cmocka_unit_test(find_cgroup),
-                cmocka_unit_test(find_own_cgroup),      cmocka_unit_test(setup_in_plain_dir),
-                cmocka_unit_test(finish_reports_oom),
+            cmocka_unit_test(memory_values),         cmocka_unit_test(cpus_values),
+            cmocka_unit_test(pids_values),           cmocka_unit_test(plan_files),
+            cmocka_unit_test(sizes_and_controllers), cmocka_unit_test(find_cgroup),
+            cmocka_unit_test(find_own_cgroup),       cmocka_unit_test(setup_in_plain_dir),
+            cmocka_unit_test(finish_reports_oom),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
