@@ -1022,40 +1022,170 @@ resolve_dest(struct xctx *x, struct xstage *s, const char *dest)
         return steal_ptr(&cur);
 }
 
-/* The directories of S on the way to DEST (and DEST itself when
- * INCLUDE_DEST) that exist: entries that keep them as the base has them,
- * rather than the 0755 root dirs a layer makes for missing parents. */
-static void
-add_base_dirs(const struct copy_job *j, struct sel *sel, const char *dest, bool include_dest)
-{
-        _cleanup_free_ char *p = xstrdup(dest);
-        enum sel_kind saved = sel->cur;
+/* An existing directory of the destination stage on the way to the
+ * destination, as the base has it. */
+struct base_dir {
+        char *path;
+        int32_t mode; /* permission bits */
+        int64_t uid, gid;
+};
 
-        sel->cur = SEL_BASE_DIR;
-        for (char *q = p + 1;;) {
+/* Where a non---link COPY writes: the destination resolved in the stage,
+ * whether it is a directory, and the existing dirs on the way. */
+struct dest_plan {
+        char *dest;
+        bool dest_dir;
+        struct base_dir *dirs;
+        size_t n;
+};
+
+static void
+dest_plan_clear(struct dest_plan *p)
+{
+        for (size_t i = 0; i < p->n; i++)
+                free(p->dirs[i].path);
+        free(p->dirs);
+        free(p->dest);
+        memset(p, 0, sizeof(*p));
+}
+
+static void
+dest_plan_add(struct dest_plan *p, char *path, int32_t mode, int64_t uid, int64_t gid)
+{
+        p->dirs = xrealloc(p->dirs, (p->n + 1) * sizeof(*p->dirs));
+        p->dirs[p->n++] = (struct base_dir){.path = path, .mode = mode, .uid = uid, .gid = gid};
+}
+
+/* Look DEST up in J's stage directly: resolve it through the stage's
+ * symlinks, decide whether it is a directory (DEST_DIR: written with a
+ * trailing slash), and list the dirs on the way (DEST itself too when it
+ * is one) that exist, so the layer keeps them as the base has them
+ * rather than as the 0755 root dirs it makes for missing parents. */
+static void
+dest_plan_make(const struct copy_job *j, const char *dest, bool dest_dir, struct dest_plan *ret)
+{
+        _cleanup_free_ char *p = NULL;
+
+        memset(ret, 0, sizeof(*ret));
+        ret->dest = resolve_dest(j->x, j->s, dest);
+        ret->dest_dir = dest_dir;
+        p = xstrdup(ret->dest);
+        for (char *q = p + 1; *q;) {
                 char *slash = strchr(q, '/');
                 _cleanup_free_ char *host = NULL;
                 struct stat st;
                 struct err *e = NULL;
-                struct oci_layer_entry *en;
 
-                if (!*q || (!slash && !include_dest))
-                        break;
                 if (slash)
                         *slash = '\0';
                 if (xstage_lookup(j->x, j->s, p, &host, &st, &e) < 0 || !S_ISDIR(st.st_mode)) {
                         err_clear(&e);
                         break;
                 }
-                en = add(sel, xstrdup(p), steal_ptr(&host), AT_FDCWD);
-                en->uid = image_id(j, false, st.st_uid);
-                en->gid = image_id(j, true, st.st_gid);
+                if (!slash)
+                        ret->dest_dir = true;
+                if (slash || ret->dest_dir)
+                        dest_plan_add(ret, xstrdup(p), (int32_t) (st.st_mode & 07777),
+                                      image_id(j, false, st.st_uid), image_id(j, true, st.st_gid));
                 if (!slash)
                         break;
                 *slash = '/';
                 q = slash + 1;
         }
-        sel->cur = saved;
+}
+
+/* The plan travels from the namespace helper as: a dest_dir byte, the
+ * destination and a NUL, then per dir its struct base_dir (path unset)
+ * followed by the path and a NUL. */
+struct dest_probe {
+        const struct copy_job *job;
+        const char *dest;
+        bool dest_dir;
+        int fd;
+};
+
+static int
+dest_probe_child(void *arg, struct err **err)
+{
+        struct dest_probe *pr = arg;
+        struct copy_job j = *pr->job;
+        struct dest_plan plan;
+        char flag_byte;
+        int r;
+
+        pthread_mutex_init(&j.x->lock, NULL); /* see copy_child */
+        j.in_ns = true;
+        dest_plan_make(&j, pr->dest, pr->dest_dir, &plan);
+        flag_byte = plan.dest_dir ? 1 : 0;
+        r = fs_write_all(pr->fd, &flag_byte, 1, err);
+        if (r >= 0)
+                r = fs_write_all(pr->fd, plan.dest, strlen(plan.dest) + 1, err);
+        for (size_t i = 0; i < plan.n && r >= 0; i++) {
+                struct base_dir d = plan.dirs[i];
+
+                d.path = NULL;
+                r = fs_write_all(pr->fd, &d, sizeof(d), err);
+                if (r >= 0)
+                        r = fs_write_all(pr->fd, plan.dirs[i].path, strlen(plan.dirs[i].path) + 1, err);
+        }
+        dest_plan_clear(&plan);
+        return r;
+}
+
+/* dest_plan_make, inside the build user namespace when J runs outside it
+ * rootless: dirs a RUN gave other owners and modes such as 0700 cannot be
+ * looked into from here. */
+static int
+dest_plan_get(const struct copy_job *j, const char *dest, bool dest_dir, struct dest_plan *ret, struct err **err)
+{
+        struct dest_probe pr = {.job = j, .dest = dest, .dest_dir = dest_dir};
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct dest_plan plan = {0};
+        size_t len, off;
+        int r;
+
+        if (j->in_ns || j->x->idmap.kind == BUILD_IDMAP_IDENTITY) {
+                dest_plan_make(j, dest, dest_dir, ret);
+                return 0;
+        }
+        fd = memfd_create("ibuild-copy-dest", MFD_CLOEXEC);
+        if (fd < 0)
+                return err_set(err, errno, "memfd_create: %s", strerror(errno));
+        pr.fd = fd;
+        r = build_idmap_call(&j->x->idmap, dest_probe_child, &pr, err);
+        if (r < 0)
+                return err_prefix(err, "looking up %s", dest);
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return err_set(err, errno, "lseek: %s", strerror(errno));
+        r = fs_read_fd(fd, 64 * 1024 * 1024, &buf, &len, err);
+        if (r < 0)
+                return r;
+        if (len < 2 || !memchr(buf + 1, '\0', len - 1))
+                return err_set(err, EIO, "looking up %s: no result from the namespace helper", dest);
+        plan.dest_dir = buf[0] != 0;
+        plan.dest = xstrdup(buf + 1);
+        off = 1 + strlen(buf + 1) + 1;
+        while (off < len) {
+                struct base_dir d;
+                const char *path, *nul;
+
+                if (len - off < sizeof(d) + 1) {
+                        dest_plan_clear(&plan);
+                        return err_set(err, EIO, "looking up %s: short result from the namespace helper", dest);
+                }
+                memcpy(&d, buf + off, sizeof(d));
+                path = buf + off + sizeof(d);
+                nul = memchr(path, '\0', len - off - sizeof(d));
+                if (!nul) {
+                        dest_plan_clear(&plan);
+                        return err_set(err, EIO, "looking up %s: short result from the namespace helper", dest);
+                }
+                dest_plan_add(&plan, xstrdup(path), d.mode, d.uid, d.gid);
+                off = (size_t) (nul - buf) + 1;
+        }
+        *ret = plan;
+        return 0;
 }
 
 /* ADD of local archives among the entries from index BEFORE on: each is
@@ -1117,6 +1247,7 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
         const char *chown = flag(in, "chown"), *chmod_s = flag(in, "chmod");
         const char *parents = flag(in, "parents");
         struct copy_args ca = {0};
+        struct dest_plan plan = {0};
         _cleanup_free_ char *dest = NULL;
         int64_t uid = 0, gid = 0;
         int32_t mode = -1;
@@ -1139,22 +1270,20 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                 /* --link reads nothing of the stage: the path is taken as
                  * written, never through the base's symlinks or dirs. */
                 if (!j->link) {
-                        _cleanup_free_ char *host = NULL;
-                        struct stat st;
-                        struct err *e2 = NULL;
-                        char *rd = resolve_dest(x, s, dest);
-
+                        r = dest_plan_get(j, dest, ca.dest_dir, &plan, err);
+                        if (r < 0)
+                                return err_prefix(err, "%s:%d", x->df_name, in->line);
                         free(dest);
-                        dest = rd;
-                        if (!ca.dest_dir && xstage_lookup(x, s, dest, &host, &st, &e2) == 0 && S_ISDIR(st.st_mode))
-                                ca.dest_dir = true;
-                        err_clear(&e2);
+                        dest = xstrdup(plan.dest);
+                        ca.dest_dir = plan.dest_dir;
                 }
                 ca.dest = dest;
         }
-        if (n_src > 1 && !ca.dest_dir)
+        if (n_src > 1 && !ca.dest_dir) {
+                dest_plan_clear(&plan);
                 return err_set(err, EINVAL, "%s:%d: %s: with several sources the destination %s must be a directory "
                                "(end it with /)", x->df_name, in->line, in->text, in->args[in->n_args - 1]);
+        }
         ca.parents = parents && strcmp(parents, "false") != 0;
         for (size_t i = 0; i < in->n_flags; i++)
                 if (strcmp(in->flags[i].name, "exclude") == 0 && in->flags[i].value) {
@@ -1164,8 +1293,10 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
         if (n_excl) {
                 r = build_ignore_new(excl, n_excl, &ca.exclude, err);
                 free(excl);
-                if (r < 0)
+                if (r < 0) {
+                        dest_plan_clear(&plan);
                         return err_prefix(err, "%s:%d: --exclude", x->df_name, in->line);
+                }
         }
         if (chown) {
                 r = resolve_chown(x, s, chown, &uid, &gid, in, err);
@@ -1239,8 +1370,16 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
         }
         if (r < 0)
                 goto out;
-        if (!j->link)
-                add_base_dirs(j, sel, dest, ca.dest_dir);
+        /* Existing dirs on the way keep their mode and owner (a plain COPY
+         * into /tmp leaves it 1777); added last, so they win. */
+        sel->cur = SEL_BASE_DIR;
+        for (size_t i = 0; i < plan.n; i++) {
+                struct oci_layer_entry *e = add(sel, xstrdup(plan.dirs[i].path), NULL, AT_FDCWD);
+
+                e->mode = plan.dirs[i].mode;
+                e->uid = plan.dirs[i].uid;
+                e->gid = plan.dirs[i].gid;
+        }
         /* Owners and modes by origin; drop archives replaced by their content. */
         {
                 size_t w = 0;
@@ -1273,6 +1412,7 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
         }
         sel_dedupe(sel);
 out:
+        dest_plan_clear(&plan);
         build_ignore_free(ca.exclude);
         return r;
 }

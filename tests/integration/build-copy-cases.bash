@@ -213,3 +213,30 @@ DF
 	assert_output --partial "../escape"
 	[ -z "$(find "$T" "$IBUILD_STORE" -name escape)" ]
 }
+
+# A plain COPY into dirs a RUN made private to another user: the dirs on
+# the way keep their owner and mode (rootless they are looked up inside
+# the build user namespace).
+case_dest_private() {
+	echo "f $RANDOM" >"$T/ctx/f"
+	own
+	dockerfile <<'DF'
+FROM testbase:1
+RUN mkdir -p /home/app/sub && chown -R 1000:1000 /home/app && chmod 0700 /home/app /home/app/sub
+COPY f /home/app/sub/f
+COPY f /home/app/sub
+DF
+	run ib -q -t destpriv:1 "$T/ctx"
+	assert_success
+	unpack destpriv:1
+	cmp "$T/ctx/f" "$T/bundle/rootfs/home/app/sub/f"
+	run layer_list -2
+	assert_output --regexp "drwxr-xr-x 0/0 .* home/"
+	assert_output --regexp "drwx------ 1000/1000 .* home/app/"
+	assert_output --regexp "drwx------ 1000/1000 .* home/app/sub/"
+	assert_output --regexp "-rw-r--r-- 0/0 .* home/app/sub/f"
+	# an existing dir without a trailing slash is a directory destination
+	run layer_list -1
+	assert_output --regexp "drwx------ 1000/1000 .* home/app/sub/"
+	assert_output --regexp "-rw-r--r-- 0/0 .* home/app/sub/f"
+}

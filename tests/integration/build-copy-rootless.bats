@@ -22,3 +22,7 @@ load build-copy-cases
 @test "copy rootless: ADD of local archives of every compression, owners from the archive" {
 	case_add_archives
 }
+
+@test "copy rootless: a plain COPY keeps the private dirs on the way (looked up in the namespace)" {
+	case_dest_private
+}

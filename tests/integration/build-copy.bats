@@ -101,3 +101,7 @@ DF
 	[ "$(cat "$r/p2/x/y/c.txt")$(cat "$r/p2/x/b.txt")" = cb ] && [ ! -e "$r/p2/src" ]
 	[ "$(cat "$r/p3/c.txt")" = c ]
 }
+
+@test "copy: a plain COPY keeps the private dirs on the way to its destination" {
+	case_dest_private
+}
