@@ -17,6 +17,11 @@
  *                                  └──fork──> the command (caps bounded,
  *                                             ids dropped, no_new_privs)
  *
+ * With resource limits set, the caller moves the helper into the step's
+ * leaf cgroup (sandbox-cgroup.c) while it still waits for its id maps, so
+ * nothing of the step ever runs outside the limits; the leaf is removed
+ * once every process of the step is gone.
+ *
  * Every process lives in the new pid namespace except the helper; init has
  * PR_SET_PDEATHSIG(SIGKILL) on the helper and the helper on the caller, so
  * when the caller dies, times out or is cancelled, killing init tears down
