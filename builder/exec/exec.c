@@ -1900,6 +1900,25 @@ stage_begin(struct xctx *x, int si, struct err **err)
 static int
 run_image_onbuild(struct xctx *x, int si, struct xbase *b, struct err **err);
 
+/* Is a qemu-user handler for P's architecture registered with binfmt_misc
+ * (the names qemu-user-static's binfmt-support files use)? */
+static bool
+binfmt_emulated(const struct oci_platform *p)
+{
+        static const char *const names[][2] = {
+                {"arm64", "aarch64"}, {"amd64", "x86_64"}, {"arm", "arm"},         {"386", "i386"},
+                {"ppc64le", "ppc64le"}, {"s390x", "s390x"}, {"riscv64", "riscv64"}, {"mips64le", "mips64el"},
+        };
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (p->architecture && strcmp(p->architecture, names[i][0]) == 0) {
+                        _cleanup_free_ char *f = xasprintf("/proc/sys/fs/binfmt_misc/qemu-%s", names[i][1]);
+
+                        return access(f, F_OK) == 0;
+                }
+        return false;
+}
+
 /* A stage for a platform this host cannot run (as buildah does, warn: the
  * build goes on, and only RUN needs to execute anything). */
 static void
@@ -1917,7 +1936,12 @@ warn_foreign_platform(struct xctx *x, int si)
         for (size_t i = 0; i < ps->n_instrs; i++)
                 runs += ps->instrs[i].kind == BUILD_DF_RUN;
         host_s = oci_platform_format(host);
-        if (runs)
+        if (runs && binfmt_emulated(want))
+                event(x, BUILD_EVENT_INFO, 0,
+                      "warning: stage %d is for platform %s, not this host's %s: its RUN steps run under the "
+                      "emulator registered in binfmt_misc (slow)",
+                      si + 1, platform, host_s);
+        else if (runs)
                 event(x, BUILD_EVENT_INFO, 0,
                       "warning: stage %d is for platform %s, not this host's %s: its %zu RUN step%s need%s "
                       "emulation for %s (binfmt_misc with qemu-user-static) and fail without it",
