@@ -309,11 +309,8 @@ pivot_of(const char *src)
         return d && d > src ? xstrndup(src, (size_t) (d - src)) : NULL;
 }
 
-/* Match path P against pattern PAT one component at a time (fnmatch per
- * component, as Go's filepath.Match, never across a '/'), where a "**"
- * component matches any number of components, none included. */
-static bool
-path_match(const char *pat, const char *p)
+bool
+xcopy_path_match(const char *pat, const char *p)
 {
         const char *ps = strchr(pat, '/'), *qs;
         size_t pl = ps ? (size_t) (ps - pat) : strlen(pat);
@@ -325,7 +322,7 @@ path_match(const char *pat, const char *p)
                 for (const char *q = p;;) {
                         const char *slash;
 
-                        if (path_match(ps + 1, q))
+                        if (xcopy_path_match(ps + 1, q))
                                 return true;
                         slash = strchr(q, '/');
                         if (!slash)
@@ -340,7 +337,7 @@ path_match(const char *pat, const char *p)
                 return false;
         if (!ps || !qs)
                 return !ps && !qs;
-        return path_match(ps + 1, qs + 1);
+        return xcopy_path_match(ps + 1, qs + 1);
 }
 
 /* One COPY/ADD as the selection needs it. */
@@ -427,7 +424,7 @@ select_context(struct xctx *x, struct sel *s, const char *src, size_t n_src, con
                         if (i == x->ctxlist->n)
                                 break;
                         p = x->ctxlist->entries[i].path;
-                        if (!path_match(clean, p))
+                        if (!xcopy_path_match(clean, p))
                                 continue;
                 } else {
                         if (i > 0)
@@ -556,7 +553,7 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < n; i++)
-                        if (path_match(rest, m[i].rel)) {
+                        if (xcopy_path_match(rest, m[i].rel)) {
                                 names = xrealloc(names, (n_names + 1) * sizeof(char *));
                                 names[n_names++] = join(prefix, m[i].rel);
                         }
@@ -694,10 +691,8 @@ struct owner {
         int64_t uid, gid;
 };
 
-/* An archive entry name made relative to the extraction dir (clean, "."
- * for the dir itself; a leading "/" dropped), or NULL when it climbs out. */
-static char *
-archive_rel(const char *name)
+char *
+xcopy_archive_rel(const char *name)
 {
         _cleanup_free_ char *c = build_path_clean(name);
         const char *p = c;
@@ -732,7 +727,7 @@ extract_archive(struct xctx *x, int dirfd, const char *path, const char *into, s
                 goto out;
         }
         while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-                _cleanup_free_ char *clean = archive_rel(archive_entry_pathname(e));
+                _cleanup_free_ char *clean = xcopy_archive_rel(archive_entry_pathname(e));
                 _cleanup_free_ char *full = NULL;
                 const char *hl = archive_entry_hardlink(e);
 
@@ -748,7 +743,7 @@ extract_archive(struct xctx *x, int dirfd, const char *path, const char *into, s
                 full = xasprintf("%s/%s", into, clean);
                 archive_entry_set_pathname(e, full);
                 if (hl) {
-                        _cleanup_free_ char *hc = archive_rel(hl);
+                        _cleanup_free_ char *hc = xcopy_archive_rel(hl);
                         _cleanup_free_ char *hf = NULL;
 
                         if (!hc || strcmp(hc, ".") == 0) {

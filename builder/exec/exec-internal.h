@@ -134,6 +134,17 @@ int xhashcache_close(struct xhashcache *c, struct err **err);
 int xhashcache_file_digest(struct xhashcache *c, int dirfd, const char *path, const struct stat *st,
                            struct digest *ret, struct err **err);
 
+/* COPY/ADD source patterns: does path P (relative, clean) match pattern
+ * PAT?  Each '/'-separated component is matched with fnmatch (as Go's
+ * filepath.Match: '*', '?', '[...]' never cross a '/'); a "**" component
+ * matches any number of components, none included. */
+bool xcopy_path_match(const char *pat, const char *p);
+
+/* ADD archive entry NAME made relative to the extraction dir (clean, "."
+ * for the dir itself, a leading "/" dropped as Docker's untar does);
+ * NULL when it climbs out of it with "..".  Caller frees. */
+char *xcopy_archive_rel(const char *name);
+
 /* WORKDIR-relative absolute clean path. */
 char *xabs_path(const char *workdir, const char *p);
 
