@@ -83,9 +83,16 @@ run_buildah() { # CONTEXT OUT [--no-cache]
 	buildah --root "$W/bh-root" --runroot "$W/bh-run" --storage-driver overlay push -q bench:1 "oci:$out:1" >/dev/null
 }
 
-time_of() { local s e; s=$(now); "$@" || return 1; e=$(now); echo "$e - $s" | bc; }
+# "WALL CPU" seconds of a command (CPU = user + system of it and the
+# children it waited for: on a loaded machine wall time mostly measures the
+# load, CPU time the work).
+time_of() {
+	local TIMEFORMAT='%R %U %S' t
+	t=$({ time "$@" 2>>"$W/stderr.log" >/dev/null; } 2>&1) || return 1
+	awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' <<<"$t"
+}
 
-declare -A IB BH
+declare -A IB BH IBC BHC
 best() { # CURRENT NEW
 	if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc)" = 1 ]; then echo "$2"; else echo "$1"; fi
 }
@@ -95,9 +102,11 @@ scenario() { # NAME CONTEXT [--no-cache]
 	shift 2
 	for r in $(seq "$REPEATS"); do
 		t=$(time_of run_ibuild "$ctx" "$W/out-ib" "$@") || { echo "ibuild failed in $name" >&2; exit 1; }
-		IB[$name]=$(best "${IB[$name]:-}" "$t")
+		IB[$name]=$(best "${IB[$name]:-}" "${t% *}")
+		IBC[$name]=$(best "${IBC[$name]:-}" "${t#* }")
 		t=$(time_of run_buildah "$ctx" "$W/out-bh" "$@") || { echo "buildah failed in $name" >&2; exit 1; }
-		BH[$name]=$(best "${BH[$name]:-}" "$t")
+		BH[$name]=$(best "${BH[$name]:-}" "${t% *}")
+		BHC[$name]=$(best "${BHC[$name]:-}" "${t#* }")
 	done
 }
 
@@ -110,13 +119,18 @@ run_ibuild "$W/c1" "$W/out-ib"
 run_buildah "$W/c1" "$W/out-bh" --layers
 for r in $(seq "$REPEATS"); do
 	t=$(time_of run_ibuild "$W/c1" "$W/out-ib")
-	IB[rebuild]=$(best "${IB[rebuild]:-}" "$t")
+	IB[rebuild]=$(best "${IB[rebuild]:-}" "${t% *}")
+	IBC[rebuild]=$(best "${IBC[rebuild]:-}" "${t#* }")
 	t=$(time_of run_buildah "$W/c1" "$W/out-bh" --layers)
-	BH[rebuild]=$(best "${BH[rebuild]:-}" "$t")
+	BH[rebuild]=$(best "${BH[rebuild]:-}" "${t% *}")
+	BHC[rebuild]=$(best "${BHC[rebuild]:-}" "${t#* }")
 done
 
-printf '\n%-12s %10s %10s %8s\n' scenario "ibuild s" "buildah s" "ratio"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+printf '\n%-12s %10s %10s %8s %12s %12s\n' scenario "ibuild s" "buildah s" "ratio" "ibuild CPU s" "buildah CPU s"
 for s in copy-20k big-run multistage delete rebuild; do
-	printf '%-12s %10.2f %10.2f %7.2fx\n' "$s" "${IB[$s]}" "${BH[$s]}" "$(echo "${BH[$s]} / ${IB[$s]}" | bc -l)"
+	printf '%-12s %10.2f %10.2f %7.2fx %12.2f %12.2f\n' "$s" "${IB[$s]}" "${BH[$s]}" \
+		"$(echo "${BH[$s]} / ${IB[$s]}" | bc -l)" "${IBC[$s]}" "${BHC[$s]}"
 done
-echo "(ratio = buildah time / ibuild time; > 1 means ibuild is faster; both as root, export to OCI layout included)"
+echo "(ratio = buildah time / ibuild time; > 1 means ibuild is faster; both as root, export to OCI layout included;"
+echo " CPU = user + system seconds of the tool and its children, best run)"
