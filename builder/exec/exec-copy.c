@@ -1127,9 +1127,34 @@ dest_probe_child(void *arg, struct err **err)
         return r;
 }
 
+/* Can every dir on the way to PATH (its parents), in every layer of S
+ * that has it, be searched from here?  Rootless, a dir a RUN gave another
+ * owner and a mode such as 0700 cannot. */
+static bool
+searchable(struct xstage *s, const char *path)
+{
+        _cleanup_free_ char *p = xstrdup(path);
+
+        for (char *slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+                *slash = '\0';
+                for (size_t i = 0; i < s->n_layers; i++) {
+                        _cleanup_free_ char *h = NULL;
+                        struct stat st;
+
+                        if (!s->layers[i].snapshot)
+                                continue;
+                        h = xasprintf("%s%s", s->layers[i].snapshot, p);
+                        if (lstat(h, &st) == 0 && S_ISDIR(st.st_mode) && access(h, X_OK) < 0)
+                                return false;
+                }
+                *slash = '/';
+        }
+        return true;
+}
+
 /* dest_plan_make, inside the build user namespace when J runs outside it
- * rootless: dirs a RUN gave other owners and modes such as 0700 cannot be
- * looked into from here. */
+ * rootless and a dir on the way cannot be searched from here (a fork and
+ * newuidmap per COPY otherwise, which a cached rebuild would pay). */
 static int
 dest_plan_get(const struct copy_job *j, const char *dest, bool dest_dir, struct dest_plan *ret, struct err **err)
 {
@@ -1143,6 +1168,15 @@ dest_plan_get(const struct copy_job *j, const char *dest, bool dest_dir, struct 
         if (j->in_ns || j->x->idmap.kind == BUILD_IDMAP_IDENTITY) {
                 dest_plan_make(j, dest, dest_dir, ret);
                 return 0;
+        }
+        if (searchable(j->s, dest)) {
+                dest_plan_make(j, dest, dest_dir, &plan);
+                /* A symlink on the way may lead through other dirs. */
+                if (searchable(j->s, plan.dest)) {
+                        *ret = plan;
+                        return 0;
+                }
+                dest_plan_clear(&plan);
         }
         fd = memfd_create("ibuild-copy-dest", MFD_CLOEXEC);
         if (fd < 0)
@@ -1392,6 +1426,20 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                                 if (chown || sel->kind[k] == SEL_CONTEXT) {
                                         e->uid = uid;
                                         e->gid = gid;
+                                } else {
+                                        /* The in-image owner, explicitly: the
+                                         * cache key then covers it, and the
+                                         * layer has it when read from outside
+                                         * the namespace. */
+                                        struct stat st;
+
+                                        if (fstatat(e->src_dirfd, e->src, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                                                r = err_set(err, errno, "%s:%d: %s: %s", x->df_name, in->line,
+                                                            e->src, strerror(errno));
+                                                goto out;
+                                        }
+                                        e->uid = image_id(j, false, st.st_uid);
+                                        e->gid = image_id(j, true, st.st_gid);
                                 }
                                 if (mode >= 0)
                                         e->mode = mode;
@@ -1555,6 +1603,17 @@ copy_exec(struct copy_job *j, int out_fd, struct copy_result *ret, struct err **
                 memset(ret, 0, sizeof(*ret));
                 return copy_do(j, out_fd, ret, err);
         }
+        /* Rootless: from here when every file can be read (the content
+         * digest cache helps then), else again inside the namespace, which
+         * also names any real error (a file in a dir we cannot search looks
+         * missing from here). */
+        memset(ret, 0, sizeof(*ret));
+        r = copy_do(j, out_fd, ret, err);
+        if (r >= 0)
+                return r;
+        err_clear(err);
+        if (out_fd >= 0 && (ftruncate(out_fd, 0) < 0 || lseek(out_fd, 0, SEEK_SET) < 0))
+                return err_set(err, errno, "truncating the layer: %s", strerror(errno));
         fd = memfd_create("ibuild-copy-result", MFD_CLOEXEC);
         if (fd < 0)
                 return err_set(err, errno, "memfd_create: %s", strerror(errno));

@@ -240,3 +240,25 @@ DF
 	assert_output --regexp "drwx------ 1000/1000 .* home/app/sub/"
 	assert_output --regexp "-rw-r--r-- 0/0 .* home/app/sub/f"
 }
+
+# A stage file whose owner alone changes is a different COPY --from source:
+# no stale cache hit keeps the old owner.
+case_from_owner_cache() {
+	dockerfile <<'DF'
+FROM testbase:1 AS a
+ARG O
+RUN echo same >/f && chown "$O:$O" /f
+FROM testbase:1
+COPY --from=a /f /f
+DF
+	run ib -q -t fromown:1 --build-arg O=1000 "$T/ctx"
+	assert_success
+	unpack fromown:1
+	run layer_list -1
+	assert_output --regexp "-rw-r--r-- 1000/1000 .* f"
+	run ib -q -t fromown:2 --build-arg O=50 "$T/ctx"
+	assert_success
+	unpack fromown:2
+	run layer_list -1
+	assert_output --regexp "-rw-r--r-- 50/50 .* f"
+}

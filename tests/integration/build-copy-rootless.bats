@@ -26,3 +26,7 @@ load build-copy-cases
 @test "copy rootless: a plain COPY keeps the private dirs on the way (looked up in the namespace)" {
 	case_dest_private
 }
+
+@test "copy rootless: a stage file whose owner alone changed is copied again" {
+	case_from_owner_cache
+}

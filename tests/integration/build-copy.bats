@@ -105,3 +105,7 @@ DF
 @test "copy: a plain COPY keeps the private dirs on the way to its destination" {
 	case_dest_private
 }
+
+@test "copy: a stage file whose owner alone changed is copied again" {
+	case_from_owner_cache
+}
