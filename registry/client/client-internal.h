@@ -230,6 +230,19 @@ struct reg_partial {
                                       removed when closed */
         struct digest_ctx *ctx;    /* hash of the bytes so far */
         uint64_t got;              /* bytes so far: resume from here */
+        /* With reg_partial_async: a thread of its own hashes what the
+         * writes put in the file, reading it back (so that the network
+         * loop does not wait for the hash, and concurrent blobs use every
+         * core). */
+        bool async;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        uint64_t written;          /* bytes in the file */
+        uint64_t hashed;           /* bytes the thread has hashed */
+        bool idle;                 /* the thread waits for more */
+        bool stop;
+        struct err *async_err;     /* the thread's first failure */
 };
 
 /* Open (create) the partial download of blob D (SIZE bytes, -1: unknown)
@@ -238,6 +251,11 @@ struct reg_partial {
  * Close with reg_partial_close. */
 int reg_partial_open(struct oci_layout *layout, const struct digest *d, int64_t size, struct reg_partial *ret,
                      struct err **err);
+/* From now on hash on a thread of PA's own, which reads back what the
+ * writes put in the file (PA must stay in place until reg_partial_close);
+ * its failure shows on a later call.  Stays synchronous when no thread
+ * can be started. */
+void reg_partial_async(struct reg_partial *pa);
 /* Forget the bytes so far (the server sent the whole blob again). */
 int reg_partial_restart(struct reg_partial *pa, struct err **err);
 /* Append LEN bytes at ret->got, hashing them; ERR_SIZE_INVALID past SIZE. */

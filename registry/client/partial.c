@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 #include "registry/client/client-internal.h"
 
 #define PARTIAL_READ_BUF (512 * 1024)
+
+static int partial_flush(struct reg_partial *pa, struct err **err);
 
 static char *
 partial_name(const struct digest *d)
@@ -116,12 +119,145 @@ reg_partial_open(struct oci_layout *layout, const struct digest *d, int64_t size
 int
 reg_partial_restart(struct reg_partial *pa, struct err **err)
 {
+        struct err *e = NULL;
+        if (partial_flush(pa, &e) < 0) {
+                /* Whatever failed is gone with the bytes. */
+                err_clear(&e);
+                pthread_mutex_lock(&pa->lock);
+                err_clear(&pa->async_err);
+                pthread_mutex_unlock(&pa->lock);
+        }
         if (ftruncate(pa->fd, 0) < 0)
                 return err_set(err, errno, "truncate %s/%s: %s", oci_layout_path(pa->layout), pa->name,
                                strerror(errno));
         digest_ctx_reset(pa->ctx);
         pa->got = 0;
+        if (pa->async) {
+                /* The thread is idle (flushed): nothing races this. */
+                pthread_mutex_lock(&pa->lock);
+                pa->written = pa->hashed = 0;
+                pthread_mutex_unlock(&pa->lock);
+        }
         return 0;
+}
+
+/* Write LEN bytes at OFF of the file. */
+static int
+write_at(struct reg_partial *pa, const void *data, size_t len, uint64_t off, struct err **err)
+{
+        const char *p = data;
+        size_t left = len;
+        while (left > 0) {
+                ssize_t n = pwrite(pa->fd, p, left, (off_t) off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return err_set(err, errno, "writing %s/%s: %s", oci_layout_path(pa->layout), pa->name,
+                                       strerror(errno));
+                p += n;
+                left -= (size_t) n;
+                off += (uint64_t) n;
+        }
+        return 0;
+}
+
+/* The hasher thread: hashes what the writes put in the file, reading it
+ * back (from the page cache) behind them. */
+static void *
+hasher_main(void *arg)
+{
+        struct reg_partial *pa = arg;
+        char *buf = xmalloc(PARTIAL_READ_BUF);
+        pthread_mutex_lock(&pa->lock);
+        for (;;) {
+                while (pa->hashed == pa->written && !pa->stop) {
+                        pa->idle = true;
+                        pthread_cond_broadcast(&pa->cond);
+                        pthread_cond_wait(&pa->cond, &pa->lock);
+                }
+                pa->idle = false;
+                if (pa->hashed == pa->written)
+                        break;
+                uint64_t from = pa->hashed, to = pa->written;
+                bool failed = pa->async_err != NULL;
+                pthread_mutex_unlock(&pa->lock);
+                struct err *e = NULL;
+                while (!failed && from < to) {
+                        size_t want = to - from < PARTIAL_READ_BUF ? (size_t) (to - from) : PARTIAL_READ_BUF;
+                        ssize_t n = pread(pa->fd, buf, want, (off_t) from);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                err_set(&e, n < 0 ? errno : EIO, "reading back %s/%s: %s",
+                                        oci_layout_path(pa->layout), pa->name, n < 0 ? strerror(errno) : "short file");
+                                break;
+                        }
+                        digest_ctx_update(pa->ctx, buf, (size_t) n);
+                        from += (uint64_t) n;
+                }
+                pthread_mutex_lock(&pa->lock);
+                if (e && !pa->async_err)
+                        pa->async_err = steal_ptr(&e);
+                err_clear(&e);
+                pa->hashed = to;
+        }
+        pa->idle = true;
+        pthread_cond_broadcast(&pa->cond);
+        pthread_mutex_unlock(&pa->lock);
+        free(buf);
+        return NULL;
+}
+
+void
+reg_partial_async(struct reg_partial *pa)
+{
+        if (pa->async || pa->fd < 0)
+                return;
+        pthread_mutex_init(&pa->lock, NULL);
+        pthread_cond_init(&pa->cond, NULL);
+        pa->hashed = pa->written = pa->got;
+        pa->idle = false;
+        pa->stop = false;
+        pa->async_err = NULL;
+        if (pthread_create(&pa->thread, NULL, hasher_main, pa) != 0) {
+                pthread_cond_destroy(&pa->cond);
+                pthread_mutex_destroy(&pa->lock);
+                return;
+        }
+        pa->async = true;
+}
+
+/* Wait until the hasher has caught up with the writes; its failure, if any. */
+static int
+partial_flush(struct reg_partial *pa, struct err **err)
+{
+        if (!pa->async)
+                return 0;
+        pthread_mutex_lock(&pa->lock);
+        pthread_cond_broadcast(&pa->cond);
+        while (pa->hashed != pa->written || !pa->idle)
+                pthread_cond_wait(&pa->cond, &pa->lock);
+        int r = 0;
+        if (pa->async_err)
+                r = err_set(err, err_code(&pa->async_err), "%s", err_msg(&pa->async_err));
+        pthread_mutex_unlock(&pa->lock);
+        return r;
+}
+
+static void
+partial_stop(struct reg_partial *pa)
+{
+        if (!pa->async)
+                return;
+        pthread_mutex_lock(&pa->lock);
+        pa->stop = true;
+        pthread_cond_broadcast(&pa->cond);
+        pthread_mutex_unlock(&pa->lock);
+        pthread_join(pa->thread, NULL);
+        err_clear(&pa->async_err);
+        pthread_cond_destroy(&pa->cond);
+        pthread_mutex_destroy(&pa->lock);
+        pa->async = false;
 }
 
 int
@@ -130,23 +266,27 @@ reg_partial_write(struct reg_partial *pa, const void *data, size_t len, struct e
         if (pa->size >= 0 && pa->got + len > (uint64_t) pa->size)
                 return err_set(err, ERR_SIZE_INVALID, "blob %s: more than the %" PRId64 " bytes its descriptor states",
                                pa->d.str, pa->size);
-        const char *p = data;
-        size_t left = len;
-        off_t off = (off_t) pa->got;
-        while (left > 0) {
-                ssize_t n = pwrite(pa->fd, p, left, off);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return err_set(err, errno, "writing %s/%s: %s", oci_layout_path(pa->layout), pa->name,
-                                       strerror(errno));
-                p += n;
-                left -= (size_t) n;
-                off += n;
+        if (!pa->async) {
+                int r = write_at(pa, data, len, pa->got, err);
+                if (r < 0)
+                        return r;
+                digest_ctx_update(pa->ctx, data, len);
+                pa->got += len;
+                return 0;
         }
-        digest_ctx_update(pa->ctx, data, len);
+        /* The write here, the hash on the thread (reading it back). */
+        int r = write_at(pa, data, len, pa->got, err);
+        if (r < 0)
+                return r;
         pa->got += len;
-        return 0;
+        pthread_mutex_lock(&pa->lock);
+        if (pa->async_err)
+                r = err_set(err, err_code(&pa->async_err), "%s", err_msg(&pa->async_err));
+        pa->written = pa->got;
+        if (pa->idle)
+                pthread_cond_broadcast(&pa->cond);
+        pthread_mutex_unlock(&pa->lock);
+        return r;
 }
 
 int
@@ -155,7 +295,10 @@ reg_partial_commit(struct reg_partial *pa, struct err **err)
         int dirfd = oci_layout_dirfd(pa->layout);
         const char *lp = oci_layout_path(pa->layout);
         struct digest got;
+        int fr = partial_flush(pa, err);
 
+        if (fr < 0)
+                return fr;
         if (pa->size >= 0 && pa->got != (uint64_t) pa->size) {
                 int r = err_set(err, ERR_SIZE_INVALID, "blob %s: expected %" PRId64 " bytes, got %" PRIu64, pa->d.str,
                                 pa->size, pa->got);
@@ -190,6 +333,7 @@ reg_partial_close(struct reg_partial *pa, bool keep)
 {
         if (!pa || pa->fd < 0)
                 return;
+        partial_stop(pa);
         if (pa->name && (!keep || pa->private_name || pa->got == 0))
                 unlinkat(oci_layout_dirfd(pa->layout), pa->name, 0);
         close(pa->fd);

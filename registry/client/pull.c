@@ -15,6 +15,8 @@
 #include "registry/client/client-internal.h"
 
 #define MAX_NESTING 4
+/* Blobs from this size on get a writer thread (reg_partial_async). */
+#define PULL_ASYNC_MIN (1024 * 1024)
 
 struct download;
 
@@ -261,6 +263,10 @@ dl_start(size_t i, void *userdata, struct reg_req **ret_req, struct reg_resp **r
                 }
                 err_clear(&e);
         }
+        /* Big blobs are hashed and written on threads of their own, so
+         * that this loop only moves bytes. */
+        if (dl->desc->size < 0 || dl->desc->size >= PULL_ASYNC_MIN)
+                reg_partial_async(&dl->pa);
         if (dl->pa.got > 0)
                 reg_client_logf(p->c, "Resuming blob %s at %s of %s", dl->d.str,
                                 human_size(dl->pa.got, sz2, sizeof(sz2)),

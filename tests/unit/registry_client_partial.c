@@ -1,7 +1,7 @@
 /* registry/client partial downloads: a prefix kept across closes is
  * re-hashed and resumed, a wrong or overlong blob is refused and dropped,
- * a second opener of a busy partial gets a private file, and the sweep
- * removes only stale temp files. */
+ * a second opener of a busy partial gets a private file, the sweep
+ * removes only stale temp files, and hashing on a thread gives the same. */
 #include "tests/unit/test.h"
 
 #include <fcntl.h>
@@ -185,6 +185,54 @@ busy_partial_and_sweep(void **state)
         fs_rm_rf(dir, NULL);
 }
 
+static void
+async_hashing(void **state)
+{
+        char dir[] = "/tmp/regpartial.XXXXXX";
+        struct oci_layout *l = new_layout(dir);
+        size_t len = 3 * 1024 * 1024 + 12345;
+        char *data = xmalloc(len);
+        for (size_t i = 0; i < len; i++)
+                data[i] = (char) (i * 7 + i / 4096);
+        struct digest d;
+        digest_buffer(DIGEST_SHA256, data, len, &d);
+        struct reg_partial pa;
+
+        /* Half through the hashing thread, closed (kept), reopened: the
+         * prefix is what was written; the rest completes the blob. */
+        assert_ok(reg_partial_open(l, &d, (int64_t) len, &pa, err));
+        reg_partial_async(&pa);
+        assert_true(pa.async);
+        for (size_t off = 0; off < len / 2; off += 70000)
+                assert_ok(reg_partial_write(&pa, data + off, off + 70000 > len / 2 ? len / 2 - off : 70000, err));
+        reg_partial_close(&pa, true);
+        assert_ok(reg_partial_open(l, &d, (int64_t) len, &pa, err));
+        assert_int_equal(pa.got, len / 2);
+        reg_partial_async(&pa);
+        /* A restart in the middle is clean too. */
+        assert_ok(reg_partial_write(&pa, data + len / 2, 1000, err));
+        assert_ok(reg_partial_restart(&pa, err));
+        for (size_t off = 0; off < len; off += 65536)
+                assert_ok(reg_partial_write(&pa, data + off, off + 65536 > len ? len - off : 65536, err));
+        assert_ok(reg_partial_commit(&pa, err));
+        reg_partial_close(&pa, true);
+        assert_true(oci_layout_has_blob(l, &d));
+
+        /* Wrong bytes through the thread: refused. */
+        struct digest d2;
+        digest_buffer(DIGEST_SHA256, "other", 5, &d2);
+        assert_ok(reg_partial_open(l, &d2, (int64_t) len, &pa, err));
+        reg_partial_async(&pa);
+        assert_ok(reg_partial_write(&pa, data, len, err));
+        assert_fails(reg_partial_commit(&pa, err), ERR_DIGEST_INVALID, d2.str, d.str);
+        reg_partial_close(&pa, true);
+        assert_false(oci_layout_has_blob(l, &d2));
+
+        free(data);
+        oci_layout_free(l);
+        fs_rm_rf(dir, NULL);
+}
+
 int
 main(void)
 {
@@ -192,6 +240,7 @@ main(void)
                 cmocka_unit_test(resume_and_commit),
                 cmocka_unit_test(wrong_content_is_dropped),
                 cmocka_unit_test(busy_partial_and_sweep),
+                cmocka_unit_test(async_hashing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
