@@ -23,8 +23,10 @@ teardown() {
 #   fault.py LAYOUT PORT MODE LOG MARKER
 write_fault_server() {
 	cat >"$TMP/fault.py" <<-'PY'
-	import email.utils, http.server, json, os, sys, time
+	import email.utils, http.server, json, os, sys, threading, time
 	lay, port, mode, logf, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+	busy = {"now": 0, "max": 0}
+	busy_lock = threading.Lock()
 	idx = json.load(open(lay + "/index.json"))
 	tags = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in idx["manifests"]}
 	seen = {}
@@ -88,6 +90,17 @@ write_fault_server() {
 	                    self.wfile.flush()
 	                    time.sleep(0.03)
 	                return
+	            if mode == "concurrency" and self.command == "GET":
+	                # Every blob takes a while; log how many are in flight.
+	                with busy_lock:
+	                    busy["now"] += 1
+	                    busy["max"] = max(busy["max"], busy["now"])
+	                    with open(logf, "a") as f:
+	                        f.write("inflight=%d max=%d\n" % (busy["now"], busy["max"]))
+	                time.sleep(0.3)
+	                with busy_lock:
+	                    busy["now"] -= 1
+	                return self.send(200, body)
 	            if mode == "corrupt" and big:
 	                body = body[:-1] + bytes([body[-1] ^ 1])
 	            if rng and mode not in ("die-norange", "slow-norange"):
@@ -253,6 +266,31 @@ kill_mid_blob() {
 	[ -e "$TMP/out/blobs/.tmp-fedcba9876543210" ]
 	[ -e "$TMP/out/blobs/.tmp-pull-sha256-$(printf '%064d' 2)" ]
 	[ -e "$TMP/out/blobs/keep-me" ]
+	stop_fault
+}
+
+@test "blobs are fetched concurrently, never more than --jobs at a time" {
+	# Three more layers: five blobs with the config.
+	for i in 1 2 3; do
+		mkdir -p "$TMP/more$i"
+		head -c 20000 /dev/urandom >"$TMP/more$i/f$i"
+		umoci insert --image "$TMP/lay:v1" "$TMP/more$i" / >/dev/null
+	done
+	want=$(digest_of "$TMP/lay" v1)
+	start_fault concurrency
+	for jobs in 1 3; do
+		: >"$TMP/fault.log"
+		rm -rf "$TMP/out"
+		run --separate-stderr "$IPULL" --jobs "$jobs" --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+		assert_success
+		assert_output "$FAULT/team/app@$want"
+		run grep -c "^GET /v2/team/app/blobs/" "$TMP/fault.log"
+		assert_output 5
+		run bash -c "grep -o 'inflight=[0-9]*' '$TMP/fault.log' | cut -d= -f2 | sort -n | tail -1"
+		assert_output "$jobs"
+		run "$IBUILD_TOOLS/ocilayout" validate --rehash "$TMP/out"
+		assert_success
+	done
 	stop_fault
 }
 
