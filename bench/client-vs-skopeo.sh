@@ -7,6 +7,8 @@
 #
 #   bench/client-vs-skopeo.sh [BUILD_DIR]     (default build)
 #   REPEATS=3 BIG_MB=80 WORK=/dev/shm
+#   BEFORE=DIR   also time the ipush/ipull in DIR (an older build's bin/)
+#                in the same runs, e.g. to check a change is not slower
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -20,7 +22,8 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-for t in "$bin/ipush" "$bin/ipull" "$tools/ocilayout"; do
+before=${BEFORE:-}
+for t in "$bin/ipush" "$bin/ipull" "$tools/ocilayout" ${before:+"$before/ipush" "$before/ipull"}; do
 	[ -x "$t" ] || { echo "missing $t: run make BUILD=$build tests" >&2; exit 1; }
 done
 command -v skopeo docker-registry >/dev/null
@@ -99,17 +102,25 @@ for img in big small; do
 	for r in $(seq "$repeats"); do
 		start_reg A
 		start_reg B
+		[ -n "$before" ] && start_reg C
 		T[$img,push,ours]+=" $(time_cmd "$bin/ipush" -q oci:"$work/lay":$img "$REG_A/bench/$img:$r")"
 		T[$img,push,skopeo]+=" $(time_cmd skopeo copy -q --dest-tls-verify=false oci:"$work/lay":$img "docker://$REG_B/bench/$img:$r")"
+		[ -n "$before" ] &&
+			T[$img,push,before]+=" $(time_cmd "$before/ipush" -q oci:"$work/lay":$img "$REG_C/bench/$img:$r")"
 		rm -rf "$work/o" "$work/s"
 		T[$img,pull,ours]+=" $(time_cmd "$bin/ipull" -q --output oci:"$work/o":x "$REG_B/bench/$img:$r")"
 		T[$img,pull,skopeo]+=" $(time_cmd skopeo copy -q --src-tls-verify=false "docker://$REG_A/bench/$img:$r" oci:"$work/s":x)"
 		rm -rf "$work/o" "$work/s"
+		if [ -n "$before" ]; then
+			T[$img,pull,before]+=" $(time_cmd "$before/ipull" -q --output oci:"$work/o":x "$REG_B/bench/$img:$r")"
+			rm -rf "$work/o"
+		fi
 		stop_regs
 	done
 done
 
-printf '\n%-28s %10s %10s %8s\n' "case (median of $repeats)" "ours (s)" "skopeo (s)" "ratio"
+printf '\n%-28s %10s %10s %8s%s\n' "case (median of $repeats)" "ours (s)" "skopeo (s)" "ratio" \
+	"${before:+    before (s)}"
 for img in big small; do
 	for dir in push pull; do
 		# shellcheck disable=SC2086
@@ -117,6 +128,9 @@ for img in big small; do
 		# shellcheck disable=SC2086
 		s=$(median ${T[$img,$dir,skopeo]})
 		label="$dir $([ $img = big ] && echo "5 x ${big_mb} MB layers" || echo "100 small layers")"
-		printf '%-28s %10s %10s %7sx\n' "$label" "$o" "$s" "$(python3 -c "print(f'{$s / $o:.2f}')")"
+		b=
+		# shellcheck disable=SC2086
+		[ -n "$before" ] && b=$(printf '%14s' "$(median ${T[$img,$dir,before]})")
+		printf '%-28s %10s %10s %7sx%s\n' "$label" "$o" "$s" "$(python3 -c "print(f'{$s / $o:.2f}')")" "$b"
 	done
 done
