@@ -537,6 +537,8 @@ cg_root() {
 # controllers move to cgroup v2: a hierarchy can go only when it has no
 # child cgroup (num_cgroups 1 in /proc/cgroups) and nothing holds its mount.
 # Idempotent; never touches a hierarchy in use (the memory one here).
+# It changes the host's mounts, so it runs only when asked:
+# IBUILD_TEST_FREE_V1_CGROUPS=1.
 cg_free_controllers() {
 	local c mp cg
 	cg=$(cg_root)
@@ -571,15 +573,16 @@ cg_have() {
 	done
 }
 
-# Whether this run can check enforcement: free pids+cpu (as root); then
-# CG_LIMITS=1 when they are available.  Sets CG.
+# Whether this run can check enforcement: free pids+cpu (as root, only
+# with IBUILD_TEST_FREE_V1_CGROUPS=1); then CG_LIMITS=1 when they are
+# available.  Sets CG.
 cg_prepare() {
 	CG=$(cg_root)
 	if [ -z "$CG" ]; then
 		echo "no cgroup v2 mount in /proc/self/mountinfo" >&2
 		return 1
 	fi
-	cg_free_controllers pids cpu
+	[ "${IBUILD_TEST_FREE_V1_CGROUPS:-}" = 1 ] && cg_free_controllers pids cpu
 	CG_LIMITS=0
 	cg_have pids cpu && CG_LIMITS=1
 	export CG CG_LIMITS
