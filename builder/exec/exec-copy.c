@@ -1573,6 +1573,29 @@ copy_child(void *p, struct err **err)
         return fs_write_all(c->report_fd, &res, sizeof(res), err);
 }
 
+/* Can the dirs leading to every source of J (and a source dir itself) be
+ * searched from here in every layer of the source stage?  Where one
+ * cannot, a lookup from here would fall through to an older copy of the
+ * file in a lower layer instead of failing. */
+static bool
+from_searchable(const struct copy_job *j)
+{
+        for (size_t i = 0; i + 1 < j->in->n_args; i++) {
+                const char *src = j->in->args[i], *rest;
+                _cleanup_free_ char *abs = NULL, *pre = NULL, *probe = NULL;
+
+                if (strncmp(src, "<<", 2) == 0)
+                        continue;
+                abs = xabs_path("/", src);
+                if (has_glob(abs))
+                        pre = glob_prefix(abs, &rest);
+                probe = xasprintf("%s/x", pre ? pre : abs);
+                if (!searchable(j->from, probe))
+                        return false;
+        }
+        return true;
+}
+
 /* Run job J (and write the layer to OUT_FD when >= 0).  Rootless, a COPY
  * --from reads the stage inside the build user namespace: files a RUN made
  * with other (mapped) owners and modes such as 0600 or 0700 dirs are only
@@ -1607,11 +1630,13 @@ copy_exec(struct copy_job *j, int out_fd, struct copy_result *ret, struct err **
          * digest cache helps then), else again inside the namespace, which
          * also names any real error (a file in a dir we cannot search looks
          * missing from here). */
-        memset(ret, 0, sizeof(*ret));
-        r = copy_do(j, out_fd, ret, err);
-        if (r >= 0)
-                return r;
-        err_clear(err);
+        if (from_searchable(j)) {
+                memset(ret, 0, sizeof(*ret));
+                r = copy_do(j, out_fd, ret, err);
+                if (r >= 0)
+                        return r;
+                err_clear(err);
+        }
         if (out_fd >= 0 && (ftruncate(out_fd, 0) < 0 || lseek(out_fd, 0, SEEK_SET) < 0))
                 return err_set(err, errno, "truncating the layer: %s", strerror(errno));
         fd = memfd_create("ibuild-copy-result", MFD_CLOEXEC);

@@ -242,14 +242,16 @@ DF
 }
 
 # A stage file whose owner alone changes is a different COPY --from source:
-# no stale cache hit keeps the old owner.
+# no stale cache hit keeps the old owner.  The change is in a later layer
+# under a dir made private, whose older copy below must not be read.
 case_from_owner_cache() {
 	dockerfile <<'DF'
 FROM testbase:1 AS a
 ARG O
-RUN echo same >/f && chown "$O:$O" /f
+RUN mkdir /src && echo same >/src/f
+RUN chown -R "$O:$O" /src && chmod 0700 /src
 FROM testbase:1
-COPY --from=a /f /f
+COPY --from=a /src/f /f
 DF
 	run ib -q -t fromown:1 --build-arg O=1000 "$T/ctx"
 	assert_success
