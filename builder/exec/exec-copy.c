@@ -278,7 +278,7 @@ ctx_find(struct xctx *x, const char *rel)
 }
 
 struct copy_args {
-        const char *dest;   /* absolute, clean; with a trailing '/' kept separately */
+        const char *dest; /* absolute, clean; with a trailing '/' kept separately */
         bool dest_dir;
         struct build_ignore *exclude;
         bool parents;
@@ -465,14 +465,13 @@ select_context(struct xctx *x, struct sel *s, const char *src, size_t n_src, con
                                 dst = join(ca->dest, kept_parents(ca, p));
                         else
                                 dst = ca->dest_dir || n_src > 1 || has_glob(clean) ? join(ca->dest, base_name(p))
-                                                                                 : xstrdup(ca->dest);
+                                                                                   : xstrdup(ca->dest);
                         last_file = s->n;
                         add(s, dst, xstrdup(real), x->ctx_fd);
                 }
         }
         if (matched == 0)
-                return err_set(err, ENOENT, "%s:%d: %s: no source files match %s", x->df_name, in->line, in->text,
-                               src);
+                return err_set(err, ENOENT, "%s:%d: %s: no source files match %s", x->df_name, in->line, in->text, src);
         return glob_dest(x, s, src, matched, last_file, ca, n_src, in, err);
 }
 
@@ -681,7 +680,8 @@ is_archive(int dirfd, const char *path)
         if (n < 6)
                 return false;
         if ((b[0] == 0x1f && b[1] == 0x8b) || (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h') ||
-            (b[0] == 0xfd && memcmp(b + 1, "7zXZ", 4) == 0) || (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd))
+            (b[0] == 0xfd && memcmp(b + 1, "7zXZ", 4) == 0) ||
+            (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd))
                 return true;
         return n >= 262 && memcmp(b + 257, "ustar", 5) == 0;
 }
@@ -705,8 +705,8 @@ xcopy_archive_rel(const char *name)
 }
 
 static int
-extract_archive(struct xctx *x, int dirfd, const char *path, const char *into, struct owner **ret_own,
-                size_t *ret_n, struct err **err)
+extract_archive(struct xctx *x, int dirfd, const char *path, const char *into, struct owner **ret_own, size_t *ret_n,
+                struct err **err)
 {
         struct archive *a = archive_read_new(), *w = archive_write_disk_new();
         struct archive_entry *e;
@@ -718,8 +718,7 @@ extract_archive(struct xctx *x, int dirfd, const char *path, const char *into, s
         archive_read_support_filter_all(a);
         archive_read_support_format_tar(a);
         archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                                  ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                  ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+                                              ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS);
         /* Entry names are checked below (relative, no ".."), then prefixed
          * with the absolute INTO: NOABSOLUTEPATHS would refuse that prefix. */
         if (fd < 0 || archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
@@ -747,8 +746,9 @@ extract_archive(struct xctx *x, int dirfd, const char *path, const char *into, s
                         _cleanup_free_ char *hf = NULL;
 
                         if (!hc || strcmp(hc, ".") == 0) {
-                                r = err_set(err, ERR_UNSAFE_PATH, "ADD %s: entry %s: hard link to %s leaves the destination",
-                                            path, clean, hl);
+                                r = err_set(err, ERR_UNSAFE_PATH,
+                                            "ADD %s: entry %s: hard link to %s leaves the destination", path, clean,
+                                            hl);
                                 goto out;
                         }
                         hf = xasprintf("%s/%s", into, hc);
@@ -1080,8 +1080,8 @@ dest_plan_make(const struct copy_job *j, const char *dest, bool dest_dir, struct
                 if (!slash)
                         ret->dest_dir = true;
                 if (slash || ret->dest_dir)
-                        dest_plan_add(ret, xstrdup(p), (int32_t) (st.st_mode & 07777),
-                                      image_id(j, false, st.st_uid), image_id(j, true, st.st_gid));
+                        dest_plan_add(ret, xstrdup(p), (int32_t) (st.st_mode & 07777), image_id(j, false, st.st_uid),
+                                      image_id(j, true, st.st_gid));
                 if (!slash)
                         break;
                 *slash = '/';
@@ -1251,7 +1251,7 @@ add_archives(struct xctx *x, struct sel *sel, size_t before, size_t i, const cha
                 sel->cur = SEL_ARCHIVE;
                 for (size_t o = 0; o < n_ow; o++) {
                         struct oci_layer_entry *ne =
-                                add(sel, join(dest, ow[o].path), xasprintf("%s/%s", into, ow[o].path), AT_FDCWD);
+                            add(sel, join(dest, ow[o].path), xasprintf("%s/%s", into, ow[o].path), AT_FDCWD);
 
                         ne->uid = chown ? uid : ow[o].uid;
                         ne->gid = chown ? gid : ow[o].gid;
@@ -1294,8 +1294,8 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                 size_t l = strlen(d);
 
                 dest = xabs_path(s->cfg->config.working_dir, d);
-                ca.dest_dir = (l && d[l - 1] == '/') || (l && strcmp(d, ".") == 0) ||
-                              (l >= 2 && strcmp(d + l - 2, "/.") == 0);
+                ca.dest_dir =
+                    (l && d[l - 1] == '/') || (l && strcmp(d, ".") == 0) || (l >= 2 && strcmp(d + l - 2, "/.") == 0);
                 /* --link reads nothing of the stage: the path is taken as
                  * written, never through the base's symlinks or dirs. */
                 if (!j->link) {
@@ -1310,8 +1310,10 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
         }
         if (n_src > 1 && !ca.dest_dir) {
                 dest_plan_clear(&plan);
-                return err_set(err, EINVAL, "%s:%d: %s: with several sources the destination %s must be a directory "
-                               "(end it with /)", x->df_name, in->line, in->text, in->args[in->n_args - 1]);
+                return err_set(err, EINVAL,
+                               "%s:%d: %s: with several sources the destination %s must be a directory "
+                               "(end it with /)",
+                               x->df_name, in->line, in->text, in->args[in->n_args - 1]);
         }
         ca.parents = parents && strcmp(parents, "false") != 0;
         for (size_t i = 0; i < in->n_flags; i++)
@@ -1384,8 +1386,8 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                                 AT_FDCWD);
                         e->mode = 0600;
                 } else if (add_instr && strncmp(src, "git@", 4) == 0) {
-                        r = err_set(err, ERR_UNSUPPORTED, "%s:%d: ADD %s: git sources are not supported",
-                                    x->df_name, in->line, src);
+                        r = err_set(err, ERR_UNSUPPORTED, "%s:%d: ADD %s: git sources are not supported", x->df_name,
+                                    in->line, src);
                 } else {
                         struct copy_args sca = ca;
                         _cleanup_free_ char *pv = ca.parents ? pivot_of(src) : NULL;
@@ -1434,8 +1436,8 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                                         struct stat st;
 
                                         if (fstatat(e->src_dirfd, e->src, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                                                r = err_set(err, errno, "%s:%d: %s: %s", x->df_name, in->line,
-                                                            e->src, strerror(errno));
+                                                r = err_set(err, errno, "%s:%d: %s: %s", x->df_name, in->line, e->src,
+                                                            strerror(errno));
                                                 goto out;
                                         }
                                         e->uid = image_id(j, false, st.st_uid);
@@ -1648,16 +1650,15 @@ copy_exec(struct copy_job *j, int out_fd, struct copy_result *ret, struct err **
                 return r;
         n = pread(fd, ret, sizeof(*ret), 0);
         if (n != (ssize_t) sizeof(*ret))
-                return err_set(err, EIO, "%s:%d: %s: no result from the namespace helper", j->x->df_name,
-                               j->in->line, j->in->text);
+                return err_set(err, EIO, "%s:%d: %s: no result from the namespace helper", j->x->df_name, j->in->line,
+                               j->in->text);
         return 0;
 }
 
 /* The stage or image IN copies from (*ret NULL for the context); an
  * image is loaded into TMP, released by the caller. */
 static int
-copy_from(struct xctx *x, const struct build_plan_instr *in, struct xstage *tmp, struct xstage **ret,
-          struct err **err)
+copy_from(struct xctx *x, const struct build_plan_instr *in, struct xstage *tmp, struct xstage **ret, struct err **err)
 {
         *ret = NULL;
         if (!flag(in, "from"))
@@ -1681,8 +1682,7 @@ link_flag(const struct build_plan_instr *in)
 }
 
 int
-xcopy_prepare(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, char **ret_digest,
-              struct err **err)
+xcopy_prepare(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, char **ret_digest, struct err **err)
 {
         struct xstage tmp = {0};
         struct copy_job j = {.x = x, .s = s, .in = in, .link = link_flag(in)};
@@ -1818,7 +1818,7 @@ xcopy_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, s
         oci_descriptor_clear(&desc);
         if (link_path) {
                 _cleanup_free_ char *line =
-                        xasprintf("%s %llu %s\n", got.str, (unsigned long long) size, res.layer.diff_id.str);
+                    xasprintf("%s %llu %s\n", got.str, (unsigned long long) size, res.layer.diff_id.str);
                 struct err *e = NULL;
 
                 /* A failure here only costs a reuse later. */

@@ -81,8 +81,8 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(patterns),
-                cmocka_unit_test(archive_names),
+            cmocka_unit_test(patterns),
+            cmocka_unit_test(archive_names),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
