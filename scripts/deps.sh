@@ -12,7 +12,8 @@ build_pkgs=(build-essential pkg-config libcurl4-openssl-dev libarchive-dev libss
 demo_pkgs=("${build_pkgs[@]}" busybox-static uidmap umoci runc)
 test_pkgs=("${demo_pkgs[@]}" libcmocka-dev bats bats-assert bats-support clang
 	libclang-rt-14-dev skopeo umoci oci-image-tool docker-registry openssl curl jq
-	apache2-utils nginx-light runc zstd python3)
+	apache2-utils nginx-light runc zstd python3
+	qemu-system-x86 linux-image-cloud-amd64 cpio)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
