@@ -1,0 +1,125 @@
+#!/usr/bin/env bats
+# cgroup v2 limits of the RUN sandbox, enforced by a real kernel: this host
+# has hybrid cgroups (pids, cpu and memory bound to v1), so the suite boots
+# Debian's kernel under qemu (TCG) with an initramfs whose init mounts a pure
+# cgroup2 hierarchy with +pids +cpu +memory enabled at the root, and runs
+# sandbox-run there as root.  One boot (setup_file) runs every step; each
+# test checks the markers its step printed on the serial console.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+load vm-helpers
+
+setup_file() {
+	VMDIR=$(mktemp -d /tmp/ibuild-vm.XXXXXX)
+	export VMDIR
+	# Runs in the VM from /work, as root in the root cgroup.  Each step
+	# prints "CG PATH" (its own cgroup, from /proc/self/cgroup) and reads
+	# its limits through /sys/fs/cgroup (the host's, bound read-only into
+	# the step); after each step the script reports whether that leaf and
+	# any other ibuild-* cgroup are left.
+	cat >"$VMDIR/test.sh" <<'EOF'
+export IBUILD_SNAPSHOTTER=copy
+leaf_check() { # STEP: the step's leaf is gone, no ibuild-* cgroup is left
+	cg=$(sed -n 's/^CG //p' out-$1 | head -n 1)
+	echo "LEAFPATH $1 $cg"
+	if [ -z "$cg" ] || [ "$cg" = / ]; then echo "LEAF $1 unknown"
+	elif [ -e "/sys/fs/cgroup$cg" ]; then echo "LEAF $1 left"
+	else echo "LEAF $1 gone"; fi
+	echo "LEFTOVER $1 $(ls -d /sys/fs/cgroup/ibuild-* 2>/dev/null | wc -l)"
+}
+run_step() { # NAME SANDBOX-RUN-OPTIONS... -- CMD...
+	name=$1; shift
+	mkdir -p /work/up-$name /work/wk-$name
+	sandbox-run run --lower /base --upper /work/up-$name --work /work/wk-$name --timeout 60 "$@" >out-$name 2>&1
+	echo "RC $name $?"
+	sed "s/^/OUT $name: /" out-$name
+	leaf_check $name
+}
+
+# pids: 20 in all (helper, pid 1, the shell and the subshell count too);
+# 100 background sleeps cannot all start.
+run_step pids --pids-limit 20 -- sh -c '
+	cg=$(sed -n "s/^0:://p" /proc/self/cgroup); echo "CG $cg"
+	read v </sys/fs/cgroup$cg/pids.max; echo "PIDSMAX $v"
+	( i=0; while [ $i -lt 100 ]; do sleep 30 & echo STARTED; i=$((i+1)); done )
+	while read k v; do echo "PIDSEVENT $k $v"; done </sys/fs/cgroup$cg/pids.events
+	exit 0'
+
+# memory: 64 MiB, and dd allocates (and fills) a 200 MiB buffer.
+run_step mem --memory 64m -- sh -c '
+	cg=$(sed -n "s/^0:://p" /proc/self/cgroup); echo "CG $cg"
+	read v </sys/fs/cgroup$cg/memory.max; echo "MEMMAX $v"
+	read v </sys/fs/cgroup$cg/memory.swap.max; echo "SWAPMAX $v"
+	exec dd if=/dev/zero of=/dev/null bs=200M count=1'
+
+# cpu: 0.5 CPU is cpu.max "50000 100000"; a second of busy looping is
+# throttled.
+run_step cpu --cpus 0.5 -- sh -c '
+	cg=$(sed -n "s/^0:://p" /proc/self/cgroup); echo "CG $cg"
+	read v </sys/fs/cgroup$cg/cpu.max; echo "CPUMAX $v"
+	timeout 1 sh -c "while :; do :; done"
+	while read k v; do echo "CPUSTAT $k $v"; done </sys/fs/cgroup$cg/cpu.stat'
+EOF
+	vm_make_initramfs "$VMDIR" "$VMDIR/test.sh"
+	vm_boot "$VMDIR" "$VMDIR/console.log" 85
+}
+
+teardown_file() {
+	[ -n "${VMDIR:-}" ] && rm -rf "$VMDIR"
+}
+
+# The value of marker KEY for STEP ("KEY STEP VALUE" lines).
+marker() {
+	sed -n "s/^$1 $2 //p" "$VMDIR/console.log" | head -n 1
+}
+
+@test "vm: the kernel booted with a pure cgroup2 root offering pids, cpu and memory" {
+	run cat "$VMDIR/console.log"
+	assert_output --partial "VMDONE"
+	refute_output --partial "VMFAIL"
+	assert_line --regexp '^VMINFO subtree_control (.* )?cpu( |$)'
+	assert_line --regexp '^VMINFO subtree_control (.* )?memory( |$)'
+	assert_line --regexp '^VMINFO subtree_control (.* )?pids( |$)'
+	assert_line 'VMINFO self 0::/'
+	refute_output --partial "ignored"
+}
+
+@test "vm: pids limit 20 is enforced: forks fail and pids.events counts them" {
+	assert_equal "$(sed -n 's/^OUT pids: PIDSMAX //p' "$VMDIR/console.log")" 20
+	# 20 less the helper, the sandbox's pid 1, the shell and the subshell
+	run grep -c '^OUT pids: STARTED$' "$VMDIR/console.log"
+	assert_output 16
+	run grep "^OUT pids: " "$VMDIR/console.log"
+	assert_output --regexp "can't fork|Resource temporarily unavailable"
+	local n
+	n=$(sed -n 's/^OUT pids: PIDSEVENT max //p' "$VMDIR/console.log")
+	[ -n "$n" ] && [ "$n" -gt 0 ] || fail "pids.events max is '$n'"
+	assert_equal "$(marker RC pids)" 0
+}
+
+@test "vm: memory limit 64 MiB is enforced: the step is OOM-killed and the warning says so" {
+	assert_equal "$(sed -n 's/^OUT mem: MEMMAX //p' "$VMDIR/console.log")" 67108864
+	assert_equal "$(sed -n 's/^OUT mem: SWAPMAX //p' "$VMDIR/console.log")" 0
+	assert_equal "$(marker RC mem)" 137
+	run grep "^OUT mem: " "$VMDIR/console.log"
+	assert_output --partial "warning: killed: out of memory (memory limit 64 MiB)"
+	refute_output --partial "records out"
+}
+
+@test "vm: cpus 0.5 is cpu.max \"50000 100000\" and a busy loop is throttled" {
+	assert_equal "$(sed -n 's/^OUT cpu: CPUMAX //p' "$VMDIR/console.log")" "50000 100000"
+	local n
+	n=$(sed -n 's/^OUT cpu: CPUSTAT nr_throttled //p' "$VMDIR/console.log")
+	[ -n "$n" ] && [ "$n" -gt 0 ] || fail "cpu.stat nr_throttled is '$n'"
+	assert_equal "$(marker RC cpu)" 0
+}
+
+@test "vm: each step ran in its own ibuild-* leaf, removed after the step" {
+	local s
+	for s in pids mem cpu; do
+		assert_regex "$(marker LEAFPATH $s)" '^/ibuild-[0-9]+-[0-9]+$'
+		assert_equal "$(marker LEAF $s)" gone
+		assert_equal "$(marker LEFTOVER $s)" 0
+	done
+}
