@@ -80,7 +80,8 @@ steal_ptr_impl(void **p)
         *p = NULL;
         return r;
 }
-#define steal_ptr(pp) steal_ptr_impl((void **) (pp))
+/* (typed: passing a pointer instead of its address does not compile) */
+#define steal_ptr(pp) ((__typeof__(*(pp))) steal_ptr_impl((void **) (pp)))
 
 static inline int
 steal_fd(int *fd)
