@@ -1484,9 +1484,9 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
         for (size_t i = 0; i < in->n_flags; i++) {
                 const struct build_plan_flag *f = &in->flags[i];
                 _cleanup_free_ char *spec = NULL;
+                struct build_mount_spec ms;
                 struct build_mount *m;
-                char *save = NULL, *tok;
-                const char *type = "bind", *from = NULL, *src = NULL;
+                const char *type, *from, *src;
                 bool required = false;
 
                 if (strcmp(f->name, "mount") != 0 || !f->value)
@@ -1496,41 +1496,34 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                 memset(m, 0, sizeof(*m));
                 m->mode = (mode_t) -1;
                 m->sharing = BUILD_MOUNT_SHARED;
-                spec = xstrdup(f->value);
-                for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                        char *eq = strchr(tok, '=');
-                        const char *k = tok, *val = eq ? eq + 1 : "true";
-
-                        if (eq)
-                                *eq = '\0';
-                        if (strcmp(k, "type") == 0)
-                                type = val;
-                        else if (strcmp(k, "target") == 0 || strcmp(k, "dst") == 0 || strcmp(k, "destination") == 0)
-                                m->target = val;
-                        else if (strcmp(k, "source") == 0 || strcmp(k, "src") == 0)
-                                src = val;
-                        else if (strcmp(k, "from") == 0)
-                                from = val;
-                        else if (strcmp(k, "id") == 0)
-                                m->id = val;
-                        else if (strcmp(k, "rw") == 0 || strcmp(k, "readwrite") == 0)
-                                m->rw = strcmp(val, "false") != 0;
-                        else if (strcmp(k, "ro") == 0 || strcmp(k, "readonly") == 0)
-                                m->readonly = strcmp(val, "false") != 0;
-                        else if (strcmp(k, "required") == 0)
-                                required = strcmp(val, "false") != 0;
-                        else if (strcmp(k, "sharing") == 0)
-                                m->sharing = strcmp(val, "locked") == 0    ? BUILD_MOUNT_LOCKED
-                                             : strcmp(val, "private") == 0 ? BUILD_MOUNT_PRIVATE
-                                                                           : BUILD_MOUNT_SHARED;
-                        else if (strcmp(k, "mode") == 0)
-                                m->mode = (mode_t) strtoul(val, NULL, 8);
-                        else if (strcmp(k, "uid") == 0)
-                                m->uid = (uid_t) strtoul(val, NULL, 10);
-                        else if (strcmp(k, "gid") == 0)
-                                m->gid = (gid_t) strtoul(val, NULL, 10);
-                        else if (strcmp(k, "size") == 0)
-                                m->size = strtoull(val, NULL, 10);
+                r = build_mount_spec_parse(f->value, &ms, err);
+                if (r < 0) {
+                        err_prefix(err, "%s:%d", x->df_name, in->line);
+                        n--;
+                        break;
+                }
+                spec = steal_ptr(&ms.buf);
+                type = ms.type;
+                m->target = ms.target;
+                src = ms.source;
+                from = ms.from;
+                m->id = ms.id;
+                m->rw = ms.rw;
+                m->readonly = ms.readonly;
+                required = ms.required;
+                m->sharing = ms.sharing;
+                m->mode = ms.mode;
+                m->uid = ms.uid;
+                m->gid = ms.gid;
+                m->size = ms.size;
+                if (ms.env) {
+                        r = err_set(err, ERR_UNSUPPORTED, "%s:%d: --mount env=%s (a secret as an environment variable) is not supported; read /run/secrets/ID",
+                                    x->df_name, in->line, ms.env);
+                        break;
+                }
+                if (strcmp(type, "ssh") == 0) {
+                        r = err_set(err, ERR_UNSUPPORTED, "%s:%d: --mount type=ssh is not supported", x->df_name, in->line);
+                        break;
                 }
                 if (strcmp(type, "cache") == 0) {
                         m->type = BUILD_MOUNT_CACHE;

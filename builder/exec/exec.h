@@ -154,4 +154,30 @@ int build_exec_prune(struct oci_store *store, const struct build_prune_opts *opt
 /* Parse a Go duration ("30s", "1m30s", "500ms", "1h") into nanoseconds. */
 int build_exec_parse_duration(const char *s, int64_t *ret_ns, struct err **err);
 
+/* One RUN --mount value ("type=cache,target=/x,sharing=locked,mode=0700"),
+ * checked as BuildKit checks it: an unknown key, a key without its value,
+ * an unknown type, or a bad boolean (Go's ParseBool), octal mode (<= 07777),
+ * uid/gid or tmpfs size ("64m", "1.5g", "1024") is ERR_PARSE naming the
+ * spec and the key.  Strings point into ret->buf; free with
+ * build_mount_spec_clear.  Unset: type "bind", sharing shared, mode -1. */
+struct build_mount_spec {
+        char *buf;
+        const char *type;
+        const char *target;
+        const char *source;
+        const char *from;
+        const char *id;
+        const char *env; /* BuildKit's secret-as-environment (not supported by the executor) */
+        bool rw;
+        bool readonly;
+        bool required;
+        enum build_mount_sharing sharing;
+        mode_t mode;
+        uid_t uid;
+        gid_t gid;
+        uint64_t size;
+};
+int build_mount_spec_parse(const char *spec, struct build_mount_spec *ret, struct err **err);
+void build_mount_spec_clear(struct build_mount_spec *m);
+
 #endif

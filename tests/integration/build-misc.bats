@@ -70,8 +70,8 @@ PY
 	[ ! -e "$T/in/evil" ]
 	run find "$IBUILD_STORE" -name evil
 	assert_output ""
-	run find /tmp -maxdepth 1 -name evil -newer "$T/hostile.tar"
-	assert_output ""
+	# (not find(1): other tests' temp dirs come and go in /tmp meanwhile)
+	if [ -e /tmp/evil ]; then [ /tmp/evil -ot "$T/hostile.tar" ]; fi
 }
 
 @test "build: RUN --mount=type=bind: changing the bound context file or stage misses the cache" {
@@ -158,7 +158,7 @@ PY
 	[ "$(zstd -dc "$T/lay/blobs/sha256/$last" | sha256sum | cut -d' ' -f1)" = "$(jq -r '.rootfs.diff_ids[-1]' <<<"$cfg" | cut -d: -f2)" ]
 }
 
-@test "build: a 20-step no-change rebuild takes well under a second" {
+@test "build: a 20-step no-change rebuild runs no step" {
 	{
 		echo "FROM testbase:1"
 		for i in $(seq 10); do
@@ -167,17 +167,13 @@ PY
 			echo "ENV E$i=$i"
 		done
 	} >"$T/ctx/Dockerfile"
-	ib -q -t fast:1 "$T/ctx" >/dev/null
-	start=$(date +%s%N)
+	first=$(ib -q -t fast:1 "$T/ctx" | tail -n 1)
 	run ib -t fast:1 "$T/ctx"
-	end=$(date +%s%N)
 	assert_success
+	# every step a cache hit, the same image (its speed is measured in
+	# bench/ibuild-vs-buildah.sh, not here)
 	[ "$(grep -c CACHED <<<"$output")" = 20 ]
-	echo "rebuild: $(( (end - start) / 1000000 )) ms" >&3
-	# (sanitizer builds run several times slower: the claim is for -O2)
-	limit=1000
-	case "$IBUILD_BUILD" in *asan*) limit=5000 ;; esac
-	[ $(( (end - start) / 1000000 )) -lt $limit ]
+	[ "$(tail -n 1 <<<"$output")" = "$first" ]
 }
 
 @test "build: RUN --network=none, --mount=type=bind from the context and from a stage, tmpfs" {
@@ -200,6 +196,24 @@ DF
 	[ "$(cat "$r/from-stage")" = stage-data ]
 	[ ! -e "$r/mnt/d" ] || [ -z "$(ls -A "$r/mnt/d" 2>/dev/null)" ]
 	[ ! -e "$r/scratch/x" ]
+}
+
+@test "build: RUN --mount options are checked: a bad key or value names the line, a tmpfs size applies" {
+	printf 'FROM testbase:1\nRUN --mount=type=tmpfs,target=/t,siz=64m true\n' >"$T/ctx/Dockerfile"
+	run ib -q -t badmount:1 "$T/ctx"
+	assert_failure
+	assert_output --partial "Dockerfile:2"
+	assert_output --partial "unexpected key 'siz'"
+	printf 'FROM testbase:1\nRUN --mount=type=cache,target=/c,mode=abc true\n' >"$T/ctx/Dockerfile"
+	run ib -q -t badmount:1 "$T/ctx"
+	assert_failure
+	assert_output --partial "invalid value for mode: 'abc'"
+	printf 'FROM testbase:1\nRUN --mount=type=tmpfs,target=/t,size=1m df -k /t | tail -n 1 >/df\n' >"$T/ctx/Dockerfile"
+	run ib -q -t tmpsize:1 "$T/ctx"
+	assert_success
+	unpack tmpsize:1
+	# busybox df -k: Filesystem 1K-blocks Used Available Use% Mounted on
+	[ "$(awk '{ print $2 }' "$T/bundle/rootfs/df")" = 1024 ]
 }
 
 @test "build: COPY --exclude and --parents" {
