@@ -3,7 +3,7 @@
 # has hybrid cgroups (pids, cpu and memory bound to v1), so the suite boots
 # Debian's kernel under qemu (TCG) with an initramfs whose init mounts a pure
 # cgroup2 hierarchy with +pids +cpu +memory enabled at the root, and runs
-# sandbox-run there as root.  One boot (setup_file) runs every step; each
+# sandbox-run and ibuild there as root.  One boot (setup_file) runs every step; each
 # test checks the markers its step printed on the serial console.
 
 load '/usr/lib/bats/bats-support/load'
@@ -19,7 +19,6 @@ setup_file() {
 	# the step); after each step the script reports whether that leaf and
 	# any other ibuild-* cgroup are left.
 	cat >"$VMDIR/test.sh" <<'EOF'
-export IBUILD_SNAPSHOTTER=copy
 leaf_check() { # STEP: the step's leaf is gone, no ibuild-* cgroup is left
 	cg=$(sed -n 's/^CG //p' out-$1 | head -n 1)
 	echo "LEAFPATH $1 $cg"
@@ -60,6 +59,27 @@ run_step cpu --cpus 0.5 -- sh -c '
 	read v </sys/fs/cgroup$cg/cpu.max; echo "CPUMAX $v"
 	timeout 1 sh -c "while :; do :; done"
 	while read k v; do echo "CPUSTAT $k $v"; done </sys/fs/cgroup$cg/cpu.stat'
+
+# ibuild: RUN steps get the limits, and an OOM-killed RUN fails the build.
+cd /ctx
+cat >Dockerfile <<'DF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "sh", "-c", "l=$(/bin/busybox sed -n 's/^0:://p' /proc/self/cgroup); echo LEAF=$l; echo PIDSMAX=$(/bin/busybox cat /sys/fs/cgroup$l/pids.max); echo MEMMAX=$(/bin/busybox cat /sys/fs/cgroup$l/memory.max); echo CPUMAX=$(/bin/busybox cat /sys/fs/cgroup$l/cpu.max)"]
+DF
+cat >Dockerfile.oom <<'DF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"]
+DF
+ibuild --store /work/store --progress plain --pids-limit 20 --memory 64m --cpus 0.5 /ctx >/work/out-ib 2>&1
+echo "RC ib $?"
+sed "s/^/OUT ib: /" /work/out-ib
+echo "LEFTOVER ib $(ls -d /sys/fs/cgroup/ibuild-* 2>/dev/null | wc -l)"
+ibuild --store /work/store --progress plain --memory 64m -f Dockerfile.oom /ctx >/work/out-iboom 2>&1
+echo "RC iboom $?"
+sed "s/^/OUT iboom: /" /work/out-iboom
+echo "LEFTOVER iboom $(ls -d /sys/fs/cgroup/ibuild-* 2>/dev/null | wc -l)"
 EOF
 	vm_make_initramfs "$VMDIR" "$VMDIR/test.sh"
 	vm_boot "$VMDIR" "$VMDIR/console.log" 85
@@ -83,6 +103,8 @@ marker() {
 	assert_line --regexp '^VMINFO subtree_control (.* )?pids( |$)'
 	assert_line 'VMINFO self 0::/'
 	refute_output --partial "ignored"
+	# overlay (the module is loaded by the init script), not the copy fallback
+	refute_output --partial "copy snapshotter"
 }
 
 @test "vm: pids limit 20 is enforced: forks fail and pids.events counts them" {
@@ -122,4 +144,24 @@ marker() {
 		assert_equal "$(marker LEAF $s)" gone
 		assert_equal "$(marker LEFTOVER $s)" 0
 	done
+}
+
+@test "vm: ibuild --pids-limit/--memory/--cpus put a RUN step in a leaf with those limits" {
+	assert_equal "$(marker RC ib)" 0
+	run grep "^OUT ib: " "$VMDIR/console.log"
+	assert_line --regexp '^OUT ib: LEAF=/ibuild-[0-9]+-[0-9]+$'
+	assert_line 'OUT ib: PIDSMAX=20'
+	assert_line 'OUT ib: MEMMAX=67108864'
+	assert_line 'OUT ib: CPUMAX=50000 100000'
+	assert_line --regexp '^OUT ib: sha256:[0-9a-f]{64}$'
+	assert_equal "$(marker LEFTOVER ib)" 0
+}
+
+@test "vm: ibuild --memory 64m: a RUN step allocating 200 MiB is OOM-killed and fails the build" {
+	assert_equal "$(marker RC iboom)" 1
+	run grep "^OUT iboom: " "$VMDIR/console.log"
+	assert_output --partial "warning: killed: out of memory (memory limit 64 MiB)"
+	assert_output --partial "Dockerfile.oom:3:"
+	assert_output --partial "exit status 137"
+	assert_equal "$(marker LEFTOVER iboom)" 0
 }

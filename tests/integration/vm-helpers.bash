@@ -4,8 +4,10 @@
 #
 #   vm_kernel                      print the kernel image to boot (or fail)
 #   vm_make_initramfs DIR SCRIPT   build DIR/initramfs.cpio: busybox-static,
-#                                  sandbox-run and the libraries ldd lists,
-#                                  a busybox base rootfs at /base, and SCRIPT
+#                                  sandbox-run, ibuild and the libraries ldd
+#                                  lists, the kernel's overlay module, a
+#                                  busybox base rootfs at /base, a build
+#                                  context /ctx (busybox only), and SCRIPT
 #                                  run as root after the cgroup2 setup
 #   vm_boot DIR LOG [SECONDS]      boot it; the serial console goes to LOG
 #
@@ -19,7 +21,10 @@ vm_kernel() {
 	local k
 	k=$(ls -1 /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
 	[ -n "$k" ] || k=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
-	[ -n "$k" ] && [ -r "$k" ] || { echo "vm: no readable /boot/vmlinuz-* (install linux-image-cloud-amd64)" >&2; return 1; }
+	if [ -z "$k" ] || [ ! -r "$k" ]; then
+		echo "vm: no readable /boot/vmlinuz-* (install linux-image-cloud-amd64)" >&2
+		return 1
+	fi
 	echo "$k"
 }
 
@@ -38,9 +43,11 @@ vm_copy_with_libs() {
 
 vm_make_initramfs() {
 	local dir=$1 script=$2 r="$1/root"
-	local sbx="$IBUILD_TOOLS/sandbox-run"
+	local sbx="$IBUILD_TOOLS/sandbox-run" ibuild="$IBUILD_BUILD/bin/ibuild" kernel kver
 
 	[ -x "$sbx" ] || { echo "vm: $sbx is missing (make tests)" >&2; return 1; }
+	[ -x "$ibuild" ] || { echo "vm: $ibuild is missing (make)" >&2; return 1; }
+	kernel=$(vm_kernel) || return 1
 	command -v cpio >/dev/null || { echo "vm: cpio is missing (scripts/deps.sh test)" >&2; return 1; }
 	mkdir -p "$r/bin" "$r/sbin" "$r/etc" "$r/proc" "$r/sys" "$r/dev" "$r/tmp" "$r/newroot" \
 		"$r/base/bin" "$r/base/etc" "$r/base/tmp" "$r/base/root"
@@ -48,6 +55,12 @@ vm_make_initramfs() {
 	file "$r/bin/busybox" 2>/dev/null | grep -q 'dynamically' && { echo "vm: /bin/busybox is not static" >&2; return 1; }
 	vm_copy_with_libs "$r" "$sbx"
 	mv "$r$sbx" "$r/bin/sandbox-run"
+	vm_copy_with_libs "$r" "$ibuild"
+	mv "$r$ibuild" "$r/bin/ibuild"
+	# overlay is a module in Debian's kernels: stage 2 loads it.
+	kver=$(basename "$kernel"); kver=${kver#vmlinuz-}
+	[ -r "/lib/modules/$kver/kernel/fs/overlayfs/overlay.ko" ] &&
+		cp "/lib/modules/$kver/kernel/fs/overlayfs/overlay.ko" "$r/overlay.ko"
 	# The step's root: busybox and its applets as relative symlinks.
 	cp /bin/busybox "$r/base/bin/busybox"
 	/bin/busybox --list | grep -vx busybox |
@@ -56,6 +69,9 @@ vm_make_initramfs() {
 	printf 'root:x:0:\n' >"$r/base/etc/group"
 	chmod 1777 "$r/base/tmp" "$r/tmp"
 	cp "$script" "$r/test.sh"
+	# A build context for ibuild: FROM scratch and busybox.
+	mkdir -p "$r/ctx"
+	cp /bin/busybox "$r/ctx/busybox"
 
 	# Stage 1: move to a tmpfs root (busybox switch_root empties the
 	# initramfs and execs stage 2 there).
@@ -63,6 +79,7 @@ vm_make_initramfs() {
 #!/bin/busybox sh
 /bin/busybox mount -t tmpfs -o mode=755 tmpfs /newroot
 /bin/busybox cp -a /bin /base /etc /test.sh /stage2 /newroot/
+for f in /overlay.ko /ctx; do [ -e $f ] && /bin/busybox cp -a $f /newroot/; done
 for d in /lib /lib64 /usr; do [ -e $d ] && /bin/busybox cp -a $d /newroot/; done
 /bin/busybox mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/tmp /newroot/work
 /bin/busybox chmod 1777 /newroot/tmp
@@ -79,6 +96,7 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null || mount -t tmpfs tmpfs /dev
+[ -e /overlay.ko ] && insmod /overlay.ko
 mount -t cgroup2 cgroup2 /sys/fs/cgroup || echo "VMFAIL mount cgroup2"
 echo "+pids +cpu +memory" >/sys/fs/cgroup/cgroup.subtree_control ||
 	echo "VMFAIL subtree_control"
