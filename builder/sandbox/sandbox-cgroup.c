@@ -393,7 +393,47 @@ leave_base(int basefd, long *ret_other)
         /* A pid in cgroup.procs moves the whole process, every thread. */
         snprintf(num, sizeof(num), "%d", (int) getpid());
         r = write_str(initfd, "cgroup.procs", num);
+        if (r == -EOPNOTSUPP) {
+                /* We were put in BASE while a threaded controller (pids,
+                 * cpu) was on in its subtree_control: that makes BASE a
+                 * thread root, whose children take no processes.  No child
+                 * of BASE has processes then (the kernel admits a process
+                 * to such a BASE only so), so nothing uses those
+                 * controllers: turn them off, move, turn them back on. */
+                _cleanup_free_ char *cur = read_small(basefd, "cgroup.subtree_control");
+                unsigned off = sandbox_cgroup_controllers(cur) & (SANDBOX_CG_PIDS | SANDBOX_CG_CPU);
+                char tok[32];
+
+                for (unsigned bit = 1; bit <= SANDBOX_CG_ALL; bit <<= 1) {
+                        snprintf(tok, sizeof(tok), "-%s", sandbox_cgroup_controller_name(bit));
+                        if ((off & bit) && write_str(basefd, "cgroup.subtree_control", tok) < 0)
+                                off &= ~bit;
+                }
+                r = write_str(initfd, "cgroup.procs", num);
+                for (unsigned bit = 1; bit <= SANDBOX_CG_ALL; bit <<= 1) {
+                        int r2;
+
+                        if (!(off & bit))
+                                continue;
+                        snprintf(tok, sizeof(tok), "+%s", sandbox_cgroup_controller_name(bit));
+                        r2 = write_str(basefd, "cgroup.subtree_control", tok);
+                        if (r2 < 0 && r == 0)
+                                r = r2;
+                }
+        }
         return r;
+}
+
+/* leave_base() failed with R (OTHER: a pid left in BASE, or 0): why. */
+static char *
+leave_base_why(const char *base, int r, long other)
+{
+        if (other)
+                return xasprintf("%s holds other processes (pid %ld), and cgroup v2 enables controllers "
+                                 "only for a cgroup without processes of its own: run ibuild in a "
+                                 "cgroup of its own (e.g. systemd-run --user --scope -p Delegate=yes)",
+                                 base, other);
+        return xasprintf("moving ourselves to %s/%s: %s", base, INIT_LEAF, strerror(-r));
 }
 
 /* Enable the controllers in WANT in BASE's cgroup.subtree_control, one at
@@ -407,6 +447,27 @@ enable_controllers(int basefd, const char *base, unsigned want, char **ret_why)
         unsigned have = sandbox_cgroup_controllers(cur) & want;
         bool emptied = false;
 
+        /* Below the root (which has no cgroup.type), a cgroup holding
+         * processes cannot host limited children: the kernel refuses a
+         * domain controller (memory) with EBUSY, but accepts a threaded
+         * one (pids, cpu) and makes BASE a thread root, whose children
+         * then refuse processes with EOPNOTSUPP.  So leave BASE first
+         * when we are its only process. */
+        if (want && faccessat(basefd, "cgroup.type", F_OK, 0) == 0) {
+                _cleanup_free_ char *procs = read_small(basefd, "cgroup.procs");
+
+                if (procs && procs[strspn(procs, " \n")]) {
+                        long other = 0;
+                        int r = leave_base(basefd, &other);
+
+                        if (r < 0) {
+                                free(*ret_why);
+                                *ret_why = leave_base_why(base, r, other);
+                                return have;
+                        }
+                        emptied = true;
+                }
+        }
         for (unsigned bit = 1; bit <= SANDBOX_CG_ALL; bit <<= 1) {
                 char tok[32];
                 int r;
@@ -424,15 +485,7 @@ enable_controllers(int basefd, const char *base, unsigned want, char **ret_why)
                         r = leave_base(basefd, &other);
                         if (r < 0) {
                                 free(*ret_why);
-                                if (other)
-                                        *ret_why = xasprintf(
-                                            "%s holds other processes (pid %ld), and cgroup v2 enables controllers "
-                                            "only for a cgroup without processes of its own: run ibuild in a "
-                                            "cgroup of its own (e.g. systemd-run --user --scope -p Delegate=yes)",
-                                            base, other);
-                                else
-                                        *ret_why =
-                                            xasprintf("moving ourselves to %s/%s: %s", base, INIT_LEAF, strerror(-r));
+                                *ret_why = leave_base_why(base, r, other);
                                 return have;
                         }
                         r = write_str(basefd, "cgroup.subtree_control", tok);
