@@ -101,12 +101,13 @@ entry_unneeded(const char *path, bool all, struct reach *r)
         return false;
 }
 
+/* (<=: with --grace 0 a snapshot made this very second goes too) */
 static bool
 older_than(const char *path, time_t cutoff)
 {
         struct stat st;
 
-        return lstat(path, &st) == 0 && st.st_mtime < cutoff;
+        return lstat(path, &st) == 0 && st.st_mtime <= cutoff;
 }
 
 int
