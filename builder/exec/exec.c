@@ -1257,7 +1257,7 @@ run_argv(const struct xstage *s, const struct build_plan_instr *in)
 
 static int
 parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mount **ret, size_t *ret_n,
-             char ***ret_owned, struct err **err);
+             char ***ret_owned, char **ret_ssh_env, struct err **err);
 
 /* `RUN <<EOF` whose body starts with "#!": BuildKit runs the body as a
  * script with that interpreter.  The body is given on stdin and read through
@@ -1312,7 +1312,7 @@ shebang_argv(struct xctx *x, const struct build_plan_instr *in, char ***ret_argv
 static int
 do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, struct err **err)
 {
-        _cleanup_free_ char *step = NULL, *upper = NULL, *work = NULL;
+        _cleanup_free_ char *step = NULL, *upper = NULL, *work = NULL, *ssh_env = NULL;
         _cleanup_free_ const char **lowers = NULL;
         _cleanup_free_ struct build_mount *mounts = NULL;
         char **argv = NULL, **env = NULL, **owned = NULL;
@@ -1327,7 +1327,7 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         r = xstage_unpack(x, s, err);
         if (r < 0)
                 return r;
-        r = parse_mounts(x, in, &mounts, &n_mounts, &owned, err);
+        r = parse_mounts(x, in, &mounts, &n_mounts, &owned, &ssh_env, err);
         if (r < 0)
                 return r;
         lowers = xstage_lowers(x, s, &n_lowers);
@@ -1347,6 +1347,17 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
                 goto out;
         }
         env = oci_strv_from((const char *const *) in->env, in->n_env);
+        /* An ssh agent mount: this step only (as BuildKit, unless the
+         * environment already has SSH_AUTH_SOCK). */
+        if (ssh_env) {
+                bool have = false;
+
+                for (size_t i = 0; env[i]; i++)
+                        if (strncmp(env[i], "SSH_AUTH_SOCK=", 14) == 0)
+                                have = true;
+                if (!have)
+                        env = oci_strv_append(env, ssh_env);
+        }
         cfg.argv = argv;
         cfg.env = env;
         cfg.cwd = s->cfg->config.working_dir && *s->cfg->config.working_dir ? s->cfg->config.working_dir : "/";
@@ -1471,13 +1482,15 @@ out:
         return r;
 }
 
-/* RUN --mount=type=...,k=v,... */
+/* RUN --mount=type=...,k=v,... ; *ret_ssh_env: "SSH_AUTH_SOCK=TARGET" of
+ * the first ssh agent mounted, or NULL. */
 static int
 parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mount **ret, size_t *ret_n,
-             char ***ret_owned, struct err **err)
+             char ***ret_owned, char **ret_ssh_env, struct err **err)
 {
         struct build_mount *v = NULL;
-        size_t n = 0;
+        _cleanup_free_ char *sock_env = NULL;
+        size_t n = 0, n_ssh = 0;
         char **owned = NULL;
         int r = 0;
 
@@ -1522,10 +1535,45 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                         break;
                 }
                 if (strcmp(type, "ssh") == 0) {
-                        r = err_set(err, ERR_UNSUPPORTED, "%s:%d: --mount type=ssh is not supported", x->df_name, in->line);
-                        break;
-                }
-                if (strcmp(type, "cache") == 0) {
+                        /* The agent socket is bind-mounted as is: its owner
+                         * and mode are the host's, so only BuildKit's
+                         * defaults (uid 0, gid 0, mode 0600) can be honoured. */
+                        const struct build_ssh *sa = NULL;
+                        const char *id = m->id && *m->id ? m->id : "default";
+                        size_t idx = n_ssh++;
+
+                        if (m->uid != 0 || m->gid != 0 || (m->mode != (mode_t) -1 && m->mode != 0600)) {
+                                r = err_set(err, ERR_UNSUPPORTED,
+                                            "%s:%d: --mount type=ssh,id=%s: only uid=0, gid=0, mode=0600 are supported (the agent socket is bind-mounted)",
+                                            x->df_name, in->line, id);
+                                break;
+                        }
+                        for (size_t k = 0; k < x->o->n_ssh; k++)
+                                if (strcmp(x->o->ssh[k].id, id) == 0)
+                                        sa = &x->o->ssh[k];
+                        if (!sa) {
+                                if (required) {
+                                        r = err_set(err, ENOENT, "%s:%d: ssh agent '%s' was not given (--ssh %s=SOCKET)",
+                                                    x->df_name, in->line, id, id);
+                                        break;
+                                }
+                                n--; /* a missing optional agent is skipped */
+                                continue;
+                        }
+                        m->type = BUILD_MOUNT_BIND;
+                        m->rw = true; /* connect() needs write access to the socket */
+                        m->source = sa->socket;
+                        m->id = id;
+                        m->mode = (mode_t) -1;
+                        if (!m->target) {
+                                _cleanup_free_ char *t = xasprintf("/run/buildkit/ssh_agent.%zu", idx);
+
+                                owned = oci_strv_append(owned, t);
+                                m->target = owned[oci_strv_len(owned) - 1];
+                        }
+                        if (!sock_env)
+                                sock_env = xasprintf("SSH_AUTH_SOCK=%s", m->target);
+                } else if (strcmp(type, "cache") == 0) {
                         m->type = BUILD_MOUNT_CACHE;
                         if (m->mode == (mode_t) -1)
                                 m->mode = 0755;
@@ -1645,6 +1693,7 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
         *ret = v;
         *ret_n = n;
         *ret_owned = owned;
+        *ret_ssh_env = steal_ptr(&sock_env);
         return 0;
 }
 

@@ -54,6 +54,13 @@ struct build_secret {
         const char *env; /* an environment variable, or NULL */
 };
 
+/* --ssh ID=SOCKET: an ssh agent socket for RUN --mount=type=ssh,id=ID
+ * (bind-mounted into the step; never part of a layer or the cache key). */
+struct build_ssh {
+        const char *id;
+        const char *socket; /* a unix socket path */
+};
+
 /* Progress events for the CLI. */
 enum build_event {
         BUILD_EVENT_STEP,   /* a step starts: text = "[stage N/M] INSTRUCTION" */
@@ -77,6 +84,8 @@ struct build_exec_opts {
         enum build_pull_policy pull;
         const struct build_secret *secrets;
         size_t n_secrets;
+        const struct build_ssh *ssh;
+        size_t n_ssh;
         enum build_sandbox_net network;
         /* RUN resource limits through cgroup v2 (0 = none; see
          * build_sandbox_config): bytes, pids.max, milli-CPUs. */

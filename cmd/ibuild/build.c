@@ -48,6 +48,8 @@ build_usage(FILE *f)
               "  --no-cache                do not use the build cache\n"
               "  --pull=missing|always|never  when to pull base images (default missing)\n"
               "  --secret id=ID,src=FILE|env=VAR  a secret for RUN --mount=type=secret\n"
+              "  --ssh default|ID=SOCKET   an ssh agent socket for RUN --mount=type=ssh (repeatable;\n"
+              "                            default: $SSH_AUTH_SOCK)\n"
               "  --network host|none       network of RUN steps (default host)\n"
               "  --memory SIZE             memory limit of each RUN step (512m, 1g)\n"
               "  --cpus N.N                CPU limit of each RUN step (0.5: half a CPU)\n"
@@ -170,15 +172,50 @@ parse_secret(const char *v, struct build_secret *s, char ***owned, struct err **
         return 0;
 }
 
+/* --ssh default | ID | ID=SOCKET (docker build's syntax; key files, which
+ * BuildKit loads into an agent of its own, are refused). */
+static int
+parse_ssh(const char *v, struct build_ssh *ssh, size_t n_ssh, char ***owned, struct err **err)
+{
+        const char *eq = strchr(v, '=');
+        _cleanup_free_ char *id = eq ? xstrndup(v, (size_t) (eq - v)) : xstrdup(v);
+        const char *sock = eq ? eq + 1 : getenv("SSH_AUTH_SOCK");
+        struct stat st;
+
+        if (!*id)
+                return err_set(err, EINVAL, "--ssh %s: the id is empty", v);
+        if (strchr(id, ','))
+                return err_set(err, EINVAL, "--ssh %s: the id has a ','", v);
+        for (size_t k = 0; k < n_ssh; k++)
+                if (strcmp(ssh[k].id, id) == 0)
+                        return err_set(err, EINVAL, "--ssh %s: id '%s' given twice", v, id);
+        if (!sock || !*sock)
+                return err_set(err, EINVAL, "--ssh %s: no socket given and SSH_AUTH_SOCK is not set", v);
+        if (strchr(sock, ','))
+                return err_set(err, ERR_UNSUPPORTED, "--ssh %s: a list of keys is not supported; give an agent socket", v);
+        if (stat(sock, &st) < 0)
+                return err_set(err, errno, "--ssh %s: %s: %s", v, sock, strerror(errno));
+        if (!S_ISSOCK(st.st_mode))
+                return err_set(err, ERR_UNSUPPORTED,
+                               "--ssh %s: %s is not a socket (key files are not supported; run ssh-agent and ssh-add)", v,
+                               sock);
+        *owned = oci_strv_append(*owned, id);
+        ssh[n_ssh].id = (*owned)[oci_strv_len(*owned) - 1];
+        *owned = oci_strv_append(*owned, sock);
+        ssh[n_ssh].socket = (*owned)[oci_strv_len(*owned) - 1];
+        return 0;
+}
+
 int
 ibuild_build(int argc, char **argv)
 {
         _cleanup_err_ struct err *err = NULL;
         _cleanup_free_ const char **tags = NULL, **build_args = NULL, **labels = NULL;
         _cleanup_free_ struct build_secret *secrets = NULL;
+        _cleanup_free_ struct build_ssh *ssh = NULL;
         _cleanup_free_ char *stdin_ctx = NULL;
         char **owned = NULL;
-        size_t n_tags = 0, n_build_args = 0, n_labels = 0, n_secrets = 0;
+        size_t n_tags = 0, n_build_args = 0, n_labels = 0, n_secrets = 0, n_ssh = 0;
         const char *context = NULL, *store_path = NULL, *output = NULL;
         struct build_exec_opts o;
         struct build_exec_result res = {0};
@@ -192,6 +229,7 @@ ibuild_build(int argc, char **argv)
         build_args = xcalloc((size_t) argc + 1, sizeof(char *));
         labels = xcalloc((size_t) argc + 1, sizeof(char *));
         secrets = xcalloc((size_t) argc + 1, sizeof(*secrets));
+        ssh = xcalloc((size_t) argc + 1, sizeof(*ssh));
         o.jobs = (int) sysconf(_SC_NPROCESSORS_ONLN);
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i], *v;
@@ -264,6 +302,14 @@ ibuild_build(int argc, char **argv)
                                 goto out;
                         }
                         n_secrets++;
+                } else if (cli_is_opt(a, "--ssh")) {
+                        VALUE("--ssh");
+                        if (parse_ssh(v, ssh, n_ssh, &owned, &err) < 0) {
+                                cli_print_err(PROG, &err);
+                                rc = 2;
+                                goto out;
+                        }
+                        n_ssh++;
                 } else if (cli_is_opt(a, "--network")) {
                         VALUE("--network");
                         if (strcmp(v, "none") == 0)
@@ -415,6 +461,8 @@ ibuild_build(int argc, char **argv)
         o.n_labels = n_labels;
         o.secrets = secrets;
         o.n_secrets = n_secrets;
+        o.ssh = ssh;
+        o.n_ssh = n_ssh;
         o.store = store;
         o.output_fd = prog.quiet ? -1 : 2;
         if (prog.tty)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bats
+# RUN --mount=type=ssh with ibuild --ssh, as root.  The cases are in
+# build-ssh-cases.bash.
+
+BUILD_MODE=root
+load build-helpers
+load build-ssh-cases
+
+@test "ssh: RUN --mount=type=ssh talks to the agent; nothing of it stays in the image" {
+	case_agent
+}
+
+@test "ssh: a missing agent is skipped, or an error naming the id when required" {
+	case_missing
+}
+
+@test "ssh: bad --ssh values and unsupported mount options are refused by name" {
+	case_bad_values
+}
