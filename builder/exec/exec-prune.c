@@ -123,7 +123,7 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
         _cleanup_free_ char *warning = NULL;
         const char *cache = oci_store_cache_dir(store), *snaps = oci_store_snapshots_dir(store);
         time_t cutoff = time(NULL) - (o->grace_seconds < 0 ? OCI_STORE_GC_GRACE_DEFAULT : o->grace_seconds);
-        DIR *d;
+        _cleanup_closedir_ DIR *cd = NULL, *sd = NULL;
         struct dirent *de;
         int r;
 
@@ -135,8 +135,10 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
                 return err_prefix(err, "prune: reading the images of %s", oci_store_path(store));
 
         /* 1. Cache entries. */
-        d = opendir(cache);
-        while (d && (de = readdir(d))) {
+        cd = opendir(cache);
+        if (!cd && errno != ENOENT)
+                return err_set(err, errno, "prune: opendir %s: %s", cache, strerror(errno));
+        while (cd && (de = readdir(cd))) {
                 _cleanup_free_ char *p = NULL;
 
                 if (!is_hex64(de->d_name))
@@ -146,15 +148,10 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
                         res.entries_kept++;
                         continue;
                 }
-                if (unlink(p) < 0 && errno != ENOENT) {
-                        r = err_set(err, errno, "prune: removing %s: %s", p, strerror(errno));
-                        closedir(d);
-                        return r;
-                }
+                if (unlink(p) < 0 && errno != ENOENT)
+                        return err_set(err, errno, "prune: removing %s: %s", p, strerror(errno));
                 res.entries_removed++;
         }
-        if (d)
-                closedir(d);
         if (o->all) {
                 _cleanup_free_ char *mounts = xasprintf("%s/mounts", cache);
                 _cleanup_free_ char *digests = xasprintf("%s/content-digests", cache);
@@ -177,8 +174,10 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
 
         /* 3. Snapshots of layers no named image or kept entry has, and
          * step / unpack leftovers, older than the grace period. */
-        d = opendir(snaps);
-        while (d && (de = readdir(d))) {
+        sd = opendir(snaps);
+        if (!sd && errno != ENOENT)
+                return err_set(err, errno, "prune: opendir %s: %s", snaps, strerror(errno));
+        while (sd && (de = readdir(sd))) {
                 _cleanup_free_ char *p = NULL, *diff = NULL;
                 bool leftover = strncmp(de->d_name, ".step-", 6) == 0 || strncmp(de->d_name, ".unpack-", 8) == 0;
 
@@ -190,14 +189,10 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
                 if (!older_than(p, cutoff) || (!leftover && !o->all && json_object_get(diffs, diff)))
                         continue;
                 r = build_snapshot_remove(&map, p, err);
-                if (r < 0) {
-                        closedir(d);
+                if (r < 0)
                         return err_prefix(err, "prune");
-                }
                 res.snapshots_removed++;
         }
-        if (d)
-                closedir(d);
         if (ret)
                 *ret = res;
         return 0;
