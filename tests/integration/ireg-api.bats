@@ -219,15 +219,7 @@ push_image() { # REPO TAG -> sets MDIGEST, writes $TMP/manifest
 }
 
 @test "mount without from under auth: 201 only when the caller may pull a repository holding the blob" {
-	htpasswd -Bbc "$TMP/htpasswd" alice alicepw 2>/dev/null
-	htpasswd -Bb "$TMP/htpasswd" carol carolpw 2>/dev/null
-	cat >"$TMP/config.json" <<-JSON
-	{ "auth": { "htpasswd": "$TMP/htpasswd", "realm": "r", "acl": [
-	    {"user":"alice","repos":"**","actions":["*"]},
-	    {"user":"carol","repos":"carol/**","actions":["pull","push"]},
-	    {"user":"carol","repos":"team/**","actions":["pull"]} ] } }
-	JSON
-	start_ireg "$TMP/root2" --config "$TMP/config.json"
+	start_ireg_mount_acl "$TMP/root2"
 	d1=sha256:$(sha "$TMP/layer")
 	d2=sha256:$(sha "$TMP/cfg")
 	assert_equal "$(http_code -u alice:alicepw -X POST --data-binary @"$TMP/layer" "$URL/v2/team/app/blobs/uploads/?digest=$d1")" 201

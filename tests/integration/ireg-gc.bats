@@ -134,15 +134,7 @@ image_manifest() { # CFG LAYER... -> stdout
 }
 
 @test "blob -> repositories index: mount without from uses it, gc repairs it" {
-	htpasswd -Bbc "$TMP/htpasswd" alice alicepw 2>/dev/null
-	htpasswd -Bb "$TMP/htpasswd" carol carolpw 2>/dev/null
-	cat >"$TMP/config.json" <<-JSON
-	{ "auth": { "htpasswd": "$TMP/htpasswd", "realm": "r", "acl": [
-	    {"user":"alice","repos":"**","actions":["*"]},
-	    {"user":"carol","repos":"carol/**","actions":["pull","push"]},
-	    {"user":"carol","repos":"team/**","actions":["pull"]} ] } }
-	JSON
-	start_ireg "$TMP/root2" --config "$TMP/config.json"
+	start_ireg_mount_acl "$TMP/root2"
 	head -c 5000 /dev/urandom >"$TMP/blob"
 	d=sha256:$(sha "$TMP/blob")
 	idx=$TMP/root2/index/blob-repos/sha256/${d:7:2}/${d#sha256:}

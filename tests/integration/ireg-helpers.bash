@@ -39,6 +39,20 @@ start_ireg() {
 	URL=http://$REG
 }
 
+# start_ireg_mount_acl ROOT: start_ireg with htpasswd auth for the mount
+# tests: alice may do anything; carol may push/pull carol/** and pull team/**.
+start_ireg_mount_acl() {
+	htpasswd -Bbc "$TMP/htpasswd" alice alicepw 2>/dev/null
+	htpasswd -Bb "$TMP/htpasswd" carol carolpw 2>/dev/null
+	cat >"$TMP/config.json" <<-JSON
+	{ "auth": { "htpasswd": "$TMP/htpasswd", "realm": "r", "acl": [
+	    {"user":"alice","repos":"**","actions":["*"]},
+	    {"user":"carol","repos":"carol/**","actions":["pull","push"]},
+	    {"user":"carol","repos":"team/**","actions":["pull"]} ] } }
+	JSON
+	start_ireg "$1" --config "$TMP/config.json"
+}
+
 stop_ireg() {
 	kill -TERM "$IREG_PID"
 	wait "$IREG_PID"
