@@ -26,7 +26,7 @@ static const char serve_help[] =
         "                        [::1]:5000 for IPv6, :5000 for every interface)\n"
         "  --root DIR            storage directory (default /var/lib/ireg)\n"
         "  --config FILE.json    settings file: {\"addr\", \"root\", \"threads\", \"log\",\n"
-        "                        \"chunk_min_length\","
+        "                        \"chunk_min_length\",\n"
         "                        \"tls\": {\"cert\", \"key\", \"client_ca\"}, \"auth\": {...}}\n"
         "                        (the \"auth\" object is described in registry/auth/auth.h:\n"
         "                        htpasswd, token issuing/verification, ACL)\n"
