@@ -134,8 +134,9 @@ build_mount_spec_parse(const char *spec, struct build_mount_spec *ret, struct er
                 if (strcmp(k, "type") == 0) {
                         if (strcmp(val, "bind") != 0 && strcmp(val, "cache") != 0 && strcmp(val, "tmpfs") != 0 &&
                             strcmp(val, "secret") != 0 && strcmp(val, "ssh") != 0) {
-                                r = err_set(err, ERR_PARSE, "--mount %s: unknown type '%s' (bind, cache, tmpfs, secret)",
-                                            spec, val);
+                                r = err_set(err, ERR_PARSE,
+                                            "--mount %s: unknown type '%s' (bind, cache, tmpfs, secret, ssh)", spec,
+                                            val);
                                 goto fail;
                         }
                         m.type = val;
