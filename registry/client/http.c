@@ -948,6 +948,22 @@ slot_end(struct batch *b, struct batch_slot *s, int r, struct reg_req **req, str
         return b->ops->finish(s->item, b->userdata, r, req, resp, err);
 }
 
+/* Put slot S's prepared transfer on the multi handle; when that fails,
+ * the transfer is ended and a negative errno returned. */
+static int
+slot_add(struct batch *b, struct batch_slot *s, struct err **err)
+{
+        if (curl_multi_add_handle(b->m, s->h) == CURLM_OK) {
+                s->in_multi = true;
+                return 0;
+        }
+        struct err *e = NULL;
+        bool tr;
+        xfer_end(&s->call.x, CURLE_FAILED_INIT, &tr, &e);
+        err_clear(&e);
+        return err_set(err, ENOMEM, "curl_multi_add_handle failed");
+}
+
 /* Start an attempt of slot S's call, on the multi handle; when it cannot
  * start, the item hears of it (and may ask for another request). */
 static int
@@ -955,15 +971,9 @@ slot_attempt(struct batch *b, struct batch_slot *s, struct err **err)
 {
         for (;;) {
                 int r = call_attempt(&s->call, s->h, err);
-                if (r >= 0 && curl_multi_add_handle(b->m, s->h) != CURLM_OK) {
-                        struct err *e = NULL;
-                        bool tr;
-                        xfer_end(&s->call.x, CURLE_FAILED_INIT, &tr, &e);
-                        err_clear(&e);
-                        r = err_set(err, ENOMEM, "curl_multi_add_handle failed");
-                }
+                if (r >= 0)
+                        r = slot_add(b, s, err);
                 if (r >= 0) {
-                        s->in_multi = true;
                         s->waiting = false;
                         return 0;
                 }
@@ -995,15 +1005,9 @@ slot_done(struct batch *b, struct batch_slot *s, CURLcode cc, struct err **err)
         enum call_step step;
         int r = call_finish(&s->call, s->h, cc, &step, err);
         if (r >= 0 && step == CALL_PERFORM) {
-                if (curl_multi_add_handle(b->m, s->h) == CURLM_OK) {
-                        s->in_multi = true;
+                r = slot_add(b, s, err);
+                if (r >= 0)
                         return 0;
-                }
-                struct err *e = NULL;
-                bool tr;
-                xfer_end(&s->call.x, CURLE_FAILED_INIT, &tr, &e);
-                err_clear(&e);
-                r = err_set(err, ENOMEM, "curl_multi_add_handle failed");
         }
         if (r >= 0 && step == CALL_WAIT) {
                 s->waiting = true;
