@@ -707,9 +707,8 @@ mark_keep(struct oci_store *store, const struct digest *d, json_t *marked, struc
         return r;
 }
 
-/* Is NAME a build cache entry's file name (64 lowercase hex)? */
-static bool
-is_cache_entry_name(const char *name)
+bool
+oci_store_is_hex_name(const char *name)
 {
         return strlen(name) == 64 && is_hex(name);
 }
@@ -732,7 +731,7 @@ mark_cache(struct oci_store *store, json_t *marked, struct err **err)
                 json_t *v, *l;
                 size_t len, i;
 
-                if (!is_cache_entry_name(de->d_name))
+                if (!oci_store_is_hex_name(de->d_name))
                         continue;
                 path = xasprintf("%s/%s", store->cache, de->d_name);
                 if (fs_read_file(path, LIMIT_CONFIG_SIZE, &buf, &len, NULL) < 0)

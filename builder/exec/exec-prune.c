@@ -25,17 +25,6 @@ build_prune_opts_init(struct build_prune_opts *o)
         o->grace_seconds = -1;
 }
 
-static bool
-is_hex64(const char *s)
-{
-        size_t n = 0;
-
-        for (; s[n]; n++)
-                if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-                        return false;
-        return n == 64;
-}
-
 /* Add the diff_ids of config blob DIGEST to DIFFS (a set); a config that
  * is missing or does not parse adds nothing. */
 static void
@@ -141,7 +130,7 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
         while (cd && (de = readdir(cd))) {
                 _cleanup_free_ char *p = NULL;
 
-                if (!is_hex64(de->d_name))
+                if (!oci_store_is_hex_name(de->d_name))
                         continue;
                 p = xasprintf("%s/%s", cache, de->d_name);
                 if (!entry_unneeded(p, o->all, &rc)) {
@@ -181,7 +170,7 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
                 _cleanup_free_ char *p = NULL, *diff = NULL;
                 bool leftover = strncmp(de->d_name, ".step-", 6) == 0 || strncmp(de->d_name, ".unpack-", 8) == 0;
 
-                if (!leftover && !is_hex64(de->d_name))
+                if (!leftover && !oci_store_is_hex_name(de->d_name))
                         continue;
                 p = xasprintf("%s/%s", snaps, de->d_name);
                 diff = xasprintf("sha256:%s", de->d_name);
