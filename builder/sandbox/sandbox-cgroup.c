@@ -501,24 +501,30 @@ enable_controllers(int basefd, const char *base, unsigned want, char **ret_why)
         return have;
 }
 
+/* The SANDBOX_CG_* bits of the limits CFG sets. */
+static unsigned
+limits_wanted(const struct build_sandbox_config *cfg)
+{
+        return (cfg->memory_max ? SANDBOX_CG_MEMORY : 0) | (cfg->pids_max ? SANDBOX_CG_PIDS : 0) |
+               (cfg->cpu_millis ? SANDBOX_CG_CPU : 0);
+}
+
 int
 sandbox_cgroup_setup(const struct build_sandbox_config *cfg, struct sandbox_cgroup *ret_cg, char **warnings,
                      struct err **err)
 {
         _cleanup_free_ char *mi = NULL, *self = NULL, *dir = NULL;
         struct err *e = NULL;
+        unsigned want = limits_wanted(cfg);
 
-        if (!cfg->memory_max && !cfg->pids_max && !cfg->cpu_millis) {
+        if (!want) {
                 *ret_cg = (struct sandbox_cgroup){.dirfd = -1};
                 return 0;
         }
         if (fs_read_file("/proc/self/mountinfo", LIMIT_PROC_FILE, &mi, NULL, &e) < 0 ||
             fs_read_file("/proc/self/cgroup", LIMIT_PROC_FILE, &self, NULL, &e) < 0 ||
             sandbox_cgroup_find(mi, self, &dir, &e) < 0) {
-                warn_each(warnings, cfg,
-                          (cfg->memory_max ? SANDBOX_CG_MEMORY : 0) | (cfg->pids_max ? SANDBOX_CG_PIDS : 0) |
-                              (cfg->cpu_millis ? SANDBOX_CG_CPU : 0),
-                          "%s", err_msg(&e));
+                warn_each(warnings, cfg, want, "%s", err_msg(&e));
                 err_clear(&e);
                 *ret_cg = (struct sandbox_cgroup){.dirfd = -1};
                 return 0;
@@ -535,15 +541,9 @@ sandbox_cgroup_setup_in(const struct build_sandbox_config *cfg, const char *dir,
         _cleanup_free_ char *base = NULL, *why = NULL, *ctl = NULL;
         _cleanup_free_ char *name = NULL;
         _cleanup_close_ int basefd = -1;
-        unsigned want = 0, apply;
+        unsigned want = limits_wanted(cfg), apply;
         size_t nfiles;
 
-        if (cfg->memory_max)
-                want |= SANDBOX_CG_MEMORY;
-        if (cfg->pids_max)
-                want |= SANDBOX_CG_PIDS;
-        if (cfg->cpu_millis)
-                want |= SANDBOX_CG_CPU;
         if (!want)
                 goto done;
 
