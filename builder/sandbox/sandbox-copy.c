@@ -95,35 +95,13 @@ overlay_xattr(const char *name)
         return strncmp(name, "user.overlay.", 13) == 0 || strncmp(name, "trusted.overlay.", 16) == 0;
 }
 
-/* Copy the xattrs of SRC to DST (both paths, not followed), except
- * overlayfs' own; unsupported or refused names are skipped. */
+/* Call FN for each xattr of PATH (not followed) except overlayfs' own;
+ * names that cannot be read are skipped. */
 static void
-copy_xattrs(const char *src, const char *dst)
-{
-        char list[XATTR_LIST_MAX_LOCAL];
-        ssize_t n = llistxattr(src, list, sizeof(list));
-
-        for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t) strlen(list + off) + 1) {
-                const char *name = list + off;
-                char val[XATTR_LIST_MAX_LOCAL];
-                ssize_t vl;
-
-                if (overlay_xattr(name))
-                        continue;
-                vl = lgetxattr(src, name, val, sizeof(val));
-                if (vl >= 0)
-                        lsetxattr(dst, name, val, (size_t) vl, 0);
-        }
-}
-
-/* All xattrs of PATH except overlay ones, as one comparable blob. */
-static char *
-xattr_blob(const char *path, size_t *ret_len)
+each_xattr(const char *path, void (*fn)(const char *name, const char *val, size_t len, void *arg), void *arg)
 {
         char list[XATTR_LIST_MAX_LOCAL];
         ssize_t n = llistxattr(path, list, sizeof(list));
-        size_t len = 0;
-        char *out = xmalloc(1);
 
         for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t) strlen(list + off) + 1) {
                 const char *name = list + off;
@@ -133,16 +111,51 @@ xattr_blob(const char *path, size_t *ret_len)
                 if (overlay_xattr(name))
                         continue;
                 vl = lgetxattr(path, name, val, sizeof(val));
-                if (vl < 0)
-                        continue;
-                out = xrealloc(out, len + strlen(name) + 1 + (size_t) vl + 1);
-                memcpy(out + len, name, strlen(name) + 1);
-                len += strlen(name) + 1;
-                memcpy(out + len, val, (size_t) vl);
-                len += (size_t) vl;
+                if (vl >= 0)
+                        fn(name, val, (size_t) vl, arg);
         }
-        *ret_len = len;
-        return out;
+}
+
+static void
+set_xattr(const char *name, const char *val, size_t len, void *dst)
+{
+        lsetxattr(dst, name, val, len, 0);
+}
+
+/* Copy the xattrs of SRC to DST (both paths, not followed), except
+ * overlayfs' own; unsupported or refused names are skipped. */
+static void
+copy_xattrs(const char *src, const char *dst)
+{
+        each_xattr(src, set_xattr, (void *) dst);
+}
+
+struct blob {
+        char *data;
+        size_t len;
+};
+
+static void
+blob_add(const char *name, const char *val, size_t len, void *arg)
+{
+        struct blob *b = arg;
+        size_t nl = strlen(name) + 1;
+
+        b->data = xrealloc(b->data, b->len + nl + len + 1);
+        memcpy(b->data + b->len, name, nl);
+        memcpy(b->data + b->len + nl, val, len);
+        b->len += nl + len;
+}
+
+/* All xattrs of PATH except overlay ones, as one comparable blob. */
+static char *
+xattr_blob(const char *path, size_t *ret_len)
+{
+        struct blob b = {.data = xmalloc(1)};
+
+        each_xattr(path, blob_add, &b);
+        *ret_len = b.len;
+        return b.data;
 }
 
 static int
