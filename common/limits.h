@@ -37,5 +37,10 @@
 #define LIMIT_TOKEN_PARAMS (64 * 1024)
 #define LIMIT_TOKEN_SCOPES 64
 #define LIMIT_CRED_HELPER_OUTPUT (64 * 1024)
+/* ssh agent protocol: one message relayed by the RUN --mount=type=ssh
+ * forwarder (OpenSSH's agent refuses longer ones too), and connections
+ * open at once through one step's forwarder. */
+#define LIMIT_SSH_AGENT_MSG (256 * 1024)
+#define LIMIT_SSH_AGENT_CONNS 64
 
 #endif
