@@ -138,15 +138,30 @@ digest_parse(const char *s, struct digest *ret, struct err **err)
         if (strlen(enc) != hexlen)
                 return err_set(err, ERR_DIGEST_INVALID, "invalid digest '%s': %s needs %zu hex characters, got %zu", s,
                                digest_alg_name(d.alg), hexlen, strlen(enc));
-        for (i = 0; i < hexlen; i++)
-                if (!((enc[i] >= '0' && enc[i] <= '9') || (enc[i] >= 'a' && enc[i] <= 'f')))
-                        return err_set(err, ERR_DIGEST_INVALID,
-                                       "invalid digest '%s': %s must be lower-case hex", s,
-                                       digest_alg_name(d.alg));
+        if (!digest_is_hex(enc, hexlen))
+                return err_set(err, ERR_DIGEST_INVALID, "invalid digest '%s': %s must be lower-case hex", s,
+                               digest_alg_name(d.alg));
         memcpy(d.str, s, alen + 1 + hexlen + 1);
         memcpy(d.hex, enc, hexlen + 1);
         *ret = d;
         return 0;
+}
+
+bool
+digest_is_hex(const char *s, size_t len)
+{
+        if (len == 0)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+bool
+digest_is_sha256_hex(const char *s)
+{
+        return strnlen(s, 65) == 64 && digest_is_hex(s, 64);
 }
 
 void

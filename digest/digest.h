@@ -47,6 +47,15 @@ int digest_parse(const char *s, struct digest *ret, struct err **err);
 /* True when S matches the general grammar (any algorithm). */
 bool digest_grammar_ok(const char *s);
 
+/* True when S is LEN > 0 characters of lower-case hex ([0-9a-f]), the
+ * encoding of the registered algorithms.  Reads at most LEN bytes. */
+bool digest_is_hex(const char *s, size_t len);
+
+/* True when the NUL-terminated S is exactly 64 lower-case hex characters:
+ * a sha256 encoded part, as in an image ID and in the file names of blobs,
+ * build cache entries and layer snapshots. */
+bool digest_is_sha256_hex(const char *s);
+
 /* Name of ALG ("sha256"). */
 const char *digest_alg_name(enum digest_alg alg);
 

@@ -14,8 +14,6 @@
 
 #define INDEX_FILE "index.json"
 
-#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
-
 static int
 check_index(const json_t *idx, const char *where, struct err **err)
 {

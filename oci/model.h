@@ -39,6 +39,9 @@
 #include "oci/mediatype.h"
 #include "oci/platform.h"
 
+/* A json_t * dropped (json_decref) when it leaves scope; NULL is fine. */
+#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
+
 /* Well-known annotation keys. */
 #define OCI_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 #define OCI_ANNOTATION_CREATED "org.opencontainers.image.created"

@@ -334,17 +334,6 @@ oci_ref_dup(const struct oci_ref *ref)
 }
 
 static bool
-all_hex64(const char *s)
-{
-        if (strlen(s) != 64)
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-                        return false;
-        return true;
-}
-
-static bool
 is_docker_alias(const char *d)
 {
         return strcmp(d, "docker.io") == 0 || strcmp(d, "index.docker.io") == 0 ||
@@ -434,7 +423,7 @@ oci_ref_parse_mode(const char *s, enum oci_ref_mode mode, struct oci_ref **ret_r
                 path = xstrndup(s + off, name_len - off);
         }
 
-        if (mode == OCI_REF_DOCKER && all_hex64(s))
+        if (mode == OCI_REF_DOCKER && digest_is_sha256_hex(s))
                 return err_set(err, ERR_REFERENCE_INVALID,
                                "invalid reference \"%s\": a repository name cannot be a 64-character hex string "
                                "(did you mean an image ID?)",

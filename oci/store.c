@@ -27,8 +27,6 @@ struct oci_store {
         struct oci_layout *layout;
 };
 
-#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
-
 static void
 unlockp(int *fd)
 {
@@ -392,17 +390,6 @@ find_digest(const struct oci_layout_entry *e, size_t n, const char *digest, cons
         return found;
 }
 
-static bool
-is_hex(const char *s)
-{
-        if (!*s)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-                        return false;
-        return true;
-}
-
 static int
 found(const struct oci_layout_entry *e, struct oci_descriptor *ret_desc, char **ret_name)
 {
@@ -473,7 +460,7 @@ resolve_locked(struct oci_store *store, const char *what, const struct oci_layou
 
         /* A digest prefix, as "docker image ls" shows IDs. */
         hex = strncmp(what, "sha256:", 7) == 0 ? what + 7 : what;
-        if (strlen(hex) >= 4 && strlen(hex) < 64 && is_hex(hex)) {
+        if (strlen(hex) >= 4 && strlen(hex) < 64 && digest_is_hex(hex, strlen(hex))) {
                 const struct oci_layout_entry *first = NULL;
                 _cleanup_free_ char *cands = NULL;
                 size_t matches = 0;
@@ -707,12 +694,6 @@ mark_keep(struct oci_store *store, const struct digest *d, json_t *marked, struc
         return r;
 }
 
-bool
-oci_store_is_hex_name(const char *name)
-{
-        return strlen(name) == 64 && is_hex(name);
-}
-
 /* Mark the blobs the build cache entries (STORE/cache/<hex>: JSON with a
  * "config" digest and "layers" descriptors) point to: they are roots, so a
  * GC never leaves an entry pointing to a removed blob.  An entry that does
@@ -731,7 +712,7 @@ mark_cache(struct oci_store *store, json_t *marked, struct err **err)
                 json_t *v, *l;
                 size_t len, i;
 
-                if (!oci_store_is_hex_name(de->d_name))
+                if (!digest_is_sha256_hex(de->d_name))
                         continue;
                 path = xasprintf("%s/%s", store->cache, de->d_name);
                 if (fs_read_file(path, LIMIT_CONFIG_SIZE, &buf, &len, NULL) < 0)

@@ -71,10 +71,6 @@ const char *oci_store_snapshots_dir(const struct oci_store *store);
 const char *oci_store_cache_dir(const struct oci_store *store);
 const char *oci_store_tmp_dir(const struct oci_store *store);
 
-/* Is NAME 64 lowercase hex (the file name of a build cache entry under
- * cache/, or of a layer's snapshot under snapshots/)? */
-bool oci_store_is_hex_name(const char *name);
-
 /* Take the store lock (shared or EXCLUSIVE), blocking.  Returns a lock fd
  * (>= 0) to hand to oci_store_unlock.  For callers that need several steps
  * under one lock; never call other oci_store_* functions that lock while

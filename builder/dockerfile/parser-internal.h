@@ -1,8 +1,9 @@
 /* Helpers shared by the Dockerfile parser's files (parser.c, json.c, dump.c,
- * validate.c, lint.c).  Not part of the public API. */
+ * validate.c, lint.c, shell.c).  Not part of the public API. */
 #ifndef BUILDER_DOCKERFILE_PARSER_INTERNAL_H
 #define BUILDER_DOCKERFILE_PARSER_INTERNAL_H
 
+#include <locale.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,14 @@ void df_buf_addf(struct df_buf *b, const char *fmt, ...) __attribute__((format(p
 /* Hand out the string (never NULL: "" when empty); the buffer is reset. */
 char *df_buf_steal(struct df_buf *b);
 void df_buf_free(struct df_buf *b);
+
+/* Go's unicode.IsSpace for code point R: '\t' '\n' '\v' '\f' '\r' ' '
+ * U+0085 U+00A0 and the Z-category spaces. */
+bool df_is_uspace(uint32_t r);
+
+/* The C.UTF-8 locale, made once (thread-safe), for classifying non-ASCII
+ * characters; (locale_t) 0 when the system lacks it. */
+locale_t df_utf8_locale(void);
 
 /* The byte length of the Unicode white space (Go's unicode.IsSpace) that
  * starts at P (before END), or 0 when P starts no white space. */

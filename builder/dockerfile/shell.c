@@ -4,12 +4,12 @@
 #include "builder/dockerfile/shell.h"
 
 #include <locale.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wctype.h>
 
+#include "builder/dockerfile/parser-internal.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
 #include "common/utf8.h"
@@ -76,44 +76,23 @@ build_shell_strv_free(char **v)
 
 /* ---- UTF-8 and character classes ---- */
 
-
-/* Go's unicode.IsSpace: the Latin-1 spaces plus Unicode White_Space. */
-static bool
-is_space(uint32_t c)
-{
-        switch (c) {
-        case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-        case 0x85: case 0xa0: case 0x1680: case 0x2028: case 0x2029:
-        case 0x202f: case 0x205f: case 0x3000:
-                return true;
-        }
-        return c >= 0x2000 && c <= 0x200a;
-}
-
-static locale_t utf8_locale;
-static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
-
-static void
-utf8_locale_init(void)
-{
-        utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
-}
-
 /* Go's unicode.IsLetter / IsDigit for a name character.  Non-ASCII
  * characters are classified with the C.UTF-8 locale; without it every
  * non-ASCII character counts as a letter. */
 static bool
 is_name_char(uint32_t c)
 {
+        locale_t loc;
+
         if (c < 0x80)
                 return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                        c == '_';
         if (c == 0xfffd)
                 return false;
-        pthread_once(&utf8_once, utf8_locale_init);
-        if (utf8_locale == (locale_t) 0)
+        loc = df_utf8_locale();
+        if (loc == (locale_t) 0)
                 return true;
-        return iswalnum_l((wint_t) c, utf8_locale);
+        return iswalnum_l((wint_t) c, loc);
 }
 
 /* ---- glob patterns ---- */
@@ -273,7 +252,7 @@ words_add_text(struct words *w, const char *s, size_t n)
                 uint32_t c;
                 size_t l = utf8_next(s + i, n - i, &c);
 
-                if (is_space(c)) {
+                if (df_is_uspace(c)) {
                         if (w->in_word && w->cur.len > 0)
                                 words_flush(w);
                 } else {

@@ -90,8 +90,8 @@ df_buf_free(struct df_buf *b)
 
 /* Go's unicode.IsSpace: '\t' '\n' '\v' '\f' '\r' ' ' U+0085 U+00A0 and the
  * Z-category spaces. */
-static bool
-is_uspace(uint32_t r)
+bool
+df_is_uspace(uint32_t r)
 {
         switch (r) {
         case '\t':
@@ -124,7 +124,7 @@ df_uspace_len(const char *p, const char *end)
         if ((unsigned char) *p < 0x80)
                 return (*p == ' ' || (*p >= '\t' && *p <= '\r')) ? 1 : 0;
         n = utf8_next(p, (size_t) (end - p), &r);
-        return is_uspace(r) ? n : 0;
+        return df_is_uspace(r) ? n : 0;
 }
 
 static locale_t utf8_locale;
@@ -136,6 +136,13 @@ utf8_locale_init(void)
         utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
 }
 
+locale_t
+df_utf8_locale(void)
+{
+        pthread_once(&utf8_once, utf8_locale_init);
+        return utf8_locale;
+}
+
 /* Go's unicode.IsPrint: categories L, M, N, P, S and U+0020.  The C.UTF-8
  * locale knows which code points are assigned graphic characters; the
  * classes glibc counts as printable but Go does not (spaces other than
@@ -143,9 +150,11 @@ utf8_locale_init(void)
 static bool
 is_go_print(uint32_t r)
 {
+        locale_t loc;
+
         if (r < 0x80)
                 return r >= 0x20 && r < 0x7F;
-        if (r < 0xA0 || is_uspace(r) || r == 0xAD)
+        if (r < 0xA0 || df_is_uspace(r) || r == 0xAD)
                 return false;
         if ((r >= 0x600 && r <= 0x605) || r == 0x61C || r == 0x6DD || r == 0x70F || r == 0x890 || r == 0x891 ||
             r == 0x8E2 || r == 0x180E || (r >= 0x200B && r <= 0x200F) || (r >= 0x202A && r <= 0x202E) ||
@@ -155,9 +164,9 @@ is_go_print(uint32_t r)
                 return false;
         if ((r >= 0xE000 && r <= 0xF8FF) || r >= 0xF0000 || (r & 0xFFFE) == 0xFFFE || (r >= 0xFDD0 && r <= 0xFDEF))
                 return false;
-        pthread_once(&utf8_once, utf8_locale_init);
-        if (utf8_locale != (locale_t) 0)
-                return iswprint_l((wint_t) r, utf8_locale) != 0;
+        loc = df_utf8_locale();
+        if (loc != (locale_t) 0)
+                return iswprint_l((wint_t) r, loc) != 0;
         return true;
 }
 

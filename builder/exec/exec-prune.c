@@ -16,8 +16,6 @@
 #include "common/limits.h"
 #include "oci/layout.h"
 
-#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
-
 void
 build_prune_opts_init(struct build_prune_opts *o)
 {
@@ -130,7 +128,7 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
         while (cd && (de = readdir(cd))) {
                 _cleanup_free_ char *p = NULL;
 
-                if (!oci_store_is_hex_name(de->d_name))
+                if (!digest_is_sha256_hex(de->d_name))
                         continue;
                 p = xasprintf("%s/%s", cache, de->d_name);
                 if (!entry_unneeded(p, o->all, &rc)) {
@@ -170,7 +168,7 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
                 _cleanup_free_ char *p = NULL, *diff = NULL;
                 bool leftover = strncmp(de->d_name, ".step-", 6) == 0 || strncmp(de->d_name, ".unpack-", 8) == 0;
 
-                if (!leftover && !oci_store_is_hex_name(de->d_name))
+                if (!leftover && !digest_is_sha256_hex(de->d_name))
                         continue;
                 p = xasprintf("%s/%s", snaps, de->d_name);
                 diff = xasprintf("sha256:%s", de->d_name);

@@ -1255,6 +1255,20 @@ run_argv(const struct xstage *s, const struct build_plan_instr *in)
         return command_vec(s, in->args, in->n_args, false);
 }
 
+/* The stage a RUN --mount from=FROM names: a stage name, else a stage
+ * index (as BuildKit accepts); -1 when neither. */
+static int
+mount_from_stage(struct xctx *x, const char *from)
+{
+        int si = build_plan_find_stage(x->plan, from);
+        char *endp;
+        long idx = strtol(from, &endp, 10);
+
+        if (si < 0 && *endp == '\0' && idx >= 0 && (size_t) idx < x->plan->n_stages)
+                si = (int) idx;
+        return si;
+}
+
 static int
 parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mount **ret, size_t *ret_n,
              char ***ret_owned, char **ret_ssh_env, struct err **err);
@@ -1627,12 +1641,8 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
 
                         m->type = BUILD_MOUNT_BIND;
                         if (from) {
-                                int si = build_plan_find_stage(x->plan, from);
-                                char *endp;
-                                long idx = strtol(from, &endp, 10);
+                                int si = mount_from_stage(x, from);
 
-                                if (si < 0 && *endp == '\0' && idx >= 0 && (size_t) idx < x->plan->n_stages)
-                                        si = (int) idx;
                                 if (si < 0) {
                                         r = err_set(err, ERR_UNSUPPORTED, "%s:%d: --mount from=%s: only stages are supported",
                                                     x->df_name, in->line, from);
@@ -1769,12 +1779,8 @@ run_sources(struct xctx *x, const struct build_plan_instr *in, char **ret, struc
                 if (strcmp(type, "bind") != 0)
                         continue;
                 if (from) {
-                        int si = build_plan_find_stage(x->plan, from);
-                        char *endp;
-                        long idx = strtol(from, &endp, 10);
+                        int si = mount_from_stage(x, from);
 
-                        if (si < 0 && *endp == '\0' && idx >= 0 && (size_t) idx < x->plan->n_stages)
-                                si = (int) idx;
                         if (si < 0)
                                 continue; /* parse_mounts names the error */
                         part = xasprintf("bind stage %s %s %s", x->stages[si].key, src ? src : "/", target);

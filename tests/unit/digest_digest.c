@@ -193,6 +193,31 @@ file_digest(void **state)
         err_clear(&e);
 }
 
+static void
+hex_checks(void **state)
+{
+        char s[66];
+
+        (void) state;
+        assert_true(digest_is_hex("0123456789abcdef", 16));
+        assert_true(digest_is_hex("ab!", 2)); /* reads only LEN bytes */
+        assert_false(digest_is_hex("", 0));
+        assert_false(digest_is_hex("abcG", 4));
+        assert_false(digest_is_hex("ABCD", 4));
+        assert_true(digest_is_sha256_hex(ABC256 + 7));
+        assert_false(digest_is_sha256_hex(ABC256));
+        assert_false(digest_is_sha256_hex(ABC512 + 7)); /* 128, not 64 */
+        memcpy(s, ABC256 + 7, 64);
+        s[64] = '0';
+        s[65] = '\0';
+        assert_false(digest_is_sha256_hex(s)); /* 65 */
+        s[63] = '\0';
+        assert_false(digest_is_sha256_hex(s)); /* 63 */
+        s[63] = 'F';
+        s[64] = '\0';
+        assert_false(digest_is_sha256_hex(s)); /* upper case */
+}
+
 int
 main(void)
 {
@@ -200,7 +225,7 @@ main(void)
                 cmocka_unit_test(known_vectors), cmocka_unit_test(parse_valid),
                 cmocka_unit_test(parse_invalid), cmocka_unit_test(grammar),
                 cmocka_unit_test(verifier),      cmocka_unit_test(file_digest),
-                cmocka_unit_test(copy_by_value),
+                cmocka_unit_test(copy_by_value), cmocka_unit_test(hex_checks),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
