@@ -767,17 +767,26 @@ oci_store_gc(struct oci_store *store, const struct oci_store_gc_opts *opts, stru
         /* Mark.  A manifest that is missing or corrupt cannot be followed;
          * what it would reference is then unreachable and swept, like any
          * blob nothing names. */
-        r = oci_layout_walk(store->layout, OCI_WALK_SKIP_MISSING, mark_cb, marked, err);
-        if (r < 0)
-                return err_prefix(err, "garbage collection of %s", store->path);
+        if (opts->roots) {
+                const char *k;
+                json_t *v;
+
+                /* The caller read index.json and cache/ already. */
+                json_object_foreach((json_t *) opts->roots, k, v)
+                        json_object_set_new(marked, k, json_true());
+        } else {
+                r = oci_layout_walk(store->layout, OCI_WALK_SKIP_MISSING, mark_cb, marked, err);
+                if (r < 0)
+                        return err_prefix(err, "garbage collection of %s", store->path);
+                r = mark_cache(store, marked, err);
+                if (r < 0)
+                        return err_prefix(err, "garbage collection of %s", store->path);
+        }
         for (size_t i = 0; i < opts->n_keep; i++) {
                 r = mark_keep(store, &opts->keep[i], marked, err);
                 if (r < 0)
                         return err_prefix(err, "garbage collection of %s", store->path);
         }
-        r = mark_cache(store, marked, err);
-        if (r < 0)
-                return err_prefix(err, "garbage collection of %s", store->path);
 
         /* Sweep, sparing anything modified after the cutoff: a blob written
          * (or re-added) by a concurrent writer that has not tagged it yet. */

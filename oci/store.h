@@ -128,6 +128,15 @@ struct oci_store_gc_opts {
                                       manifests/configs/layers); a manifest
                                       or index among them is walked */
         size_t n_keep;
+        /* The roots as the caller has already found them, or NULL (the GC
+         * finds them).  When set, the GC neither walks index.json nor reads
+         * cache/: ROOTS, an object whose keys are blob digests, must name
+         * every blob reachable from index.json and every config and layer
+         * of the build cache entries that stay; KEEP is still walked.
+         * Only a caller that keeps other writers out from reading those
+         * to the end of the GC can promise that (ibuild prune, which reads
+         * them anyway to decide what to remove). */
+        const json_t *roots;
 };
 
 struct oci_store_gc_result {
@@ -142,7 +151,8 @@ struct oci_store_gc_result {
  * index.json (through indexes, manifests → config, layers, subject), from
  * OPTS->keep and from the build cache entries (cache/<64 hex>: JSON whose
  * "config" digest and "layers"[].digest are roots, so the GC never strands
- * a cache entry; remove entries first to release their blobs), then remove
+ * a cache entry; remove entries first to release their blobs) -- or, with
+ * OPTS->roots, just those and OPTS->keep -- then remove
  * every other blob in blobs/<alg>/ whose mtime is older than the grace
  * period, and stale writer temp files.  OPTS may be NULL (defaults).
  * *ret_result (may be NULL) is cleared with oci_store_gc_result_clear.

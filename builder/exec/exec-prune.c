@@ -45,6 +45,8 @@ struct reach {
         struct oci_layout *layout;
         json_t *blobs; /* digests reachable from index.json */
         json_t *diffs; /* diff_ids of the configs among them */
+        json_t *roots; /* blobs + the config and layers of kept entries:
+                          what the GC keeps (it reads none of it again) */
 };
 
 static int
@@ -53,6 +55,7 @@ reach_cb(const struct oci_walk_item *it, void *userdata, struct err **err)
         struct reach *r = userdata;
 
         json_object_set_new(r->blobs, it->digest.str, json_true());
+        json_object_set_new(r->roots, it->digest.str, json_true());
         if (it->kind == OCI_WALK_CONFIG)
                 add_diff_ids(r->layout, it->digest.str, r->diffs);
         return 0;
@@ -60,7 +63,8 @@ reach_cb(const struct oci_walk_item *it, void *userdata, struct err **err)
 
 /* Should cache entry PATH go?  With ALL, yes; else when it does not parse
  * or one of its layers is not part of a named image.  A kept entry's
- * config adds its diff_ids to R->diffs (its snapshots stay). */
+ * config adds its diff_ids to R->diffs (its snapshots stay), and its config
+ * and layers are GC roots (R->roots). */
 static bool
 entry_unneeded(const char *path, bool all, struct reach *r)
 {
@@ -84,6 +88,8 @@ entry_unneeded(const char *path, bool all, struct reach *r)
                 if (!json_is_string(d) || !json_object_get(r->blobs, json_string_value(d)))
                         return true;
         }
+        /* (Its layers are in R->blobs, so R->roots has them already.) */
+        json_object_set_new(r->roots, json_string_value(cfg), json_true());
         add_diff_ids(r->layout, json_string_value(cfg), r->diffs);
         return false;
 }
@@ -102,9 +108,9 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
                  struct err **err)
 {
         struct build_prune_result res = {0};
-        _cleanup_json_ json_t *blobs = json_object(), *diffs = json_object();
-        struct reach rc = {.layout = oci_store_layout(store), .blobs = blobs, .diffs = diffs};
-        struct oci_store_gc_opts go = {.grace_seconds = o->grace_seconds};
+        _cleanup_json_ json_t *blobs = json_object(), *diffs = json_object(), *roots = json_object();
+        struct reach rc = {.layout = oci_store_layout(store), .blobs = blobs, .diffs = diffs, .roots = roots};
+        struct oci_store_gc_opts go = {.grace_seconds = o->grace_seconds, .roots = roots};
         struct oci_store_gc_result gr = {0};
         struct build_idmap map;
         _cleanup_free_ char *warning = NULL;

@@ -588,6 +588,57 @@ gc_keeps_cache_entries(void **state)
         oci_store_free(s);
 }
 
+/* With opts.roots the GC takes the caller's roots as they are: it walks
+ * neither index.json nor cache/ (ibuild prune read both already), so a
+ * named image's blobs and a cache entry's blobs go unless ROOTS names them,
+ * and what ROOTS names stays; KEEP is still walked. */
+static void
+gc_with_roots(void **state)
+{
+        struct oci_store *s = open_store();
+        _cleanup_json_ json_t *roots = json_object();
+        struct oci_store_gc_opts opts = {.grace_seconds = 0, .roots = roots};
+        struct oci_store_gc_result res;
+        struct oci_descriptor a, b;
+        struct image ia, ib;
+        struct digest cached, loose;
+        _cleanup_free_ char *entry = NULL, *json = NULL;
+        struct err *e = NULL;
+
+        make_image(s, "layer A", "2024-01-01T00:00:00Z", &ia, &a);
+        assert_ok(oci_store_tag(s, "a", &a, err));
+        make_image(s, "layer B", "2024-01-02T00:00:00Z", &ib, &b);
+        add_str(s, "cached layer", &cached);
+        add_str(s, "loose", &loose);
+        entry = xasprintf("%s/%s", oci_store_cache_dir(s), "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        json = xasprintf("{\"config\":\"%s\",\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+                         "\"digest\":\"%s\",\"size\":12}]}",
+                         loose.str, cached.str);
+        assert_int_equal(fs_write_atomic(entry, json, strlen(json), 0644, &e), 0);
+
+        /* ROOTS: image A's manifest and config only, and the loose blob;
+         * KEEP: image B's manifest (walked: its config and layer stay). */
+        json_object_set_new(roots, ia.manifest.str, json_true());
+        json_object_set_new(roots, ia.config.str, json_true());
+        json_object_set_new(roots, loose.str, json_true());
+        opts.keep = &ib.manifest;
+        opts.n_keep = 1;
+        assert_ok(oci_store_gc(s, &opts, &res, err));
+        assert_int_equal(res.blobs_removed, 2);
+        assert_true(oci_strv_contains(res.removed, ia.layer.str));
+        assert_true(oci_strv_contains(res.removed, cached.str));
+        oci_store_gc_result_clear(&res);
+        assert_true(blob_exists(s, &ia.manifest));
+        assert_true(blob_exists(s, &ia.config));
+        assert_true(blob_exists(s, &loose));
+        assert_true(blob_exists(s, &ib.manifest));
+        assert_true(blob_exists(s, &ib.config));
+        assert_true(blob_exists(s, &ib.layer));
+        oci_descriptor_clear(&a);
+        oci_descriptor_clear(&b);
+        oci_store_free(s);
+}
+
 static void
 gc_through_index(void **state)
 {
@@ -785,6 +836,7 @@ main(void)
             cmocka_unit_test_setup_teardown(list_images, setup, teardown),
             cmocka_unit_test_setup_teardown(gc, setup, teardown),
             cmocka_unit_test_setup_teardown(gc_keeps_cache_entries, setup, teardown),
+            cmocka_unit_test_setup_teardown(gc_with_roots, setup, teardown),
             cmocka_unit_test_setup_teardown(gc_through_index, setup, teardown),
             cmocka_unit_test_setup_teardown(gc_keeps_subject, setup, teardown),
             cmocka_unit_test_setup_teardown(concurrent_taggers, setup, teardown),
