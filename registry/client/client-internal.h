@@ -113,8 +113,8 @@ struct reg_resp {
         char *retry_after;
         char *www_authenticate;
         char *oci_subject;
-        int64_t chunk_min;         /* OCI-Chunk-Min-Length, 0 when absent */
-        int64_t content_length;    /* -1 when absent */
+        int64_t chunk_min;         /* OCI-Chunk-Min-Length, 0 when absent or malformed */
+        int64_t content_length;    /* -1 when absent or malformed */
         char *url;                 /* the URL that answered (after redirects) */
         char *request;             /* "GET URL" for messages */
         int curl_code;             /* CURLcode of a failed transfer, else 0 */
@@ -122,6 +122,14 @@ struct reg_resp {
 };
 
 void reg_resp_clear(struct reg_resp *r);
+
+/* Record one raw response header LINE (LEN bytes, "Name: value\r\n" as
+ * curl hands it over, not NUL-terminated) in R if it is one the client
+ * reads: the value is kept trimmed (a repeated header replaces the
+ * earlier one, except WWW-Authenticate, which is comma-joined); numeric
+ * ones are parsed strictly.  Other lines are ignored.  The caller caps
+ * LEN and the total (LIMIT_HTTP_HEADER, LIMIT_HTTP_HEADERS). */
+void reg_resp_add_header(struct reg_resp *r, const char *line, size_t len);
 
 /* The state of HOST ("localhost:5000"), created on first use; CRED_HOST is
  * the name to look credentials up under. */

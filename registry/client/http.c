@@ -19,6 +19,7 @@
 #include "common/fsutil.h"
 #include "common/limits.h"
 #include "registry/client/client-internal.h"
+#include "registry/common/range.h"
 #include "registry/common/token.h"
 
 #define MAX_REDIRECTS 5
@@ -102,6 +103,57 @@ set_header(char **slot, const char *line, size_t len, const char *name)
         *slot = header_value(line, len, strlen(name) + 1);
 }
 
+/* A numeric header's value: a strict decimal (no sign, no blanks inside,
+ * no trailing text), -1 when it is not one or is past INT64_MAX. */
+static int64_t
+header_number(const char *line, size_t len, const char *name)
+{
+        _cleanup_free_ char *v = header_value(line, len, strlen(name) + 1);
+        uint64_t n;
+
+        if (reg_parse_u64(v, strlen(v), &n) < 0 || n > INT64_MAX)
+                return -1;
+        return (int64_t) n;
+}
+
+void
+reg_resp_add_header(struct reg_resp *r, const char *line, size_t len)
+{
+        if (header_is(line, len, "Content-Type"))
+                set_header(&r->content_type, line, len, "Content-Type");
+        else if (header_is(line, len, "Location"))
+                set_header(&r->location, line, len, "Location");
+        else if (header_is(line, len, "Docker-Content-Digest"))
+                set_header(&r->docker_digest, line, len, "Docker-Content-Digest");
+        else if (header_is(line, len, "Range"))
+                set_header(&r->range, line, len, "Range");
+        else if (header_is(line, len, "Content-Range"))
+                set_header(&r->content_range, line, len, "Content-Range");
+        else if (header_is(line, len, "Link"))
+                set_header(&r->link, line, len, "Link");
+        else if (header_is(line, len, "Retry-After"))
+                set_header(&r->retry_after, line, len, "Retry-After");
+        else if (header_is(line, len, "OCI-Subject"))
+                set_header(&r->oci_subject, line, len, "OCI-Subject");
+        else if (header_is(line, len, "WWW-Authenticate")) {
+                /* Several headers: keep them comma-joined, as RFC 9110 allows. */
+                _cleanup_free_ char *v = header_value(line, len, strlen("WWW-Authenticate") + 1);
+                if (r->www_authenticate) {
+                        char *j = xasprintf("%s, %s", r->www_authenticate, v);
+                        free(r->www_authenticate);
+                        r->www_authenticate = j;
+                } else {
+                        r->www_authenticate = steal_ptr(&v);
+                }
+        } else if (header_is(line, len, "OCI-Chunk-Min-Length")) {
+                r->chunk_min = header_number(line, len, "OCI-Chunk-Min-Length");
+                if (r->chunk_min < 0)
+                        r->chunk_min = 0;
+        } else if (header_is(line, len, "Content-Length")) {
+                r->content_length = header_number(line, len, "Content-Length");
+        }
+}
+
 static size_t
 on_header(char *buf, size_t size, size_t nitems, void *userdata)
 {
@@ -120,41 +172,7 @@ on_header(char *buf, size_t size, size_t nitems, void *userdata)
                 x->header_overflow = true;
                 return 0;
         }
-        if (header_is(buf, len, "Content-Type"))
-                set_header(&r->content_type, buf, len, "Content-Type");
-        else if (header_is(buf, len, "Location"))
-                set_header(&r->location, buf, len, "Location");
-        else if (header_is(buf, len, "Docker-Content-Digest"))
-                set_header(&r->docker_digest, buf, len, "Docker-Content-Digest");
-        else if (header_is(buf, len, "Range"))
-                set_header(&r->range, buf, len, "Range");
-        else if (header_is(buf, len, "Content-Range"))
-                set_header(&r->content_range, buf, len, "Content-Range");
-        else if (header_is(buf, len, "Link"))
-                set_header(&r->link, buf, len, "Link");
-        else if (header_is(buf, len, "Retry-After"))
-                set_header(&r->retry_after, buf, len, "Retry-After");
-        else if (header_is(buf, len, "OCI-Subject"))
-                set_header(&r->oci_subject, buf, len, "OCI-Subject");
-        else if (header_is(buf, len, "WWW-Authenticate")) {
-                /* Several headers: keep them comma-joined, as RFC 9110 allows. */
-                _cleanup_free_ char *v = header_value(buf, len, strlen("WWW-Authenticate") + 1);
-                if (r->www_authenticate) {
-                        char *j = xasprintf("%s, %s", r->www_authenticate, v);
-                        free(r->www_authenticate);
-                        r->www_authenticate = j;
-                } else {
-                        r->www_authenticate = steal_ptr(&v);
-                }
-        } else if (header_is(buf, len, "OCI-Chunk-Min-Length")) {
-                _cleanup_free_ char *v = header_value(buf, len, strlen("OCI-Chunk-Min-Length") + 1);
-                r->chunk_min = strtoll(v, NULL, 10);
-                if (r->chunk_min < 0)
-                        r->chunk_min = 0;
-        } else if (header_is(buf, len, "Content-Length")) {
-                _cleanup_free_ char *v = header_value(buf, len, strlen("Content-Length") + 1);
-                r->content_length = strtoll(v, NULL, 10);
-        }
+        reg_resp_add_header(r, buf, len);
         return len;
 }
 

@@ -13,6 +13,7 @@
 #include "common/limits.h"
 #include "digest/digest.h"
 #include "registry/client/client-internal.h"
+#include "registry/common/range.h"
 
 #define MAX_NESTING 4
 /* Blobs from this size on get a writer thread (reg_partial_async). */
@@ -189,15 +190,28 @@ dl_sink(const void *data, size_t len, long status, void *userdata, struct err **
         if (dl->fresh) {
                 dl->fresh = false;
                 bool resumed = false;
-                if (status == 206 && dl->pa.got > 0 && dl->resp.content_range) {
-                        /* Content-Range: bytes START-END/TOTAL must start
-                         * where we are and be of this blob's size. */
+                if (status == 206 && dl->pa.got > 0) {
+                        /* We asked for "bytes=GOT-": the part must be
+                         * "bytes GOT-END/TOTAL" of this blob.  Any other
+                         * part would be written at the wrong offset. */
+                        const char *cr = dl->resp.content_range;
                         uint64_t start, end, total;
-                        int n = sscanf(dl->resp.content_range, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64, &start,
-                                       &end, &total);
-                        if (n >= 1 && start == dl->pa.got &&
-                            (n < 3 || dl->desc->size < 0 || total == (uint64_t) dl->desc->size))
-                                resumed = true;
+                        _cleanup_err_ struct err *e = NULL;
+
+                        if (reg_byte_range_parse(cr, &start, &end, &total, &e) < 0) {
+                                err_set(err, ERR_RANGE_INVALID, "206 for bytes=%" PRIu64 "-: %s", dl->pa.got,
+                                        err_msg(&e));
+                                return false;
+                        }
+                        if (start != dl->pa.got ||
+                            (total != REG_RANGE_TOTAL_UNKNOWN && dl->desc->size >= 0 &&
+                             total != (uint64_t) dl->desc->size)) {
+                                err_set(err, ERR_RANGE_INVALID,
+                                        "206 for bytes=%" PRIu64 "- has Content-Range '%.64s' (blob size %" PRId64 ")",
+                                        dl->pa.got, cr, dl->desc->size);
+                                return false;
+                        }
+                        resumed = true;
                 }
                 if (!resumed && dl->pa.got > 0) {
                         /* The server sent the whole blob again: start over. */

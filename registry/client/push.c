@@ -14,6 +14,7 @@
 #include "common/limits.h"
 #include "digest/digest.h"
 #include "registry/client/client-internal.h"
+#include "registry/common/range.h"
 
 #define MAX_NESTING 4
 
@@ -271,17 +272,27 @@ up_continue(struct upload *u, struct reg_req **ret_req, struct reg_resp **ret_re
         return u->off < u->size ? up_patch(u, ret_req, ret_resp) : up_put(u, false, ret_req, ret_resp);
 }
 
-/* "0-N" (or "bytes=0-N"): the next offset, N + 1. */
-static bool
-range_end(const char *range, uint64_t *ret)
+/* The session's Range "0-N" after a PATCH or a status GET: 1 and
+ * *ret_next = N + 1 (the next chunk's offset), 0 when the header is
+ * absent.  A malformed Range, or one past the blob's end, fails naming it:
+ * going on from a wrapped or misread offset would upload the wrong bytes. */
+static int
+session_next(const struct upload *u, uint64_t *ret_next, struct err **err)
 {
-        uint64_t a, b;
-        if (range && (sscanf(range, "%" SCNu64 "-%" SCNu64, &a, &b) == 2 ||
-                      sscanf(range, "bytes=%" SCNu64 "-%" SCNu64, &a, &b) == 2)) {
-                *ret = b + 1;
-                return true;
-        }
-        return false;
+        uint64_t next;
+
+        if (!u->resp.range)
+                return 0;
+        if (reg_upload_range_parse(u->resp.range, &next, err) < 0)
+                return err_prefix(err, "pushing blob %s: registry %s: %s", u->d.str, u->p->t->host->host,
+                                  u->resp.request ? u->resp.request : u->url);
+        if (next > u->size)
+                return err_set(err, ERR_BLOB_UPLOAD_INVALID,
+                               "pushing blob %s: registry %s: the upload holds %" PRIu64
+                               " bytes (Range '%.64s') of a %" PRIu64 "-byte blob",
+                               u->d.str, u->p->t->host->host, next, u->resp.range, u->size);
+        *ret_next = next;
+        return 1;
 }
 
 /* A failed step (R < 0, *err set): a forgotten session gets one new
@@ -394,19 +405,20 @@ up_finish(size_t i, void *userdata, int r, struct reg_req **ret_req, struct reg_
                                 u->location = next;
                         }
                 }
-                if (!range_end(u->resp.range, &u->off))
+                r = session_next(u, &u->off, err);
+                if (r < 0)
+                        return r;
+                if (r == 0)
                         u->off += u->n;
                 return up_continue(u, ret_req, ret_resp);
         case UP_STATUS:
                 if (st != 204 && st != 202)
                         return up_fail(u, reg_http_fail(p->t->host, &u->resp, err), ret_req, ret_resp, err);
-                if (!range_end(u->resp.range, &u->off))
+                r = session_next(u, &u->off, err);
+                if (r < 0)
+                        return r;
+                if (r == 0)
                         u->off = 0;
-                if (u->off > u->size)
-                        return err_set(err, ERR_BLOB_UPLOAD_INVALID,
-                                       "pushing blob %s: registry %s: the upload holds %" PRIu64
-                                       " bytes of a %" PRIu64 "-byte blob",
-                                       u->d.str, p->t->host->host, u->off, u->size);
                 return up_continue(u, ret_req, ret_resp);
         case UP_PUT:
                 if (st != 201 && st != 204)

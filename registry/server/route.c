@@ -208,25 +208,6 @@ done:
 }
 
 int
-reg_parse_u64(const char *s, size_t len, uint64_t *ret)
-{
-        uint64_t v = 0;
-        size_t i;
-
-        if (len == 0)
-                return -EINVAL;
-        if (len > 19)
-                return -ERANGE;
-        for (i = 0; i < len; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return -EINVAL;
-                v = v * 10 + (uint64_t) (s[i] - '0');
-        }
-        *ret = v;
-        return 0;
-}
-
-int
 reg_range_parse(const char *value, uint64_t size, struct reg_range *ret, struct err **err)
 {
         const char *dash, *p, *end;
@@ -279,35 +260,4 @@ reg_range_parse(const char *value, uint64_t size, struct reg_range *ret, struct 
         ret->start = a;
         ret->len = b - a + 1;
         return 1;
-}
-
-int
-reg_content_range_parse(const char *value, uint64_t *ret_start, uint64_t *ret_end,
-                        struct err **err)
-{
-        const char *p = value, *dash, *end;
-        uint64_t a = 0, b = 0;
-
-        if (value == NULL)
-                return err_set(err, ERR_RANGE_INVALID, "missing Content-Range");
-        while (*p == ' ')
-                p++;
-        if (strncmp(p, "bytes", 5) == 0 && (p[5] == ' ' || p[5] == '='))
-                p += 6;
-        end = strchr(p, '/');
-        if (!end)
-                end = p + strlen(p);
-        while (end > p && end[-1] == ' ')
-                end--;
-        dash = memchr(p, '-', (size_t) (end - p));
-        if (!dash || reg_parse_u64(p, (size_t) (dash - p), &a) < 0 ||
-            reg_parse_u64(dash + 1, (size_t) (end - dash - 1), &b) < 0)
-                return err_set(err, ERR_RANGE_INVALID,
-                               "malformed Content-Range '%.64s' (want <start>-<end>)", value);
-        if (b < a)
-                return err_set(err, ERR_RANGE_INVALID, "Content-Range '%.64s' ends before it starts",
-                               value);
-        *ret_start = a;
-        *ret_end = b;
-        return 0;
 }

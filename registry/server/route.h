@@ -30,6 +30,7 @@
 
 #include "common/err.h"
 #include "common/limits.h"
+#include "registry/common/range.h" /* reg_parse_u64, reg_content_range_parse */
 
 enum reg_route_kind {
         REG_ROUTE_NONE = 0,  /* no such endpoint: 404 */
@@ -90,16 +91,6 @@ struct reg_range {
  * ranges, malformed: RFC 9110 lets a server ignore them), and
  * -ERR_RANGE_INVALID when the range cannot be satisfied (416). */
 int reg_range_parse(const char *value, uint64_t size, struct reg_range *ret, struct err **err);
-
-/* Parse an upload PATCH Content-Range VALUE "<start>-<end>" (inclusive;
- * a "bytes " or "bytes=" prefix and a "/<total>" suffix are tolerated).
- * Fails with ERR_RANGE_INVALID when malformed or end < start. */
-int reg_content_range_parse(const char *value, uint64_t *ret_start, uint64_t *ret_end,
-                            struct err **err);
-
-/* Parse a non-negative decimal (no sign, no blanks, fits in uint64) of at
- * most 19 digits.  -ERANGE/-EINVAL without an error message. */
-int reg_parse_u64(const char *s, size_t len, uint64_t *ret);
 
 /* True when S is a valid upload id (REG_UUID_LEN lowercase hex chars). */
 bool reg_uuid_ok(const char *s);

@@ -71,7 +71,7 @@ write_fault_server() {
 	            body = open(lay + "/blobs/sha256/" + ref[7:], "rb").read()
 	            rng = self.headers.get("Range")
 	            big = len(body) > 65536
-	            if mode in ("die", "die-norange") and big and not os.path.exists(marker):
+	            if mode in ("die", "die-norange", "die-plusrange", "die-shiftrange") and big and not os.path.exists(marker):
 	                # Promise the whole blob, send part of it, and die.
 	                open(marker, "w").close()
 	                self.send_response(200)
@@ -103,6 +103,12 @@ write_fault_server() {
 	                return self.send(200, body)
 	            if mode == "corrupt" and big:
 	                body = body[:-1] + bytes([body[-1] ^ 1])
+	            if rng and mode in ("die-plusrange", "die-shiftrange"):
+	                # The rest of the blob, but a Content-Range with a sign or
+	                # one that claims to start a byte later.
+	                start = int(rng[len("bytes="):].split("-")[0])
+	                shown = "+%d" % start if mode == "die-plusrange" else "%d" % (start + 1)
+	                return self.send(206, body[start:], {"Content-Range": "bytes %s-%d/%d" % (shown, len(body) - 1, len(body))})
 	            if rng and mode not in ("die-norange", "slow-norange"):
 	                start = int(rng[len("bytes="):].split("-")[0])
 	                return self.send(206, body[start:], {"Content-Range": "bytes %d-%d/%d" % (start, len(body) - 1, len(body))})
@@ -146,6 +152,26 @@ stop_fault() {
 	assert_success
 	no_partials "$TMP/out"
 	stop_fault
+}
+
+@test "a resumed blob whose 206 Content-Range is malformed or starts elsewhere is refused, naming it" {
+	# sscanf("bytes %lu-...") took "+N"; a part starting elsewhere was
+	# written from offset 0 and only the digest check caught it.
+	for mode in die-plusrange die-shiftrange; do
+		rm -rf "$TMP/out" "$TMP/marker"
+		start_fault "$mode"
+		run --separate-stderr "$IPULL" --retry 8 --output oci:"$TMP/out":x "$FAULT/team/app:v1"
+		assert_failure
+		part=$(grep -o "GET /v2/team/app/blobs/$LAYER range=bytes=[1-9][0-9]*-" "$TMP/fault.log" | sed 's/.*=//; s/-$//')
+		[ -n "$part" ]
+		if [ "$mode" = die-plusrange ]; then
+			[[ "$stderr" == *"206 for bytes=$part-"*"'bytes +$part-"* ]] || { echo "$stderr"; false; }
+		else
+			[[ "$stderr" == *"206 for bytes=$part- has Content-Range 'bytes $((part + 1))-"* ]] || { echo "$stderr"; false; }
+		fi
+		[ ! -e "$TMP/out/blobs/sha256/${LAYER#sha256:}" ]
+		stop_fault
+	done
 }
 
 @test "a server that restarts the blob from zero on resume is handled" {

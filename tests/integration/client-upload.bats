@@ -3,8 +3,9 @@
 # purpose: one that refuses PATCH (fallback to a monolithic PUT), one that
 # drops the connection mid-chunk once (resume from the upload's status, not
 # from zero), and one that asks for a minimum chunk size
-# (OCI-Chunk-Min-Length).  The fake stores what it is sent, checks the
-# digest on the final PUT, and logs every request with its byte count.
+# (OCI-Chunk-Min-Length), and ones whose upload Range is malformed.  The
+# fake stores what it is sent, checks the digest on the final PUT, and logs
+# every request with its byte count.
 
 bats_require_minimum_version 1.5.0
 load client-helpers
@@ -24,7 +25,8 @@ teardown() {
 }
 
 #   upload.py PORT MODE STORE LOG
-# MODE: ok | refuse-405 | refuse-400 | refuse-416 | drop | min
+# MODE: ok | refuse-405 | refuse-400 | refuse-416 | drop | min | range-plus
+# (every Range "0-+N") | range-wrap (drop, then a status Range of 2^64 - 1)
 write_upload_server() {
 	cat >"$TMP/upload.py" <<-'PY'
 	import hashlib, http.server, os, socket, sys, uuid
@@ -58,8 +60,12 @@ write_upload_server() {
 	        return self.path.split("?")[0].rsplit("/", 1)[1]
 	    def status_headers(self, u):
 	        n = len(uploads[u])
-	        return {"Location": "/v2/team/app/blobs/uploads/" + u, "Range": "0-%d" % (n - 1 if n else 0),
-	                "Docker-Upload-UUID": u}
+	        rng = "0-%d" % (n - 1 if n else 0)
+	        if mode == "range-plus":
+	            rng = "0-+%d" % (n - 1 if n else 0)
+	        if mode == "range-wrap" and state["dropped"]:
+	            rng = "0-18446744073709551615"
+	        return {"Location": "/v2/team/app/blobs/uploads/" + u, "Range": rng, "Docker-Upload-UUID": u}
 	    def do_GET(self):
 	        log("GET %s" % self.path)
 	        if self.path == "/v2/":
@@ -98,7 +104,7 @@ write_upload_server() {
 	            code = int(mode.split("-")[1])
 	            ec = {405: "UNSUPPORTED", 400: "BLOB_UPLOAD_INVALID", 416: "BLOB_UPLOAD_INVALID"}[code]
 	            return self.err(code, ec, "chunked uploads are not supported")
-	        if mode == "drop" and state["patches"] == 3 and not state["dropped"]:
+	        if mode in ("drop", "range-wrap") and state["patches"] == 3 and not state["dropped"]:
 	            # Take half the chunk, then lose the connection.
 	            state["dropped"] = True
 	            part = self.rfile.read(n // 2)
@@ -227,4 +233,28 @@ layer_stored() {
 		assert_equal "${lines[i]}" 200000
 	done
 	[ "${lines[-1]}" -le 200000 ]
+}
+
+@test "a malformed upload Range (a sign, an end of 2^64 - 1) stops the push, naming it" {
+	# sscanf("%lu") took "+65535" and the end + 1 wrapped to offset 0.
+	start_upload range-plus
+	run --separate-stderr "$IPUSH" oci:"$TMP/lay":v1 "$UP/team/app:v1"
+	assert_failure
+	[[ "$stderr" == *"pushing blob $LAYER"*"'0-+65535'"* ]] || { echo "$stderr"; false; }
+	run grep -c "^PATCH .* got=" "$TMP/up.log"
+	assert_output 1 # no chunk after the first answer
+	[ ! -e "$TMP/up-store/${LAYER#sha256:}" ]
+	kill -9 "${PIDS[-1]}"
+
+	start_upload range-wrap
+	run --separate-stderr "$IPUSH" oci:"$TMP/lay":v1 "$UP/team/app:v1"
+	assert_failure
+	[[ "$stderr" == *"pushing blob $LAYER"*"'0-18446744073709551615'"* ]] || { echo "$stderr"; false; }
+	# The status request was the session's last: nothing sent after it.
+	id=$(awk '/dropped/ { print $2 }' "$TMP/up.log")
+	[ -n "$id" ]
+	run awk -v id="$id" 'after && index($0, id) { n++ } $1 == "GET" && index($2, id) { after = 1 } END { print n + 0 }' \
+		"$TMP/up.log"
+	assert_output 0
+	[ ! -e "$TMP/up-store/${LAYER#sha256:}" ]
 }
