@@ -21,13 +21,14 @@ reg_manifest_clear(struct reg_manifest *m)
         memset(m, 0, sizeof(*m));
 }
 
-/* Foreign / non-distributable layers live elsewhere (image-spec layer.md);
- * the registry does not hold them, so they are not required to exist. */
+/* Layers that live elsewhere are not required to exist here: the
+ * non-distributable OCI types and Docker's foreign layer (image-spec
+ * layer.md; media types compare case-insensitively, parameters aside), and
+ * any layer whose descriptor lists urls to fetch it from (descriptor.md). */
 static bool
 external(const struct oci_descriptor *d)
 {
-        return (d->urls && d->urls[0]) || strstr(d->media_type, ".nondistributable.") != NULL ||
-               oci_mediatype_equal(d->media_type, DOCKER_MT_LAYER_FOREIGN);
+        return (d->urls && d->urls[0]) || oci_mediatype_is_nondistributable(d->media_type);
 }
 
 /* D's digest as a struct digest (the model checks the grammar; this also
