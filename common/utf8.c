@@ -1,5 +1,9 @@
 #include "common/utf8.h"
 
+#include <string.h>
+
+#include "common/cleanup.h"
+
 size_t
 utf8_next(const char *s, size_t n, uint32_t *ret_cp)
 {
@@ -44,4 +48,27 @@ utf8_next(const char *s, size_t n, uint32_t *ret_cp)
         }
         *ret_cp = cp;
         return len;
+}
+
+char *
+utf8_sanitize(const char *s, size_t max)
+{
+        size_t n = strlen(s), o = 0;
+        char *out = xmalloc((n < max ? n : max) + 1);
+
+        for (size_t i = 0; i < n;) {
+                uint32_t cp;
+                size_t k = utf8_next(s + i, n - i, &cp);
+
+                if (o + k > max)
+                        break;
+                if (k == 1 && cp == 0xfffd)
+                        out[o] = '?';
+                else
+                        memcpy(out + o, s + i, k);
+                o += k;
+                i += k;
+        }
+        out[o] = '\0';
+        return out;
 }

@@ -808,23 +808,9 @@ token_req_parse(const char *params, bool post, struct token_req *t, struct err *
 static char *
 error_body(const char *code, const char *oauth_error, const char *msg)
 {
-        char clean[512];
-        size_t o = 0, n = strlen(msg);
+        _cleanup_free_ char *clean = utf8_sanitize(msg, 511);
         json_t *j;
 
-        for (size_t i = 0; i < n && o + 4 < sizeof(clean);) {
-                uint32_t cp;
-                size_t k = utf8_next(msg + i, n - i, &cp);
-
-                if (k == 1 && cp == 0xFFFD) {
-                        clean[o++] = '?';
-                } else {
-                        memcpy(clean + o, msg + i, k);
-                        o += k;
-                }
-                i += k;
-        }
-        clean[o] = '\0';
         j = json_pack("{s:[{s:s, s:s}], s:s, s:s}", "errors", "code", code, "message", clean, "error", oauth_error,
                       "error_description", clean);
         char *s = json_dumps(j, JSON_COMPACT);
