@@ -26,7 +26,7 @@ static const char serve_help[] =
         "                        [::1]:5000 for IPv6, :5000 for every interface)\n"
         "  --root DIR            storage directory (default /var/lib/ireg)\n"
         "  --config FILE.json    settings file: {\"addr\", \"root\", \"threads\", \"log\",\n"
-        "                        \"chunk_min_length\",\n"
+        "                        \"chunk_min_length\", \"timeout\",\n"
         "                        \"tls\": {\"cert\", \"key\", \"client_ca\"}, \"auth\": {...}}\n"
         "                        (the \"auth\" object is described in registry/auth/auth.h:\n"
         "                        htpasswd, token issuing/verification, ACL)\n"
@@ -41,6 +41,9 @@ static const char serve_help[] =
         "                        OCI-Chunk-Min-Length on upload responses; a PATCH or PUT\n"
         "                        carrying data after a shorter chunk gets 416 (default 0:\n"
         "                        no minimum, header not sent)\n"
+        "  --timeout SECONDS     drop a connection that makes no progress for this long: no\n"
+        "                        request arriving, or a client not reading its download\n"
+        "                        (default 300)\n"
         "  --drain SECONDS       on SIGTERM/SIGINT, wait this long for requests in flight\n"
         "                        (default 30)\n"
         "  --port-file FILE      write the bound port to FILE once listening\n"
@@ -57,6 +60,24 @@ read_text(const char *path, const char *what)
                 return NULL;
         }
         return data;
+}
+
+/* A whole decimal number from MIN to MAX, nothing else ("5x", " 5", "+5"
+ * and out-of-range values are refused). */
+static int
+parse_long(const char *s, long min, long max, long *ret)
+{
+        char *end;
+        long v;
+
+        if (!s || *s < '0' || *s > '9')
+                return -1;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || *end || v < min || v > max)
+                return -1;
+        *ret = v;
+        return 0;
 }
 
 /* "N", "NK", "NM", "NG" (binary units) into bytes, at most 4 GiB. */
@@ -99,7 +120,7 @@ int
 ireg_serve(int argc, char **argv)
 {
         enum { O_ADDR = 256, O_ROOT, O_CONFIG, O_CERT, O_KEY, O_CA, O_LOG, O_NOLOG, O_THREADS,
-               O_DRAIN, O_PORTFILE, O_CHUNKMIN };
+               O_DRAIN, O_PORTFILE, O_CHUNKMIN, O_TIMEOUT };
         static const struct option opts[] = {
                 { "addr", required_argument, NULL, O_ADDR },
                 { "root", required_argument, NULL, O_ROOT },
@@ -113,6 +134,7 @@ ireg_serve(int argc, char **argv)
                 { "drain", required_argument, NULL, O_DRAIN },
                 { "port-file", required_argument, NULL, O_PORTFILE },
                 { "chunk-min-length", required_argument, NULL, O_CHUNKMIN },
+                { "timeout", required_argument, NULL, O_TIMEOUT },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -120,7 +142,7 @@ ireg_serve(int argc, char **argv)
                    *logpath = NULL, *portfile = NULL;
         bool no_access_log = false, have_chunk_min = false;
         uint64_t chunk_min = 0;
-        long threads = 0, drain = 30;
+        long threads = 0, drain = 30, timeout = 0;
         struct reg_server_config cfg = { 0 };
         _cleanup_free_ char *cert_pem = NULL, *key_pem = NULL, *ca_pem = NULL;
         _cleanup_err_ struct err *e = NULL;
@@ -144,14 +166,16 @@ ireg_serve(int argc, char **argv)
                 case O_LOG: logpath = optarg; break;
                 case O_NOLOG: no_access_log = true; break;
                 case O_THREADS:
-                        threads = strtol(optarg, NULL, 10);
-                        if (threads < 1 || threads > 1024)
+                        if (parse_long(optarg, 1, 1024, &threads) < 0)
                                 return cli_fail("ireg", "--threads: want 1..1024, got '%s'", optarg);
                         break;
                 case O_DRAIN:
-                        drain = strtol(optarg, NULL, 10);
-                        if (drain < 0 || drain > 86400)
+                        if (parse_long(optarg, 0, 86400, &drain) < 0)
                                 return cli_fail("ireg", "--drain: want 0..86400 seconds, got '%s'", optarg);
+                        break;
+                case O_TIMEOUT:
+                        if (parse_long(optarg, 1, 86400, &timeout) < 0)
+                                return cli_fail("ireg", "--timeout: want 1..86400 seconds, got '%s'", optarg);
                         break;
                 case O_PORTFILE: portfile = optarg; break;
                 case O_CHUNKMIN:
@@ -193,6 +217,15 @@ ireg_serve(int argc, char **argv)
                                 goto out;
                         }
                         chunk_min = (uint64_t) json_integer_value(v);
+                }
+                if (!timeout && json_object_get(conf, "timeout")) {
+                        json_t *v = json_object_get(conf, "timeout");
+                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 86400) {
+                                fprintf(stderr, "ireg: error: %s: timeout: want seconds from 1 to 86400\n",
+                                        config);
+                                goto out;
+                        }
+                        timeout = (long) json_integer_value(v);
                 }
                 tls = json_object_get(conf, "tls");
                 if (tls) {
@@ -250,6 +283,7 @@ ireg_serve(int argc, char **argv)
         cfg.log = log;
         cfg.no_access_log = no_access_log;
         cfg.chunk_min_length = chunk_min;
+        cfg.idle_timeout = (unsigned) timeout;
         srv = reg_server_start(&cfg, &e);
         if (!srv) {
                 cli_print_err("ireg", &e);

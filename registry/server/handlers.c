@@ -780,18 +780,23 @@ handle_manifest_delete(struct reg_req *r)
         return reg_respond_empty(r, 202, NO_HEADERS);
 }
 
-/* Blob bodies go out through a read callback, not MHD's fd (sendfile)
- * responses: in thread-pool mode libmicrohttpd 0.9.75 sends files in
- * 128 KiB sendfile steps, and on loopback that measured at 0.6-0.75x of
- * distribution's download rate with twice the receiving client's CPU, while
- * pread into a 256 KiB response buffer and send() matched or beat it
- * (bench/ireg-vs-distribution.sh, README).  The buffer belongs to the
- * response, so memory stays at one buffer per download in flight. */
+/* Blob bodies over plain TCP go out with sendfile from the sender threads
+ * (sender.c, which says why not through libmicrohttpd's own fd responses);
+ * small ones, and all of them with TLS, through a read callback that
+ * preads into the response's 256 KiB buffer.  Either way memory stays at
+ * one buffer per download in flight, and nothing is touched until used. */
 #define BLOB_SEND_BLOCK (256 * 1024)
+/* Below this the connection is worth keeping open more than sendfile is
+ * worth having (the sendfile path ends by closing it). */
+#define BLOB_SENDFILE_MIN (1024 * 1024)
 
 struct blob_reader {
         int fd;
         uint64_t start;
+        struct reg_sender *sender; /* NULL: pread */
+        bool queued;
+        struct reg_send_job job;
+        uint64_t *bytes_out; /* the request's, for the log: what was sent */
 };
 
 static ssize_t
@@ -800,6 +805,19 @@ blob_reader_read(void *cls, uint64_t pos, char *buf, size_t max)
         struct blob_reader *br = cls;
         ssize_t n;
 
+        if (br->queued) { /* called again once the sender resumed us */
+                *br->bytes_out = (uint64_t) br->job.off - br->start;
+                return atomic_load(&br->job.result) > 0 ? MHD_CONTENT_READER_END_OF_STREAM
+                                                        : MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (br->sender && pos == 0) {
+                br->job.fd = br->fd;
+                br->job.off = (off_t) br->start;
+                if (reg_sender_queue(br->sender, &br->job) == 0) {
+                        br->queued = true;
+                        return 0;
+                }
+        }
         do
                 n = pread(br->fd, buf, max, (off_t) (br->start + pos));
         while (n < 0 && errno == EINTR);
@@ -817,21 +835,31 @@ blob_reader_free(void *cls)
         free(br);
 }
 
-/* A response of LEN bytes of FD from START; takes FD (closed even on
+/* A response of LEN bytes of FD from START for R; takes FD (closed even on
  * failure). */
 static struct MHD_Response *
-blob_response(int fd, uint64_t start, uint64_t len)
+blob_response(struct reg_req *r, int fd, uint64_t start, uint64_t len)
 {
         struct blob_reader *br;
         struct MHD_Response *resp;
         size_t block = len < BLOB_SEND_BLOCK ? (size_t) (len ? len : 1) : BLOB_SEND_BLOCK;
 
-        br = xmalloc(sizeof(*br));
+        br = xcalloc(1, sizeof(*br));
         br->fd = fd;
         br->start = start;
+        if (r->srv->sender && r->method == M_GET && len >= BLOB_SENDFILE_MIN) {
+                br->sender = r->srv->sender;
+                br->job.conn = r->conn;
+                br->job.end = (off_t) (start + len);
+                br->bytes_out = &r->bytes_out;
+        }
         resp = MHD_create_response_from_callback(len, block, blob_reader_read, br, blob_reader_free);
-        if (!resp)
+        if (!resp) {
                 blob_reader_free(br);
+                return NULL;
+        }
+        if (br->sender)
+                MHD_add_response_header(resp, "Connection", "close");
         return resp;
 }
 
@@ -874,7 +902,7 @@ handle_blob_get(struct reg_req *r)
         } else {
                 status = 206;
         }
-        resp = blob_response(fd, range.start, range.len);
+        resp = blob_response(r, fd, range.start, range.len);
         if (!resp) {
                 return reg_respond_error(r, 500, "UNKNOWN", "cannot create response");
         }

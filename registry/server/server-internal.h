@@ -35,8 +35,37 @@ struct reg_session {
         time_t last;
 };
 
+/* --- blob bodies sent with sendfile (sender.c) --- */
+struct reg_sender;
+
+/* One body to send: bytes [off, end) of FD to connection CONN, whose
+ * response headers are already sent.  Owned by the caller (the response);
+ * the sender uses it only while the connection is suspended. */
+struct reg_send_job {
+        struct reg_send_job *next;
+        struct MHD_Connection *conn;
+        int fd;
+        off_t off, end;
+        int sock;
+        time_t last;       /* last progress */
+        atomic_int result; /* 0 sending, 1 sent, -1 failed */
+};
+
+/* THREADS sender threads (at least one); a transfer that makes no progress
+ * for IDLE_TIMEOUT seconds fails. */
+struct reg_sender *reg_sender_start(unsigned threads, unsigned idle_timeout, struct err **err);
+/* Fails the transfers still running (their connections are resumed and
+ * then dropped by MHD) and joins the threads.  NULL is a no-op. */
+void reg_sender_stop(struct reg_sender *s);
+/* From the response's read callback, on its first call: suspends J's
+ * connection and sends the body; the connection is resumed with
+ * J->result set.  -1 (nothing done, connection not suspended) when the
+ * sender is stopping or the socket can't be used: send the usual way. */
+int reg_sender_queue(struct reg_sender *s, struct reg_send_job *j);
+
 struct reg_server {
         struct MHD_Daemon *mhd;
+        struct reg_sender *sender; /* NULL with TLS */
         struct reg_store *store;
         struct reg_auth *auth;
         FILE *log;

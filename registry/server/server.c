@@ -635,9 +635,10 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         struct reg_server *s;
         struct sockaddr_storage ss;
         socklen_t sslen;
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG;
         unsigned threads = cfg->threads;
+        unsigned idle_timeout = cfg->idle_timeout ? cfg->idle_timeout : 300;
         struct MHD_OptionItem opts[16];
         size_t no = 0;
         const union MHD_DaemonInfo *di;
@@ -678,7 +679,7 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
          * MHD sizes each connection's read buffer from the pool.  Keep
          * 256 KiB. */
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL };
-        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 300, NULL };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout, NULL };
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) mhd_logger, s };
         if (cfg->tls_cert_pem || cfg->tls_key_pem) {
                 if (!cfg->tls_cert_pem || !cfg->tls_key_pem) {
@@ -702,6 +703,14 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         }
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
+        /* sendfile can't go through TLS (no kernel TLS in libmicrohttpd). */
+        if (!s->tls) {
+                ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+                s->sender = reg_sender_start(ncpu > 4 ? 4 : ncpu > 0 ? (unsigned) ncpu : 1, idle_timeout,
+                                             err);
+                if (!s->sender)
+                        goto fail;
+        }
         s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
                                   MHD_OPTION_END);
         if (!s->mhd) {
@@ -713,6 +722,7 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         s->port = di ? di->port : 0;
         return s;
 fail:
+        reg_sender_stop(s->sender);
         reg_store_free(s->store);
         free(s->cert_pem);
         free(s->key_pem);
@@ -745,6 +755,8 @@ reg_server_stop(struct reg_server *s, unsigned drain_seconds)
                 usleep(100 * 1000);
                 waited++;
         }
+        /* MHD must not be stopped with connections suspended. */
+        reg_sender_stop(s->sender);
         MHD_stop_daemon(s->mhd);
         while ((e = s->sessions)) {
                 s->sessions = e->next;

@@ -33,6 +33,10 @@ struct reg_server_config {
          * last one of an upload (announced on POST/PATCH/GET upload
          * responses); 0 = none, header not sent. */
         uint64_t chunk_min_length;
+        /* Seconds a connection may go without progress (a request not
+         * arriving, a client not reading a download) before it is
+         * dropped; 0 = 300. */
+        unsigned idle_timeout;
 };
 
 struct reg_server;

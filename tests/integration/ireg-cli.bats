@@ -13,7 +13,7 @@ teardown() { ireg_teardown; }
 	assert_output --partial gc
 	run "$IREG" serve --help
 	assert_success
-	for f in --addr --root --config --tls-cert --tls-key --tls-client-ca --log --no-access-log --threads --drain --port-file; do
+	for f in --addr --root --config --tls-cert --tls-key --tls-client-ca --log --no-access-log --threads --drain --timeout --chunk-min-length --port-file; do
 		assert_output --partial -- "$f"
 	done
 	run "$IREG" gc --help
@@ -39,6 +39,16 @@ teardown() { ireg_teardown; }
 	run "$IREG" serve --addr 127.0.0.1:0 --threads 0 --root "$TMP/r"
 	assert_failure
 	assert_output --partial -- "--threads"
+	# Numbers are whole: trailing junk or a sign is refused, not cut off.
+	for a in "--threads 4x" "--drain -1" "--timeout 5s" "--timeout 0" "--timeout +3"; do
+		run "$IREG" serve --addr 127.0.0.1:0 --root "$TMP/r" $a
+		assert_failure
+		assert_output --partial -- "${a%% *}: want"
+	done
+	printf '{"timeout": "5"}' >"$TMP/badt.json"
+	run "$IREG" serve --addr 127.0.0.1:0 --root "$TMP/r" --config "$TMP/badt.json"
+	assert_failure
+	assert_output --partial "badt.json: timeout"
 	printf '{"addr": ' >"$TMP/bad.json"
 	run "$IREG" serve --config "$TMP/bad.json"
 	assert_failure

@@ -36,7 +36,9 @@ teardown() { ireg_teardown; }
 	assert_failure
 	run curl -sf "http://$REG/v2/"
 	assert_failure
-	make_image "$TMP/lay" v1 256
+	# A layer over 1 MiB: over plain HTTP it would go out with sendfile;
+	# with TLS it takes the buffered path.
+	make_image "$TMP/lay" v1 2048
 	run skopeo copy --dest-cert-dir "$TMP/certs" "oci:$TMP/lay:v1" "docker://$REG/tls/app:v1"
 	assert_success
 	run skopeo copy --src-cert-dir "$TMP/certs" "docker://$REG/tls/app:v1" "oci:$TMP/out:v1"
@@ -48,6 +50,10 @@ teardown() { ireg_teardown; }
 	run curl -sf --cacert "$TMP/ca.crt" -H 'Range: bytes=0-9' -o "$TMP/part" -w '%{http_code}' "https://$REG/v2/tls/app/blobs/$d"
 	assert_output 206
 	assert_equal "$(stat -c %s "$TMP/part")" 10
+	[ "$(stat -c %s "$TMP/out/blobs/sha256/${d#sha256:}")" -gt $((1024 * 1024)) ]
+	run curl -sf --cacert "$TMP/ca.crt" -o "$TMP/whole" "https://$REG/v2/tls/app/blobs/$d"
+	assert_success
+	assert_equal "sha256:$(sha "$TMP/whole")" "$d"
 }
 
 @test "--tls-client-ca: requests need a certificate from that CA" {
