@@ -8,6 +8,7 @@
 #include "builder/dockerfile/dockerignore.h"
 #include "builder/dockerfile/parser.h"
 #include "builder/dockerfile/plan.h"
+#include "builder/options/options.h"
 #include "cmd/common/cli.h"
 #include "cmd/ibuild/ibuild.h"
 #include "common/cleanup.h"
@@ -141,20 +142,20 @@ ibuild_dry_run(int argc, char **argv)
                                 goto missing;
                         dockerfile = v;
                 } else if (cli_is_opt(a, "--build-arg")) {
+                        int r;
+
                         v = cli_opt_value(argc, argv, &i, "--build-arg");
                         if (!v)
                                 goto missing;
-                        if (!strchr(v, '=')) {
-                                /* Docker: a bare NAME takes the value from
-                                 * the environment, or is ignored. */
-                                const char *env = getenv(v);
-
-                                if (!env)
-                                        continue;
-                                owned.v[owned.n] = xasprintf("%s=%s", v, env);
-                                v = owned.v[owned.n++];
+                        r = build_arg_parse(v, &owned.v[owned.n], &err);
+                        if (r < 0) {
+                                cli_print_err(PROG, &err);
+                                rc = 2;
+                                goto out;
                         }
-                        build_args[n_build_args++] = v;
+                        if (r == 0)
+                                continue; /* a bare NAME not in the environment */
+                        build_args[n_build_args++] = owned.v[owned.n++];
                 } else if (cli_is_opt(a, "--target")) {
                         v = cli_opt_value(argc, argv, &i, "--target");
                         if (!v)

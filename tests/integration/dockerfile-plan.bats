@@ -79,6 +79,21 @@ teardown() {
 	[[ "$stderr" == *"Dockerfile.undef:2: WORKDIR: undefined variable \$NOWHERE"* ]]
 }
 
+@test "--build-arg: a bare NAME takes \$NAME or is skipped; no name is an error naming the value" {
+	VERSION=from-env run ibuild --dry-run --build-arg VERSION .
+	assert_success
+	assert_line "  LABEL version=from-env"
+	run ibuild --dry-run --build-arg IBUILD_TEST_UNSET_ARG .
+	assert_success
+	assert_line "  LABEL version=dev"
+	run --separate-stderr ibuild --dry-run --build-arg =x .
+	assert_failure 2
+	[[ "$stderr" == *"--build-arg '=x': the name is empty"* ]]
+	run --separate-stderr ibuild --dry-run --build-arg "VER SION=1" .
+	assert_failure 2
+	[[ "$stderr" == *"--build-arg 'VER SION=1': the name has a blank"* ]]
+}
+
 @test "--verbose shows the environment RUN sees, proxies included" {
 	run ibuild --dry-run -v --build-arg HTTP_PROXY=http://p:1 .
 	assert_success
