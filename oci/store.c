@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,9 @@ struct oci_store {
         char *cache;
         char *tmp;
         char *lockpath;
+        char *holdpath;
+        int hold_fd; /* >= 0 while held (oci_store_hold) */
+        bool hold_exclusive;
         struct oci_layout *layout;
 };
 
@@ -93,6 +97,98 @@ oci_store_unlock(int fd)
         close(fd);
 }
 
+/* ---- the hold (see store.h) ------------------------------------------- */
+
+int
+oci_store_users(struct oci_store *store)
+{
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        char want[64];
+        size_t cap = 0;
+        struct stat st;
+        int n = 0;
+
+        if (stat(store->holdpath, &st) < 0)
+                return -1;
+        f = fopen("/proc/locks", "re");
+        if (!f)
+                return -1;
+        /* proc(5): "ID: FLOCK ADVISORY READ|WRITE PID MAJ:MIN:INODE START
+         * END", device numbers in hex; a process waiting for a lock is
+         * listed as "ID: -> FLOCK ..." and is not a holder. */
+        snprintf(want, sizeof(want), "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+                 (unsigned long long) st.st_ino);
+        while (getline(&line, &cap, f) > 0) {
+                char kind[16], mode[16], dev[64];
+
+                if (sscanf(line, "%*s %15s %*s %15s %*s %63s", kind, mode, dev) == 3 && strcmp(kind, "FLOCK") == 0 &&
+                    strcmp(mode, "READ") == 0 && strcmp(dev, want) == 0)
+                        n++;
+        }
+        return n;
+}
+
+static int
+hold_busy(struct oci_store *store, bool exclusive, struct err **err)
+{
+        int n;
+
+        if (!exclusive)
+                return err_set(err, EWOULDBLOCK, "store %s is being pruned (held exclusively by another process)",
+                               store->path);
+        n = oci_store_users(store);
+        if (n > 0)
+                return err_set(err, EWOULDBLOCK, "store %s is in use by %d running build(s), pull(s) or push(es)",
+                               store->path, n);
+        return err_set(err, EWOULDBLOCK, "store %s is in use by running builds, pulls or pushes", store->path);
+}
+
+int
+oci_store_hold(struct oci_store *store, bool exclusive, bool wait, struct err **err)
+{
+        _cleanup_close_ int fd = -1;
+
+        if (store->hold_fd >= 0) {
+                if (store->hold_exclusive == exclusive)
+                        return 0;
+                return err_set(err, EBUSY, "store %s is already held %s by this process", store->path,
+                               store->hold_exclusive ? "exclusively" : "shared");
+        }
+        fd = open(store->holdpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        /* Readers of a store they may not write: flock needs no write
+         * access. */
+        if (fd < 0 && !exclusive && (errno == EACCES || errno == EROFS || errno == EPERM))
+                fd = open(store->holdpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return err_set(err, errno, "open %s: %s", store->holdpath, strerror(errno));
+        while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) < 0) {
+                if (errno == EWOULDBLOCK)
+                        return hold_busy(store, exclusive, err);
+                if (errno != EINTR)
+                        return err_set(err, errno, "lock %s: %s", store->holdpath, strerror(errno));
+        }
+        store->hold_fd = steal_fd(&fd);
+        store->hold_exclusive = exclusive;
+        return 0;
+}
+
+void
+oci_store_release(struct oci_store *store)
+{
+        if (!store || store->hold_fd < 0)
+                return;
+        close(store->hold_fd);
+        store->hold_fd = -1;
+        store->hold_exclusive = false;
+}
+
+static void
+release_holdp(struct oci_store **store)
+{
+        oci_store_release(*store);
+}
+
 static int
 ensure_dir(const char *path, struct err **err)
 {
@@ -124,6 +220,8 @@ oci_store_open(const char *path, struct oci_store **ret_store, struct err **err)
         s->cache = xasprintf("%s/cache", s->path);
         s->tmp = xasprintf("%s/tmp", s->path);
         s->lockpath = xasprintf("%s/lock", s->path);
+        s->holdpath = xasprintf("%s/users.lock", s->path);
+        s->hold_fd = -1;
 
         /* Fast path: an existing store needs no lock to open. */
         r = oci_layout_open(s->path, &layout, NULL);
@@ -153,12 +251,14 @@ oci_store_free(struct oci_store *store)
 {
         if (!store)
                 return;
+        oci_store_release(store);
         oci_layout_free(store->layout);
         free(store->path);
         free(store->snapshots);
         free(store->cache);
         free(store->tmp);
         free(store->lockpath);
+        free(store->holdpath);
         free(store);
 }
 
@@ -749,6 +849,7 @@ oci_store_gc(struct oci_store *store, const struct oci_store_gc_opts *opts, stru
         struct oci_store_gc_opts defaults = {.grace_seconds = -1};
         struct oci_store_gc_result res = {0};
         _cleanup_json_ json_t *marked = json_object();
+        _cleanup_(release_holdp) struct oci_store *own_hold = NULL; /* released after LOCK */
         _cleanup_unlock_ int lock = -1;
         _cleanup_close_ int blobsfd = -1;
         _cleanup_closedir_ DIR *d = NULL;
@@ -760,6 +861,16 @@ oci_store_gc(struct oci_store *store, const struct oci_store_gc_opts *opts, stru
         if (!opts)
                 opts = &defaults;
         grace = opts->grace_seconds < 0 ? OCI_STORE_GC_GRACE_DEFAULT : opts->grace_seconds;
+        if (store->hold_fd >= 0 && !store->hold_exclusive)
+                return err_set(err, EDEADLK,
+                               "garbage collection of %s: this process holds the store shared (a build using it)",
+                               store->path);
+        if (store->hold_fd < 0) {
+                r = oci_store_hold(store, true, true, err);
+                if (r < 0)
+                        return err_prefix(err, "garbage collection of %s", store->path);
+                own_hold = store;
+        }
         lock = oci_store_lock(store, true, err);
         if (lock < 0)
                 return lock;

@@ -6,7 +6,8 @@
  *     STORE/snapshots/   unpacked layers (builder)
  *     STORE/cache/       build cache (builder)
  *     STORE/tmp/         scratch space on the same file system
- *     STORE/lock         flock(2) target
+ *     STORE/lock         flock(2) target of index.json operations
+ *     STORE/users.lock   flock(2) target of the store hold (below)
  *
  * Location: an explicit path, else $IBUILD_STORE, else $XDG_DATA_HOME/ibuild
  * (when XDG_DATA_HOME is absolute), else $HOME/.local/share/ibuild.
@@ -22,9 +23,23 @@
  * shared for reads and exclusive for read-modify-write and for garbage
  * collection; each operation opens its own lock fd, so threads and processes
  * are serialised alike.  Blob writes take no lock (atomic rename, identical
- * content); a blob written but not yet tagged is protected from a
- * concurrent GC by the grace period (a re-added existing blob gets its mtime
- * bumped).
+ * content).
+ *
+ * The hold (STORE/users.lock): that lock cannot protect what a build uses
+ * between operations.  A build reads its base's blobs and mounts their
+ * snapshots as overlay lowers for minutes, writes layers, configs, cache
+ * entries and snapshots long before anything names them, and tags last;
+ * ipull writes every blob before the tag, ipush reads blobs nothing may
+ * name any more.  So every such process holds the store SHARED for its
+ * whole run (oci_store_hold), and whatever removes content (ibuild prune,
+ * oci_store_gc) holds it EXCLUSIVE: removal waits for the running builds,
+ * pulls and pushes to end, and one that starts meanwhile waits for the
+ * removal.  Order: users.lock is taken before lock, never while holding
+ * it.  The grace period (blobs and snapshots younger than it are never
+ * removed; a re-added existing blob gets its mtime bumped) stays as the
+ * second line, for writers that do not hold the store (other OCI tools).
+ * flock has no writer preference: a stream of overlapping builds can keep
+ * a prune waiting.
  */
 #ifndef OCI_STORE_H
 #define OCI_STORE_H
@@ -78,6 +93,26 @@ const char *oci_store_tmp_dir(const struct oci_store *store);
 int oci_store_lock(struct oci_store *store, bool exclusive, struct err **err);
 /* Release a lock taken by oci_store_lock; a negative FD is a no-op. */
 void oci_store_unlock(int fd);
+
+/* Hold STORE shared (a build, pull or push using it) or EXCLUSIVE (a
+ * removal) until oci_store_release or oci_store_free; the flock is on an
+ * O_CLOEXEC fd, so RUN steps and other programs started meanwhile do not
+ * inherit it.  WAIT: block until granted; else a conflicting hold fails at
+ * once with EWOULDBLOCK and a message naming the store and, for EXCLUSIVE,
+ * how many processes hold it (when /proc/locks tells).  Holding again in
+ * the mode already held is a no-op; asking for the other mode is EBUSY
+ * (flock's conversion drops the lock before taking the new one).  A store
+ * this user may not write can still be held shared when its users.lock
+ * exists. */
+int oci_store_hold(struct oci_store *store, bool exclusive, bool wait, struct err **err);
+
+/* Drop the hold taken by oci_store_hold (no-op when none). */
+void oci_store_release(struct oci_store *store);
+
+/* How many holds of STORE are shared now (this process's own included), as
+ * /proc/locks lists them; -1 when that cannot be read.  A count for
+ * messages, racy by nature. */
+int oci_store_users(struct oci_store *store);
 
 /* Normalise NAME as the store keeps it ("app:1.0" → "localhost/app:1.0").
  * A NAME with a digest ("app@sha256:...") is refused: a name is a tag.
@@ -133,9 +168,9 @@ struct oci_store_gc_opts {
          * cache/: ROOTS, an object whose keys are blob digests, must name
          * every blob reachable from index.json and every config and layer
          * of the build cache entries that stay; KEEP is still walked.
-         * Only a caller that keeps other writers out from reading those
-         * to the end of the GC can promise that (ibuild prune, which reads
-         * them anyway to decide what to remove). */
+         * Only a caller that holds the store EXCLUSIVE (oci_store_hold)
+         * from reading those to the end of the GC can promise that (ibuild
+         * prune, which reads them anyway to decide what to remove). */
         const json_t *roots;
 };
 
@@ -156,7 +191,10 @@ struct oci_store_gc_result {
  * every other blob in blobs/<alg>/ whose mtime is older than the grace
  * period, and stale writer temp files.  OPTS may be NULL (defaults).
  * *ret_result (may be NULL) is cleared with oci_store_gc_result_clear.
- * tmp/, snapshots/ and cache/ are left alone. */
+ * tmp/, snapshots/ and cache/ are left alone.  The GC needs the store held
+ * EXCLUSIVE: when the caller does not hold it, the GC holds it itself for
+ * its run (waiting for running builds); when the caller holds it shared,
+ * EDEADLK. */
 int oci_store_gc(struct oci_store *store, const struct oci_store_gc_opts *opts, struct oci_store_gc_result *ret_result,
                  struct err **err);
 void oci_store_gc_result_clear(struct oci_store_gc_result *result);

@@ -120,6 +120,12 @@ build_exec_prune(struct oci_store *store, const struct build_prune_opts *o, stru
         struct dirent *de;
         int r;
 
+        /* Nothing a running build uses (or has written and not named yet)
+         * may go: hold the store exclusively from reading what to keep to
+         * the last removal (store.h, "The hold"). */
+        r = oci_store_hold(store, true, true, err);
+        if (r < 0)
+                return err_prefix(err, "prune");
         r = build_idmap_detect(NULL, NULL, &map, &warning, err);
         if (r < 0)
                 return r;

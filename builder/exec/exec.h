@@ -156,7 +156,9 @@ struct build_prune_result {
  * (oci_store_gc), then remove the unpacked snapshots of layers that no
  * named image and no kept entry has, and stale step dirs.  Rebuilding
  * after a prune works: a removed entry is just a cache miss.  *ret (may be
- * NULL) says what went. */
+ * NULL) says what went.  STORE is held EXCLUSIVE (oci_store_hold, waiting
+ * for running builds; take it first to wait otherwise) and stays held until
+ * the caller releases or frees it; EBUSY when this process holds it shared. */
 int build_exec_prune(struct oci_store *store, const struct build_prune_opts *opts, struct build_prune_result *ret,
                      struct err **err);
 

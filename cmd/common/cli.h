@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "common/err.h"
+#include "oci/store.h"
 
 #define IBUILD_VERSION "0.1.0"
 
@@ -21,5 +22,11 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *name);
 
 /* True when A is NAME or starts with "NAME=". */
 bool cli_is_opt(const char *a, const char *name);
+
+/* Hold STORE (oci_store_hold) shared for a build, pull or push, or
+ * EXCLUSIVE for a removal.  When another process's hold is in the way: with
+ * NO_WAIT fail at once (EWOULDBLOCK, the message names the store); else
+ * print one line to stderr saying what it waits for, and wait. */
+int cli_store_hold(const char *prog, struct oci_store *store, bool exclusive, bool no_wait, struct err **err);
 
 #endif

@@ -442,7 +442,9 @@ ibuild_build(int argc, char **argv)
                 rc = 2;
                 goto out;
         }
-        if (oci_store_open(store_path, &store, &err) < 0) {
+        /* Held shared until exit: a prune waits for this build to end,
+         * and this build for a prune already running (oci/store.h). */
+        if (oci_store_open(store_path, &store, &err) < 0 || cli_store_hold(PROG, store, false, false, &err) < 0) {
                 cli_print_err(PROG, &err);
                 goto out;
         }

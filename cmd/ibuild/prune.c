@@ -17,7 +17,7 @@
 static void
 prune_usage(FILE *f)
 {
-        fputs("Usage: ibuild prune [--all] [--grace SECONDS] [--store DIR] [-q]\n"
+        fputs("Usage: ibuild prune [--all] [--grace SECONDS] [--no-wait] [--store DIR] [-q]\n"
               "\n"
               "Remove the build cache the images named in the store cannot use, then the\n"
               "blobs and unpacked layers nothing needs any more.\n"
@@ -25,6 +25,8 @@ prune_usage(FILE *f)
               "                     source digests, unpacked layers); named images stay\n"
               "  --grace SECONDS    keep blobs and unpacked layers written in the last SECONDS\n"
               "                     (default 600: a build running now may need them)\n"
+              "  --no-wait          fail at once when builds, pulls or pushes are using the\n"
+              "                     store (by default the prune waits for them to finish)\n"
               "  --store DIR        the local store (default $IBUILD_STORE or\n"
               "                     ~/.local/share/ibuild)\n"
               "  -q, --quiet        print nothing on success\n",
@@ -39,7 +41,7 @@ ibuild_prune(int argc, char **argv)
         struct oci_store *store = NULL;
         struct err *err = NULL;
         const char *store_path = NULL, *v;
-        bool quiet = false;
+        bool quiet = false, no_wait = false;
         int rc = 1;
 
         build_prune_opts_init(&o);
@@ -53,6 +55,8 @@ ibuild_prune(int argc, char **argv)
                         o.all = true;
                 } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
                         quiet = true;
+                } else if (strcmp(a, "--no-wait") == 0) {
+                        no_wait = true;
                 } else if (cli_is_opt(a, "--grace")) {
                         char *end;
 
@@ -71,7 +75,9 @@ ibuild_prune(int argc, char **argv)
                         return cli_fail(PROG, "prune: unknown argument %s (try ibuild prune --help)", a);
                 }
         }
-        if (oci_store_open(store_path, &store, &err) < 0 || build_exec_prune(store, &o, &res, &err) < 0) {
+        /* Running builds first: the prune holds the store exclusively. */
+        if (oci_store_open(store_path, &store, &err) < 0 || cli_store_hold(PROG, store, true, no_wait, &err) < 0 ||
+            build_exec_prune(store, &o, &res, &err) < 0) {
                 cli_print_err(PROG, &err);
                 goto out;
         }

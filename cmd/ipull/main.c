@@ -135,7 +135,11 @@ run(struct regcli *o, struct err **err)
                         return err_prefix(err, "--output");
                 r = oci_layout_create(out_dir, &out, err);
         } else {
+                /* Held shared until the tag: blobs written before it are not
+                 * named yet, and a prune would take them (oci/store.h). */
                 r = oci_store_open(o->store, &store, err);
+                if (r >= 0)
+                        r = cli_store_hold("ipull", store, false, false, err);
         }
         if (r < 0)
                 return r;

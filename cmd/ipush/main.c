@@ -27,7 +27,11 @@ run(struct regcli *o, struct err **err)
                         r = oci_layout_select(in, name, &desc, err);
                 src_layout = in;
         } else {
+                /* Held shared until the push ends: an image untagged
+                 * meanwhile keeps its blobs until then (oci/store.h). */
                 r = oci_store_open(o->store, &store, err);
+                if (r >= 0)
+                        r = cli_store_hold("ipush", store, false, false, err);
                 if (r >= 0)
                         r = oci_store_resolve(store, src, &desc, NULL, err);
                 src_layout = store ? oci_store_layout(store) : NULL;

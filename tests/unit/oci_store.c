@@ -824,6 +824,72 @@ explicit_lock(void **state)
         oci_store_free(s);
 }
 
+/* The hold (store.h): shared holds coexist and are counted; an exclusive
+ * one conflicts with them both ways (EWOULDBLOCK naming the store, without
+ * waiting); a process holding shared cannot GC; the GC holds the store
+ * itself when the caller does not, waiting for the shared holders. */
+static void
+hold(void **state)
+{
+        struct oci_store *s1 = open_store(), *s2 = open_store(), *s3 = open_store();
+        _cleanup_free_ char *marker = xasprintf("%s/released", tmpdir);
+        int pfd[2];
+        pid_t pid;
+        char c;
+        int st;
+
+        assert_ok(oci_store_hold(s1, false, false, err));
+        assert_ok(oci_store_hold(s1, false, false, err)); /* again: no-op */
+        assert_ok(oci_store_hold(s2, false, true, err));
+        assert_int_equal(oci_store_users(s3), 2);
+        assert_fails(oci_store_hold(s3, true, false, err), EWOULDBLOCK, oci_store_path(s3),
+                     "in use by 2 running build(s)");
+        assert_fails(oci_store_hold(s1, true, false, err), EBUSY, "already held shared", NULL);
+        assert_fails(oci_store_gc(s1, NULL, NULL, err), EDEADLK, "holds the store shared", NULL);
+        oci_store_release(s1);
+        oci_store_release(s1); /* no-op */
+        oci_store_release(s2);
+        assert_int_equal(oci_store_users(s3), 0);
+
+        assert_ok(oci_store_hold(s3, true, false, err));
+        assert_fails(oci_store_hold(s1, false, false, err), EWOULDBLOCK, oci_store_path(s1), "being pruned");
+        assert_ok(oci_store_gc(s3, NULL, NULL, err)); /* its own hold: no wait */
+        oci_store_release(s3);
+
+        /* A GC without a hold waits for a shared holder (a child that lets
+         * go after 300 ms, leaving a marker first). */
+        assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct oci_store *c1 = NULL;
+                struct err *e = NULL;
+
+                if (oci_store_open(oci_store_path(s1), &c1, &e) < 0 || oci_store_hold(c1, false, true, &e) < 0)
+                        _exit(1);
+                if (write(pfd[1], "x", 1) != 1)
+                        _exit(1);
+                usleep(300 * 1000);
+                if (fs_write_atomic(marker, "x", 1, 0644, &e) < 0)
+                        _exit(1);
+                oci_store_free(c1);
+                _exit(0);
+        }
+        close(pfd[1]);
+        assert_int_equal(read(pfd[0], &c, 1), 1);
+        close(pfd[0]);
+        assert_ok(oci_store_gc(s1, NULL, NULL, err));
+        assert_int_equal(access(marker, F_OK), 0);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        /* The GC let go of its own hold. */
+        assert_ok(oci_store_hold(s2, false, false, err));
+        oci_store_free(s1);
+        oci_store_free(s2); /* releases */
+        assert_ok(oci_store_hold(s3, true, false, err));
+        oci_store_free(s3);
+}
+
 int
 main(void)
 {
@@ -841,6 +907,7 @@ main(void)
             cmocka_unit_test_setup_teardown(gc_keeps_subject, setup, teardown),
             cmocka_unit_test_setup_teardown(concurrent_taggers, setup, teardown),
             cmocka_unit_test_setup_teardown(explicit_lock, setup, teardown),
+            cmocka_unit_test_setup_teardown(hold, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
