@@ -87,6 +87,7 @@ ibuild_prune(int argc, char **argv)
                        res.snapshots_removed);
         rc = 0;
 out:
+        err_clear(&err);
         oci_store_free(store);
         return rc;
 }
