@@ -115,6 +115,13 @@ push_image() { # REPO TAG -> sets MDIGEST, writes $TMP/manifest
 	assert_equal "$(header Range)" 0-29999
 	assert_equal "$(http_code -X PATCH -H 'Content-Range: 0-29999' --data-binary @"$TMP/c1" "$URL$loc")" 416
 	assert_equal "$(http_code -X PATCH -H 'Content-Range: garbage' --data-binary @"$TMP/c2" "$URL$loc")" 416
+	# Signs or blanks in the numbers, an end whose length would wrap, an
+	# end past the stated total: 416 as well, and nothing taken.
+	for cr in '30000-+59999' '+30000-59999' '30000 -59999' '3 0000-59999' '30000-18446744073709551615' \
+		'30000-99999999999999999999' '30000-59999/30000' '30000-59999/x'; do
+		assert_equal "$cr $(http_code -X PATCH -H "Content-Range: $cr" --data-binary @"$TMP/c2" "$URL$loc")" "$cr 416"
+		assert_equal "$(header Range)" 0-29999
+	done
 	assert_equal "$(http_code "$URL$loc")" 204
 	assert_equal "$(header Range)" 0-29999
 	assert_equal "$(header Docker-Upload-UUID)" "$uuid"
