@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/strv.h"
 #include "oci/model-internal.h"
 #include "oci/model.h"
 
@@ -55,11 +56,7 @@ oci_strv_from(const char *const *s, size_t n)
 void
 oci_strv_free(char **v)
 {
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
+        strv_free(v);
 }
 
 char **
