@@ -288,6 +288,18 @@ check_size(struct lexer *lx, const struct sbuf *b, size_t add)
         return 0;
 }
 
+/* Append VALUE (NULL: nothing) to OUT within the output cap. */
+static int
+add_value(struct lexer *lx, struct sbuf *out, const char *value)
+{
+        if (!value)
+                return 0;
+        if (check_size(lx, out, strlen(value)) < 0)
+                return -ERR_PARSE;
+        sb_add(out, value, strlen(value));
+        return 0;
+}
+
 /* GUARDED lookups (${V:-w} ${V+w} ${V?m}...) say what happens when V is
  * unset, so an unset V is not reported. */
 static const char *
@@ -533,12 +545,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
                 }
                 namebuf = sb_steal(&name);
                 value = env_get(lx, namebuf, false);
-                if (value) {
-                        if (check_size(lx, out, strlen(value)) < 0)
-                                return -ERR_PARSE;
-                        sb_add(out, value, strlen(value));
-                }
-                return 0;
+                return add_value(lx, out, value);
         }
         lx->pos++; /* '{' */
         c = lx_peek(lx);
@@ -557,12 +564,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
 
         if (c == '}') {
                 value = env_get(lx, namebuf, false);
-                if (value) {
-                        if (check_size(lx, out, strlen(value)) < 0)
-                                return -ERR_PARSE;
-                        sb_add(out, value, strlen(value));
-                }
-                return 0;
+                return add_value(lx, out, value);
         }
 
         if (c == ':' || c == '+' || c == '-' || c == '?' || c == '#' || c == '%') {
@@ -617,12 +619,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
                         return lx_fail(lx, m);
                 }
                 }
-                if (value) {
-                        if (check_size(lx, out, strlen(value)) < 0)
-                                return -ERR_PARSE;
-                        sb_add(out, value, strlen(value));
-                }
-                return 0;
+                return add_value(lx, out, value);
         }
 
         if (c == '/') {
