@@ -16,58 +16,6 @@
 
 /* ---- small growable strings and string lists ---- */
 
-struct sbuf {
-        char *s;
-        size_t len, cap;
-};
-
-
-static void
-sb_free(struct sbuf *b)
-{
-        free(b->s);
-        b->s = NULL;
-        b->len = b->cap = 0;
-}
-
-static void
-sb_reserve(struct sbuf *b, size_t add)
-{
-        size_t need = b->len + add + 1;
-
-        if (need <= b->cap)
-                return;
-        while (b->cap < need)
-                b->cap = b->cap ? b->cap * 2 : 32;
-        b->s = xrealloc(b->s, b->cap);
-}
-
-static void
-sb_add(struct sbuf *b, const char *s, size_t n)
-{
-        sb_reserve(b, n);
-        memcpy(b->s + b->len, s, n);
-        b->len += n;
-        b->s[b->len] = '\0';
-}
-
-static void
-sb_addc(struct sbuf *b, char c)
-{
-        sb_add(b, &c, 1);
-}
-
-/* Hand out the contents (always a string, "" when empty). */
-static char *
-sb_steal(struct sbuf *b)
-{
-        char *s = b->s ? b->s : xstrdup("");
-
-        b->s = NULL;
-        b->len = b->cap = 0;
-        return s;
-}
-
 void
 build_shell_strv_free(char **v)
 {
@@ -219,7 +167,7 @@ struct lexer {
  * (quotes start a word even when they are empty). */
 struct words {
         struct strv list;
-        struct sbuf cur;
+        struct df_buf cur;
         bool in_word;
 };
 
@@ -227,7 +175,7 @@ static void
 words_flush(struct words *w)
 {
         if (w->cur.len > 0)
-                strv_push(&w->list, sb_steal(&w->cur));
+                strv_push(&w->list, df_buf_steal(&w->cur));
         w->in_word = false;
 }
 
@@ -236,7 +184,7 @@ words_add_raw(struct words *w, const char *s, size_t n)
 {
         if (!w)
                 return;
-        sb_add(&w->cur, s, n);
+        df_buf_add(&w->cur, s, n);
         w->in_word = true;
 }
 
@@ -280,7 +228,7 @@ lx_fail(struct lexer *lx, const char *msg)
 }
 
 static int
-check_size(struct lexer *lx, const struct sbuf *b, size_t add)
+check_size(struct lexer *lx, const struct df_buf *b, size_t add)
 {
         if (b->len + add > BUILD_SHELL_MAX_OUTPUT)
                 return err_set(lx->err, ERR_PARSE, SRC_FMT "expansion larger than %d bytes", SRC_ARGS(lx),
@@ -290,13 +238,13 @@ check_size(struct lexer *lx, const struct sbuf *b, size_t add)
 
 /* Append VALUE (NULL: nothing) to OUT within the output cap. */
 static int
-add_value(struct lexer *lx, struct sbuf *out, const char *value)
+add_value(struct lexer *lx, struct df_buf *out, const char *value)
 {
         if (!value)
                 return 0;
         if (check_size(lx, out, strlen(value)) < 0)
                 return -ERR_PARSE;
-        sb_add(out, value, strlen(value));
+        df_buf_add(out, value, strlen(value));
         return 0;
 }
 
@@ -338,17 +286,17 @@ env_get(struct lexer *lx, const char *name, bool guarded)
 /* A name after '$': all digits when it starts with one, one special
  * parameter character, or letters, digits and '_'. */
 static void
-read_name(struct lexer *lx, struct sbuf *name)
+read_name(struct lexer *lx, struct df_buf *name)
 {
         int c = lx_peek(lx);
 
         if (c >= '0' && c <= '9') {
                 while ((c = lx_peek(lx)) >= '0' && c <= '9')
-                        sb_addc(name, (char) lx->s[lx->pos++]);
+                        df_buf_addc(name, (char) lx->s[lx->pos++]);
                 return;
         }
         if (c >= 0 && strchr("@*#?-$!", c) && c != 0) {
-                sb_addc(name, (char) lx->s[lx->pos++]);
+                df_buf_addc(name, (char) lx->s[lx->pos++]);
                 return;
         }
         while (lx->pos < lx->len) {
@@ -357,15 +305,15 @@ read_name(struct lexer *lx, struct sbuf *name)
 
                 if (!is_name_char(cp))
                         break;
-                sb_add(name, lx->s + lx->pos, l);
+                df_buf_add(name, lx->s + lx->pos, l);
                 lx->pos += l;
         }
 }
 
-static int process_stop_on(struct lexer *lx, int stop, bool raw_escapes, struct sbuf *out, struct words *w);
+static int process_stop_on(struct lexer *lx, int stop, bool raw_escapes, struct df_buf *out, struct words *w);
 
 static int
-process_single_quote(struct lexer *lx, struct sbuf *out)
+process_single_quote(struct lexer *lx, struct df_buf *out)
 {
         size_t start;
 
@@ -375,15 +323,15 @@ process_single_quote(struct lexer *lx, struct sbuf *out)
                 lx->pos++;
         if (lx->pos >= lx->len)
                 return lx_fail(lx, "unexpected end of statement while looking for matching single-quote");
-        sb_add(out, lx->s + start, lx->pos - start);
+        df_buf_add(out, lx->s + start, lx->pos - start);
         lx->pos++;
         return 0;
 }
 
-static int process_dollar(struct lexer *lx, struct sbuf *out);
+static int process_dollar(struct lexer *lx, struct df_buf *out);
 
 static int
-process_double_quote(struct lexer *lx, struct sbuf *out)
+process_double_quote(struct lexer *lx, struct df_buf *out)
 {
         int r;
 
@@ -411,16 +359,16 @@ process_double_quote(struct lexer *lx, struct sbuf *out)
                          * escapes '"', '$' and itself; it is dropped at the
                          * end of the word. */
                         if (lx->raw)
-                                sb_addc(out, (char) c);
+                                df_buf_addc(out, (char) c);
                         if (n < 0)
                                 continue;
                         if (n == '"' || n == '$' || n == lx->escape) {
-                                sb_addc(out, (char) n);
+                                df_buf_addc(out, (char) n);
                                 lx->pos++;
                                 continue;
                         }
                 }
-                sb_addc(out, (char) c);
+                df_buf_addc(out, (char) c);
         }
 }
 
@@ -447,7 +395,7 @@ is_cont(char c)
 
 /* Remove the shortest (or longest) prefix / suffix of VALUE matching PAT. */
 static int
-trim_pattern(struct lexer *lx, const char *value, const char *pat, bool suffix, bool greedy, struct sbuf *out)
+trim_pattern(struct lexer *lx, const char *value, const char *pat, bool suffix, bool greedy, struct df_buf *out)
 {
         size_t vlen = strlen(value), plen = strlen(pat);
         bool m = false;
@@ -461,19 +409,19 @@ trim_pattern(struct lexer *lx, const char *value, const char *pat, bool suffix, 
                         if (glob_try(lx, pat, plen, value + cut, vlen - cut, &m) < 0)
                                 return -ERR_PARSE;
                         if (m) {
-                                sb_add(out, value, cut);
+                                df_buf_add(out, value, cut);
                                 return 0;
                         }
                 } else {
                         if (glob_try(lx, pat, plen, value, cut, &m) < 0)
                                 return -ERR_PARSE;
                         if (m) {
-                                sb_add(out, value + cut, vlen - cut);
+                                df_buf_add(out, value + cut, vlen - cut);
                                 return 0;
                         }
                 }
         }
-        sb_add(out, value, vlen);
+        df_buf_add(out, value, vlen);
         return 0;
 }
 
@@ -481,7 +429,7 @@ trim_pattern(struct lexer *lx, const char *value, const char *pat, bool suffix, 
  * ALL, every match left to right, as Go's ReplaceAllString does: an empty
  * match right after a previous match does not count). */
 static int
-replace_pattern(struct lexer *lx, const char *value, const char *pat, const char *rep, bool all, struct sbuf *out)
+replace_pattern(struct lexer *lx, const char *value, const char *pat, const char *rep, bool all, struct df_buf *out)
 {
         size_t vlen = strlen(value), plen = strlen(pat), rlen = strlen(rep);
         size_t i = 0, last_end = SIZE_MAX;
@@ -504,9 +452,9 @@ replace_pattern(struct lexer *lx, const char *value, const char *pat, const char
                 if (end != SIZE_MAX && !(end == i && i == last_end)) {
                         if (check_size(lx, out, rlen) < 0)
                                 return -ERR_PARSE;
-                        sb_add(out, rep, rlen);
+                        df_buf_add(out, rep, rlen);
                         if (!all) {
-                                sb_add(out, value + end, vlen - end);
+                                df_buf_add(out, value + end, vlen - end);
                                 return 0;
                         }
                         last_end = end;
@@ -521,7 +469,7 @@ replace_pattern(struct lexer *lx, const char *value, const char *pat, const char
                         uint32_t c;
                         size_t l = utf8_next(value + i, vlen - i, &c);
 
-                        sb_add(out, value + i, l);
+                        df_buf_add(out, value + i, l);
                         i += l;
                 }
         }
@@ -529,10 +477,10 @@ replace_pattern(struct lexer *lx, const char *value, const char *pat, const char
 }
 
 static int
-process_dollar(struct lexer *lx, struct sbuf *out)
+process_dollar(struct lexer *lx, struct df_buf *out)
 {
         _cleanup_free_ char *namebuf = NULL;
-        struct sbuf name = { 0 };
+        struct df_buf name = { 0 };
         const char *value;
         int c, r;
 
@@ -540,10 +488,10 @@ process_dollar(struct lexer *lx, struct sbuf *out)
         if (lx_peek(lx) != '{') {
                 read_name(lx, &name);
                 if (name.len == 0) {
-                        sb_addc(out, '$');
+                        df_buf_addc(out, '$');
                         return 0;
                 }
-                namebuf = sb_steal(&name);
+                namebuf = df_buf_steal(&name);
                 value = env_get(lx, namebuf, false);
                 return add_value(lx, out, value);
         }
@@ -556,7 +504,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
         if (lx->depth >= BUILD_SHELL_MAX_DEPTH)
                 return lx_fail(lx, "substitutions nested too deeply");
         read_name(lx, &name);
-        namebuf = sb_steal(&name);
+        namebuf = df_buf_steal(&name);
         c = lx_peek(lx);
         if (c < 0)
                 return lx_fail(lx, "syntax error: missing '}'");
@@ -569,7 +517,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
 
         if (c == ':' || c == '+' || c == '-' || c == '?' || c == '#' || c == '%') {
                 bool colon = c == ':';
-                struct sbuf word = { 0 };
+                struct df_buf word = { 0 };
                 _cleanup_free_ char *wordbuf = NULL;
                 size_t vlen;
 
@@ -585,7 +533,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
                 /* Patterns keep their escapes so that \* stays literal. */
                 r = process_stop_on(lx, '}', c == '#' || c == '%', &word, NULL);
                 lx->depth--;
-                wordbuf = sb_steal(&word);
+                wordbuf = df_buf_steal(&word);
                 if (r < 0)
                         return r;
                 value = env_get(lx, namebuf, c == '-' || c == '+' || c == '?');
@@ -624,7 +572,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
 
         if (c == '/') {
                 bool all = false;
-                struct sbuf pat = { 0 }, rep = { 0 };
+                struct df_buf pat = { 0 }, rep = { 0 };
                 _cleanup_free_ char *patbuf = NULL, *repbuf = NULL;
 
                 if (namebuf[0] == '\0')
@@ -635,7 +583,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
                 }
                 lx->depth++;
                 r = process_stop_on(lx, '/', true, &pat, NULL);
-                patbuf = sb_steal(&pat);
+                patbuf = df_buf_steal(&pat);
                 if (r < 0) {
                         lx->depth--;
                         if (lx->pos >= lx->len) {
@@ -647,7 +595,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
                 /* The replacement keeps its escapes, as BuildKit's does. */
                 r = process_stop_on(lx, '}', true, &rep, NULL);
                 lx->depth--;
-                repbuf = sb_steal(&rep);
+                repbuf = df_buf_steal(&rep);
                 if (r < 0)
                         return r;
                 value = env_get(lx, namebuf, false);
@@ -665,7 +613,7 @@ process_dollar(struct lexer *lx, struct sbuf *out)
 /* Process up to STOP (-1: the end).  RAW_ESCAPES keeps escape characters in
  * the output (for patterns).  W, when not NULL, receives the split words. */
 static int
-process_stop_on_inner(struct lexer *lx, int stop, bool raw_escapes, struct sbuf *out, struct words *w)
+process_stop_on_inner(struct lexer *lx, int stop, bool raw_escapes, struct df_buf *out, struct words *w)
 {
         int r;
 
@@ -705,14 +653,14 @@ process_stop_on_inner(struct lexer *lx, int stop, bool raw_escapes, struct sbuf 
 
                         lx->pos++;
                         if (raw_escapes)
-                                sb_addc(out, (char) c);
+                                df_buf_addc(out, (char) c);
                         if (lx->pos >= lx->len)
                                 break;
                         l = utf8_next(lx->s + lx->pos, lx->len - lx->pos, &cp);
                         if (raw_escapes)
                                 words_add_raw(w, lx->s + lx->pos - 1, 1);
                         words_add_raw(w, lx->s + lx->pos, l);
-                        sb_add(out, lx->s + lx->pos, l);
+                        df_buf_add(out, lx->s + lx->pos, l);
                         lx->pos += l;
                         continue;
                 }
@@ -721,7 +669,7 @@ process_stop_on_inner(struct lexer *lx, int stop, bool raw_escapes, struct sbuf 
                         size_t l = utf8_next(lx->s + lx->pos, lx->len - lx->pos, &cp);
 
                         words_add_text(w, lx->s + lx->pos, l);
-                        sb_add(out, lx->s + lx->pos, l);
+                        df_buf_add(out, lx->s + lx->pos, l);
                         lx->pos += l;
                 }
         }
@@ -737,7 +685,7 @@ process_stop_on_inner(struct lexer *lx, int stop, bool raw_escapes, struct sbuf 
 }
 
 static int
-process_stop_on(struct lexer *lx, int stop, bool raw_escapes, struct sbuf *out, struct words *w)
+process_stop_on(struct lexer *lx, int stop, bool raw_escapes, struct df_buf *out, struct words *w)
 {
         bool saved = lx->raw;
         int r;
@@ -773,7 +721,7 @@ build_shell_expand(const char *word, const struct build_shell_opts *opts, struct
                 .err = err,
         };
         struct words w = { 0 };
-        struct sbuf out = { 0 };
+        struct df_buf out = { 0 };
         struct build_shell_result *res;
         int r;
 
@@ -781,17 +729,17 @@ build_shell_expand(const char *word, const struct build_shell_opts *opts, struct
                 return err_set(err, ERR_PARSE, "word of %zu bytes is too long to expand", lx.len);
         r = process_stop_on(&lx, -1, false, &out, &w);
         if (r < 0) {
-                sb_free(&out);
-                sb_free(&w.cur);
+                df_buf_free(&out);
+                df_buf_free(&w.cur);
                 strv_clear(&w.list);
                 strv_clear(&lx.used);
                 strv_clear(&lx.unset);
                 return r;
         }
         words_flush(&w);
-        sb_free(&w.cur);
+        df_buf_free(&w.cur);
         res = xcalloc(1, sizeof(*res));
-        res->word = sb_steal(&out);
+        res->word = df_buf_steal(&out);
         res->words = strv_steal(&w.list, &res->n_words);
         res->used = strv_steal(&lx.used, &res->n_used);
         res->unset = strv_steal(&lx.unset, &res->n_unset);
