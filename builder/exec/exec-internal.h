@@ -61,6 +61,7 @@ struct xctx {
         size_t n_bases;
         pthread_mutex_t bases_lock;
         struct xhashcache *hashcache; /* may be NULL: no caching */
+        struct xssh_agents *ssh;      /* --ssh agents (exec-ssh.c), NULL: none started */
 };
 
 /* Make sure every layer of S is unpacked into its snapshot dir. */
@@ -144,6 +145,18 @@ bool xcopy_path_match(const char *pat, const char *p);
  * for the dir itself, a leading "/" dropped as Docker's untar does);
  * NULL when it climbs out of it with "..".  Caller frees. */
 char *xcopy_archive_rel(const char *name);
+
+/* --ssh agents (exec-ssh.c).  xssh_agents_start starts a private
+ * ssh-agent for each --ssh ID=KEY[,KEY] and loads its keys (never
+ * prompting: a key that needs a passphrase or cannot be loaded is an error
+ * naming the file); xssh_agents_stop kills and removes them (every exit
+ * path of the build calls it; NULL is a no-op; a killed ibuild takes its
+ * agents with it through PR_SET_PDEATHSIG).  xssh_socket is the agent
+ * socket for ID, NULL when --ssh did not give it. */
+struct xssh_agents;
+int xssh_agents_start(struct xctx *x, struct err **err);
+void xssh_agents_stop(struct xssh_agents *a);
+const char *xssh_socket(struct xctx *x, const char *id);
 
 /* WORKDIR-relative absolute clean path. */
 char *xabs_path(const char *workdir, const char *p);

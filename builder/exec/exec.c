@@ -1552,8 +1552,8 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                         /* The agent socket is bind-mounted as is: its owner
                          * and mode are the host's, so only BuildKit's
                          * defaults (uid 0, gid 0, mode 0600) can be honoured. */
-                        const struct build_ssh *sa = NULL;
                         const char *id = m->id && *m->id ? m->id : "default";
+                        const char *sock = xssh_socket(x, id);
                         size_t idx = n_ssh++;
 
                         if (m->uid != 0 || m->gid != 0 || (m->mode != (mode_t) -1 && m->mode != 0600)) {
@@ -1562,12 +1562,10 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                                             x->df_name, in->line, id);
                                 break;
                         }
-                        for (size_t k = 0; k < x->o->n_ssh; k++)
-                                if (strcmp(x->o->ssh[k].id, id) == 0)
-                                        sa = &x->o->ssh[k];
-                        if (!sa) {
+                        if (!sock) {
                                 if (required) {
-                                        r = err_set(err, ENOENT, "%s:%d: ssh agent '%s' was not given (--ssh %s=SOCKET)",
+                                        r = err_set(err, ENOENT,
+                                                    "%s:%d: ssh agent '%s' was not given (--ssh %s=SOCKET|KEY)",
                                                     x->df_name, in->line, id, id);
                                         break;
                                 }
@@ -1576,7 +1574,7 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                         }
                         m->type = BUILD_MOUNT_BIND;
                         m->rw = true; /* connect() needs write access to the socket */
-                        m->source = sa->socket;
+                        m->source = sock;
                         m->id = id;
                         m->mode = (mode_t) -1;
                         if (!m->target) {
@@ -2303,6 +2301,9 @@ build_exec_run(const struct build_exec_opts *o, struct build_exec_result *ret, s
                 r = err_set(err, errno, "%s: %s", x.empty_dir, strerror(errno));
                 goto out;
         }
+        r = xssh_agents_start(&x, err);
+        if (r < 0)
+                goto out;
         r = build_ignore_load(x.context, o->dockerfile && strcmp(o->dockerfile, "-") == 0 ? "-" : dfpath, &x.ignore,
                               err);
         if (r < 0)
@@ -2355,6 +2356,7 @@ out:
                 for (size_t i = 0; i < x.plan->n_stages; i++)
                         xstage_clear(&x.stages[i]);
         free(x.stages);
+        xssh_agents_stop(x.ssh);
         if (x.work) {
                 struct err *e2 = NULL;
 

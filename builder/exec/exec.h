@@ -54,11 +54,17 @@ struct build_secret {
         const char *env; /* an environment variable, or NULL */
 };
 
-/* --ssh ID=SOCKET: an ssh agent socket for RUN --mount=type=ssh,id=ID
- * (bind-mounted into the step; never part of a layer or the cache key). */
+/* --ssh ID=SOCKET | ID=KEY[,KEY...]: an ssh agent for RUN
+ * --mount=type=ssh,id=ID, never part of a layer or the cache key.  Either
+ * SOCKET is an agent's unix socket, or KEYS are private key files that
+ * build_exec_run loads into a private ssh-agent (openssh-client's, found on
+ * PATH) started for the build and stopped on every exit path.  The socket
+ * is bind-mounted into the steps that mount it. */
 struct build_ssh {
         const char *id;
-        const char *socket; /* a unix socket path */
+        const char *socket;      /* a unix socket path, or NULL when KEYS are given */
+        const char *const *keys; /* key file paths */
+        size_t n_keys;
 };
 
 /* Progress events for the CLI. */

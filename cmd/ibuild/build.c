@@ -48,8 +48,11 @@ build_usage(FILE *f)
               "  --no-cache                do not use the build cache\n"
               "  --pull=missing|always|never  when to pull base images (default missing)\n"
               "  --secret id=ID,src=FILE|env=VAR  a secret for RUN --mount=type=secret\n"
-              "  --ssh default|ID=SOCKET   an ssh agent socket for RUN --mount=type=ssh (repeatable;\n"
-              "                            default: $SSH_AUTH_SOCK)\n"
+              "  --ssh default|ID[=SOCKET|KEY[,KEY...]]  an ssh agent for RUN --mount=type=ssh\n"
+              "                            (repeatable): an agent socket (default $SSH_AUTH_SOCK),\n"
+              "                            or private key files loaded into an ssh-agent started\n"
+              "                            for the build (openssh-client; keys with a passphrase\n"
+              "                            are refused, never prompted for)\n"
               "  --network host|none       network of RUN steps (default host)\n"
               "  --memory SIZE             memory limit of each RUN step (512m, 1g)\n"
               "  --cpus N.N                CPU limit of each RUN step (0.5: half a CPU)\n"
@@ -172,15 +175,19 @@ parse_secret(const char *v, struct build_secret *s, char ***owned, struct err **
         return 0;
 }
 
-/* --ssh default | ID | ID=SOCKET (docker build's syntax; key files, which
- * BuildKit loads into an agent of its own, are refused). */
+/* --ssh default | ID | ID=SOCKET | ID=KEY[,KEY...] (docker buildx's
+ * syntax and BuildKit's rules: no value or an empty one is $SSH_AUTH_SOCK;
+ * a socket must be the only path; other paths are private key files, which
+ * the build loads into an ssh-agent of its own). */
 static int
 parse_ssh(const char *v, struct build_ssh *ssh, size_t n_ssh, char ***owned, struct err **err)
 {
         const char *eq = strchr(v, '=');
         _cleanup_free_ char *id = eq ? xstrndup(v, (size_t) (eq - v)) : xstrdup(v);
-        const char *sock = eq ? eq + 1 : getenv("SSH_AUTH_SOCK");
-        struct stat st;
+        const char *paths = eq && eq[1] ? eq + 1 : getenv("SSH_AUTH_SOCK");
+        _cleanup_free_ const char **keys = NULL;
+        size_t n_keys = 0;
+        const char *sock = NULL;
 
         if (!*id)
                 return err_set(err, EINVAL, "--ssh %s: the id is empty", v);
@@ -189,20 +196,54 @@ parse_ssh(const char *v, struct build_ssh *ssh, size_t n_ssh, char ***owned, str
         for (size_t k = 0; k < n_ssh; k++)
                 if (strcmp(ssh[k].id, id) == 0)
                         return err_set(err, EINVAL, "--ssh %s: id '%s' given twice", v, id);
-        if (!sock || !*sock)
-                return err_set(err, EINVAL, "--ssh %s: no socket given and SSH_AUTH_SOCK is not set", v);
-        if (strchr(sock, ','))
-                return err_set(err, ERR_UNSUPPORTED, "--ssh %s: a list of keys is not supported; give an agent socket", v);
-        if (stat(sock, &st) < 0)
-                return err_set(err, errno, "--ssh %s: %s: %s", v, sock, strerror(errno));
-        if (!S_ISSOCK(st.st_mode))
-                return err_set(err, ERR_UNSUPPORTED,
-                               "--ssh %s: %s is not a socket (key files are not supported; run ssh-agent and ssh-add)", v,
-                               sock);
+        if (!paths || !*paths)
+                return err_set(err, EINVAL, "--ssh %s: no socket or key given and SSH_AUTH_SOCK is not set", v);
         *owned = oci_strv_append(*owned, id);
         ssh[n_ssh].id = (*owned)[oci_strv_len(*owned) - 1];
-        *owned = oci_strv_append(*owned, sock);
-        ssh[n_ssh].socket = (*owned)[oci_strv_len(*owned) - 1];
+        for (const char *p = paths;;) {
+                const char *comma = strchr(p, ',');
+                _cleanup_free_ char *path = comma ? xstrndup(p, (size_t) (comma - p)) : xstrdup(p);
+                struct stat st;
+
+                if (!*path)
+                        return err_set(err, EINVAL, "--ssh %s: an empty path in the list", v);
+                if (stat(path, &st) < 0)
+                        return err_set(err, errno, "--ssh %s: %s: %s", v, path, strerror(errno));
+                if (S_ISSOCK(st.st_mode)) {
+                        if (sock || n_keys)
+                                return err_set(err, EINVAL,
+                                               "--ssh %s: %s is an agent socket, which must be the only path (not "
+                                               "mixed with key files or another socket)",
+                                               v, path);
+                        *owned = oci_strv_append(*owned, path);
+                        sock = (*owned)[oci_strv_len(*owned) - 1];
+                } else {
+                        int fd;
+
+                        if (sock)
+                                return err_set(err, EINVAL,
+                                               "--ssh %s: %s is a key file after an agent socket (a socket must be "
+                                               "the only path)",
+                                               v, path);
+                        if (!S_ISREG(st.st_mode))
+                                return err_set(err, EINVAL, "--ssh %s: %s is neither an agent socket nor a key file", v,
+                                               path);
+                        fd = open(path, O_RDONLY | O_CLOEXEC);
+                        if (fd < 0)
+                                return err_set(err, errno, "--ssh %s: key %s: %s", v, path, strerror(errno));
+                        close(fd);
+                        keys = xrealloc(keys, (n_keys + 2) * sizeof(*keys));
+                        *owned = oci_strv_append(*owned, path);
+                        keys[n_keys++] = (*owned)[oci_strv_len(*owned) - 1];
+                        keys[n_keys] = NULL;
+                }
+                if (!comma)
+                        break;
+                p = comma + 1;
+        }
+        ssh[n_ssh].socket = sock;
+        ssh[n_ssh].keys = steal_ptr(&keys);
+        ssh[n_ssh].n_keys = n_keys;
         return 0;
 }
 
@@ -530,6 +571,8 @@ ibuild_build(int argc, char **argv)
         rc = 0;
 out:
         build_exec_result_clear(&res);
+        for (size_t k = 0; ssh && k < n_ssh; k++)
+                free((void *) ssh[k].keys);
         oci_store_free(store);
         oci_strv_free(owned);
         if (stdin_ctx)

@@ -4,9 +4,20 @@
 # talks to the agent with a small static client compiled here.
 
 # An ssh-agent (as the mode's user) at $T/agent.sock holding one new key,
-# and $T/ctx/agentq: sends REQUEST_IDENTITIES (\0\0\0\1\x0b) to
-# $SSH_AUTH_SOCK and prints "type=T keys=N" from the reply.
+# and $T/ctx/agentq [TYPE]: sends a request of TYPE (default 11,
+# REQUEST_IDENTITIES: \0\0\0\1\x0b) to $SSH_AUTH_SOCK and prints
+# "type=T keys=N" from the reply ("type=T" for a bare status reply).
 start_agent() {
+	make_agentq
+	as_mode ssh-keygen -q -t ed25519 -N '' -f "$T/key" >/dev/null
+	as_mode ssh-agent -s -a "$T/agent.sock" >"$T/agent.env"
+	AGENT_PID=$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$T/agent.env")
+	[ -n "$AGENT_PID" ]
+	as_mode env SSH_AUTH_SOCK="$T/agent.sock" ssh-add -q "$T/key" 2>/dev/null
+	[ -S "$T/agent.sock" ]
+}
+
+make_agentq() {
 	cat >"$T/agentq.c" <<'C'
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,15 +25,18 @@ start_agent() {
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-int main(void)
+int main(int argc, char **argv)
 {
 	const char *p = getenv("SSH_AUTH_SOCK");
+	unsigned char req[5] = {0, 0, 0, 1, 11};
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	unsigned char b[8192];
 	size_t n = 0;
 	ssize_t r;
 	int fd;
 
+	if (argc > 1)
+		req[4] = (unsigned char) atoi(argv[1]);
 	if (!p || strlen(p) >= sizeof(a.sun_path)) {
 		fprintf(stderr, "agentq: SSH_AUTH_SOCK unset\n");
 		return 2;
@@ -33,10 +47,21 @@ int main(void)
 		perror("agentq: connect");
 		return 3;
 	}
-	if (write(fd, "\0\0\0\1\x0b", 5) != 5)
+	if (write(fd, req, 5) != 5)
 		return 4;
-	while (n < 9 && (r = read(fd, b + n, sizeof(b) - n)) > 0)
+	size_t need = 4;
+	while (n < need && (r = read(fd, b + n, sizeof(b) - n)) > 0) {
 		n += (size_t) r;
+		if (need == 4 && n >= 4) {
+			need = 4 + ((size_t) b[0] << 24 | (size_t) b[1] << 16 | (size_t) b[2] << 8 | b[3]);
+			if (need > 9)
+				need = 9;
+		}
+	}
+	if (need == 5 && n >= 5) {
+		printf("type=%u\n", b[4]);
+		return 0;
+	}
 	if (n < 9) {
 		fprintf(stderr, "agentq: short reply\n");
 		return 5;
@@ -47,12 +72,6 @@ int main(void)
 C
 	gcc -static -O1 -o "$T/ctx/agentq" "$T/agentq.c"
 	own
-	as_mode ssh-keygen -q -t ed25519 -N '' -f "$T/key" >/dev/null
-	as_mode ssh-agent -s -a "$T/agent.sock" >"$T/agent.env"
-	AGENT_PID=$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$T/agent.env")
-	[ -n "$AGENT_PID" ]
-	as_mode env SSH_AUTH_SOCK="$T/agent.sock" ssh-add -q "$T/key" 2>/dev/null
-	[ -S "$T/agent.sock" ]
 }
 
 stop_agent() {
@@ -63,6 +82,8 @@ stop_agent() {
 
 teardown() {
 	stop_agent
+	[ -n "${IB_PID:-}" ] && kill -KILL "$IB_PID" 2>/dev/null
+	IB_PID=
 	[ -n "${T:-}" ] && rm -rf "$T"
 }
 
@@ -127,16 +148,16 @@ DF
 	assert_output --partial "ssh agent 'deploykey' was not given"
 }
 
-# Bad --ssh values and unsupported mount options are refused by name.
+# Bad --ssh values are refused by name.
 case_bad_values() {
-	echo k >"$T/keyfile"
+	mkdir "$T/adir"
 	own
-	run ib -q --ssh "k=$T/keyfile" "$T/ctx"
-	assert_failure
-	assert_output --partial "$T/keyfile is not a socket"
 	run ib -q --ssh "k=$T/nothere" "$T/ctx"
 	assert_failure
 	assert_output --partial "$T/nothere"
+	run ib -q --ssh "k=$T/adir" "$T/ctx"
+	assert_failure
+	assert_output --partial "$T/adir is neither an agent socket nor a key file"
 	run as_mode env -u SSH_AUTH_SOCK "$IBUILD_BUILD/bin/ibuild" -q --ssh default "$T/ctx"
 	assert_failure
 	assert_output --partial "SSH_AUTH_SOCK is not set"
@@ -144,11 +165,124 @@ case_bad_values() {
 	run ib_ssh -q --ssh default --ssh default "$T/ctx"
 	assert_failure
 	assert_output --partial "id 'default' given twice"
+	run ib -q --ssh "k=$T/key,,$T/key" "$T/ctx"
+	assert_failure
+	assert_output --partial "an empty path in the list"
+	# BuildKit's rule: a socket is the only path, never mixed with keys
+	run ib -q --ssh "k=$T/key,$T/agent.sock" "$T/ctx"
+	assert_failure
+	assert_output --partial "$T/agent.sock is an agent socket, which must be the only path"
+	run ib -q --ssh "k=$T/agent.sock,$T/key" "$T/ctx"
+	assert_failure
+	assert_output --partial "$T/key is a key file after an agent socket"
+}
+
+# --ssh ID=KEY[,KEY]: the keys are served by a private ssh-agent for the
+# build, which is gone afterwards; --ssh ID= (empty) is $SSH_AUTH_SOCK.
+case_keys() {
+	start_agent
+	as_mode ssh-keygen -q -t ecdsa -N '' -f "$T/key2" >/dev/null
 	dockerfile <<'DF'
 FROM testbase:1
-RUN --mount=type=ssh,uid=1000 true
+COPY agentq /agentq
+RUN --mount=type=ssh /agentq >/one
+RUN --mount=type=ssh,id=two,required /agentq >/two
+RUN --mount=type=ssh,id=sock,required /agentq >/sock
 DF
-	run ib_ssh -q --ssh default "$T/ctx"
+	# a user's agent in SSH_AUTH_SOCK must not matter for key files: it
+	# holds one key, while "two" has two
+	run ib_ssh -q -t sshkeys:1 --ssh "default=$T/key" --ssh "two=$T/key,$T/key2" --ssh sock= "$T/ctx"
+	assert_success
+	unpack sshkeys:1
+	assert_equal "$(cat "$T/bundle/rootfs/one")" "type=12 keys=1"
+	assert_equal "$(cat "$T/bundle/rootfs/two")" "type=12 keys=2"
+	assert_equal "$(cat "$T/bundle/rootfs/sock")" "type=12 keys=1"
+	assert_no_private_agent
+}
+
+# No private agent, socket or dir is left behind.
+assert_no_private_agent() {
+	local i
+	for i in $(seq 50); do
+		pgrep -f "ssh-agent -D -a $IBUILD_STORE/" >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -f "ssh-agent -D -a $IBUILD_STORE/"
 	assert_failure
-	assert_output --partial "type=ssh,id=default: only uid=0"
+	run find "$IBUILD_STORE/tmp" -name 'ssh*'
+	assert_output ""
+}
+
+# A key that needs a passphrase or is not a key: an error naming the file,
+# without prompting (stdin is a terminal-less pipe here, and the run is
+# bounded), and the agent is gone.
+case_key_errors() {
+	make_agentq
+	as_mode ssh-keygen -q -t ed25519 -N 'secret' -f "$T/pkey" >/dev/null
+	echo 'not a key' >"$T/bad"
+	chmod 600 "$T/bad"
+	own
+	dockerfile <<'DF'
+FROM testbase:1
+RUN --mount=type=ssh true
+DF
+	run as_mode timeout 60 "$IBUILD_BUILD/bin/ibuild" -q --ssh "default=$T/pkey" "$T/ctx" </dev/null
+	assert_failure
+	assert_output --partial "key $T/pkey needs a passphrase, and ibuild never prompts for one"
+	assert_no_private_agent
+	run as_mode timeout 60 "$IBUILD_BUILD/bin/ibuild" -q --ssh "default=$T/bad" "$T/ctx"
+	assert_failure
+	assert_output --partial "cannot load key $T/bad"
+	assert_no_private_agent
+	# ssh-agent missing from PATH: said, naming the package
+	run as_mode env PATH=/nonexistent "$IBUILD_BUILD/bin/ibuild" -q --ssh "default=$T/bad" "$T/ctx"
+	assert_failure
+	assert_output --partial "openssh-client"
+}
+
+# SIGTERM (and SIGKILL) to ibuild while a step runs: the private agent goes.
+case_key_signal() {
+	local sig i
+	make_agentq
+	as_mode ssh-keygen -q -t ed25519 -N '' -f "$T/key" >/dev/null
+	dockerfile <<'DF'
+FROM testbase:1
+COPY agentq /agentq
+RUN --mount=type=ssh /agentq && sleep 60
+DF
+	for sig in TERM KILL; do
+		rm -f "$T/pid"
+		own
+		as_mode sh -c 'echo $$ >"$1/pid"; exec "$2" -q --no-cache --ssh "default=$1/key" "$1/ctx"' sh "$T" \
+			"$IBUILD_BUILD/bin/ibuild" >"$T/out" 2>&1 &
+		for i in $(seq 300); do
+			[ -s "$T/pid" ] && pgrep -f "ssh-agent -D -a $IBUILD_STORE/" >/dev/null &&
+				ls "$IBUILD_STORE"/tmp/build-*/ssh-*/agent.0 >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		IB_PID=$(cat "$T/pid")
+		run pgrep -f "ssh-agent -D -a $IBUILD_STORE/"
+		assert_success
+		kill -"$sig" "$IB_PID"
+		for i in $(seq 100); do
+			kill -0 "$IB_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		run kill -0 "$IB_PID"
+		assert_failure
+		IB_PID=
+		wait || true
+		if [ "$sig" = TERM ]; then
+			assert_no_private_agent
+		else
+			# the build's dir stays after SIGKILL; the agent does not
+			for i in $(seq 50); do
+				pgrep -f "ssh-agent -D -a $IBUILD_STORE/" >/dev/null || break
+				sleep 0.1
+			done
+			run pgrep -f "ssh-agent -D -a $IBUILD_STORE/"
+			assert_failure
+			rm -rf "$IBUILD_STORE"/tmp/build-*
+		fi
+	done
 }

@@ -14,6 +14,18 @@ load build-ssh-cases
 	case_missing
 }
 
-@test "ssh rootless: bad --ssh values and unsupported mount options are refused by name" {
+@test "ssh rootless: bad --ssh values are refused by name" {
 	case_bad_values
+}
+
+@test "ssh rootless: --ssh ID=KEY[,KEY] serves the keys from a private agent that is gone after the build" {
+	case_keys
+}
+
+@test "ssh rootless: a key needing a passphrase or not a key is an error naming it, never a prompt" {
+	case_key_errors
+}
+
+@test "ssh rootless: SIGTERM or SIGKILL to ibuild during a step stops the private agent" {
+	case_key_signal
 }

@@ -1,0 +1,564 @@
+/* ibuild --ssh and RUN --mount=type=ssh: private agents for key files, and
+ * the per-step forwarding sockets.
+ *
+ * Key files (--ssh ID=KEY[,KEY]) go into an ssh-agent of openssh-client
+ * started for the build, rather than an agent written here: parsing every
+ * OpenSSH private key format and signing with each key type is a large
+ * attack surface that ssh-agent already covers, and ssh-add is what a user
+ * would run by hand.  The agent runs in its own session (no controlling
+ * terminal, stdin /dev/null, SSH_ASKPASS_REQUIRE=never) so that a key
+ * needing a passphrase fails instead of prompting.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "builder/exec/exec-internal.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+
+extern char **environ;
+
+/* How long an agent may take to listen, and ssh-add to load a key. */
+#define AGENT_START_MS 5000
+#define SSH_ADD_MS 30000
+
+static void
+sleep_ms(long ms)
+{
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static long
+now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* NAME in $PATH (an executable regular file), or NULL; caller frees. */
+static char *
+find_on_path(const char *name)
+{
+        const char *path = getenv("PATH");
+        const char *p;
+
+        if (!path || !*path)
+                path = "/usr/local/bin:/usr/bin:/bin";
+        p = path;
+        for (;;) {
+                const char *end = strchr(p, ':');
+                size_t len = end ? (size_t) (end - p) : strlen(p);
+                _cleanup_free_ char *cand = len ? xasprintf("%.*s/%s", (int) len, p, name) : xasprintf("./%s", name);
+                struct stat st;
+
+                if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+                        return steal_ptr(&cand);
+                if (!end)
+                        return NULL;
+                p = end + 1;
+        }
+}
+
+/* The address of unix socket PATH.  A path longer than sun_path is reached
+ * through an O_PATH fd of its dir (*ret_dirfd, which the caller closes
+ * after bind or connect) as /proc/self/fd/N/NAME. */
+static int
+sock_addr(const char *path, struct sockaddr_un *a, int *ret_dirfd, struct err **err)
+{
+        memset(a, 0, sizeof(*a));
+        a->sun_family = AF_UNIX;
+        *ret_dirfd = -1;
+        if (strlen(path) < sizeof(a->sun_path)) {
+                memcpy(a->sun_path, path, strlen(path) + 1);
+                return 0;
+        }
+        {
+                const char *slash = strrchr(path, '/');
+                _cleanup_free_ char *dir = slash ? xstrndup(path, (size_t) (slash - path)) : xstrdup(".");
+                const char *name = slash ? slash + 1 : path;
+                int dfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                int n;
+
+                if (dfd < 0)
+                        return err_set(err, errno, "%s: %s", dir, strerror(errno));
+                n = snprintf(a->sun_path, sizeof(a->sun_path), "/proc/self/fd/%d/%s", dfd, name);
+                if (n < 0 || (size_t) n >= sizeof(a->sun_path)) {
+                        close(dfd);
+                        return err_set(err, ENAMETOOLONG, "%s: the socket name is too long", path);
+                }
+                *ret_dirfd = dfd;
+        }
+        return 0;
+}
+
+/* A connected, blocking stream socket to unix socket PATH. */
+static int
+sock_connect(const char *path, struct err **err)
+{
+        struct sockaddr_un a;
+        _cleanup_close_ int dfd = -1;
+        _cleanup_close_ int fd = -1;
+
+        if (sock_addr(path, &a, &dfd, err) < 0)
+                return -1;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return err_set(err, errno, "socket: %s", strerror(errno));
+        while (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
+                if (errno == EINTR)
+                        continue;
+                return err_set(err, errno, "connecting to %s: %s", path, strerror(errno));
+        }
+        return steal_fd(&fd);
+}
+
+/* ---- private agents ------------------------------------------------------ */
+
+struct xssh_agent {
+        char *dir;   /* private 0700 dir holding the socket */
+        char *sock;  /* DIR/agent.sock */
+        pid_t pid;   /* the agent's supervisor (see agent_start), or 0 */
+        int stop_fd; /* closing it (or our death) stops the agent */
+};
+
+struct xssh_agents {
+        struct xssh_agent *v;
+        size_t n;
+        const char **socks; /* per o->ssh entry: the socket steps reach it by */
+        size_t n_socks;
+};
+
+static void
+agent_stop(struct xssh_agent *a)
+{
+        if (a->stop_fd >= 0) {
+                close(a->stop_fd);
+                a->stop_fd = -1;
+        }
+        if (a->pid > 0) {
+                int st;
+
+                /* The supervisor stops the agent and exits. */
+                while (waitpid(a->pid, &st, 0) < 0 && errno == EINTR)
+                        ;
+                a->pid = 0;
+        }
+        if (a->dir) {
+                struct err *e = NULL;
+
+                fs_rm_rf(a->dir, &e);
+                err_clear(&e);
+        }
+        free(a->dir);
+        free(a->sock);
+        a->dir = a->sock = NULL;
+}
+
+void
+xssh_agents_stop(struct xssh_agents *a)
+{
+        if (!a)
+                return;
+        for (size_t i = 0; i < a->n; i++)
+                agent_stop(&a->v[i]);
+        free(a->v);
+        free(a->socks);
+        free(a);
+}
+
+/* The environment of ssh-agent and ssh-add: ours, without anything that
+ * could make ssh-add ask for a passphrase, pointing at SOCK. */
+static char **
+agent_env(const char *sock)
+{
+        static const char *const drop[] = {
+            "SSH_AUTH_SOCK=", "SSH_AGENT_PID=", "SSH_ASKPASS=", "SSH_ASKPASS_REQUIRE=", "DISPLAY=", "WAYLAND_DISPLAY="};
+        size_t n = 0;
+        char **v;
+
+        for (char **e = environ; *e; e++)
+                n++;
+        v = xcalloc(n + 3, sizeof(char *));
+        n = 0;
+        for (char **e = environ; *e; e++) {
+                bool skip = false;
+
+                for (size_t k = 0; k < sizeof(drop) / sizeof(drop[0]); k++)
+                        if (strncmp(*e, drop[k], strlen(drop[k])) == 0)
+                                skip = true;
+                if (!skip)
+                        v[n++] = xstrdup(*e);
+        }
+        v[n++] = xasprintf("SSH_AUTH_SOCK=%s", sock);
+        v[n++] = xstrdup("SSH_ASKPASS_REQUIRE=never");
+        return v;
+}
+
+/* In a forked child: a session of its own (no controlling terminal: no
+ * prompt can reach the user), stdin and stdout on /dev/null, stderr on
+ * ERRFD, no other fd but KEEP (moved to 3; -1: none), and with DEATHSIG
+ * killed with the thread that forked it. */
+static void
+child_setup(pid_t parent, int errfd, int keep, bool deathsig)
+{
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+        setsid();
+        if (deathsig)
+                prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+                _exit(127);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(errfd >= 0 ? errfd : null, 2) < 0)
+                _exit(127);
+        if (keep >= 0 && dup2(keep, 3) < 0)
+                _exit(127);
+        close_range(keep >= 0 ? 4 : 3, ~0U, 0);
+        {
+                sigset_t all;
+
+                sigemptyset(&all);
+                sigprocmask(SIG_SETMASK, &all, NULL);
+                signal(SIGINT, SIG_DFL);
+                signal(SIGTERM, SIG_DFL);
+                signal(SIGPIPE, SIG_DFL);
+        }
+}
+
+/* What ssh-add said, made one line: its warning banners ("@@@...") left
+ * out, lines joined with "; ". */
+static char *
+one_line(const char *text)
+{
+        char *out = xcalloc(strlen(text) + 1, 1);
+        size_t n = 0;
+        const char *p = text;
+
+        while (*p) {
+                const char *end = strchr(p, '\n');
+                size_t len = end ? (size_t) (end - p) : strlen(p);
+
+                while (len && (p[len - 1] == '\r' || p[len - 1] == ' '))
+                        len--;
+                if (len && p[0] != '@') {
+                        if (n) {
+                                memcpy(out + n, "; ", 2);
+                                n += 2;
+                                out = xrealloc(out, strlen(text) + n + 3);
+                        }
+                        memcpy(out + n, p, len);
+                        n += len;
+                }
+                if (!end)
+                        break;
+                p = end + 1;
+        }
+        out[n] = '\0';
+        return out;
+}
+
+/* ssh-add KEY into the agent at SOCK, never prompting. */
+static int
+ssh_add(const char *tool, const char *id, const char *key, char **envp, struct err **err)
+{
+        const char *argv[] = {"ssh-add", "-q", "--", key, NULL};
+        char out[4096];
+        size_t n = 0;
+        int pfd[2];
+        pid_t parent = getpid(), pid;
+        long until = now_ms() + SSH_ADD_MS;
+        bool timed_out = false;
+        int st = 0;
+
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                return err_set(err, errno, "pipe: %s", strerror(errno));
+        pid = fork();
+        if (pid < 0) {
+                int e = errno;
+
+                close(pfd[0]);
+                close(pfd[1]);
+                return err_set(err, e, "fork: %s", strerror(e));
+        }
+        if (pid == 0) {
+                child_setup(parent, pfd[1], -1, true);
+                execve(tool, (char *const *) argv, envp);
+                _exit(127);
+        }
+        close(pfd[1]);
+        for (;;) {
+                struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+                long left = until - now_ms();
+                ssize_t r;
+                char sink[512];
+
+                if (left <= 0) {
+                        timed_out = true;
+                        break;
+                }
+                r = poll(&p, 1, (int) left);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        continue;
+                /* Past the first 4 KiB its output is read and dropped. */
+                if (n < sizeof(out) - 1) {
+                        r = read(pfd[0], out + n, sizeof(out) - 1 - n);
+                        if (r > 0)
+                                n += (size_t) r;
+                } else {
+                        r = read(pfd[0], sink, sizeof(sink));
+                }
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        break;
+        }
+        close(pfd[0]);
+        if (timed_out)
+                kill(pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        out[n] = '\0';
+        if (timed_out)
+                return err_set(err, ETIMEDOUT, "--ssh %s: loading key %s: ssh-add did not finish in %d s", id, key,
+                               SSH_ADD_MS / 1000);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+                return 0;
+        if (strstr(out, "passphrase"))
+                return err_set(err, EACCES,
+                               "--ssh %s: key %s needs a passphrase, and ibuild never prompts for one (load it with "
+                               "ssh-add into an agent and give --ssh %s=SOCKET)",
+                               id, key, id);
+        {
+                _cleanup_free_ char *msg = one_line(out);
+
+                if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !*msg)
+                        return err_set(err, ENOENT, "--ssh %s: loading key %s: could not run %s", id, key, tool);
+                return err_set(err, EINVAL, "--ssh %s: cannot load key %s%s%s", id, key, *msg ? ": " : "",
+                               *msg ? msg : "");
+        }
+}
+
+/* The supervisor of one ssh-agent, in a forked child that never execs:
+ * ssh-agent is set-group-id on Debian, and the kernel drops a
+ * PR_SET_PDEATHSIG across such an exec, so the agent could outlive a
+ * killed ibuild.  Instead this process watches fd 3, the read end of a pipe
+ * only ibuild holds the write end of: end of file (ibuild closed it, or
+ * died) makes it stop the agent (SIGTERM: ssh-agent removes its socket)
+ * and exit.  When the agent exits by itself, it exits with its status. */
+static void
+agent_supervise(const char *tool, const char *const *argv, char **envp)
+{
+        pid_t pid = fork();
+        int st;
+
+        if (pid < 0)
+                _exit(126);
+        if (pid == 0) {
+                close(3);
+                execve(tool, (char *const *) argv, envp);
+                _exit(127);
+        }
+        for (;;) {
+                struct pollfd p = {.fd = 3, .events = POLLIN};
+
+                if (waitpid(pid, &st, WNOHANG) == pid)
+                        _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+                if (poll(&p, 1, 200) > 0)
+                        break;
+        }
+        kill(pid, SIGTERM);
+        for (int i = 0; i < 400; i++) {
+                struct timespec ts = {.tv_sec = 0, .tv_nsec = 5000000L};
+
+                if (waitpid(pid, &st, WNOHANG) == pid)
+                        _exit(0);
+                nanosleep(&ts, NULL);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        _exit(0);
+}
+
+/* Start an ssh-agent for S (in a private dir under BASE) holding S's keys. */
+static int
+agent_start(const struct build_ssh *s, const char *base, const char *agent_tool, const char *add_tool,
+            struct xssh_agent *a, struct err **err)
+{
+        const char *argv[] = {"ssh-agent", "-D", "-a", NULL, NULL};
+        _cleanup_free_ char *log = NULL;
+        char **envp = NULL;
+        pid_t parent = getpid();
+        int pfd[2] = {-1, -1};
+        long until;
+        int r, logfd;
+
+        r = fs_mkdtemp_in(base, "ssh-agent-", &a->dir, err);
+        if (r < 0)
+                return err_prefix(err, "--ssh %s", s->id);
+        a->sock = xasprintf("%s/agent.sock", a->dir);
+        log = xasprintf("%s/agent.log", a->dir);
+        argv[3] = a->sock;
+        envp = agent_env(a->sock);
+        logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (logfd < 0) {
+                r = err_set(err, errno, "--ssh %s: %s: %s", s->id, log, strerror(errno));
+                goto out;
+        }
+        if (pipe2(pfd, O_CLOEXEC) < 0) {
+                r = err_set(err, errno, "pipe: %s", strerror(errno));
+                close(logfd);
+                goto out;
+        }
+        a->pid = fork();
+        if (a->pid < 0) {
+                r = err_set(err, errno, "--ssh %s: fork: %s", s->id, strerror(errno));
+                a->pid = 0;
+                close(logfd);
+                close(pfd[0]);
+                close(pfd[1]);
+                goto out;
+        }
+        if (a->pid == 0) {
+                child_setup(parent, logfd, pfd[0], false);
+                agent_supervise(agent_tool, argv, envp);
+        }
+        close(logfd);
+        close(pfd[0]);
+        a->stop_fd = pfd[1];
+        /* Listening once a connection succeeds (the socket file exists a
+         * moment before listen()). */
+        until = now_ms() + AGENT_START_MS;
+        for (;;) {
+                struct err *e = NULL;
+                int st, fd;
+
+                if (waitpid(a->pid, &st, WNOHANG) == a->pid) {
+                        _cleanup_free_ char *text = NULL, *msg = NULL;
+                        size_t len = 0;
+
+                        a->pid = 0;
+                        if (fs_read_file(log, 4096, &text, &len, &e) < 0)
+                                err_clear(&e);
+                        msg = one_line(text ? text : "");
+                        r = err_set(err, ECHILD, "--ssh %s: %s -D -a %s exited (status %d)%s%s", s->id, agent_tool,
+                                    a->sock, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), *msg ? ": " : "",
+                                    msg);
+                        goto out;
+                }
+                fd = sock_connect(a->sock, &e);
+                err_clear(&e);
+                if (fd >= 0) {
+                        close(fd);
+                        break;
+                }
+                if (now_ms() > until) {
+                        r = err_set(err, ETIMEDOUT, "--ssh %s: %s did not listen on %s within %d s", s->id,
+                                    agent_tool, a->sock, AGENT_START_MS / 1000);
+                        goto out;
+                }
+                sleep_ms(10);
+        }
+        for (size_t k = 0; k < s->n_keys; k++) {
+                r = ssh_add(add_tool, s->id, s->keys[k], envp, err);
+                if (r < 0)
+                        goto out;
+        }
+        r = 0;
+out:
+        oci_strv_free(envp);
+        return r;
+}
+
+int
+xssh_agents_start(struct xctx *x, struct err **err)
+{
+        struct xssh_agents *a;
+        _cleanup_free_ char *agent_tool = NULL, *add_tool = NULL;
+        const char *base = x->work;
+        char tmpbase[] = "/tmp";
+        bool keys = false;
+
+        if (x->o->n_ssh == 0)
+                return 0;
+        a = xcalloc(1, sizeof(*a));
+        a->socks = xcalloc(x->o->n_ssh, sizeof(char *));
+        a->n_socks = x->o->n_ssh;
+        a->v = xcalloc(x->o->n_ssh, sizeof(*a->v));
+        x->ssh = a;
+        for (size_t k = 0; k < x->o->n_ssh; k++) {
+                a->socks[k] = x->o->ssh[k].socket;
+                if (!x->o->ssh[k].socket)
+                        keys = true;
+        }
+        if (!keys)
+                return 0;
+        agent_tool = find_on_path("ssh-agent");
+        add_tool = find_on_path("ssh-add");
+        for (size_t k = 0; k < x->o->n_ssh; k++) {
+                if (x->o->ssh[k].socket)
+                        continue;
+                if (!agent_tool || !add_tool)
+                        return err_set(err, ENOENT,
+                                       "--ssh %s: key files need ssh-agent and ssh-add (Debian package "
+                                       "openssh-client), and %s is not on PATH",
+                                       x->o->ssh[k].id, !agent_tool ? "ssh-agent" : "ssh-add");
+                break;
+        }
+        /* The socket path must fit sun_path (108 bytes, which ssh-agent's
+         * -a needs too): a deep store falls back to $TMPDIR. */
+        {
+                struct sockaddr_un sa;
+
+                if (strlen(x->work) + sizeof("/ssh-agent-XXXXXX/agent.sock") > sizeof(sa.sun_path)) {
+                        base = getenv("TMPDIR");
+                        if (!base || !*base || base[0] != '/' ||
+                            strlen(base) + sizeof("/ssh-agent-XXXXXX/agent.sock") > sizeof(sa.sun_path))
+                                base = tmpbase;
+                }
+        }
+        for (size_t k = 0; k < x->o->n_ssh; k++) {
+                const struct build_ssh *s = &x->o->ssh[k];
+                struct xssh_agent *ag;
+                int r;
+
+                if (s->socket)
+                        continue;
+                if (x->o->cancel && *x->o->cancel)
+                        return err_set(err, ECANCELED, "cancelled");
+                ag = &a->v[a->n++];
+                ag->stop_fd = -1;
+                r = agent_start(s, base, agent_tool, add_tool, ag, err);
+                if (r < 0)
+                        return r; /* the caller's xssh_agents_stop removes it */
+                a->socks[k] = ag->sock;
+        }
+        return 0;
+}
+
+const char *
+xssh_socket(struct xctx *x, const char *id)
+{
+        for (size_t k = 0; k < x->o->n_ssh; k++)
+                if (strcmp(x->o->ssh[k].id, id) == 0)
+                        return x->ssh && x->ssh->socks[k] ? x->ssh->socks[k] : x->o->ssh[k].socket;
+        return NULL;
+}
