@@ -158,6 +158,21 @@ int xssh_agents_start(struct xctx *x, struct err **err);
 void xssh_agents_stop(struct xssh_agents *a);
 const char *xssh_socket(struct xctx *x, const char *id);
 
+/* A RUN step's ssh forwarders: for each of the N mounts MOUNTS[IDX[i]]
+ * (whose source is the agent socket), a listening socket made in a new
+ * private dir under the build's work dir, owned by the mount's uid/gid as
+ * seen inside the step (through X's id mapping) with its mode; the mount's
+ * source becomes that socket (the path is owned by *RET).  A thread relays
+ * each connection to the agent, request by request, passing only
+ * REQUEST_IDENTITIES and SIGN_REQUEST (anything else gets
+ * SSH_AGENT_FAILURE: a step cannot add, remove or lock keys).
+ * xssh_fwd_stop stops the thread, closes every connection and removes the
+ * dir (NULL is a no-op). */
+struct xssh_fwd;
+int xssh_fwd_start(struct xctx *x, struct build_mount *mounts, const size_t *idx, size_t n, struct xssh_fwd **ret,
+                   struct err **err);
+void xssh_fwd_stop(struct xssh_fwd *f);
+
 /* WORKDIR-relative absolute clean path. */
 char *xabs_path(const char *workdir, const char *p);
 

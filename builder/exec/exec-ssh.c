@@ -8,10 +8,16 @@
  * would run by hand.  The agent runs in its own session (no controlling
  * terminal, stdin /dev/null, SSH_ASKPASS_REQUIRE=never) so that a key
  * needing a passphrase fails instead of prompting.
- */
+ *
+ * A step never sees the agent socket itself: BuildKit gives each ssh mount
+ * a socket of its own with the mount's uid/gid/mode, which a bind mount of
+ * the agent's socket cannot provide (its owner and mode are the host's).
+ * The forwarder relays one request at a time and, as BuildKit's read-only
+ * agent, passes only the two requests a client needs to authenticate. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,8 +34,16 @@
 #include "builder/exec/exec-internal.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/limits.h"
 
 extern char **environ;
+
+/* The agent protocol (draft-miller-ssh-agent, its message numbers): the
+ * requests a step may send, and the reply to anything else.  Every message
+ * is a uint32 length, then a type byte and its contents. */
+#define SSH_AGENT_FAILURE 5
+#define SSH2_AGENTC_REQUEST_IDENTITIES 11
+#define SSH2_AGENTC_SIGN_REQUEST 13
 
 /* How long an agent may take to listen, and ssh-add to load a key. */
 #define AGENT_START_MS 5000
@@ -561,4 +575,357 @@ xssh_socket(struct xctx *x, const char *id)
                 if (strcmp(x->o->ssh[k].id, id) == 0)
                         return x->ssh && x->ssh->socks[k] ? x->ssh->socks[k] : x->o->ssh[k].socket;
         return NULL;
+}
+
+/* ---- per-step forwarders ------------------------------------------------- */
+
+enum fstate {
+        F_REQUEST,  /* reading a request from the step */
+        F_TO_AGENT, /* writing it to the agent */
+        F_REPLY,    /* reading the agent's reply */
+        F_TO_STEP,  /* writing the reply (or our failure) to the step */
+};
+
+struct fconn {
+        int cfd, afd;
+        enum fstate st;
+        uint8_t *buf;
+        size_t len, need, off;
+};
+
+struct flisten {
+        int fd;
+        char *path;        /* the socket the step sees (bind-mounted) */
+        const char *agent; /* borrowed: the agent socket */
+};
+
+struct xssh_fwd {
+        char *dir;
+        struct flisten *l;
+        size_t n;
+        struct fconn *c;
+        size_t n_c;
+        int stop[2];
+        pthread_t th;
+        bool running;
+};
+
+static void
+fconn_close(struct fconn *c)
+{
+        if (c->cfd >= 0)
+                close(c->cfd);
+        if (c->afd >= 0)
+                close(c->afd);
+        free(c->buf);
+        c->cfd = c->afd = -1;
+        c->buf = NULL;
+}
+
+/* Read one length-prefixed message from FD into C (header first, then
+ * exactly its body: a pipelined next request stays in the socket).
+ * 1 when complete, 0 to wait, -1 to drop the connection. */
+static int
+fconn_read(struct fconn *c, int fd)
+{
+        size_t want = c->len < 4 ? 4 - c->len : c->need - c->len;
+        ssize_t r = recv(fd, c->buf + c->len, want, 0);
+
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (r <= 0)
+                return -1;
+        c->len += (size_t) r;
+        if (c->len == 4) {
+                uint32_t body =
+                    (uint32_t) c->buf[0] << 24 | (uint32_t) c->buf[1] << 16 | (uint32_t) c->buf[2] << 8 | c->buf[3];
+
+                if (body == 0 || body > LIMIT_SSH_AGENT_MSG)
+                        return -1;
+                c->need = 4 + (size_t) body;
+                c->buf = xrealloc(c->buf, c->need);
+        }
+        return c->len >= 4 && c->len == c->need ? 1 : 0;
+}
+
+/* Write C's message to FD: 1 when all written, 0 to wait, -1 to drop. */
+static int
+fconn_write(struct fconn *c, int fd)
+{
+        ssize_t r = send(fd, c->buf + c->off, c->len - c->off, MSG_NOSIGNAL);
+
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (r <= 0)
+                return -1;
+        c->off += (size_t) r;
+        return c->off == c->len ? 1 : 0;
+}
+
+/* Advance C on readiness of its current fd; false to drop it. */
+static bool
+fconn_step(struct fconn *c)
+{
+        int r;
+
+        switch (c->st) {
+        case F_REQUEST:
+                r = fconn_read(c, c->cfd);
+                if (r <= 0)
+                        return r == 0;
+                c->off = 0;
+                if (c->buf[4] == SSH2_AGENTC_REQUEST_IDENTITIES || c->buf[4] == SSH2_AGENTC_SIGN_REQUEST) {
+                        c->st = F_TO_AGENT;
+                } else {
+                        static const uint8_t failure[] = {0, 0, 0, 1, SSH_AGENT_FAILURE};
+
+                        memcpy(c->buf, failure, sizeof(failure));
+                        c->len = sizeof(failure);
+                        c->st = F_TO_STEP;
+                }
+                return true;
+        case F_TO_AGENT:
+                r = fconn_write(c, c->afd);
+                if (r <= 0)
+                        return r == 0;
+                c->len = c->need = 0;
+                c->st = F_REPLY;
+                return true;
+        case F_REPLY:
+                r = fconn_read(c, c->afd);
+                if (r <= 0)
+                        return r == 0;
+                c->off = 0;
+                c->st = F_TO_STEP;
+                return true;
+        case F_TO_STEP:
+                r = fconn_write(c, c->cfd);
+                if (r <= 0)
+                        return r == 0;
+                c->len = c->need = 0;
+                c->st = F_REQUEST;
+                return true;
+        }
+        return false;
+}
+
+static void
+fwd_accept(struct xssh_fwd *f, struct flisten *l)
+{
+        struct err *e = NULL;
+        struct fconn c = {.cfd = -1, .afd = -1, .st = F_REQUEST};
+
+        c.cfd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c.cfd < 0)
+                return;
+        if (f->n_c >= LIMIT_SSH_AGENT_CONNS) {
+                close(c.cfd);
+                return;
+        }
+        /* The step's client sees the agent gone if it cannot be reached. */
+        c.afd = sock_connect(l->agent, &e);
+        err_clear(&e);
+        if (c.afd < 0 || fcntl(c.afd, F_SETFL, O_NONBLOCK) < 0) {
+                fconn_close(&c);
+                return;
+        }
+        c.buf = xmalloc(4);
+        f->c = xrealloc(f->c, (f->n_c + 1) * sizeof(*f->c));
+        f->c[f->n_c++] = c;
+}
+
+static void *
+fwd_main(void *arg)
+{
+        struct xssh_fwd *f = arg;
+        size_t cap = 1 + f->n + LIMIT_SSH_AGENT_CONNS;
+        struct pollfd *p = xcalloc(cap, sizeof(*p));
+
+        for (;;) {
+                size_t np = 0, first_conn;
+                int r;
+
+                p[np++] = (struct pollfd){.fd = f->stop[0], .events = POLLIN};
+                for (size_t i = 0; i < f->n; i++)
+                        p[np++] = (struct pollfd){.fd = f->l[i].fd, .events = POLLIN};
+                first_conn = np;
+                for (size_t i = 0; i < f->n_c; i++) {
+                        const struct fconn *c = &f->c[i];
+                        bool to_agent = c->st == F_TO_AGENT || c->st == F_REPLY;
+                        bool out = c->st == F_TO_AGENT || c->st == F_TO_STEP;
+
+                        p[np++] = (struct pollfd){.fd = to_agent ? c->afd : c->cfd, .events = out ? POLLOUT : POLLIN};
+                }
+                r = poll(p, np, -1);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0 || p[0].revents)
+                        break;
+                /* Connections first: accepting may move f->c. */
+                for (size_t i = 0; i < f->n_c; i++)
+                        if (p[first_conn + i].revents && !fconn_step(&f->c[i]))
+                                fconn_close(&f->c[i]);
+                {
+                        size_t k = 0;
+
+                        for (size_t i = 0; i < f->n_c; i++)
+                                if (f->c[i].cfd >= 0)
+                                        f->c[k++] = f->c[i];
+                        f->n_c = k;
+                }
+                for (size_t i = 0; i < f->n; i++)
+                        if (p[1 + i].revents & POLLIN)
+                                fwd_accept(f, &f->l[i]);
+        }
+        free(p);
+        return NULL;
+}
+
+struct chown_arg {
+        const char *path;
+        uid_t uid;
+        gid_t gid;
+};
+
+/* In the build's user namespace (root there): give the socket the ids the
+ * step will see. */
+static int
+chown_fn(void *arg, struct err **err)
+{
+        const struct chown_arg *a = arg;
+
+        if (lchown(a->path, a->uid, a->gid) < 0)
+                return err_set(err, errno, "chown %s to %u:%u: %s", a->path, (unsigned) a->uid, (unsigned) a->gid,
+                               strerror(errno));
+        return 0;
+}
+
+void
+xssh_fwd_stop(struct xssh_fwd *f)
+{
+        if (!f)
+                return;
+        if (f->running) {
+                ssize_t w;
+
+                do
+                        w = write(f->stop[1], "x", 1);
+                while (w < 0 && errno == EINTR);
+                pthread_join(f->th, NULL);
+        }
+        for (size_t i = 0; i < f->n_c; i++)
+                fconn_close(&f->c[i]);
+        free(f->c);
+        for (size_t i = 0; i < f->n; i++) {
+                if (f->l[i].fd >= 0)
+                        close(f->l[i].fd);
+                free(f->l[i].path);
+        }
+        free(f->l);
+        if (f->stop[0] >= 0)
+                close(f->stop[0]);
+        if (f->stop[1] >= 0)
+                close(f->stop[1]);
+        if (f->dir) {
+                struct err *e = NULL;
+
+                /* The dir is the caller's: its sockets go whoever owns them. */
+                fs_rm_rf(f->dir, &e);
+                err_clear(&e);
+                free(f->dir);
+        }
+        free(f);
+}
+
+static int
+fwd_listen(struct xctx *x, struct xssh_fwd *f, struct build_mount *m, size_t i, struct err **err)
+{
+        struct flisten *l = &f->l[i];
+        mode_t mode = m->mode == (mode_t) -1 ? 0600 : m->mode;
+        struct sockaddr_un a;
+        _cleanup_close_ int dfd = -1;
+        const char *id = m->id ? m->id : "default";
+
+        l->agent = m->source;
+        l->path = xasprintf("%s/agent.%zu", f->dir, i);
+        if (build_idmap_to_host(&x->idmap, false, m->uid) == (uint32_t) -1)
+                return err_set(err, EINVAL,
+                               "--mount type=ssh,id=%s,uid=%u: uid %u is not mapped in the build's user namespace "
+                               "(a single-id mapping has only 0; add the user to /etc/subuid)",
+                               id, (unsigned) m->uid, (unsigned) m->uid);
+        if (build_idmap_to_host(&x->idmap, true, m->gid) == (uint32_t) -1)
+                return err_set(err, EINVAL,
+                               "--mount type=ssh,id=%s,gid=%u: gid %u is not mapped in the build's user namespace "
+                               "(a single-id mapping has only 0; add the user to /etc/subgid)",
+                               id, (unsigned) m->gid, (unsigned) m->gid);
+        if (sock_addr(l->path, &a, &dfd, err) < 0)
+                return -1;
+        l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (l->fd < 0)
+                return err_set(err, errno, "socket: %s", strerror(errno));
+        if (bind(l->fd, (struct sockaddr *) &a, sizeof(a)) < 0)
+                return err_set(err, errno, "bind %s: %s", l->path, strerror(errno));
+        if (listen(l->fd, 16) < 0)
+                return err_set(err, errno, "listen %s: %s", l->path, strerror(errno));
+        /* The mode first: once chowned away the caller may no longer
+         * change it. */
+        if (chmod(l->path, mode & 07777) < 0)
+                return err_set(err, errno, "chmod %s: %s", l->path, strerror(errno));
+        if (m->uid != 0 || m->gid != 0) {
+                struct chown_arg ca = {.path = l->path, .uid = m->uid, .gid = m->gid};
+
+                if (build_idmap_call(&x->idmap, chown_fn, &ca, err) < 0)
+                        return err_prefix(err, "--mount type=ssh,id=%s", id);
+        }
+        m->source = l->path;
+        return 0;
+}
+
+int
+xssh_fwd_start(struct xctx *x, struct build_mount *mounts, const size_t *idx, size_t n, struct xssh_fwd **ret,
+               struct err **err)
+{
+        struct xssh_fwd *f;
+        sigset_t all, old;
+        int r;
+
+        if (n == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        f = xcalloc(1, sizeof(*f));
+        f->stop[0] = f->stop[1] = -1;
+        f->l = xcalloc(n, sizeof(*f->l));
+        for (size_t i = 0; i < n; i++)
+                f->l[i].fd = -1;
+        r = fs_mkdtemp_in(x->work, "ssh-", &f->dir, err);
+        if (r < 0)
+                goto fail;
+        /* Reached by the sandbox's bind mount only: the step sees the
+         * socket's own owner and mode, never this dir. */
+        for (size_t i = 0; i < n; i++) {
+                f->n = i + 1;
+                r = fwd_listen(x, f, &mounts[idx[i]], i, err);
+                if (r < 0)
+                        goto fail;
+        }
+        if (pipe2(f->stop, O_CLOEXEC) < 0) {
+                r = err_set(err, errno, "pipe: %s", strerror(errno));
+                goto fail;
+        }
+        /* Signals stay with the threads that wait for the step. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        r = pthread_create(&f->th, NULL, fwd_main, f);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r != 0) {
+                r = err_set(err, r, "starting the ssh forwarder: %s", strerror(r));
+                goto fail;
+        }
+        f->running = true;
+        *ret = f;
+        return 0;
+fail:
+        xssh_fwd_stop(f);
+        return r < 0 ? r : -1;
 }

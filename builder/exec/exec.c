@@ -1269,9 +1269,9 @@ mount_from_stage(struct xctx *x, const char *from)
         return si;
 }
 
-static int
-parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mount **ret, size_t *ret_n,
-             char ***ret_owned, char **ret_ssh_env, struct err **err);
+static int parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mount **ret, size_t *ret_n,
+                        char ***ret_owned, char **ret_ssh_env, size_t **ret_ssh_idx, size_t *ret_n_ssh,
+                        struct err **err);
 
 /* `RUN <<EOF` whose body starts with "#!": BuildKit runs the body as a
  * script with that interpreter.  The body is given on stdin and read through
@@ -1329,21 +1329,31 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         _cleanup_free_ char *step = NULL, *upper = NULL, *work = NULL, *ssh_env = NULL;
         _cleanup_free_ const char **lowers = NULL;
         _cleanup_free_ struct build_mount *mounts = NULL;
+        _cleanup_free_ size_t *ssh_idx = NULL;
+        struct xssh_fwd *fwd = NULL;
         char **argv = NULL, **env = NULL, **owned = NULL;
         struct build_sandbox_config cfg = {0};
         struct build_sandbox_result res = {0};
         struct tee tee = {.out = x->o->output_fd, .prefix = x->o->output_prefix, .bol = true};
         pthread_t th;
         int pfd[2] = {-1, -1}, script_fd = -1;
-        size_t n_lowers = 0, n_mounts = 0;
+        size_t n_lowers = 0, n_mounts = 0, n_ssh = 0;
         int r;
 
         r = xstage_unpack(x, s, err);
         if (r < 0)
                 return r;
-        r = parse_mounts(x, in, &mounts, &n_mounts, &owned, &ssh_env, err);
+        r = parse_mounts(x, in, &mounts, &n_mounts, &owned, &ssh_env, &ssh_idx, &n_ssh, err);
         if (r < 0)
                 return r;
+        /* Each ssh mount: a socket of the step's own, relayed to the agent
+         * until the step ends. */
+        r = xssh_fwd_start(x, mounts, ssh_idx, n_ssh, &fwd, err);
+        if (r < 0) {
+                err_prefix(err, "%s:%d", x->df_name, in->line);
+                oci_strv_free(owned);
+                return r;
+        }
         lowers = xstage_lowers(x, s, &n_lowers);
         r = build_snapshot_new_step(oci_store_snapshots_dir(x->store), &step, &upper, &work, err);
         if (r < 0)
@@ -1475,6 +1485,7 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         }
         r = 0;
 out:
+        xssh_fwd_stop(fwd);
         if (script_fd >= 0)
                 close(script_fd);
         if (pfd[0] >= 0)
@@ -1497,14 +1508,17 @@ out:
 }
 
 /* RUN --mount=type=...,k=v,... ; *ret_ssh_env: "SSH_AUTH_SOCK=TARGET" of
- * the first ssh agent mounted, or NULL. */
+ * the first ssh agent mounted, or NULL; *ret_ssh_idx (caller frees): the
+ * indexes of the ssh mounts in *ret (binds of the agent socket, with the
+ * mount's uid/gid/mode, for xssh_fwd_start), *ret_n_ssh of them. */
 static int
 parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mount **ret, size_t *ret_n,
-             char ***ret_owned, char **ret_ssh_env, struct err **err)
+             char ***ret_owned, char **ret_ssh_env, size_t **ret_ssh_idx, size_t *ret_n_ssh, struct err **err)
 {
         struct build_mount *v = NULL;
         _cleanup_free_ char *sock_env = NULL;
-        size_t n = 0, n_ssh = 0;
+        _cleanup_free_ size_t *ssh_idx = NULL;
+        size_t n = 0, n_ssh = 0, n_ssh_idx = 0;
         char **owned = NULL;
         int r = 0;
 
@@ -1549,19 +1563,14 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                         break;
                 }
                 if (strcmp(type, "ssh") == 0) {
-                        /* The agent socket is bind-mounted as is: its owner
-                         * and mode are the host's, so only BuildKit's
-                         * defaults (uid 0, gid 0, mode 0600) can be honoured. */
+                        /* A bind of the agent socket here; xssh_fwd_start
+                         * puts a forwarding socket with the mount's
+                         * uid/gid/mode (BuildKit's defaults 0, 0, 0600) in
+                         * its place. */
                         const char *id = m->id && *m->id ? m->id : "default";
                         const char *sock = xssh_socket(x, id);
                         size_t idx = n_ssh++;
 
-                        if (m->uid != 0 || m->gid != 0 || (m->mode != (mode_t) -1 && m->mode != 0600)) {
-                                r = err_set(err, ERR_UNSUPPORTED,
-                                            "%s:%d: --mount type=ssh,id=%s: only uid=0, gid=0, mode=0600 are supported (the agent socket is bind-mounted)",
-                                            x->df_name, in->line, id);
-                                break;
-                        }
                         if (!sock) {
                                 if (required) {
                                         r = err_set(err, ENOENT,
@@ -1576,7 +1585,10 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                         m->rw = true; /* connect() needs write access to the socket */
                         m->source = sock;
                         m->id = id;
-                        m->mode = (mode_t) -1;
+                        if (m->mode == (mode_t) -1)
+                                m->mode = 0600;
+                        ssh_idx = xrealloc(ssh_idx, (n_ssh_idx + 1) * sizeof(*ssh_idx));
+                        ssh_idx[n_ssh_idx++] = n - 1;
                         if (!m->target) {
                                 _cleanup_free_ char *t = xasprintf("/run/buildkit/ssh_agent.%zu", idx);
 
@@ -1702,6 +1714,8 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
         *ret_n = n;
         *ret_owned = owned;
         *ret_ssh_env = steal_ptr(&sock_env);
+        *ret_ssh_idx = steal_ptr(&ssh_idx);
+        *ret_n_ssh = n_ssh_idx;
         return 0;
 }
 

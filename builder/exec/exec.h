@@ -58,8 +58,10 @@ struct build_secret {
  * --mount=type=ssh,id=ID, never part of a layer or the cache key.  Either
  * SOCKET is an agent's unix socket, or KEYS are private key files that
  * build_exec_run loads into a private ssh-agent (openssh-client's, found on
- * PATH) started for the build and stopped on every exit path.  The socket
- * is bind-mounted into the steps that mount it. */
+ * PATH) started for the build and stopped on every exit path.  A step sees
+ * a forwarding socket of its own (owned by the mount's uid/gid, with its
+ * mode) that relays only REQUEST_IDENTITIES and SIGN_REQUEST to the agent,
+ * as BuildKit's read-only agent does. */
 struct build_ssh {
         const char *id;
         const char *socket;      /* a unix socket path, or NULL when KEYS are given */

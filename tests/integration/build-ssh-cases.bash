@@ -286,3 +286,53 @@ DF
 		fi
 	done
 }
+
+# RUN --mount=type=ssh,uid=,gid=,mode=: the step's socket has them as seen
+# inside (rootless: through the subordinate id mapping); a USER 1000 step
+# reaches the agent with uid=1000, and gets EACCES with the defaults
+# (0, 0, 0600).  Requests that change the agent are refused.
+case_mount_opts() {
+	start_agent
+	dockerfile <<'DF'
+FROM testbase:1
+COPY agentq /agentq
+USER 1000
+RUN --mount=type=ssh,uid=1000 /agentq >/tmp/ans && stat -c '%u %g %a %F' "$SSH_AUTH_SOCK" >/tmp/st
+RUN --mount=type=ssh,uid=1000,gid=50,mode=0660,target=/run/s.sock stat -c '%u %g %a' /run/s.sock >/tmp/st2 && \
+	SSH_AUTH_SOCK=/run/s.sock /agentq >/tmp/ans2
+RUN --mount=type=ssh stat -c '%u %g %a' "$SSH_AUTH_SOCK" >/tmp/st3; /agentq >/tmp/denied 2>&1; echo "rc=$?" >>/tmp/denied
+USER root
+RUN --mount=type=ssh /agentq 19 >/tmp/rmall && /agentq 22 >/tmp/lock && /agentq >/tmp/after
+DF
+	run ib_ssh -q -t sshopts:1 --ssh default "$T/ctx"
+	assert_success
+	unpack sshopts:1
+	R=$T/bundle/rootfs
+	assert_equal "$(cat "$R/tmp/ans")" "type=12 keys=1"
+	assert_equal "$(cat "$R/tmp/st")" "1000 0 600 socket"
+	assert_equal "$(cat "$R/tmp/st2")" "1000 50 660"
+	assert_equal "$(cat "$R/tmp/ans2")" "type=12 keys=1"
+	assert_equal "$(cat "$R/tmp/st3")" "0 0 600"
+	run cat "$R/tmp/denied"
+	assert_output --partial "Permission denied"
+	assert_output --partial "rc=3"
+	# REMOVE_ALL_IDENTITIES (19) and LOCK (22) get SSH_AGENT_FAILURE (5):
+	# the user's agent keeps its key
+	assert_equal "$(cat "$R/tmp/rmall")" "type=5"
+	assert_equal "$(cat "$R/tmp/lock")" "type=5"
+	assert_equal "$(cat "$R/tmp/after")" "type=12 keys=1"
+	run as_mode env SSH_AUTH_SOCK="$T/agent.sock" ssh-add -l
+	assert_success
+	assert_output --partial ED25519
+	# without subordinate ids only 0 maps: uid=1000 is refused by name
+	dockerfile <<'DF'
+FROM testbase:1
+RUN --mount=type=ssh,uid=1000 true
+DF
+	run as_mode env IBUILD_IDMAP=single SSH_AUTH_SOCK="$T/agent.sock" "$IBUILD_BUILD/bin/ibuild" -q --ssh default "$T/ctx"
+	if [ "${BUILD_MODE:-root}" = rootless ]; then
+		assert_failure
+		assert_output --partial "uid=1000: uid 1000 is not mapped"
+	fi
+	true
+}

@@ -29,3 +29,7 @@ load build-ssh-cases
 @test "ssh rootless: SIGTERM or SIGKILL to ibuild during a step stops the private agent" {
 	case_key_signal
 }
+
+@test "ssh rootless: --mount=type=ssh uid/gid/mode are the step's socket's; defaults deny USER 1000; changes to the agent refused" {
+	case_mount_opts
+}
