@@ -336,3 +336,45 @@ DF
 	fi
 	true
 }
+
+# Real OpenSSH clients through a step's forwarding socket (reached from the
+# host while the step waits): ssh-add -l lists the key, ssh-keygen -Y sign
+# gets a signature that verifies (SIGN_REQUEST relayed), ssh-add -D is
+# refused and the agent keeps its key.
+case_host_clients() {
+	local sock i
+	start_agent
+	echo "signed text" >"$T/msg"
+	own
+	dockerfile <<'DF'
+FROM testbase:1
+RUN --mount=type=bind,target=/ctx --mount=type=ssh,id=k,required \
+	i=0; while [ ! -e /ctx/done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; [ -e /ctx/done ]
+DF
+	as_mode env SSH_AUTH_SOCK="$T/agent.sock" "$IBUILD_BUILD/bin/ibuild" -q --no-cache --ssh "k=$T/agent.sock" \
+		"$T/ctx" >"$T/out" 2>&1 &
+	IB_PID=$!
+	for i in $(seq 300); do
+		sock=$(ls "$IBUILD_STORE"/tmp/build-*/ssh-*/agent.0 2>/dev/null | head -1)
+		[ -n "$sock" ] && break
+		sleep 0.1
+	done
+	[ -S "$sock" ]
+	run as_mode env SSH_AUTH_SOCK="$sock" ssh-add -l
+	assert_success
+	assert_output --partial ED25519
+	run as_mode env SSH_AUTH_SOCK="$sock" ssh-keygen -q -Y sign -f "$T/key.pub" -n test "$T/msg"
+	assert_success
+	run ssh-keygen -Y check-novalidate -n test -f "$T/key.pub" -s "$T/msg.sig" <"$T/msg"
+	assert_success
+	run as_mode env SSH_AUTH_SOCK="$sock" ssh-add -D
+	assert_failure
+	run as_mode env SSH_AUTH_SOCK="$T/agent.sock" ssh-add -l
+	assert_success
+	assert_output --partial ED25519
+	touch "$T/ctx/done"
+	wait "$IB_PID"
+	IB_PID=
+	run cat "$T/out"
+	refute_output --partial error
+}

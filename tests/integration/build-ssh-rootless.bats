@@ -33,3 +33,7 @@ load build-ssh-cases
 @test "ssh rootless: --mount=type=ssh uid/gid/mode are the step's socket's; defaults deny USER 1000; changes to the agent refused" {
 	case_mount_opts
 }
+
+@test "ssh rootless: ssh-add -l and ssh-keygen -Y sign work through a step's socket; ssh-add -D is refused" {
+	case_host_clients
+}
