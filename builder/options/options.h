@@ -1,6 +1,6 @@
 /* The values of ibuild's build options that configure a build's inputs:
- * --build-arg, --secret (docker build's syntax), turned into the fields
- * of struct build_exec_opts.  Pure functions over one value each (plus the
+ * --build-arg, --secret, --ssh (docker build's syntax), turned into the
+ * fields of struct build_exec_opts.  Pure functions over one value each (plus the
  * environment and a file check that the CLI would do anyway), so they can
  * be unit-tested and fuzzed apart from argv handling in cmd/ibuild. */
 #ifndef BUILDER_OPTIONS_OPTIONS_H
@@ -27,5 +27,16 @@ int build_arg_parse(const char *value, char **ret_arg, struct err **err);
  * quote VALUE and name the offending pair.  *ret is written only on
  * success. */
 int build_secret_parse(const char *value, struct build_secret *ret, char ***owned, struct err **err);
+
+/* --ssh VALUE: "default" or an ID, alone or "=PATH[,PATH...]" (docker
+ * buildx's syntax and BuildKit's rules): no paths or an empty list is
+ * $SSH_AUTH_SOCK; an agent socket must be the only path; other paths must
+ * be readable regular files, private keys for a build's own agent.  The
+ * id must not be empty, hold a ',' or be one of PREV's N_PREV.  Strings go
+ * to *OWNED as for build_secret_parse; ret->keys (NULL-terminated, NULL
+ * when there are none) is a new array the caller frees.  Errors quote
+ * VALUE and name the path.  *ret is written only on success. */
+int build_ssh_parse(const char *value, const struct build_ssh *prev, size_t n_prev, struct build_ssh *ret,
+                    char ***owned, struct err **err);
 
 #endif

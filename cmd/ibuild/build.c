@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "builder/exec/exec.h"
+#include "builder/options/options.h"
 #include "cmd/common/cli.h"
 #include "cmd/ibuild/ibuild.h"
 #include "common/cleanup.h"
@@ -139,114 +140,6 @@ context_from_stdin(char **ret_dir, struct err **err)
         return 0;
 }
 
-static int
-parse_secret(const char *v, struct build_secret *s, char ***owned, struct err **err)
-{
-        _cleanup_free_ char *c = xstrdup(v);
-        char *save = NULL, *tok;
-
-        memset(s, 0, sizeof(*s));
-        for (tok = strtok_r(c, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                char *eq = strchr(tok, '=');
-                char *val;
-
-                if (!eq)
-                        return err_set(err, EINVAL, "--secret %s: '%s' is not KEY=VALUE", v, tok);
-                *eq = '\0';
-                *owned = oci_strv_append(*owned, eq + 1);
-                val = (*owned)[oci_strv_len(*owned) - 1];
-                if (strcmp(tok, "id") == 0)
-                        s->id = val;
-                else if (strcmp(tok, "src") == 0 || strcmp(tok, "source") == 0)
-                        s->src = val;
-                else if (strcmp(tok, "env") == 0)
-                        s->env = val;
-                else if (strcmp(tok, "type") != 0)
-                        return err_set(err, EINVAL, "--secret %s: unknown key '%s'", v, tok);
-        }
-        if (!s->id)
-                return err_set(err, EINVAL, "--secret %s: id= is required", v);
-        if (!s->src && !s->env && !getenv(s->id))
-                return err_set(err, EINVAL, "--secret %s: src=FILE or env=VAR is required", v);
-        if (s->src && access(s->src, R_OK) < 0)
-                return err_set(err, errno, "--secret %s: %s: %s", v, s->src, strerror(errno));
-        if (!s->src && !s->env)
-                s->env = s->id;
-        return 0;
-}
-
-/* --ssh default | ID | ID=SOCKET | ID=KEY[,KEY...] (docker buildx's
- * syntax and BuildKit's rules: no value or an empty one is $SSH_AUTH_SOCK;
- * a socket must be the only path; other paths are private key files, which
- * the build loads into an ssh-agent of its own). */
-static int
-parse_ssh(const char *v, struct build_ssh *ssh, size_t n_ssh, char ***owned, struct err **err)
-{
-        const char *eq = strchr(v, '=');
-        _cleanup_free_ char *id = eq ? xstrndup(v, (size_t) (eq - v)) : xstrdup(v);
-        const char *paths = eq && eq[1] ? eq + 1 : getenv("SSH_AUTH_SOCK");
-        _cleanup_free_ const char **keys = NULL;
-        size_t n_keys = 0;
-        const char *sock = NULL;
-
-        if (!*id)
-                return err_set(err, EINVAL, "--ssh %s: the id is empty", v);
-        if (strchr(id, ','))
-                return err_set(err, EINVAL, "--ssh %s: the id has a ','", v);
-        for (size_t k = 0; k < n_ssh; k++)
-                if (strcmp(ssh[k].id, id) == 0)
-                        return err_set(err, EINVAL, "--ssh %s: id '%s' given twice", v, id);
-        if (!paths || !*paths)
-                return err_set(err, EINVAL, "--ssh %s: no socket or key given and SSH_AUTH_SOCK is not set", v);
-        *owned = oci_strv_append(*owned, id);
-        ssh[n_ssh].id = (*owned)[oci_strv_len(*owned) - 1];
-        for (const char *p = paths;;) {
-                const char *comma = strchr(p, ',');
-                _cleanup_free_ char *path = comma ? xstrndup(p, (size_t) (comma - p)) : xstrdup(p);
-                struct stat st;
-
-                if (!*path)
-                        return err_set(err, EINVAL, "--ssh %s: an empty path in the list", v);
-                if (stat(path, &st) < 0)
-                        return err_set(err, errno, "--ssh %s: %s: %s", v, path, strerror(errno));
-                if (S_ISSOCK(st.st_mode)) {
-                        if (sock || n_keys)
-                                return err_set(err, EINVAL,
-                                               "--ssh %s: %s is an agent socket, which must be the only path (not "
-                                               "mixed with key files or another socket)",
-                                               v, path);
-                        *owned = oci_strv_append(*owned, path);
-                        sock = (*owned)[oci_strv_len(*owned) - 1];
-                } else {
-                        int fd;
-
-                        if (sock)
-                                return err_set(err, EINVAL,
-                                               "--ssh %s: %s is a key file after an agent socket (a socket must be "
-                                               "the only path)",
-                                               v, path);
-                        if (!S_ISREG(st.st_mode))
-                                return err_set(err, EINVAL, "--ssh %s: %s is neither an agent socket nor a key file", v,
-                                               path);
-                        fd = open(path, O_RDONLY | O_CLOEXEC);
-                        if (fd < 0)
-                                return err_set(err, errno, "--ssh %s: key %s: %s", v, path, strerror(errno));
-                        close(fd);
-                        keys = xrealloc(keys, (n_keys + 2) * sizeof(*keys));
-                        *owned = oci_strv_append(*owned, path);
-                        keys[n_keys++] = (*owned)[oci_strv_len(*owned) - 1];
-                        keys[n_keys] = NULL;
-                }
-                if (!comma)
-                        break;
-                p = comma + 1;
-        }
-        ssh[n_ssh].socket = sock;
-        ssh[n_ssh].keys = steal_ptr(&keys);
-        ssh[n_ssh].n_keys = n_keys;
-        return 0;
-}
-
 int
 ibuild_build(int argc, char **argv)
 {
@@ -295,18 +188,22 @@ ibuild_build(int argc, char **argv)
                         VALUE(a[1] == 'f' ? "-f" : "--file");
                         o.dockerfile = v;
                 } else if (cli_is_opt(a, "--build-arg")) {
-                        VALUE("--build-arg");
-                        if (!strchr(v, '=')) {
-                                const char *env = getenv(v);
+                        char *arg = NULL;
+                        int r;
 
-                                if (!env)
-                                        continue;
-                                owned = oci_strv_append(owned, "");
-                                free(owned[oci_strv_len(owned) - 1]);
-                                owned[oci_strv_len(owned) - 1] = xasprintf("%s=%s", v, env);
-                                v = owned[oci_strv_len(owned) - 1];
+                        VALUE("--build-arg");
+                        r = build_arg_parse(v, &arg, &err);
+                        if (r < 0) {
+                                cli_print_err(PROG, &err);
+                                rc = 2;
+                                goto out;
                         }
-                        build_args[n_build_args++] = v;
+                        if (r == 0)
+                                continue; /* a bare NAME not in the environment */
+                        owned = oci_strv_append(owned, "");
+                        free(owned[oci_strv_len(owned) - 1]);
+                        owned[oci_strv_len(owned) - 1] = arg;
+                        build_args[n_build_args++] = arg;
                 } else if (cli_is_opt(a, "--target")) {
                         VALUE("--target");
                         o.target = v;
@@ -337,7 +234,7 @@ ibuild_build(int argc, char **argv)
                         }
                 } else if (cli_is_opt(a, "--secret")) {
                         VALUE("--secret");
-                        if (parse_secret(v, &secrets[n_secrets], &owned, &err) < 0) {
+                        if (build_secret_parse(v, &secrets[n_secrets], &owned, &err) < 0) {
                                 cli_print_err(PROG, &err);
                                 rc = 2;
                                 goto out;
@@ -345,7 +242,7 @@ ibuild_build(int argc, char **argv)
                         n_secrets++;
                 } else if (cli_is_opt(a, "--ssh")) {
                         VALUE("--ssh");
-                        if (parse_ssh(v, ssh, n_ssh, &owned, &err) < 0) {
+                        if (build_ssh_parse(v, ssh, n_ssh, &ssh[n_ssh], &owned, &err) < 0) {
                                 cli_print_err(PROG, &err);
                                 rc = 2;
                                 goto out;

@@ -1,6 +1,7 @@
-/* libFuzzer: the values of ibuild's --build-arg and --secret options
- * (builder/options), on untrusted bytes.  Input: one value per line; odd
- * lines go to build_arg_parse, even ones to build_secret_parse. */
+/* libFuzzer: the values of ibuild's --build-arg, --secret and --ssh
+ * options (builder/options), on untrusted bytes.  Input: one value per
+ * line, in turn to build_arg_parse, build_secret_parse and
+ * build_ssh_parse (the ssh ids of earlier lines count as given). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         char *lines[16];
         char **owned = NULL;
+        struct build_ssh ssh[16];
+        size_t n_ssh = 0;
         char *buf;
 
         if (size > 4096)
@@ -27,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < 16 && lines[i]; i++) {
                 struct err *e = NULL;
 
-                if (i % 2 == 0) {
+                if (i % 3 == 0) {
                         char *arg = NULL;
                         int r = build_arg_parse(lines[i], &arg, &e);
 
@@ -43,6 +46,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 abort();
                         }
                         free(arg);
+                } else if (i % 3 == 2) {
+                        if (build_ssh_parse(lines[i], ssh, n_ssh, &ssh[n_ssh], &owned, &e) == 0) {
+                                struct build_ssh *s = &ssh[n_ssh++];
+
+                                if (!s->id || !*s->id || strchr(s->id, ',') || !s->socket == !s->n_keys)
+                                        abort();
+                                for (size_t k = 0; k + 1 < n_ssh; k++)
+                                        if (strcmp(ssh[k].id, s->id) == 0)
+                                                abort();
+                        } else if (!e || !*err_msg(&e)) {
+                                abort();
+                        }
                 } else {
                         struct build_secret s;
 
@@ -57,6 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
                 err_clear(&e);
         }
+        for (size_t k = 0; k < n_ssh; k++)
+                free((void *) ssh[k].keys);
         oci_strv_free(owned);
         free(buf);
         return 0;
