@@ -375,3 +375,40 @@ DF
 	run cat "$T/out"
 	refute_output --partial error
 }
+
+# Paths longer than a unix socket address (108 bytes): an agent socket
+# given through a long path, a store so deep that the step sockets are
+# bound through /proc/self/fd and the private agent lives in $TMPDIR.
+case_long_paths() {
+	local deep
+	start_agent
+	deep=$T/$(printf 'd%.0s' $(seq 60))/$(printf 'e%.0s' $(seq 60))
+	mkdir -p "$deep" "$T/tmp"
+	ln -s "$T/agent.sock" "$deep/agent.sock"
+	as_mode ssh-keygen -q -t ed25519 -N '' -f "$T/key2" >/dev/null
+	dockerfile <<'DF'
+FROM scratch
+COPY agentq /agentq
+RUN --mount=type=ssh,id=long,required ["/agentq"]
+RUN --mount=type=ssh,id=keys,required ["/agentq"]
+DF
+	own
+	run as_mode env TMPDIR="$T/tmp" "$IBUILD_BUILD/bin/ibuild" -q --no-cache --store "$deep/store" \
+		--ssh "long=$deep/agent.sock" --ssh "keys=$T/key2" "$T/ctx"
+	assert_success
+	run find "$T/tmp" "$deep/store/tmp" -name 'ssh*'
+	assert_output ""
+	# a step whose agent cannot be reached (a socket nobody listens on)
+	# sees the connection closed (agentq: short reply) and fails
+	dockerfile <<'DF'
+FROM scratch
+COPY agentq /agentq
+RUN --mount=type=ssh,id=long,required ["/agentq"]
+DF
+	as_mode python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/dead.sock"
+	ln -sf "$T/dead.sock" "$deep/agent.sock"
+	run as_mode env TMPDIR="$T/tmp" "$IBUILD_BUILD/bin/ibuild" -q --no-cache --store "$deep/store" \
+		--ssh "long=$deep/agent.sock" "$T/ctx"
+	assert_failure
+	assert_output --partial "agentq: short reply"
+}

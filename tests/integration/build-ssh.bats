@@ -37,3 +37,7 @@ load build-ssh-cases
 @test "ssh: ssh-add -l and ssh-keygen -Y sign work through a step's socket; ssh-add -D is refused" {
 	case_host_clients
 }
+
+@test "ssh: agent sockets, stores and step sockets on paths longer than a socket address" {
+	case_long_paths
+}
