@@ -485,8 +485,8 @@ agent_start(const struct build_ssh *s, const char *base, const char *agent_tool,
                         break;
                 }
                 if (now_ms() > until) {
-                        r = err_set(err, ETIMEDOUT, "--ssh %s: %s did not listen on %s within %d s", s->id,
-                                    agent_tool, a->sock, AGENT_START_MS / 1000);
+                        r = err_set(err, ETIMEDOUT, "--ssh %s: %s did not listen on %s within %d s", s->id, agent_tool,
+                                    a->sock, AGENT_START_MS / 1000);
                         goto out;
                 }
                 sleep_ms(10);
