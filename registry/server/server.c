@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/utf8.h"
 
 static const int status_list[REG_N_STATUS - 1] = { 200, 201, 202, 204, 206, 307, 400, 401,
                                                    403, 404, 405, 413, 416, 500, 503 };
@@ -103,10 +104,10 @@ respond_error_msg(struct reg_req *r, int status, const char *code, const char *m
         size_t nh = 0;
 
         json_object_set_new(e, "code", json_string(code));
-        /* jansson rejects invalid UTF-8; messages quote client input. */
+        /* jansson rejects invalid UTF-8, and messages quote client input. */
         {
-                json_t *m = json_string(msg);
-                json_object_set_new(e, "message", m ? m : json_string("(invalid text)"));
+                _cleanup_free_ char *clean = utf8_sanitize(msg, SIZE_MAX);
+                json_object_set_new(e, "message", json_string(clean));
         }
         if (r->route.name[0])
                 json_object_set_new(detail, "name", json_string(r->route.name));

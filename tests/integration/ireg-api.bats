@@ -44,6 +44,10 @@ push_image() { # REPO TAG -> sets MDIGEST, writes $TMP/manifest
 	assert_equal "$(err_code)" DIGEST_INVALID
 	assert_equal "$(http_code "$URL/v2/a/manifests/-x")" 400
 	assert_equal "$(err_code)" MANIFEST_INVALID
+	# An error quoting invalid UTF-8 from the request: each bad byte becomes
+	# '?', the rest of the message is kept.
+	assert_equal "$(http_code "$URL/v2/a/manifests/$(printf 'a\xffb')")" 400
+	assert_equal "$(jq -r '.errors[0].message' "$TMP/body")" "invalid tag 'a?b'"
 	push_blob m/a "$TMP/cfg" >/dev/null
 	assert_equal "$(http_code "$URL/metrics")" 200
 	run grep -E '^ireg_http_requests_total\{route="uploads",status="201"\} 1$' "$TMP/body"
