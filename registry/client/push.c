@@ -419,6 +419,16 @@ up_finish(size_t i, void *userdata, int r, struct reg_req **ret_req, struct reg_
                         return r;
                 if (r == 0)
                         u->off = 0;
+                /* "0-0" is what registries (distribution, ireg) answer both
+                 * for an empty session and for one holding a byte, so the
+                 * offset is unknown; nothing much was stored, and a new
+                 * session is one POST. */
+                if (r == 1 && u->off == 1) {
+                        u->off = 0;
+                        reg_client_logf(p->c, "Upload of %s holds 0 or 1 bytes (Range 0-0); starting it again",
+                                        u->d.str);
+                        return up_post(u, false, ret_req, ret_resp);
+                }
                 return up_continue(u, ret_req, ret_resp);
         case UP_PUT:
                 if (st != 201 && st != 204)

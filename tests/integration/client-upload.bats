@@ -26,7 +26,8 @@ teardown() {
 
 #   upload.py PORT MODE STORE LOG
 # MODE: ok | refuse-405 | refuse-400 | refuse-416 | drop | min | range-plus
-# (every Range "0-+N") | range-wrap (drop, then a status Range of 2^64 - 1)
+# (every Range "0-+N") | range-wrap (drop, then a status Range of 2^64 - 1) |
+# fail-first (a 500 for the first chunk, nothing stored: status says "0-0")
 write_upload_server() {
 	cat >"$TMP/upload.py" <<-'PY'
 	import hashlib, http.server, os, socket, sys, uuid
@@ -104,6 +105,10 @@ write_upload_server() {
 	            code = int(mode.split("-")[1])
 	            ec = {405: "UNSUPPORTED", 400: "BLOB_UPLOAD_INVALID", 416: "BLOB_UPLOAD_INVALID"}[code]
 	            return self.err(code, ec, "chunked uploads are not supported")
+	        if mode == "fail-first" and state["patches"] == 1:
+	            self.body()
+	            log("PATCH %s len=%d cr=%s got=0 failed" % (u, n, cr))
+	            return self.err(500, "UNKNOWN", "storage hiccup")
 	        if mode in ("drop", "range-wrap") and state["patches"] == 3 and not state["dropped"]:
 	            # Take half the chunk, then lose the connection.
 	            state["dropped"] = True
@@ -218,6 +223,25 @@ layer_stored() {
 	start=$(awk '/dropped/ { sub("cr=", "", $4); split($4, a, "-"); print a[1] }' "$TMP/up.log")
 	run grep -c "^PATCH $id len=[0-9]* cr=$((start + kept))-" "$TMP/up.log"
 	assert_output 1
+}
+
+@test "the first chunk failed with nothing stored: status '0-0' is ambiguous, so a new session" {
+	# Registries answer "0-0" for an empty session as for a 1-byte one;
+	# going on from byte 1 got 416s until the retries ran out.
+	start_upload fail-first
+	run --separate-stderr "$IPUSH" oci:"$TMP/lay":v1 "$UP/team/app:v1"
+	assert_success
+	assert_output "$UP/team/app@$WANT"
+	[[ "$stderr" == *"Upload of $LAYER holds 0 or 1 bytes (Range 0-0); starting it again"* ]] || { echo "$stderr"; cat "$TMP/up.log"; false; }
+	layer_stored
+	id=$(awk '/ failed$/ { print $2 }' "$TMP/up.log")
+	[ -n "$id" ]
+	run grep -c "^GET /v2/team/app/blobs/uploads/$id" "$TMP/up.log"
+	assert_output 1
+	run grep -c "^POST" "$TMP/up.log"
+	assert_output 3 # the layer twice, the config
+	run grep -c "out-of-order" "$TMP/up.log"
+	assert_output 0
 }
 
 @test "OCI-Chunk-Min-Length raises the chunk size to the registry's minimum" {
