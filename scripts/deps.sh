@@ -14,7 +14,7 @@ demo_pkgs=("${build_pkgs[@]}" busybox-static uidmap openssh-client umoci runc)
 test_pkgs=("${demo_pkgs[@]}" libcmocka-dev bats bats-assert bats-support clang
 	libclang-rt-14-dev skopeo umoci oci-image-tool docker-registry openssl curl jq
 	apache2-utils nginx-light runc zstd python3
-	qemu-system-x86 linux-image-cloud-amd64 cpio xz-utils bzip2 openssh-client strace)
+	qemu-system-x86 linux-image-cloud-amd64 cpio xz-utils bzip2 openssh-client strace procps)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
