@@ -67,20 +67,26 @@ job_unlink(struct sender_thread *t, struct reg_send_job *j)
                 }
 }
 
-/* Ends J with RESULT and gives its connection back to MHD.  J belongs to
- * the response, which MHD may free as soon as the connection runs again, so
- * nothing touches J after the resume. */
+/* Ends J, already off the list, with RESULT and gives its connection back
+ * to MHD.  J belongs to the response, which MHD may free as soon as the
+ * connection runs again, so nothing touches J after the resume. */
 static void
-job_finish(struct sender_thread *t, struct reg_send_job *j, int result)
+job_release(struct sender_thread *t, struct reg_send_job *j, int result)
 {
         struct MHD_Connection *conn = j->conn;
 
         epoll_ctl(t->epfd, EPOLL_CTL_DEL, j->sock, NULL);
+        atomic_store(&j->result, result);
+        MHD_resume_connection(conn);
+}
+
+static void
+job_finish(struct sender_thread *t, struct reg_send_job *j, int result)
+{
         pthread_mutex_lock(&t->lock);
         job_unlink(t, j);
         pthread_mutex_unlock(&t->lock);
-        atomic_store(&j->result, result);
-        MHD_resume_connection(conn);
+        job_release(t, j, result);
 }
 
 /* Sends what the socket takes, up to a turn: 1 done, 0 more later, -1 failed. */
@@ -114,7 +120,7 @@ expire(struct sender_thread *t, unsigned idle_timeout)
         time_t now = time(NULL);
         struct reg_send_job *j, *next, *old = NULL;
 
-        /* Collect first: job_finish takes the lock itself. */
+        /* Collect under the lock, release outside it (resuming takes MHD's). */
         pthread_mutex_lock(&t->lock);
         for (j = t->jobs; j; j = next) {
                 next = j->next;
@@ -127,9 +133,7 @@ expire(struct sender_thread *t, unsigned idle_timeout)
         pthread_mutex_unlock(&t->lock);
         for (j = old; j; j = next) {
                 next = j->next;
-                epoll_ctl(t->epfd, EPOLL_CTL_DEL, j->sock, NULL);
-                atomic_store(&j->result, -1);
-                MHD_resume_connection(j->conn);
+                job_release(t, j, -1);
         }
 }
 
