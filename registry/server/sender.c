@@ -51,6 +51,7 @@ struct sender_thread {
 
 struct reg_sender {
         unsigned n;
+        bool stopped; /* threads joined; the rest stays for late queue calls */
         atomic_uint next;
         struct sender_thread *threads;
 };
@@ -224,7 +225,7 @@ fail:
                 close(s->threads[s->n].epfd);
         if (s->threads[s->n].wake >= 0)
                 close(s->threads[s->n].wake);
-        reg_sender_stop(s);
+        reg_sender_free(s);
         err_set(err, r, "starting the blob sender threads: %s", strerror(r));
         return NULL;
 }
@@ -234,7 +235,7 @@ reg_sender_stop(struct reg_sender *s)
 {
         unsigned i;
 
-        if (!s)
+        if (!s || s->stopped)
                 return;
         for (i = 0; i < s->n; i++) {
                 struct sender_thread *t = &s->threads[i];
@@ -248,13 +249,23 @@ reg_sender_stop(struct reg_sender *s)
                          * thread still sees the flag within a second. */
                 }
         }
-        for (i = 0; i < s->n; i++) {
-                struct sender_thread *t = &s->threads[i];
+        for (i = 0; i < s->n; i++)
+                pthread_join(s->threads[i].thread, NULL);
+        s->stopped = true;
+}
 
-                pthread_join(t->thread, NULL);
-                pthread_mutex_destroy(&t->lock);
-                close(t->epfd);
-                close(t->wake);
+void
+reg_sender_free(struct reg_sender *s)
+{
+        unsigned i;
+
+        if (!s)
+                return;
+        reg_sender_stop(s);
+        for (i = 0; i < s->n; i++) {
+                pthread_mutex_destroy(&s->threads[i].lock);
+                close(s->threads[i].epfd);
+                close(s->threads[i].wake);
         }
         free(s->threads);
         free(s);

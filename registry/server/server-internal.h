@@ -55,8 +55,13 @@ struct reg_send_job {
  * for IDLE_TIMEOUT seconds fails. */
 struct reg_sender *reg_sender_start(unsigned threads, unsigned idle_timeout, struct err **err);
 /* Fails the transfers still running (their connections are resumed and
- * then dropped by MHD) and joins the threads.  NULL is a no-op. */
+ * then dropped by MHD) and joins the threads.  S stays valid: MHD may go on
+ * serving until it is stopped, and reg_sender_queue then returns -1.  NULL
+ * is a no-op. */
 void reg_sender_stop(struct reg_sender *s);
+/* Stops S if needed and frees it: only once MHD is stopped.  NULL is a
+ * no-op. */
+void reg_sender_free(struct reg_sender *s);
 /* From the response's read callback, on its first call: suspends J's
  * connection and sends the body; the connection is resumed with
  * J->result set.  -1 (nothing done, connection not suspended) when the

@@ -723,7 +723,7 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         s->port = di ? di->port : 0;
         return s;
 fail:
-        reg_sender_stop(s->sender);
+        reg_sender_free(s->sender);
         reg_store_free(s->store);
         free(s->cert_pem);
         free(s->key_pem);
@@ -756,9 +756,11 @@ reg_server_stop(struct reg_server *s, unsigned drain_seconds)
                 usleep(100 * 1000);
                 waited++;
         }
-        /* MHD must not be stopped with connections suspended. */
+        /* MHD must not be stopped with connections suspended; until it is,
+         * its threads may still look at the (stopped) sender. */
         reg_sender_stop(s->sender);
         MHD_stop_daemon(s->mhd);
+        reg_sender_free(s->sender);
         while ((e = s->sessions)) {
                 s->sessions = e->next;
                 digest_ctx_free(e->hash);
