@@ -151,7 +151,8 @@ char *xcopy_archive_rel(const char *name);
  * prompting: a key that needs a passphrase or cannot be loaded is an error
  * naming the file); xssh_agents_stop kills and removes them (every exit
  * path of the build calls it; NULL is a no-op; a killed ibuild takes its
- * agents with it through PR_SET_PDEATHSIG).  xssh_socket is the agent
+ * agents with it: each runs under a supervisor that stops it when the pipe
+ * from ibuild reaches its end).  xssh_socket is the agent
  * socket for ID, NULL when --ssh did not give it. */
 struct xssh_agents;
 int xssh_agents_start(struct xctx *x, struct err **err);

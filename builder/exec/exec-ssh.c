@@ -244,7 +244,11 @@ child_setup(pid_t parent, int errfd, int keep, bool deathsig)
                 _exit(127);
         if (keep >= 0 && dup2(keep, 3) < 0)
                 _exit(127);
-        close_range(keep >= 0 ? 4 : 3, ~0U, 0);
+        /* Kernels before 5.9 have no close_range; the supervisor never
+         * execs, so O_CLOEXEC would not close the rest for it. */
+        if (close_range(keep >= 0 ? 4 : 3, ~0U, 0) < 0)
+                for (int fd = keep >= 0 ? 4 : 3; fd < 1024; fd++)
+                        close(fd);
         {
                 sigset_t all;
 
@@ -452,6 +456,7 @@ agent_start(const struct build_ssh *s, const char *base, const char *agent_tool,
                 goto out;
         }
         if (a->pid == 0) {
+                close(pfd[1]); /* or the supervisor would never see its end */
                 child_setup(parent, logfd, pfd[0], false);
                 agent_supervise(agent_tool, argv, envp);
         }
