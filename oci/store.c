@@ -158,8 +158,14 @@ oci_store_hold(struct oci_store *store, bool exclusive, bool wait, struct err **
         fd = open(store->holdpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         /* Readers of a store they may not write: flock needs no write
          * access. */
-        if (fd < 0 && !exclusive && (errno == EACCES || errno == EROFS || errno == EPERM))
+        if (fd < 0 && !exclusive && (errno == EACCES || errno == EROFS || errno == EPERM)) {
                 fd = open(store->holdpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                /* A store made before the lock existed, which this reader
+                 * can't add it to: nobody can have locked it exclusively
+                 * either, and refusing would break reading it. */
+                if (fd < 0 && errno == ENOENT)
+                        return 0;
+        }
         if (fd < 0)
                 return err_set(err, errno, "open %s: %s", store->holdpath, strerror(errno));
         while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) < 0) {

@@ -103,7 +103,9 @@ void oci_store_unlock(int fd);
  * the mode already held is a no-op; asking for the other mode is EBUSY
  * (flock's conversion drops the lock before taking the new one).  A store
  * this user may not write can still be held shared when its users.lock
- * exists. */
+ * exists; when it doesn't (a store from before the hold), a shared hold
+ * returns 0 without holding anything: no prune can hold such a store
+ * exclusively either, until someone who may write it does. */
 int oci_store_hold(struct oci_store *store, bool exclusive, bool wait, struct err **err);
 
 /* Drop the hold taken by oci_store_hold (no-op when none). */

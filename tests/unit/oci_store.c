@@ -890,6 +890,46 @@ hold(void **state)
         oci_store_free(s3);
 }
 
+/* A reader that can't write the store, from before users.lock existed:
+ * a shared hold is not refused for the missing file. */
+static void
+hold_readonly_store(void **state)
+{
+        struct oci_store *s = open_store();
+        _cleanup_free_ char *lock = xasprintf("%s/users.lock", oci_store_path(s));
+        pid_t pid;
+        int st;
+
+        assert_int_equal(access(lock, F_OK), -1);
+        assert_int_equal(chmod(tmpdir, 0755), 0);
+        assert_int_equal(chmod(oci_store_path(s), 0555), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct oci_store *c = NULL;
+                struct err *e = NULL;
+
+                if (geteuid() == 0 && setresgid(65534, 65534, 65534) < 0)
+                        _exit(2);
+                if (geteuid() == 0 && setresuid(65534, 65534, 65534) < 0)
+                        _exit(2);
+                if (oci_store_open(oci_store_path(s), &c, &e) < 0)
+                        _exit(3);
+                if (oci_store_hold(c, false, false, &e) < 0) {
+                        fprintf(stderr, "%s\n", err_msg(&e));
+                        _exit(1);
+                }
+                oci_store_free(c);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        assert_int_equal(access(lock, F_OK), -1);
+        assert_int_equal(chmod(oci_store_path(s), 0755), 0);
+        oci_store_free(s);
+}
+
 int
 main(void)
 {
@@ -908,6 +948,7 @@ main(void)
             cmocka_unit_test_setup_teardown(concurrent_taggers, setup, teardown),
             cmocka_unit_test_setup_teardown(explicit_lock, setup, teardown),
             cmocka_unit_test_setup_teardown(hold, setup, teardown),
+            cmocka_unit_test_setup_teardown(hold_readonly_store, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
