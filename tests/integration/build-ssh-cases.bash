@@ -208,7 +208,7 @@ assert_no_private_agent() {
 		sleep 0.1
 	done
 	run pgrep -f "ssh-agent -D -a $IBUILD_STORE/"
-	assert_failure
+	assert_failure 1 # "no match" (a missing pgrep would be 127)
 	run find "$IBUILD_STORE/tmp" -name 'ssh*'
 	assert_output ""
 }
@@ -281,7 +281,7 @@ DF
 				sleep 0.1
 			done
 			run pgrep -f "ssh-agent -D -a $IBUILD_STORE/"
-			assert_failure
+			assert_failure 1 # "no match" (a missing pgrep would be 127)
 			rm -rf "$IBUILD_STORE"/tmp/build-*
 		fi
 	done
