@@ -123,9 +123,11 @@ sock_addr(const char *path, struct sockaddr_un *a, int *ret_dirfd, struct err **
         return 0;
 }
 
-/* A connected, blocking stream socket to unix socket PATH. */
+/* A connected stream socket to unix socket PATH.  NONBLOCK: a non-blocking
+ * one, and an agent whose backlog is full fails at once (EAGAIN) instead of
+ * stalling the caller. */
 static int
-sock_connect(const char *path, struct err **err)
+sock_connect(const char *path, bool nonblock, struct err **err)
 {
         struct sockaddr_un a;
         _cleanup_close_ int dfd = -1;
@@ -133,7 +135,7 @@ sock_connect(const char *path, struct err **err)
 
         if (sock_addr(path, &a, &dfd, err) < 0)
                 return -1;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
         if (fd < 0)
                 return err_set(err, errno, "socket: %s", strerror(errno));
         while (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
@@ -483,7 +485,7 @@ agent_start(const struct build_ssh *s, const char *base, const char *agent_tool,
                                     msg);
                         goto out;
                 }
-                fd = sock_connect(a->sock, &e);
+                fd = sock_connect(a->sock, false, &e);
                 err_clear(&e);
                 if (fd >= 0) {
                         close(fd);
@@ -727,10 +729,12 @@ fwd_accept(struct xssh_fwd *f, struct flisten *l)
                 close(c.cfd);
                 return;
         }
-        /* The step's client sees the agent gone if it cannot be reached. */
-        c.afd = sock_connect(l->agent, &e);
+        /* The step's client sees the agent gone if it cannot be reached at
+         * once: a wedged agent must not stall the step's other connections
+         * (this thread serves them all) or the step's end. */
+        c.afd = sock_connect(l->agent, true, &e);
         err_clear(&e);
-        if (c.afd < 0 || fcntl(c.afd, F_SETFL, O_NONBLOCK) < 0) {
+        if (c.afd < 0) {
                 fconn_close(&c);
                 return;
         }

@@ -1437,6 +1437,10 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         close(pfd[1]);
         pfd[1] = -1;
         pthread_join(th, NULL);
+        /* The step's processes are gone: no need to relay through the
+         * layer commit. */
+        xssh_fwd_stop(fwd);
+        fwd = NULL;
         if (r < 0) {
                 err_prefix(err, "%s:%d: %s", x->df_name, in->line, in->text);
                 goto out;
