@@ -181,6 +181,7 @@ struct upload {
         enum up_step step;
         bool mounting;             /* the POST asks for a mount */
         bool whole;                /* chunks refused: one PUT */
+        bool resumed;              /* the chunk in flight starts where a status said */
         int session;
         int failures;              /* lost chunks so far */
         uint64_t chunk, off, n;
@@ -380,6 +381,17 @@ up_finish(size_t i, void *userdata, int r, struct reg_req **ret_req, struct reg_
                  * did not expect (416: e.g. curl re-sent a chunk on a fresh
                  * connection after the server had kept part of it): ask
                  * the session how far it got and go on from there. */
+                /* The offset a status gave was refused: the registry
+                 * misreports its Range (Quay's status says 0-N for N bytes),
+                 * and asking again would get the same answer. */
+                if (r >= 0 && st == 416 && u->resumed) {
+                        u->resumed = false;
+                        u->off = 0;
+                        reg_client_logf(p->c, "Registry refused the offset its upload status gave; "
+                                        "starting the upload of %s again", u->d.str);
+                        return up_post(u, false, ret_req, ret_resp);
+                }
+                u->resumed = false;
                 if (r < 0 || st >= 500 || (st == 416 && u->off > 0)) {
                         if (++u->failures > p->c->retries) {
                                 if (r >= 0)
@@ -429,6 +441,7 @@ up_finish(size_t i, void *userdata, int r, struct reg_req **ret_req, struct reg_
                                         u->d.str);
                         return up_post(u, false, ret_req, ret_resp);
                 }
+                u->resumed = u->off < u->size;
                 return up_continue(u, ret_req, ret_resp);
         case UP_PUT:
                 if (st != 201 && st != 204)

@@ -27,7 +27,8 @@ teardown() {
 #   upload.py PORT MODE STORE LOG
 # MODE: ok | refuse-405 | refuse-400 | refuse-416 | drop | min | range-plus
 # (every Range "0-+N") | range-wrap (drop, then a status Range of 2^64 - 1) |
-# fail-first (a 500 for the first chunk, nothing stored: status says "0-0")
+# fail-first (a 500 for the first chunk, nothing stored: status says "0-0") |
+# status-plus-one (drop, then status GETs say "0-N" for N bytes, as Quay's do)
 write_upload_server() {
 	cat >"$TMP/upload.py" <<-'PY'
 	import hashlib, http.server, os, socket, sys, uuid
@@ -75,7 +76,10 @@ write_upload_server() {
 	            u = self.upload_id()
 	            if u not in uploads:
 	                return self.err(404, "BLOB_UPLOAD_UNKNOWN", "no such upload")
-	            return self.send(204, b"", self.status_headers(u))
+	            h = self.status_headers(u)
+	            if mode == "status-plus-one":
+	                h["Range"] = "0-%d" % len(uploads[u])
+	            return self.send(204, b"", h)
 	        self.err(404, "NAME_UNKNOWN", "unknown")
 	    def do_HEAD(self):
 	        log("HEAD %s" % self.path)
@@ -109,7 +113,7 @@ write_upload_server() {
 	            self.body()
 	            log("PATCH %s len=%d cr=%s got=0 failed" % (u, n, cr))
 	            return self.err(500, "UNKNOWN", "storage hiccup")
-	        if mode in ("drop", "range-wrap") and state["patches"] == 3 and not state["dropped"]:
+	        if mode in ("drop", "range-wrap", "status-plus-one") and state["patches"] == 3 and not state["dropped"]:
 	            # Take half the chunk, then lose the connection.
 	            state["dropped"] = True
 	            part = self.rfile.read(n // 2)
@@ -242,6 +246,25 @@ layer_stored() {
 	assert_output 3 # the layer twice, the config
 	run grep -c "out-of-order" "$TMP/up.log"
 	assert_output 0
+}
+
+@test "a status Range one past what the registry holds (Quay): the refused offset starts a new session" {
+	start_upload status-plus-one
+	run --separate-stderr "$IPUSH" oci:"$TMP/lay":v1 "$UP/team/app:v1"
+	assert_success
+	assert_output "$UP/team/app@$WANT"
+	[[ "$stderr" == *"Registry refused the offset its upload status gave; starting the upload of $LAYER again"* ]] ||
+		{ echo "$stderr"; false; }
+	layer_stored
+	# One status request, then one refused chunk at the offset it gave (after
+	# curl's own re-send of the dropped one), then a new session: not a loop
+	# of status requests until the retries run out.
+	run grep -c "^GET /v2/team/app/blobs/uploads/" "$TMP/up.log"
+	assert_output 1
+	run awk '/^GET \/v2\/team\/app\/blobs\/uploads\// { after = 1; next } after && /out-of-order/ { n++ } END { print n + 0 }' "$TMP/up.log"
+	assert_output 1
+	run grep -c "^POST" "$TMP/up.log"
+	assert_output 3
 }
 
 @test "OCI-Chunk-Min-Length raises the chunk size to the registry's minimum" {
