@@ -82,12 +82,6 @@ reg_byte_range_parse(const char *value, uint64_t *ret_start, uint64_t *ret_end, 
 }
 
 int
-reg_content_range_parse(const char *value, uint64_t *ret_start, uint64_t *ret_end, struct err **err)
-{
-        return reg_byte_range_parse(value, ret_start, ret_end, NULL, err);
-}
-
-int
 reg_upload_range_parse(const char *value, uint64_t *ret_next, struct err **err)
 {
         uint64_t a, b;

@@ -39,10 +39,6 @@ int reg_parse_u64(const char *s, size_t len, uint64_t *ret);
 int reg_byte_range_parse(const char *value, uint64_t *ret_start, uint64_t *ret_end, uint64_t *ret_total,
                          struct err **err);
 
-/* An upload PATCH's Content-Range VALUE (what the server reads):
- * reg_byte_range_parse() without the total. */
-int reg_content_range_parse(const char *value, uint64_t *ret_start, uint64_t *ret_end, struct err **err);
-
 /* An upload session's Range VALUE "0-<end>" (what the client reads after
  * POST, PATCH and a status GET): *ret_next is end + 1, the offset of the
  * next chunk.  The range must start at 0 (a session holds one prefix of

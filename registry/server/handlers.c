@@ -260,7 +260,7 @@ begin_upload_body(struct reg_req *r, const char *uuid)
                                            uuid, (unsigned long long) r->srv->chunk_min_length);
         }
         if (cr && r->method == M_PATCH) {
-                if (reg_content_range_parse(cr, &start, &end, &e) < 0)
+                if (reg_byte_range_parse(cr, &start, &end, NULL, &e) < 0)
                         return respond_upload_status(r, 416, uuid, r->upload_start);
                 if (start != r->upload_start)
                         /* Out of order or overlapping: tell the client where we are. */

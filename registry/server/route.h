@@ -30,7 +30,7 @@
 
 #include "common/err.h"
 #include "common/limits.h"
-#include "registry/common/range.h" /* reg_parse_u64, reg_content_range_parse */
+#include "registry/common/range.h" /* reg_parse_u64, reg_byte_range_parse */
 
 enum reg_route_kind {
         REG_ROUTE_NONE = 0,  /* no such endpoint: 404 */

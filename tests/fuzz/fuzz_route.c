@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         err_clear(&e);
         if (reg_range_parse(parts[1], 1000, &rg, NULL) == 1 && (rg.len == 0 || rg.start + rg.len > 1000))
                 abort();
-        if (reg_content_range_parse(parts[2], &a, &b, NULL) == 0 && (b < a || b == UINT64_MAX))
+        if (reg_byte_range_parse(parts[2], &a, &b, NULL, NULL) == 0 && (b < a || b == UINT64_MAX))
                 abort();
         if (reg_manifest_parse(parts[3], strlen(parts[3]), NULL, &m, NULL) == 0) {
                 struct digest d;
