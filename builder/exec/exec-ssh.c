@@ -263,11 +263,12 @@ child_setup(pid_t parent, int errfd, int keep, bool deathsig)
 }
 
 /* What ssh-add said, made one line: its warning banners ("@@@...") left
- * out, lines joined with "; ". */
+ * out, lines joined with "; " (at most one byte more per line than the
+ * newline it replaces, so 2 * strlen + 1 always fits). */
 static char *
 one_line(const char *text)
 {
-        char *out = xcalloc(strlen(text) + 1, 1);
+        char *out = xmalloc(2 * strlen(text) + 1);
         size_t n = 0;
         const char *p = text;
 
@@ -281,7 +282,6 @@ one_line(const char *text)
                         if (n) {
                                 memcpy(out + n, "; ", 2);
                                 n += 2;
-                                out = xrealloc(out, strlen(text) + n + 3);
                         }
                         memcpy(out + n, p, len);
                         n += len;
