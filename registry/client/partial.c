@@ -266,19 +266,15 @@ reg_partial_write(struct reg_partial *pa, const void *data, size_t len, struct e
         if (pa->size >= 0 && pa->got + len > (uint64_t) pa->size)
                 return err_set(err, ERR_SIZE_INVALID, "blob %s: more than the %" PRId64 " bytes its descriptor states",
                                pa->d.str, pa->size);
-        if (!pa->async) {
-                int r = write_at(pa, data, len, pa->got, err);
-                if (r < 0)
-                        return r;
-                digest_ctx_update(pa->ctx, data, len);
-                pa->got += len;
-                return 0;
-        }
-        /* The write here, the hash on the thread (reading it back). */
         int r = write_at(pa, data, len, pa->got, err);
         if (r < 0)
                 return r;
         pa->got += len;
+        if (!pa->async) {
+                digest_ctx_update(pa->ctx, data, len);
+                return 0;
+        }
+        /* The hash on the thread (reading the write back). */
         pthread_mutex_lock(&pa->lock);
         if (pa->async_err)
                 r = err_set(err, err_code(&pa->async_err), "%s", err_msg(&pa->async_err));
