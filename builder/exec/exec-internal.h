@@ -160,7 +160,8 @@ void xssh_agents_stop(struct xssh_agents *a);
 const char *xssh_socket(struct xctx *x, const char *id);
 
 /* A RUN step's ssh forwarders: for each of the N mounts MOUNTS[IDX[i]]
- * (whose source is the agent socket), a listening socket made in a new
+ * (whose source is the agent socket, with id and mode set: parse_mounts
+ * gives them BuildKit's defaults), a listening socket made in a new
  * private dir under the build's work dir, owned by the mount's uid/gid as
  * seen inside the step (through X's id mapping) with its mode; the mount's
  * source becomes that socket (the path is owned by *RET).  A thread relays

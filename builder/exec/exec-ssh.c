@@ -850,10 +850,9 @@ static int
 fwd_listen(struct xctx *x, struct xssh_fwd *f, struct build_mount *m, size_t i, struct err **err)
 {
         struct flisten *l = &f->l[i];
-        mode_t mode = m->mode == (mode_t) -1 ? 0600 : m->mode;
         struct sockaddr_un a;
         _cleanup_close_ int dfd = -1;
-        const char *id = m->id ? m->id : "default";
+        const char *id = m->id;
 
         l->agent = m->source;
         l->path = xasprintf("%s/agent.%zu", f->dir, i);
@@ -878,7 +877,7 @@ fwd_listen(struct xctx *x, struct xssh_fwd *f, struct build_mount *m, size_t i, 
                 return err_set(err, errno, "listen %s: %s", l->path, strerror(errno));
         /* The mode first: once chowned away the caller may no longer
          * change it. */
-        if (chmod(l->path, mode & 07777) < 0)
+        if (chmod(l->path, m->mode & 07777) < 0)
                 return err_set(err, errno, "chmod %s: %s", l->path, strerror(errno));
         if (m->uid != 0 || m->gid != 0) {
                 struct chown_arg ca = {.path = l->path, .uid = m->uid, .gid = m->gid};
