@@ -159,7 +159,6 @@ struct xssh_agents {
         struct xssh_agent *v;
         size_t n;
         const char **socks; /* per o->ssh entry: the socket steps reach it by */
-        size_t n_socks;
 };
 
 static void
@@ -522,7 +521,6 @@ xssh_agents_start(struct xctx *x, struct err **err)
                 return 0;
         a = xcalloc(1, sizeof(*a));
         a->socks = xcalloc(x->o->n_ssh, sizeof(char *));
-        a->n_socks = x->o->n_ssh;
         a->v = xcalloc(x->o->n_ssh, sizeof(*a->v));
         x->ssh = a;
         for (size_t k = 0; k < x->o->n_ssh; k++) {
