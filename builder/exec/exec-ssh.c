@@ -35,6 +35,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/limits.h"
+#include "common/strv.h"
 
 extern char **environ;
 
@@ -206,13 +207,8 @@ agent_env(const char *sock)
 {
         static const char *const drop[] = {
             "SSH_AUTH_SOCK=", "SSH_AGENT_PID=", "SSH_ASKPASS=", "SSH_ASKPASS_REQUIRE=", "DISPLAY=", "WAYLAND_DISPLAY="};
-        size_t n = 0;
-        char **v;
+        struct strv v = {0};
 
-        for (char **e = environ; *e; e++)
-                n++;
-        v = xcalloc(n + 3, sizeof(char *));
-        n = 0;
         for (char **e = environ; *e; e++) {
                 bool skip = false;
 
@@ -220,11 +216,11 @@ agent_env(const char *sock)
                         if (strncmp(*e, drop[k], strlen(drop[k])) == 0)
                                 skip = true;
                 if (!skip)
-                        v[n++] = xstrdup(*e);
+                        strv_push(&v, xstrdup(*e));
         }
-        v[n++] = xasprintf("SSH_AUTH_SOCK=%s", sock);
-        v[n++] = xstrdup("SSH_ASKPASS_REQUIRE=never");
-        return v;
+        strv_push(&v, xasprintf("SSH_AUTH_SOCK=%s", sock));
+        strv_push(&v, xstrdup("SSH_ASKPASS_REQUIRE=never"));
+        return strv_steal(&v, NULL);
 }
 
 /* In a forked child: a session of its own (no controlling terminal: no
@@ -504,7 +500,7 @@ agent_start(const struct build_ssh *s, const char *base, const char *agent_tool,
         }
         r = 0;
 out:
-        oci_strv_free(envp);
+        strv_free(envp);
         return r;
 }
 
