@@ -299,6 +299,17 @@ kept_parents(const struct copy_args *ca, const char *p)
         return p[l] == '/' ? p + l + 1 : ".";
 }
 
+/* Under --parents, where source dir P (relative, clean) goes: the
+ * destination with P's kept part below it (caller frees), or NULL when
+ * nothing of P is kept (the destination itself). */
+static char *
+parents_dir_dest(const struct copy_args *ca, const char *p)
+{
+        const char *kept = kept_parents(ca, p);
+
+        return strcmp(kept, ".") != 0 ? join(ca->dest, kept) : NULL;
+}
+
 /* The part of source SRC before its rsync-style "/./" pivot (as written,
  * caller frees), or NULL when it has none. */
 static char *
@@ -453,8 +464,8 @@ select_context(struct xctx *x, struct sel *s, const char *src, size_t n_src, con
                         const char *dd = ca->dest;
                         _cleanup_free_ char *pd = NULL;
 
-                        if (ca->parents && strcmp(kept_parents(ca, p), ".") != 0)
-                                dd = pd = join(ca->dest, kept_parents(ca, p));
+                        if (ca->parents && (pd = parents_dir_dest(ca, p)))
+                                dd = pd;
                         if (strcmp(dd, "/") != 0)
                                 add(s, xstrdup(dd), xstrdup(real), x->ctx_fd);
                         add_ctx_dir(x, s, real, dd, ca);
@@ -582,9 +593,8 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
                         _cleanup_free_ char *pd = NULL;
 
                         /* --parents keeps the source's path below DEST. */
-                        if (ca->parents && strcmp(names[k], "/") != 0 &&
-                            strcmp(kept_parents(ca, names[k] + 1), ".") != 0)
-                                dd = pd = join(ca->dest, kept_parents(ca, names[k] + 1));
+                        if (ca->parents && strcmp(names[k], "/") != 0 && (pd = parents_dir_dest(ca, names[k] + 1)))
+                                dd = pd;
                         if (strcmp(dd, "/") != 0)
                                 add(s, xstrdup(dd), xstrdup(host), AT_FDCWD);
                         r = xstage_list(x, st, path, &m, &n, err);
