@@ -510,8 +510,7 @@ xssh_agents_start(struct xctx *x, struct err **err)
         struct xssh_agents *a;
         _cleanup_free_ char *agent_tool = NULL, *add_tool = NULL;
         const char *base = x->work;
-        char tmpbase[] = "/tmp";
-        bool keys = false;
+        const struct build_ssh *first_key = NULL;
 
         if (x->o->n_ssh == 0)
                 return 0;
@@ -521,23 +520,18 @@ xssh_agents_start(struct xctx *x, struct err **err)
         x->ssh = a;
         for (size_t k = 0; k < x->o->n_ssh; k++) {
                 a->socks[k] = x->o->ssh[k].socket;
-                if (!x->o->ssh[k].socket)
-                        keys = true;
+                if (!x->o->ssh[k].socket && !first_key)
+                        first_key = &x->o->ssh[k];
         }
-        if (!keys)
+        if (!first_key)
                 return 0;
         agent_tool = find_on_path("ssh-agent");
         add_tool = find_on_path("ssh-add");
-        for (size_t k = 0; k < x->o->n_ssh; k++) {
-                if (x->o->ssh[k].socket)
-                        continue;
-                if (!agent_tool || !add_tool)
-                        return err_set(err, ENOENT,
-                                       "--ssh %s: key files need ssh-agent and ssh-add (Debian package "
-                                       "openssh-client), and %s is not on PATH",
-                                       x->o->ssh[k].id, !agent_tool ? "ssh-agent" : "ssh-add");
-                break;
-        }
+        if (!agent_tool || !add_tool)
+                return err_set(err, ENOENT,
+                               "--ssh %s: key files need ssh-agent and ssh-add (Debian package openssh-client), and "
+                               "%s is not on PATH",
+                               first_key->id, !agent_tool ? "ssh-agent" : "ssh-add");
         /* The socket path must fit sun_path (108 bytes, which ssh-agent's
          * -a needs too): a deep store falls back to $TMPDIR. */
         {
@@ -547,7 +541,7 @@ xssh_agents_start(struct xctx *x, struct err **err)
                         base = getenv("TMPDIR");
                         if (!base || !*base || base[0] != '/' ||
                             strlen(base) + sizeof("/ssh-agent-XXXXXX/agent.sock") > sizeof(sa.sun_path))
-                                base = tmpbase;
+                                base = "/tmp";
                 }
         }
         for (size_t k = 0; k < x->o->n_ssh; k++) {
