@@ -402,11 +402,9 @@ agent_supervise(const char *tool, const char *const *argv, char **envp)
         }
         kill(pid, SIGTERM);
         for (int i = 0; i < 400; i++) {
-                struct timespec ts = {.tv_sec = 0, .tv_nsec = 5000000L};
-
                 if (waitpid(pid, &st, WNOHANG) == pid)
                         _exit(0);
-                nanosleep(&ts, NULL);
+                sleep_ms(5);
         }
         kill(pid, SIGKILL);
         waitpid(pid, &st, 0);
