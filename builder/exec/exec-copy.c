@@ -1207,20 +1207,17 @@ dest_plan_get(const struct copy_job *j, const char *dest, bool dest_dir, struct 
         off = 1 + strlen(buf + 1) + 1;
         while (off < len) {
                 struct base_dir d;
-                const char *path, *nul;
+                const char *nul = NULL;
 
-                if (len - off < sizeof(d) + 1) {
-                        dest_plan_clear(&plan);
-                        return err_set(err, EIO, "looking up %s: short result from the namespace helper", dest);
-                }
-                memcpy(&d, buf + off, sizeof(d));
-                path = buf + off + sizeof(d);
-                nul = memchr(path, '\0', len - off - sizeof(d));
+                /* the struct, then a path and its NUL */
+                if (len - off > sizeof(d))
+                        nul = memchr(buf + off + sizeof(d), '\0', len - off - sizeof(d));
                 if (!nul) {
                         dest_plan_clear(&plan);
                         return err_set(err, EIO, "looking up %s: short result from the namespace helper", dest);
                 }
-                dest_plan_add(&plan, xstrdup(path), d.mode, d.uid, d.gid);
+                memcpy(&d, buf + off, sizeof(d));
+                dest_plan_add(&plan, xstrdup(buf + off + sizeof(d)), d.mode, d.uid, d.gid);
                 off = (size_t) (nul - buf) + 1;
         }
         *ret = plan;
