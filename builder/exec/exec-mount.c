@@ -109,22 +109,22 @@ build_mount_spec_parse(const char *spec, struct build_mount_spec *ret, struct er
                 char *eq = strchr(tok, '=');
                 const char *k = tok, *val = eq ? eq + 1 : NULL;
                 unsigned long long n;
-                bool b;
+                bool *flag_val = NULL;
 
                 if (eq)
                         *eq = '\0';
-                if (strcmp(k, "rw") == 0 || strcmp(k, "readwrite") == 0 || strcmp(k, "ro") == 0 ||
-                    strcmp(k, "readonly") == 0 || strcmp(k, "required") == 0) {
+                /* The boolean keys: bare means true. */
+                if (strcmp(k, "rw") == 0 || strcmp(k, "readwrite") == 0)
+                        flag_val = &m.rw;
+                else if (strcmp(k, "ro") == 0 || strcmp(k, "readonly") == 0)
+                        flag_val = &m.readonly;
+                else if (strcmp(k, "required") == 0)
+                        flag_val = &m.required;
+                if (flag_val) {
                         if (!val)
-                                b = true;
-                        else if (mount_bool(val, &b) < 0)
+                                *flag_val = true;
+                        else if (mount_bool(val, flag_val) < 0)
                                 goto bad_value;
-                        if (strcmp(k, "rw") == 0 || strcmp(k, "readwrite") == 0)
-                                m.rw = b;
-                        else if (strcmp(k, "required") == 0)
-                                m.required = b;
-                        else
-                                m.readonly = b;
                         continue;
                 }
                 if (!val) {
