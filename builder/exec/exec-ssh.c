@@ -303,14 +303,14 @@ ssh_add(const char *tool, const char *id, const char *key, char **envp, struct e
         int st = 0;
 
         if (pipe2(pfd, O_CLOEXEC) < 0)
-                return err_set(err, errno, "pipe: %s", strerror(errno));
+                return err_set(err, errno, "--ssh %s: loading key %s: pipe: %s", id, key, strerror(errno));
         pid = fork();
         if (pid < 0) {
                 int e = errno;
 
                 close(pfd[0]);
                 close(pfd[1]);
-                return err_set(err, e, "fork: %s", strerror(e));
+                return err_set(err, e, "--ssh %s: loading key %s: fork: %s", id, key, strerror(e));
         }
         if (pid == 0) {
                 child_setup(parent, pfd[1], -1, true);
@@ -437,7 +437,7 @@ agent_start(const struct build_ssh *s, const char *base, const char *agent_tool,
                 goto out;
         }
         if (pipe2(pfd, O_CLOEXEC) < 0) {
-                r = err_set(err, errno, "pipe: %s", strerror(errno));
+                r = err_set(err, errno, "--ssh %s: pipe: %s", s->id, strerror(errno));
                 close(logfd);
                 goto out;
         }
@@ -853,18 +853,18 @@ fwd_listen(struct xctx *x, struct xssh_fwd *f, struct build_mount *m, size_t i, 
                                "(a single-id mapping has only 0; add the user to /etc/subgid)",
                                id, (unsigned) m->gid, (unsigned) m->gid);
         if (sock_addr(l->path, &a, &dfd, err) < 0)
-                return -1;
+                return err_prefix(err, "--mount type=ssh,id=%s", id);
         l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (l->fd < 0)
-                return err_set(err, errno, "socket: %s", strerror(errno));
+                return err_set(err, errno, "--mount type=ssh,id=%s: socket: %s", id, strerror(errno));
         if (bind(l->fd, (struct sockaddr *) &a, sizeof(a)) < 0)
-                return err_set(err, errno, "bind %s: %s", l->path, strerror(errno));
+                return err_set(err, errno, "--mount type=ssh,id=%s: bind %s: %s", id, l->path, strerror(errno));
         if (listen(l->fd, 16) < 0)
-                return err_set(err, errno, "listen %s: %s", l->path, strerror(errno));
+                return err_set(err, errno, "--mount type=ssh,id=%s: listen %s: %s", id, l->path, strerror(errno));
         /* The mode first: once chowned away the caller may no longer
          * change it. */
         if (chmod(l->path, m->mode & 07777) < 0)
-                return err_set(err, errno, "chmod %s: %s", l->path, strerror(errno));
+                return err_set(err, errno, "--mount type=ssh,id=%s: chmod %s: %s", id, l->path, strerror(errno));
         if (m->uid != 0 || m->gid != 0) {
                 struct chown_arg ca = {.path = l->path, .uid = m->uid, .gid = m->gid};
 
@@ -904,7 +904,7 @@ xssh_fwd_start(struct xctx *x, struct build_mount *mounts, const size_t *idx, si
                         goto fail;
         }
         if (pipe2(f->stop, O_CLOEXEC) < 0) {
-                r = err_set(err, errno, "pipe: %s", strerror(errno));
+                r = err_set(err, errno, "starting the ssh forwarder: pipe: %s", strerror(errno));
                 goto fail;
         }
         /* Signals stay with the threads that wait for the step. */
