@@ -1270,8 +1270,7 @@ mount_from_stage(struct xctx *x, const char *from)
 }
 
 static int parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mount **ret, size_t *ret_n,
-                        char ***ret_owned, char **ret_ssh_env, size_t **ret_ssh_idx, size_t *ret_n_ssh,
-                        struct err **err);
+                        char ***ret_owned, size_t **ret_ssh_idx, size_t *ret_n_ssh, struct err **err);
 
 /* `RUN <<EOF` whose body starts with "#!": BuildKit runs the body as a
  * script with that interpreter.  The body is given on stdin and read through
@@ -1343,9 +1342,11 @@ do_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, stru
         r = xstage_unpack(x, s, err);
         if (r < 0)
                 return r;
-        r = parse_mounts(x, in, &mounts, &n_mounts, &owned, &ssh_env, &ssh_idx, &n_ssh, err);
+        r = parse_mounts(x, in, &mounts, &n_mounts, &owned, &ssh_idx, &n_ssh, err);
         if (r < 0)
                 return r;
+        if (n_ssh) /* SSH_AUTH_SOCK: the first ssh mount's target */
+                ssh_env = xasprintf("SSH_AUTH_SOCK=%s", mounts[ssh_idx[0]].target);
         /* Each ssh mount: a socket of the step's own, relayed to the agent
          * until the step ends. */
         r = xssh_fwd_start(x, mounts, ssh_idx, n_ssh, &fwd, err);
@@ -1511,16 +1512,14 @@ out:
         return r;
 }
 
-/* RUN --mount=type=...,k=v,... ; *ret_ssh_env: "SSH_AUTH_SOCK=TARGET" of
- * the first ssh agent mounted, or NULL; *ret_ssh_idx (caller frees): the
+/* RUN --mount=type=...,k=v,... ; *ret_ssh_idx (caller frees): the
  * indexes of the ssh mounts in *ret (binds of the agent socket, with the
  * mount's uid/gid/mode, for xssh_fwd_start), *ret_n_ssh of them. */
 static int
 parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mount **ret, size_t *ret_n,
-             char ***ret_owned, char **ret_ssh_env, size_t **ret_ssh_idx, size_t *ret_n_ssh, struct err **err)
+             char ***ret_owned, size_t **ret_ssh_idx, size_t *ret_n_ssh, struct err **err)
 {
         struct build_mount *v = NULL;
-        _cleanup_free_ char *sock_env = NULL;
         _cleanup_free_ size_t *ssh_idx = NULL;
         size_t n = 0, n_ssh = 0, n_ssh_idx = 0;
         char **owned = NULL;
@@ -1599,8 +1598,6 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                                 owned = oci_strv_append(owned, t);
                                 m->target = owned[oci_strv_len(owned) - 1];
                         }
-                        if (!sock_env)
-                                sock_env = xasprintf("SSH_AUTH_SOCK=%s", m->target);
                 } else if (strcmp(type, "cache") == 0) {
                         m->type = BUILD_MOUNT_CACHE;
                         if (m->mode == (mode_t) -1)
@@ -1717,7 +1714,6 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
         *ret = v;
         *ret_n = n;
         *ret_owned = owned;
-        *ret_ssh_env = steal_ptr(&sock_env);
         *ret_ssh_idx = steal_ptr(&ssh_idx);
         *ret_n_ssh = n_ssh_idx;
         return 0;
