@@ -331,7 +331,9 @@ ssh_add(const char *tool, const char *id, const char *key, char **envp, struct e
                 r = poll(&p, 1, (int) left);
                 if (r < 0 && errno == EINTR)
                         continue;
-                if (r <= 0)
+                if (r < 0) /* cannot wait on it: stop reading, not spin */
+                        break;
+                if (r == 0)
                         continue;
                 /* Past the first 4 KiB its output is read and dropped. */
                 if (n < sizeof(out) - 1) {
