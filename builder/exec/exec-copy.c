@@ -416,15 +416,7 @@ select_context(struct xctx *x, struct sel *s, const char *src, size_t n_src, con
         r = ctx_list(x, err);
         if (r < 0)
                 return r;
-        {
-                _cleanup_free_ char *c = build_path_clean(src[0] == '/' ? src + 1 : src);
-
-                clean = xstrdup(*c ? c : ".");
-        }
-        if (strncmp(clean, "../", 3) == 0 || strcmp(clean, "..") == 0) {
-                free(clean);
-                clean = xstrdup(".");
-        }
+        clean = xcopy_context_rel(src);
         for (size_t i = 0; i < x->ctxlist->n + 1; i++) {
                 const char *p;
                 _cleanup_free_ char *real = NULL;
@@ -700,6 +692,17 @@ struct owner {
         char *path;
         int64_t uid, gid;
 };
+
+char *
+xcopy_context_rel(const char *src)
+{
+        /* Cleaned as an absolute path, ".." stops at the root: BuildKit
+         * resolves a source inside the context the same way, and a
+         * leading ".." left in place would name no context entry. */
+        _cleanup_free_ char *abs = xabs_path("/", src);
+
+        return xstrdup(abs[1] ? abs + 1 : ".");
+}
 
 char *
 xcopy_archive_rel(const char *name)
@@ -1398,9 +1401,9 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                 } else {
                         struct copy_args sca = ca;
                         _cleanup_free_ char *pv = ca.parents ? pivot_of(src) : NULL;
-                        _cleanup_free_ char *pvc = pv ? build_path_clean(pv[0] == '/' ? pv + 1 : pv) : NULL;
+                        _cleanup_free_ char *pvc = pv ? xcopy_context_rel(pv) : NULL;
 
-                        sca.pivot = pvc && *pvc && strcmp(pvc, ".") != 0 ? pvc : NULL;
+                        sca.pivot = pvc && strcmp(pvc, ".") != 0 ? pvc : NULL;
                         r = select_context(x, sel, src, n_src, &sca, in, err);
                         if (r >= 0 && add_instr)
                                 r = add_archives(x, sel, before, i, dest, chown != NULL, uid, gid, mode, in, err);

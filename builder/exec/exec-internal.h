@@ -141,6 +141,12 @@ int xhashcache_file_digest(struct xhashcache *c, int dirfd, const char *path, co
  * matches any number of components, none included. */
 bool xcopy_path_match(const char *pat, const char *p);
 
+/* COPY/ADD context source SRC as written, cleaned as if rooted at the
+ * context root: relative, "." for the root, a leading "/" dropped and
+ * ".." never above the root ("../a" is "a", "a/../../b" is "b").  Caller
+ * frees. */
+char *xcopy_context_rel(const char *src);
+
 /* ADD archive entry NAME made relative to the extraction dir (clean, "."
  * for the dir itself, a leading "/" dropped as Docker's untar does);
  * NULL when it climbs out of it with "..".  Caller frees. */

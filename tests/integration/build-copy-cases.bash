@@ -264,3 +264,88 @@ DF
 	run layer_list -1
 	assert_output --regexp "-rw-r--r-- 50/50 .* f"
 }
+
+# Sources that climb with "..": cleaned as if rooted at the context root
+# (BuildKit), so "../sub/file" is sub/file and ".." the whole context; one
+# that then names nothing fails naming the source as written, and never
+# reaches the file outside the context that a plain "../" join would.
+case_dotdot_sources() {
+	local sentinel="outside the context $RANDOM$RANDOM"
+	mkdir -p "$T/ctx/sub"
+	echo "in sub $RANDOM" >"$T/ctx/sub/file"
+	echo a >"$T/ctx/a.txt"
+	echo b >"$T/ctx/b.txt"
+	echo hidden >"$T/ctx/secret.txt"
+	echo secret.txt >"$T/ctx/.dockerignore"
+	echo "$sentinel" >"$T/sentinel"
+	own
+	dockerfile <<'DF'
+FROM testbase:1 AS a
+RUN mkdir -p /g && echo 1 >/g/1.txt && echo 2 >/g/2.txt
+FROM testbase:1
+COPY ../sub/file /y
+COPY ../../sub/../a.txt /z
+COPY .. /all/
+COPY ../*.txt /txt/
+COPY --parents ../sub/file /par/
+COPY --parents ../sub/./file /piv/
+ADD ../sub/file /added
+COPY --from=testbase:1 ../../etc/passwd /stagepw
+COPY --from=a ../g/*.txt /sg/
+DF
+	run ib -q -t dotdot:1 "$T/ctx"
+	assert_success
+	unpack dotdot:1
+	r=$T/bundle/rootfs
+	# exactly that file, not the context (one test a line: set -e
+	# ignores a failure before the last command of an && list)
+	[ -f "$r/y" ]
+	cmp "$T/ctx/sub/file" "$r/y"
+	[ -f "$r/z" ]
+	cmp "$T/ctx/a.txt" "$r/z"
+	[ -f "$r/added" ]
+	cmp "$T/ctx/sub/file" "$r/added"
+	# ".." is the context root: its content, after .dockerignore
+	[ "$(ls -A "$r/all")" = "$(printf '.dockerignore\nDockerfile\na.txt\nb.txt\nsub')" ]
+	cmp "$T/ctx/sub/file" "$r/all/sub/file"
+	[ "$(ls -A "$r/txt")" = "$(printf 'a.txt\nb.txt')" ]
+	[ "$(ls -A "$r/par")" = sub ]
+	[ "$(ls -A "$r/par/sub")" = file ]
+	cmp "$T/ctx/sub/file" "$r/par/sub/file"
+	[ "$(ls -A "$r/piv")" = file ]
+	cmp "$T/ctx/sub/file" "$r/piv/file"
+	# another stage's root is "/" the same way
+	cmp "$B/ctx/passwd" "$r/stagepw"
+	[ "$(ls -A "$r/sg")" = "$(printf '1.txt\n2.txt')" ]
+	# a cleaned source that names nothing in the context is an error
+	# naming it as written, never a copy of the whole context
+	local n=2 src instr
+	for src in ../../etc/passwd ../sentinel ../nothing ../secret.txt sub/../../nothing; do
+		for instr in COPY ADD; do
+			printf 'FROM testbase:1\n%s %s /x\n' "$instr" "$src" >"$T/ctx/Dockerfile"
+			own
+			run ib -q -t "dotdot:$n" "$T/ctx"
+			assert_failure
+			assert_output --partial "Dockerfile:2: $instr $src /x: source $src not found in the build context"
+			refute_output --partial "$sentinel"
+			n=$((n + 1))
+		done
+	done
+	for src in '../*.nomatch' '../secret.*'; do
+		printf 'FROM testbase:1\nCOPY %s /x/\n' "$src" >"$T/ctx/Dockerfile"
+		own
+		run ib -q -t "dotdot:$n" "$T/ctx"
+		assert_failure
+		assert_output --partial "no source files match $src"
+		n=$((n + 1))
+	done
+	# nothing of the file outside the context reached the store
+	[ -d "$IBUILD_STORE/blobs/sha256" ]
+	local f
+	for f in "$IBUILD_STORE"/blobs/sha256/*; do
+		if zcat -f "$f" 2>/dev/null | grep -qF "$sentinel"; then
+			echo "the sentinel is in $f" >&2
+			return 1
+		fi
+	done
+}

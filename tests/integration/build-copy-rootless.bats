@@ -30,3 +30,7 @@ load build-copy-cases
 @test "copy rootless: a stage file whose owner alone changed is copied again" {
 	case_from_owner_cache
 }
+
+@test "copy rootless: sources starting with .. are cleaned inside the context; one naming nothing fails" {
+	case_dotdot_sources
+}

@@ -102,6 +102,10 @@ DF
 	[ "$(cat "$r/p3/c.txt")" = c ]
 }
 
+@test "copy: sources starting with .. are cleaned inside the context; one naming nothing fails" {
+	case_dotdot_sources
+}
+
 @test "copy: a plain COPY keeps the private dirs on the way to its destination" {
 	case_dest_private
 }

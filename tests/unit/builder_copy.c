@@ -1,6 +1,7 @@
 /* builder/exec COPY/ADD helpers: source pattern matching (Go's
- * filepath.Match per component, "**" across components) and the
- * containment of ADD archive entry names. */
+ * filepath.Match per component, "**" across components), the
+ * containment of ADD archive entry names and the cleaning of context
+ * sources. */
 #include "tests/unit/test.h"
 
 #include <stdlib.h>
@@ -77,12 +78,48 @@ archive_names(void **state)
         check_rel("...", "...");
 }
 
+static void
+check_src(const char *src, const char *want)
+{
+        char *got = xcopy_context_rel(src);
+
+        if (strcmp(got, want) != 0)
+                fail_msg("%s: got %s, want %s", src, got, want);
+        free(got);
+}
+
+static void
+context_sources(void **state)
+{
+        (void) state;
+        check_src("a/b", "a/b");
+        check_src("./a//b/", "a/b");
+        check_src("/etc/x", "etc/x");
+        check_src("", ".");
+        check_src(".", ".");
+        check_src("/", ".");
+        /* ".." stops at the context root (BuildKit), never a "../" left
+         * at the front that names nothing or the whole context */
+        check_src("..", ".");
+        check_src("../", ".");
+        check_src("../sub/file", "sub/file");
+        check_src("../../etc/passwd", "etc/passwd");
+        check_src("a/../../b", "b");
+        check_src("./../x", "x");
+        check_src("../*.txt", "*.txt");
+        check_src("a/b/../c", "a/c");
+        /* a name that only starts with dots is a name */
+        check_src("..x/y", "..x/y");
+        check_src("...", "...");
+}
+
 int
 main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(patterns),
             cmocka_unit_test(archive_names),
+            cmocka_unit_test(context_sources),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
