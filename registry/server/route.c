@@ -59,7 +59,11 @@ take_name(struct reg_route *r, const char *path, size_t len, struct err **err)
                                len, LIMIT_REF_NAME);
         memcpy(r->name, path, len);
         r->name[len] = '\0';
-        return reg_name_validate(r->name, err);
+        if (reg_name_validate(r->name, err) < 0) {
+                r->name[0] = '\0';
+                return -ERR_NAME_INVALID;
+        }
+        return 0;
 }
 
 static int
@@ -123,8 +127,10 @@ reg_route_parse(const char *path, const char *token_path, struct reg_route *ret,
                 goto done;
         rest = path + 4;
         len = strlen(rest);
-        if (len > LIMIT_REF_NAME + 300)
-                return err_set(err, ERR_NAME_INVALID, "request path is %zu characters long", len);
+        if (len > LIMIT_REF_NAME + 300) {
+                rc = err_set(err, ERR_NAME_INVALID, "request path is %zu characters long", len);
+                goto fail;
+        }
         if (strcmp(rest, "_catalog") == 0) {
                 r.kind = REG_ROUTE_CATALOG;
                 goto done;
@@ -137,10 +143,10 @@ reg_route_parse(const char *path, const char *token_path, struct reg_route *ret,
                         end--;
                 if (seg_before(rest, end, "uploads", &seg_start) &&
                     seg_before(rest, seg_start - 1, "blobs", &s2)) {
+                        r.kind = REG_ROUTE_UPLOADS;
                         rc = take_name(&r, rest, s2 - 1, err);
                         if (rc < 0)
-                                return rc;
-                        r.kind = REG_ROUTE_UPLOADS;
+                                goto fail;
                         goto done;
                 }
         }
@@ -154,57 +160,65 @@ reg_route_parse(const char *path, const char *token_path, struct reg_route *ret,
                 goto done;
         if (strcmp(rest + last_start, "list") == 0 &&
             seg_before(rest, last_start - 1, "tags", &seg_start)) {
+                r.kind = REG_ROUTE_TAGS;
                 rc = take_name(&r, rest, seg_start - 1, err);
                 if (rc < 0)
-                        return rc;
-                r.kind = REG_ROUTE_TAGS;
+                        goto fail;
                 goto done;
         }
         if (seg_before(rest, last_start - 1, "manifests", &seg_start)) {
                 const char *ref = rest + last_start;
+                r.kind = REG_ROUTE_MANIFEST;
                 rc = take_name(&r, rest, seg_start - 1, err);
                 if (rc < 0)
-                        return rc;
+                        goto fail;
                 if (strchr(ref, ':')) {
                         rc = take_digest(&r, ref, strlen(ref), err);
                         if (rc < 0)
-                                return rc;
+                                goto fail;
                 } else if (reg_tag_ok(ref)) {
                         snprintf(r.ref, sizeof(r.ref), "%s", ref);
                 } else {
-                        return err_set(err, ERR_TAG_INVALID, "invalid tag '%.*s'", LIMIT_REF_TAG + 8,
-                                       ref);
+                        rc = err_set(err, ERR_TAG_INVALID, "invalid tag '%.*s'", LIMIT_REF_TAG + 8, ref);
+                        goto fail;
                 }
-                r.kind = REG_ROUTE_MANIFEST;
                 goto done;
         }
         if (seg_before(rest, last_start - 1, "uploads", &seg_start) &&
             seg_before(rest, seg_start - 1, "blobs", &s2)) {
                 const char *id = rest + last_start;
+                r.kind = REG_ROUTE_UPLOAD;
                 rc = take_name(&r, rest, s2 - 1, err);
                 if (rc < 0)
-                        return rc;
-                if (!reg_uuid_ok(id))
-                        return err_set(err, ERR_BLOB_UPLOAD_UNKNOWN, "invalid upload id '%.40s'", id);
+                        goto fail;
+                if (!reg_uuid_ok(id)) {
+                        rc = err_set(err, ERR_BLOB_UPLOAD_UNKNOWN, "invalid upload id '%.40s'", id);
+                        goto fail;
+                }
                 snprintf(r.ref, sizeof(r.ref), "%s", id);
-                r.kind = REG_ROUTE_UPLOAD;
                 goto done;
         }
         if (seg_before(rest, last_start - 1, "blobs", &seg_start) ||
             seg_before(rest, last_start - 1, "referrers", &seg_start)) {
-                bool blobs = rest[seg_start] == 'b';
+                r.kind = rest[seg_start] == 'b' ? REG_ROUTE_BLOB : REG_ROUTE_REFERRERS;
                 rc = take_name(&r, rest, seg_start - 1, err);
                 if (rc < 0)
-                        return rc;
+                        goto fail;
                 rc = take_digest(&r, rest + last_start, len - last_start, err);
                 if (rc < 0)
-                        return rc;
-                r.kind = blobs ? REG_ROUTE_BLOB : REG_ROUTE_REFERRERS;
+                        goto fail;
                 goto done;
         }
 done:
         *ret = r;
         return 0;
+fail:
+        /* Which endpoint it was, and the name when that was valid, so the
+         * caller can authorize the request before answering the error. */
+        r.ref[0] = '\0';
+        r.ref_is_digest = false;
+        *ret = r;
+        return rc;
 }
 
 int

@@ -67,7 +67,11 @@ const char *reg_route_kind_name(enum reg_route_kind kind);
  * with a bad name fails with ERR_NAME_INVALID, a bad digest with
  * ERR_DIGEST_INVALID (or ERR_UNSUPPORTED for an unknown algorithm), a bad
  * tag with ERR_TAG_INVALID, a bad upload id with ERR_BLOB_UPLOAD_UNKNOWN;
- * the message names the offending part.  *ret is written only on success. */
+ * the message names the offending part.  On such a failure *ret is still
+ * written: its kind says which endpoint the path was for (REG_ROUTE_NONE
+ * when even that is unknown) and its name is the repository when that part
+ * was valid ("" otherwise), ref is "", so the caller can authorize the
+ * request before it answers the error. */
 int reg_route_parse(const char *path, const char *token_path, struct reg_route *ret,
                     struct err **err);
 

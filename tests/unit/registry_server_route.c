@@ -1,5 +1,7 @@
 #include "tests/unit/test.h"
 
+#include <string.h>
+
 #include "registry/server/route.h"
 
 static const char *D256 = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
@@ -16,17 +18,39 @@ parse_ok(const char *path)
         return r;
 }
 
+/* PATH fails with CODE; the partial route says which endpoint it was for
+ * (KIND) and keeps the repository NAME only when that part was valid, so
+ * the server can authorize before it answers the error. */
+static void
+parse_bad_as(const char *path, int code, enum reg_route_kind kind, const char *name)
+{
+        struct reg_route r;
+        struct err *e = NULL;
+
+        memset(&r, 'x', sizeof(r));
+        r.kind = REG_ROUTE_BASE;
+        assert_true(reg_route_parse(path, NULL, &r, &e) < 0);
+        assert_non_null(e);
+        if (err_code(&e) != code)
+                fail_msg("%s: code %d, want %d (%s)", path, err_code(&e), code, e->msg);
+        if (r.kind != kind)
+                fail_msg("%s: kind %s, want %s", path, reg_route_kind_name(r.kind), reg_route_kind_name(kind));
+        if (strcmp(r.name, name) != 0)
+                fail_msg("%s: name '%s', want '%s'", path, r.name, name);
+        assert_string_equal(r.ref, "");
+        err_clear(&e);
+}
+
 static void
 parse_bad(const char *path, int code)
 {
-        struct reg_route r = { .kind = REG_ROUTE_BASE };
+        struct reg_route r;
         struct err *e = NULL;
 
         assert_true(reg_route_parse(path, NULL, &r, &e) < 0);
         assert_non_null(e);
         if (err_code(&e) != code)
                 fail_msg("%s: code %d, want %d (%s)", path, err_code(&e), code, e->msg);
-        assert_int_equal(r.kind, REG_ROUTE_BASE); /* untouched */
         err_clear(&e);
 }
 
@@ -108,6 +132,15 @@ route_errors(void **state)
         memset(p + 4, 'a', 256);
         strcat(p, "/tags/list");
         parse_bad(p, ERR_NAME_INVALID);
+
+        parse_bad_as("/v2/Upper/manifests/x", ERR_NAME_INVALID, REG_ROUTE_MANIFEST, "");
+        parse_bad_as("/v2/a/b/manifests/-bad", ERR_TAG_INVALID, REG_ROUTE_MANIFEST, "a/b");
+        parse_bad_as("/v2/a/manifests/sha256:zz", ERR_DIGEST_INVALID, REG_ROUTE_MANIFEST, "a");
+        parse_bad_as("/v2/a/blobs/nodigest", ERR_DIGEST_INVALID, REG_ROUTE_BLOB, "a");
+        parse_bad_as("/v2/a/blobs/uploads/not-a-uuid", ERR_BLOB_UPLOAD_UNKNOWN, REG_ROUTE_UPLOAD, "a");
+        parse_bad_as("/v2/a/referrers/sha256:abc", ERR_DIGEST_INVALID, REG_ROUTE_REFERRERS, "a");
+        parse_bad_as("/v2/a../tags/list", ERR_NAME_INVALID, REG_ROUTE_TAGS, "");
+        parse_bad_as(p, ERR_NAME_INVALID, REG_ROUTE_TAGS, "");
 }
 
 static void
