@@ -12,6 +12,8 @@
 /* HTTP: one header line, all headers, an error body kept for messages. */
 #define LIMIT_HTTP_HEADER (16 * 1024)
 #define LIMIT_HTTP_HEADERS (64 * 1024)
+/* Header fields in one request ireg serves (past it: 400). */
+#define LIMIT_HTTP_HEADER_FIELDS 256
 #define LIMIT_HTTP_ERROR_BODY (64 * 1024)
 /* References: Docker caps the whole name at 255; tags at 128. */
 #define LIMIT_REF_NAME 255

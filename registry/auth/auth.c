@@ -15,6 +15,7 @@
 #include "common/fsutil.h"
 #include "common/utf8.h"
 #include "digest/digest.h"
+#include "oci/ref.h"
 #include "registry/auth/auth-internal.h"
 #include "registry/common/base64.h"
 #include "registry/common/challenge.h"
@@ -130,7 +131,7 @@ check_keys(json_t *obj, const char *where, const char *const *known, struct err 
                 for (size_t i = 0; known[i] && !ok; i++)
                         ok = strcmp(known[i], key) == 0;
                 if (!ok)
-                        return err_set(err, ERR_PARSE, "%s: unknown key '%s'", where, key);
+                        return err_set(err, ERR_PARSE, "%s.%s: unknown key", where, key);
         }
         return 0;
 }
@@ -147,9 +148,14 @@ parse_rule(json_t *r, size_t idx, struct acl_rule *rule, struct err **err)
 
         if (!json_is_object(r))
                 return err_set(err, ERR_PARSE, "auth.acl[%zu]: expected an object", idx);
-        ret = check_keys(r, "auth.acl[]", known, err);
+        {
+                char where[48];
+
+                snprintf(where, sizeof(where), "auth.acl[%zu]", idx);
+                ret = check_keys(r, where, known, err);
+        }
         if (ret < 0)
-                return err_prefix(err, "auth.acl[%zu]", idx);
+                return ret;
         if (!json_is_string(user) || json_string_length(user) == 0)
                 return err_set(err, ERR_PARSE, "auth.acl[%zu].user: expected a user name, \"*\" or \"anonymous\"", idx);
         rule->user = xstrdup(json_string_value(user));
@@ -914,6 +920,16 @@ grant(struct reg_auth *a, const char *user, const struct token_req *t, json_t **
                         json_decref(access);
                         return -1;
                 }
+                if (strcmp(sc.type, "repository") == 0 && oci_repo_name_validate(sc.name, &e) < 0) {
+                        /* ACL patterns match names as text: "team/../x"
+                         * matches team's any-depth pattern though no route
+                         * ever names it.  A scope must name a repository. */
+                        snprintf(msg, msglen, "scope '%.300s': %s", t->scopes[i], err_msg(&e));
+                        err_clear(&e);
+                        json_decref(acts);
+                        json_decref(access);
+                        return -1;
+                }
                 if (strcmp(sc.type, "repository") == 0) {
                         for (unsigned bit = REG_ACTION_PULL; bit <= REG_ACTION_DELETE; bit <<= 1)
                                 if ((sc.actions & bit) && reg_auth_may(a, user, sc.name, bit))
@@ -952,7 +968,8 @@ grant(struct reg_auth *a, const char *user, const struct token_req *t, json_t **
 
 int
 reg_auth_token_endpoint(struct reg_auth *a, const char *method, const char *authorization, const char *params,
-                        char **ret_body, int *ret_status, char *ret_www_authenticate, size_t wa_len, struct err **err)
+                        char **ret_body, int *ret_status, char *ret_www_authenticate, size_t wa_len, char *ret_user,
+                        size_t user_len, struct err **err)
 {
         struct token_req t = {0};
         char user[256] = "", msg[512] = "";
@@ -967,6 +984,8 @@ reg_auth_token_endpoint(struct reg_auth *a, const char *method, const char *auth
 
         if (wa_len)
                 ret_www_authenticate[0] = '\0';
+        if (ret_user && user_len)
+                ret_user[0] = '\0';
         if (!a || !a->key) {
                 *ret_body = error_body("UNSUPPORTED", "unsupported", "this registry does not issue tokens");
                 *ret_status = 404;
@@ -1074,6 +1093,8 @@ reg_auth_token_endpoint(struct reg_auth *a, const char *method, const char *auth
         if (!*ret_body)
                 abort();
         *ret_status = 200;
+        if (ret_user && user_len && authenticated)
+                snprintf(ret_user, user_len, "%s", user);
         token_req_clear(&t);
         return 0;
 

@@ -149,9 +149,11 @@ const char *reg_auth_token_path(const struct reg_auth *a);
  * Basic challenge to send.  *ret_body is owned by the caller (and holds a
  * secret: wipe it).  The granted access is the subset of the requested scope
  * the ACL allows for the authenticated (or anonymous) user; possibly empty.
+ * RET_USER (USER_LEN bytes; may be NULL) receives the authenticated user,
+ * "" when anonymous or refused, for the caller's access log.
  * Negative only on internal failure (signing). */
 int reg_auth_token_endpoint(struct reg_auth *a, const char *method, const char *authorization, const char *params,
                             char **ret_body, int *ret_status, char *ret_www_authenticate, size_t wa_len,
-                            struct err **err);
+                            char *ret_user, size_t user_len, struct err **err);
 
 #endif

@@ -203,12 +203,15 @@ reg_authorize(struct reg_req *r, const char *repo, unsigned actions, bool *ret_r
                 return false;
         }
         snprintf(r->user, sizeof(r->user), "%s", res.user);
-        if (res.allowed && r->route.kind == REG_ROUTE_BASE && !res.user[0] && !q.client_cert_subject) {
+        if (res.allowed && (r->route.kind == REG_ROUTE_BASE || (!repo && r->route_invalid)) && !res.user[0] &&
+            !q.client_cert_subject) {
                 /* Clients (containers/image, docker) learn the auth scheme
                  * from the /v2/ ping and send credentials only after a
                  * challenge there, so anonymous pings are challenged even
                  * when anonymous pulls are allowed (as distribution does).
-                 * Deciding an empty Basic login yields that challenge. */
+                 * So is a path whose repository name is malformed: nothing
+                 * about names is said before authentication.  Deciding an
+                 * empty Basic login yields that challenge. */
                 struct reg_auth_request q2 = q;
                 struct reg_auth_result res2;
                 q2.authorization = "Basic Og==";
@@ -340,6 +343,34 @@ try_mount(struct reg_req *r, const char *mount, const char *from)
         return true;
 }
 
+/* The path names an endpoint but a part of it is malformed (ERR).  With
+ * auth, the caller is authenticated first (for the repository when its
+ * name was valid): an anonymous client gets the 401 challenge, never a
+ * word about the path.  A manifest that can't exist because its
+ * reference is malformed is unknown (404, as the conformance suite and
+ * distribution have it) for GET, HEAD and DELETE; a PUT to such a tag is
+ * a 400 TAG_INVALID. */
+static enum MHD_Result
+respond_route_error(struct reg_req *r, struct err **err)
+{
+        const char *repo = r->route.name[0] ? r->route.name : NULL;
+        bool responded;
+
+        r->route_invalid = true;
+        if (r->method == M_OTHER)
+                return reg_respond_error(r, 405, "UNSUPPORTED", "method not allowed");
+        if ((r->route.kind == REG_ROUTE_NONE || method_allowed(r->route.kind, r->method)) &&
+            !reg_authorize(r, repo, repo ? route_actions(r) : 0, &responded))
+                return MHD_YES;
+        if (r->route.kind == REG_ROUTE_MANIFEST && repo && r->method != M_PUT) {
+                int code = err_code(err);
+                if (code == ERR_TAG_INVALID || code == ERR_DIGEST_INVALID || code == ERR_UNSUPPORTED)
+                        return reg_respond_error(r, 404, "MANIFEST_UNKNOWN", "manifest unknown to %s: %s", repo,
+                                                 err_msg(err));
+        }
+        return reg_respond_err(r, err);
+}
+
 enum MHD_Result
 reg_handle_begin(struct reg_req *r)
 {
@@ -347,11 +378,8 @@ reg_handle_begin(struct reg_req *r)
         const char *token_path = r->srv->auth ? reg_auth_token_path(r->srv->auth) : NULL;
         bool responded;
 
-        if (reg_route_parse(r->path, token_path, &r->route, &e) < 0) {
-                if (r->method == M_OTHER)
-                        return reg_respond_error(r, 405, "UNSUPPORTED", "method not allowed");
-                return reg_respond_err(r, &e);
-        }
+        if (reg_route_parse(r->path, token_path, &r->route, &e) < 0)
+                return respond_route_error(r, &e);
         if (r->route.kind == REG_ROUTE_NONE)
                 return reg_respond_error(r, 404, "NOT_FOUND", "no such endpoint: %.200s", r->path);
         if (!method_allowed(r->route.kind, r->method))
@@ -688,22 +716,45 @@ handle_manifest_put(struct reg_req *r)
         } else {
                 digest_buffer(DIGEST_SHA256, r->buf ? r->buf : "", r->len, &d);
         }
-        /* Every blob and child manifest must be in this repository. */
-        for (i = 0; i < m.n_blobs; i++)
+        /* Every blob and child manifest must be in this repository, with
+         * the size its descriptor says: a client trusting the descriptor
+         * would read short or past the end of what it was given. */
+        for (i = 0; i < m.n_blobs; i++) {
+                uint64_t size;
                 if (!OPS(r)->layer_exists(ST(r), r->route.name, &m.blobs[i]) ||
-                    OPS(r)->blob_stat(ST(r), &m.blobs[i], NULL, NULL) < 0) {
+                    OPS(r)->blob_stat(ST(r), &m.blobs[i], &size, NULL) < 0) {
                         ret = reg_respond_error(r, 400, "MANIFEST_BLOB_UNKNOWN",
                                                 "blob %s is not in repository %s", m.blobs[i].str,
                                                 r->route.name);
                         reg_manifest_clear(&m);
                         return ret;
                 }
+                if (size != m.blob_sizes[i]) {
+                        ret = reg_respond_error(r, 400, "MANIFEST_INVALID",
+                                                "descriptor of blob %s says %llu bytes, but the blob is %llu bytes",
+                                                m.blobs[i].str, (unsigned long long) m.blob_sizes[i],
+                                                (unsigned long long) size);
+                        reg_manifest_clear(&m);
+                        return ret;
+                }
+        }
         for (i = 0; i < m.n_children; i++) {
                 char cmt[256];
-                if (OPS(r)->manifest_get(ST(r), r->route.name, &m.children[i], cmt, sizeof(cmt), NULL) < 0) {
+                uint64_t size;
+                if (OPS(r)->manifest_get(ST(r), r->route.name, &m.children[i], cmt, sizeof(cmt), NULL) < 0 ||
+                    OPS(r)->blob_stat(ST(r), &m.children[i], &size, NULL) < 0) {
                         ret = reg_respond_error(r, 400, "MANIFEST_BLOB_UNKNOWN",
                                                 "manifest %s is not in repository %s",
                                                 m.children[i].str, r->route.name);
+                        reg_manifest_clear(&m);
+                        return ret;
+                }
+                if (size != m.child_sizes[i]) {
+                        ret = reg_respond_error(r, 400, "MANIFEST_INVALID",
+                                                "descriptor of manifest %s says %llu bytes, but the manifest is "
+                                                "%llu bytes",
+                                                m.children[i].str, (unsigned long long) m.child_sizes[i],
+                                                (unsigned long long) size);
                         reg_manifest_clear(&m);
                         return ret;
                 }
@@ -934,6 +985,35 @@ handle_blob_delete(struct reg_req *r)
         return reg_respond_empty(r, 202, NO_HEADERS);
 }
 
+/* Give up R's upload session: its bytes are deleted at once (a failed
+ * write on a full disk must not keep holding the space until the client
+ * or gc gets to it), so the client starts over with a new POST. */
+static void
+drop_upload(struct reg_req *r)
+{
+        if (!r->sess)
+                return;
+        if (r->fd >= 0) {
+                close(r->fd);
+                r->fd = -1;
+        }
+        OPS(r)->upload_delete(ST(r), r->route.name, r->sess->uuid, NULL);
+        reg_session_release(r->srv, r->sess, true);
+        r->sess = NULL;
+        atomic_fetch_sub(&r->srv->uploads_open, 1);
+}
+
+/* A body write of R's upload failed: answer it, freeing the session
+ * unless the failure was the client's Content-Range (resumable). */
+static enum MHD_Result
+respond_upload_body_err(struct reg_req *r)
+{
+        if (err_code(&r->body_err) == ERR_RANGE_INVALID && r->sess)
+                return respond_upload_status(r, 416, r->sess->uuid, r->sess->hashed);
+        drop_upload(r);
+        return reg_respond_err(r, &r->body_err);
+}
+
 /* The upload's bytes are all in: check the digest and commit. */
 static enum MHD_Result
 finish_upload(struct reg_req *r)
@@ -957,10 +1037,7 @@ finish_upload(struct reg_req *r)
         }
         if (strcmp(got.str, want.str) != 0) {
                 /* The bytes are not what the client meant: nothing to resume. */
-                OPS(r)->upload_delete(ST(r), r->route.name, uuid, NULL);
-                reg_session_release(r->srv, r->sess, true);
-                r->sess = NULL;
-                atomic_fetch_sub(&r->srv->uploads_open, 1);
+                drop_upload(r);
                 return reg_respond_error(r, 400, "DIGEST_INVALID",
                                          "uploaded content has digest %s, not %s", got.str, want.str);
         }
@@ -988,7 +1065,7 @@ handle_uploads_post(struct reg_req *r)
 
         if (r->monolithic) {
                 if (r->body_err)
-                        return reg_respond_err(r, &r->body_err);
+                        return respond_upload_body_err(r);
                 return finish_upload(r);
         }
         if (OPS(r)->upload_create(ST(r), r->route.name, uuid, &e) < 0)
@@ -1021,11 +1098,8 @@ handle_upload(struct reg_req *r)
                 }
                 return reg_respond_empty(r, 204, NO_HEADERS);
         case M_PATCH:
-                if (r->body_err) {
-                        if (err_code(&r->body_err) == ERR_RANGE_INVALID)
-                                return respond_upload_status(r, 416, r->route.ref, r->sess->hashed);
-                        return reg_respond_err(r, &r->body_err);
-                }
+                if (r->body_err)
+                        return respond_upload_body_err(r);
                 /* A chunk under the minimum can only be the last one. */
                 if (r->srv->chunk_min_length && r->sess->hashed > r->upload_start &&
                     r->sess->hashed - r->upload_start < r->srv->chunk_min_length)
@@ -1033,7 +1107,7 @@ handle_upload(struct reg_req *r)
                 return respond_upload_status(r, 202, r->route.ref, r->sess->hashed);
         case M_PUT:
                 if (r->body_err)
-                        return reg_respond_err(r, &r->body_err);
+                        return respond_upload_body_err(r);
                 return finish_upload(r);
         default:
                 return reg_respond_error(r, 405, "UNSUPPORTED", "method not allowed");
@@ -1138,6 +1212,9 @@ handle_token(struct reg_req *r)
         _cleanup_free_ char *query = NULL;
         enum MHD_Result ret;
 
+        if (r->too_large)
+                return reg_respond_error(r, 413, "SIZE_INVALID", "token request is over the %zu byte limit",
+                                         r->cap);
         if (r->method == M_GET) {
                 /* MHD has split and decoded the query; the auth module
                  * parses the raw form, so encode it again. */
@@ -1148,7 +1225,7 @@ handle_token(struct reg_req *r)
         }
         if (reg_auth_token_endpoint(r->srv->auth, r->method == M_GET ? "GET" : "POST",
                                     reg_header(r, "Authorization"), params, &body, &status, wa,
-                                    sizeof(wa), &e) < 0)
+                                    sizeof(wa), r->user, sizeof(r->user), &e) < 0)
                 return reg_respond_err(r, &e);
         {
                 const char *h[] = { "WWW-Authenticate", wa, "Cache-Control", "no-store", NULL };

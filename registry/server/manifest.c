@@ -16,7 +16,9 @@ reg_manifest_clear(struct reg_manifest *m)
         if (!m)
                 return;
         free(m->blobs);
+        free(m->blob_sizes);
         free(m->children);
+        free(m->child_sizes);
         free(m->annotations);
         memset(m, 0, sizeof(*m));
 }
@@ -77,24 +79,26 @@ reg_manifest_parse(const char *body, size_t len, const char *content_type,
         m.is_index = doc.index != NULL;
         n = oci_document_children(&doc, &ch);
         m.blobs = xcalloc(n + 1, sizeof(struct digest));
+        m.blob_sizes = xcalloc(n + 1, sizeof(uint64_t));
         m.children = xcalloc(n + 1, sizeof(struct digest));
+        m.child_sizes = xcalloc(n + 1, sizeof(uint64_t));
         for (i = 0; i < n && r >= 0; i++) {
                 const struct oci_descriptor *d = ch[i].desc;
                 switch (ch[i].kind) {
                 case OCI_CHILD_CONFIG:
                         r = child_digest(d, "config", SIZE_MAX, &m.blobs[m.n_blobs], err);
-                        m.n_blobs++;
+                        m.blob_sizes[m.n_blobs++] = (uint64_t) d->size;
                         at = d->media_type;
                         break;
                 case OCI_CHILD_LAYER:
                         r = child_digest(d, "layers", n_layer++, &m.blobs[m.n_blobs], err);
                         if (!external(d))
-                                m.n_blobs++;
+                                m.blob_sizes[m.n_blobs++] = (uint64_t) d->size;
                         break;
                 case OCI_CHILD_MANIFEST:
                         r = child_digest(d, "manifests", n_child++, &m.children[m.n_children], err);
                         if (!(d->urls && d->urls[0]))
-                                m.n_children++;
+                                m.child_sizes[m.n_children++] = (uint64_t) d->size;
                         break;
                 case OCI_CHILD_SUBJECT:
                         r = child_digest(d, "subject", SIZE_MAX, &m.subject, err);

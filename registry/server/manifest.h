@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "digest/digest.h"
@@ -17,8 +18,10 @@ struct reg_manifest {
         char media_type[256];    /* the effective media type (stored, served) */
         bool is_index;
         struct digest *blobs;    /* config + distributable layers (image manifests) */
+        uint64_t *blob_sizes;    /* their descriptors' sizes */
         size_t n_blobs;
         struct digest *children; /* manifests of an index */
+        uint64_t *child_sizes;
         size_t n_children;
         bool has_subject;
         struct digest subject;

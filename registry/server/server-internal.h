@@ -16,7 +16,7 @@
 #include "registry/server/server.h"
 #include "registry/server/storage.h"
 
-#define REG_N_STATUS 16
+#define REG_N_STATUS 18
 
 /* An upload session's in-memory state: the running hash of its data, so a
  * chunked upload is hashed once as it arrives.  Lost on restart, rebuilt by
@@ -68,8 +68,36 @@ void reg_sender_free(struct reg_sender *s);
  * sender is stopping or the socket can't be used: send the usual way. */
 int reg_sender_queue(struct reg_sender *s, struct reg_send_job *j);
 
+/* --- connections (conn.c) --- */
+#define REG_IP_MAX 64 /* an IPv6 address as text, with room */
+
+/* What the server keeps of one TCP connection (MHD's socket context). */
+struct reg_conn {
+        char ip[REG_IP_MAX];
+        bool over_limit; /* past --max-conns or --max-conns-per-ip: answer 503 */
+        bool bad_escape; /* this request's target escaped a control byte */
+};
+
+/* Open connections, in total and per client address. */
+struct reg_conns;
+/* Limits of 0 mean none. */
+struct reg_conns *reg_conns_new(unsigned max_total, unsigned max_per_ip);
+void reg_conns_free(struct reg_conns *c);
+/* MHD_OPTION_NOTIFY_CONNECTION callback (CLS is the server): counts the
+ * connection and gives it a struct reg_conn. */
+void reg_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code);
+/* CONN's struct reg_conn, or NULL. */
+struct reg_conn *reg_conn_of(struct MHD_Connection *conn);
+/* MHD_OPTION_UNESCAPE_CALLBACK: reg_target_unescape, noting a control
+ * byte in the connection's bad_escape. */
+size_t reg_unescape_cb(void *cls, struct MHD_Connection *conn, char *s);
+/* CONN's peer address as text ("-" when unknown). */
+void reg_client_address(struct MHD_Connection *conn, char *buf, size_t len);
+
 struct reg_server {
         struct MHD_Daemon *mhd;
+        struct reg_conns *conns;
         struct reg_sender *sender; /* NULL with TLS */
         struct reg_store *store;
         struct reg_auth *auth;
@@ -78,6 +106,7 @@ struct reg_server {
         bool tls;
         bool client_certs;
         uint16_t port;
+        unsigned max_conns, max_conns_per_ip;
         unsigned upload_max_age;
         uint64_t chunk_min_length;
         char *cert_pem, *key_pem, *ca_pem;
@@ -109,16 +138,18 @@ struct reg_req {
         struct reg_server *srv;
         struct MHD_Connection *conn;
         struct reg_route route;
+        bool route_invalid; /* the path names an endpoint but a part is malformed */
         enum reg_method method;
         const char *method_str;
         char *path;
-        char remote[64];
+        char remote[REG_IP_MAX];
         char user[256];
         char cert_subject[512]; /* verified TLS client certificate DN, or "" */
         struct timespec t0;
         int status;
         uint64_t bytes_in, bytes_out;
         bool responded;
+        bool deferred; /* no body: routed once the request is complete */
 
         enum reg_body_mode body;
         char *buf;
@@ -149,6 +180,10 @@ enum MHD_Result reg_respond_error(struct reg_req *r, int status, const char *cod
 enum MHD_Result reg_respond_error_h(struct reg_req *r, int status, const char *code,
                                     const char *hname, const char *hvalue, const char *fmt, ...)
         __attribute__((format(printf, 6, 7)));
+/* The same with extra headers HEADERS (NAME, VALUE, ..., NULL). */
+enum MHD_Result reg_respond_error_hdrs(struct reg_req *r, int status, const char *code,
+                                       const char *const *headers, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 /* An empty response with headers (NAME, VALUE, ..., NULL). */
 enum MHD_Result reg_respond_empty(struct reg_req *r, int status, const char *const *headers);
 struct MHD_Response *reg_response_add_std(struct MHD_Response *resp);

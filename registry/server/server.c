@@ -12,14 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/limits.h"
 #include "common/utf8.h"
+#include "registry/server/request.h"
 
-static const int status_list[REG_N_STATUS - 1] = { 200, 201, 202, 204, 206, 307, 400, 401,
-                                                   403, 404, 405, 413, 416, 500, 503 };
+static const int status_list[REG_N_STATUS - 1] = { 200, 201, 202, 204, 206, 307, 400, 401, 403,
+                                                   404, 405, 413, 416, 500, 501, 503, 507 };
 
 static int
 status_slot(int status)
@@ -95,12 +98,12 @@ reg_respond_empty(struct reg_req *r, int status, const char *const *headers)
 
 static enum MHD_Result
 respond_error_msg(struct reg_req *r, int status, const char *code, const char *msg,
-                  const char *hname, const char *hvalue)
+                  const char *const *extra)
 {
         json_t *root = json_object(), *arr = json_array(), *e = json_object(), *detail = json_object();
         char *body;
         enum MHD_Result ret;
-        const char *hdrs[5] = { NULL };
+        const char *hdrs[11] = { NULL };
         size_t nh = 0;
 
         json_object_set_new(e, "code", json_string(code));
@@ -123,9 +126,10 @@ respond_error_msg(struct reg_req *r, int status, const char *code, const char *m
         if (status == 405) {
                 hdrs[nh++] = "Allow";
                 hdrs[nh++] = "GET, HEAD, PUT, POST, PATCH, DELETE";
-        } else if (hname) {
-                hdrs[nh++] = hname;
-                hdrs[nh++] = hvalue;
+        }
+        for (size_t i = 0; extra && extra[i] && extra[i + 1] && nh + 2 < 11; i += 2) {
+                hdrs[nh++] = extra[i];
+                hdrs[nh++] = extra[i + 1];
         }
         ret = reg_respond_body(r, status, "application/json", body, strlen(body), hdrs);
         free(body);
@@ -141,7 +145,7 @@ reg_respond_error(struct reg_req *r, int status, const char *code, const char *f
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        return respond_error_msg(r, status, code, msg, NULL, NULL);
+        return respond_error_msg(r, status, code, msg, NULL);
 }
 
 enum MHD_Result
@@ -154,8 +158,26 @@ reg_respond_error_h(struct reg_req *r, int status, const char *code, const char 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        return respond_error_msg(r, status, code, msg, hname, hvalue);
+        {
+                const char *h[] = { hname, hvalue, NULL };
+                return respond_error_msg(r, status, code, msg, h);
+        }
 }
+
+enum MHD_Result
+reg_respond_error_hdrs(struct reg_req *r, int status, const char *code, const char *const *headers,
+                       const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return respond_error_msg(r, status, code, msg, headers);
+}
+
+static void fmt_time(char *buf, size_t len);
 
 static int
 code_status(int code)
@@ -189,6 +211,10 @@ code_status(int code)
         case ENOSPC:
         case EDQUOT:
                 return 507;
+        case EMFILE:
+        case ENFILE:
+        case ENOMEM:
+                return 503; /* out of a resource for now: worth a retry */
         default:
                 return 500;
         }
@@ -201,13 +227,34 @@ reg_respond_err(struct reg_req *r, struct err **err)
         const char *name = err_code_name(code);
         int status = code_status(code);
 
-        if (code == ERR_TAG_INVALID || code == ERR_REFERENCE_INVALID)
+        if (code == ERR_REFERENCE_INVALID)
                 name = "MANIFEST_INVALID";
         else if (code == ERR_RANGE_INVALID)
                 name = "BLOB_UPLOAD_INVALID";
         if (!name)
                 name = "UNKNOWN";
-        return respond_error_msg(r, status, name, err_msg(err)[0] ? err_msg(err) : name, NULL, NULL);
+        if (code > 0 && code < ERR_BASE) {
+                /* A system error: its message names server paths (the
+                 * storage root, an upload's file), which are nobody's
+                 * business but the operator's.  The log gets it all, the
+                 * client the errno's text. */
+                char t[80], msg[256], detail[1024];
+                size_t i;
+
+                for (i = 0; err_msg(err)[i] && i + 1 < sizeof(detail); i++) {
+                        unsigned char c = (unsigned char) err_msg(err)[i];
+                        detail[i] = (c < ' ' || c == 0x7f || c == '"' || c == '\\') ? '?' : (char) c;
+                }
+                detail[i] = '\0';
+                fmt_time(t, sizeof(t));
+                fprintf(r->srv->log, "time=%s error=%s remote=%s method=%s status=%d detail=\"%s\"\n",
+                        t, name, r->remote, r->method_str, status, detail);
+                snprintf(msg, sizeof(msg), "%s: %s",
+                         status == 507 ? "registry storage is full" : "registry storage error",
+                         strerror(code));
+                return respond_error_msg(r, status, name, msg, NULL);
+        }
+        return respond_error_msg(r, status, name, err_msg(err)[0] ? err_msg(err) : name, NULL);
 }
 
 const char *
@@ -374,24 +421,6 @@ parse_method(const char *m)
         return M_OTHER;
 }
 
-static void
-fill_remote(struct reg_req *r)
-{
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-        snprintf(r->remote, sizeof(r->remote), "-");
-        if (!sa)
-                return;
-        if (sa->sa_family == AF_INET)
-                inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, r->remote,
-                          sizeof(r->remote));
-        else if (sa->sa_family == AF_INET6)
-                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, r->remote,
-                          sizeof(r->remote));
-}
-
 /* With --tls-client-ca: verify the peer's certificate chain against the
  * configured CAs (MHD only asks for it) and put its subject DN in
  * r->cert_subject.  Returns false when there is no valid certificate. */
@@ -421,6 +450,98 @@ verify_client_cert(struct reg_req *r)
         return ok;
 }
 
+/* Collects a request's header fields for reg_framing_check. */
+struct header_list {
+        struct reg_header_field h[LIMIT_HTTP_HEADER_FIELDS];
+        size_t n;
+        bool too_many;
+};
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+        struct header_list *l = cls;
+
+        (void) kind;
+        if (l->n == LIMIT_HTTP_HEADER_FIELDS) {
+                l->too_many = true;
+                return MHD_NO;
+        }
+        l->h[l->n++] = (struct reg_header_field){ key, value };
+        return MHD_YES;
+}
+
+static const char *const CLOSE_HEADERS[] = { "Connection", "close", NULL };
+
+/* What is checked of a request before it is routed: the connection's
+ * limits, the target's escapes, the framing.  Answers (and closes) when
+ * the request can't be served; false then. */
+static bool
+admit_request(struct reg_req *r, const char *version)
+{
+        _cleanup_err_ struct err *e = NULL;
+        struct reg_conn *rc = reg_conn_of(r->conn);
+        struct header_list hl = { .n = 0 };
+        bool bad_escape = rc && rc->bad_escape;
+        int status;
+
+        if (rc)
+                rc->bad_escape = false; /* per request; the next one is parsed after this */
+        if (rc && rc->over_limit) {
+                const char *h[] = { "Retry-After", "5", "Connection", "close", NULL };
+                reg_respond_error_hdrs(r, 503, "TOOMANYREQUESTS", h,
+                                       "too many connections (at most %u in all, %u from one address)",
+                                       r->srv->max_conns, r->srv->max_conns_per_ip);
+                return false;
+        }
+        if (bad_escape) {
+                reg_respond_error_hdrs(r, 400, "UNSUPPORTED", CLOSE_HEADERS,
+                                       "request target has an escaped control character (%%00-%%1F or %%7F)");
+                return false;
+        }
+        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, &hl);
+        if (hl.too_many) {
+                reg_respond_error_hdrs(r, 400, "UNSUPPORTED", CLOSE_HEADERS, "more than %d header fields",
+                                       LIMIT_HTTP_HEADER_FIELDS);
+                return false;
+        }
+        status = reg_framing_check(hl.h, hl.n, version && strcmp(version, "HTTP/1.0") == 0, &e);
+        if (status != REG_FRAMING_OK) {
+                reg_respond_error_hdrs(r, status, "UNSUPPORTED", CLOSE_HEADERS, "%s", err_msg(&e));
+                return false;
+        }
+        return true;
+}
+
+/* Does the request carry a body?  (Framing is checked by then.) */
+static bool
+request_has_body(struct reg_req *r)
+{
+        const char *cl = reg_header(r, "Content-Length");
+        uint64_t n;
+
+        if (reg_header(r, "Transfer-Encoding"))
+                return true;
+        return cl && reg_parse_u64(cl, strlen(cl), &n) == 0 && n > 0;
+}
+
+/* Route and authorize the request (reg_handle_begin), or answer it. */
+static enum MHD_Result
+begin_request(struct reg_req *r)
+{
+        enum MHD_Result ret;
+
+        if (r->srv->client_certs && !verify_client_cert(r))
+                return reg_respond_error(r, 401, "UNAUTHORIZED",
+                                         "a TLS client certificate signed by the configured CA is required");
+        ret = reg_handle_begin(r);
+        if (r->responded && r->sess) {
+                reg_session_release(r->srv, r->sess, false);
+                r->sess = NULL;
+        }
+        return ret;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -438,20 +559,21 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
                 r->method = parse_method(method);
                 r->method_str = r->method == M_OTHER ? "OTHER" : method;
                 r->path = xstrndup(url, ul > 1024 ? 1024 : ul);
-                fill_remote(r);
+                reg_client_address(conn, r->remote, sizeof(r->remote));
                 atomic_fetch_add(&srv->inflight, 1);
                 *con_cls = r;
-                if (srv->client_certs && !verify_client_cert(r))
-                        return reg_respond_error(r, 401, "UNAUTHORIZED",
-                                                 "a TLS client certificate signed by the configured CA is required");
-                {
-                        enum MHD_Result ret = reg_handle_begin(r);
-                        if (r->responded && r->sess) {
-                                reg_session_release(srv, r->sess, false);
-                                r->sess = NULL;
-                        }
-                        return ret;
+                if (!admit_request(r, version))
+                        return MHD_YES;
+                /* An answer queued before the body is read makes
+                 * libmicrohttpd close the connection (it can't know where
+                 * the unread body ends).  A request without a body is
+                 * answered once it is complete, so a 401 challenge or a
+                 * 404 keeps the connection for the next request. */
+                if (!request_has_body(r)) {
+                        r->deferred = true;
+                        return MHD_YES;
                 }
+                return begin_request(r);
         }
         if (*upload_data_size > 0) {
                 size_t n = *upload_data_size;
@@ -459,11 +581,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
                 r->bytes_in += n;
                 if (r->responded)
                         return MHD_YES;
+                /* A body over its cap (a chunked manifest: no length to
+                 * refuse up front) is read to its end and dropped, so that
+                 * the client gets its 413: libmicrohttpd can answer only
+                 * before the body or after it.  The idle timeout still
+                 * ends a sender that stalls. */
                 reg_handle_body(r, upload_data, n);
-                /* A body far beyond what we would accept: stop reading it. */
-                if (r->too_large && r->len > (size_t) 64 * 1024 * 1024)
-                        return MHD_NO;
                 return MHD_YES;
+        }
+        if (r->deferred) {
+                enum MHD_Result ret;
+                r->deferred = false;
+                ret = begin_request(r);
+                if (r->responded)
+                        return ret;
         }
         if (r->responded)
                 return MHD_YES;
@@ -630,17 +761,63 @@ parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen, stru
         return 0;
 }
 
+/* Connections taken past max_conns only to be answered 503. */
+static unsigned
+over_limit_room(unsigned max_conns)
+{
+        return max_conns / 8 > 16 ? max_conns / 8 : 16;
+}
+
+/* Files kept for everything but connections: the listener, logs, the
+ * store's own files, the sender's epoll sets, TLS, libc. */
+#define FD_RESERVE 64
+
+/* Set S's connection limits from CFG so that every connection can hold its
+ * socket and a blob or upload file at once without running out of file
+ * descriptors (RLIMIT_NOFILE), with FD_RESERVE left for the rest. */
+static int
+connection_budget(const struct reg_server_config *cfg, struct reg_server *s, struct err **err)
+{
+        struct rlimit rl;
+        uint64_t files, need;
+        unsigned max = cfg->max_conns ? cfg->max_conns : REG_DEFAULT_MAX_CONNS;
+
+        s->max_conns_per_ip = cfg->max_conns_per_ip ? cfg->max_conns_per_ip : REG_DEFAULT_MAX_CONNS_PER_IP;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                rl.rlim_cur = 1u << 20;
+        files = rl.rlim_cur;
+        need = (uint64_t) max * 2 + over_limit_room(max) + FD_RESERVE;
+        if (need > files) {
+                if (cfg->max_conns)
+                        return err_set(err, EINVAL,
+                                       "--max-conns %u needs %llu open files, but the limit is %llu "
+                                       "(raise it with ulimit -n, or lower --max-conns)",
+                                       max, (unsigned long long) need, (unsigned long long) files);
+                /* The default, on a small limit: as many as fit. */
+                max = files > FD_RESERVE + 16 + 32 ? (unsigned) ((files - FD_RESERVE - 16) * 8 / 17) : 16;
+        }
+        s->max_conns = max;
+        if (s->max_conns_per_ip > s->max_conns)
+                s->max_conns_per_ip = s->max_conns;
+        return 0;
+}
+
 struct reg_server *
 reg_server_start(const struct reg_server_config *cfg, struct err **err)
 {
         struct reg_server *s;
         struct sockaddr_storage ss;
         socklen_t sslen;
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+        /* poll, not epoll: libmicrohttpd 0.9.75's edge-triggered epoll
+         * takes a short read as "nothing more to read", so a client's FIN
+         * that arrives with the last bytes of its request is never seen and
+         * the connection (and an upload's fd) stays until the timeout;
+         * thousands of those exhausted the fds.  poll is level-triggered. */
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG;
         unsigned threads = cfg->threads;
         unsigned idle_timeout = cfg->idle_timeout ? cfg->idle_timeout : 300;
-        struct MHD_OptionItem opts[16];
+        struct MHD_OptionItem opts[20];
         size_t no = 0;
         const union MHD_DaemonInfo *di;
         long ncpu;
@@ -669,9 +846,21 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         }
         if (ss.ss_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
+        if (connection_budget(cfg, s, err) < 0)
+                goto fail;
+        s->conns = reg_conns_new(s->max_conns, s->max_conns_per_ip);
+        /* The logger first: libmicrohttpd reports options before it with
+         * its own logger (and says so on every start). */
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) mhd_logger, s };
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, threads, NULL };
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) on_completed, s };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) reg_on_connection, s };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t) reg_unescape_cb, s };
+        /* Past max_conns a connection is still taken, to be told 503;
+         * past this MHD refuses it outright. */
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+                                              s->max_conns + over_limit_room(s->max_conns), NULL };
         /* The connection pool bounds MHD's read buffer, so it sets how much
          * of an upload each recv() and write() moves (~117 KiB here, strace
          * -c).  1 MiB cut those calls 4x but made no measurable throughput
@@ -681,7 +870,6 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
          * 256 KiB. */
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL };
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout, NULL };
-        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) mhd_logger, s };
         if (cfg->tls_cert_pem || cfg->tls_key_pem) {
                 if (!cfg->tls_cert_pem || !cfg->tls_key_pem) {
                         err_set(err, EINVAL, "TLS needs both a certificate and a key");
@@ -723,6 +911,7 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         s->port = di ? di->port : 0;
         return s;
 fail:
+        reg_conns_free(s->conns);
         reg_sender_free(s->sender);
         reg_store_free(s->store);
         free(s->cert_pem);
@@ -767,6 +956,7 @@ reg_server_stop(struct reg_server *s, unsigned drain_seconds)
                 free(e);
         }
         reg_store_free(s->store);
+        reg_conns_free(s->conns);
         pthread_mutex_destroy(&s->sess_lock);
         pthread_mutex_destroy(&s->usage_lock);
         free(s->cert_pem);

@@ -37,7 +37,17 @@ struct reg_server_config {
          * arriving, a client not reading a download) before it is
          * dropped; 0 = 300. */
         unsigned idle_timeout;
+        /* Connections served at once, in total and from one client address;
+         * past either, a new connection's requests get 503 with Retry-After
+         * and it is closed.  0 = the defaults below (the total is lowered to
+         * what the open-file limit allows; a value given is checked
+         * against it instead). */
+        unsigned max_conns;
+        unsigned max_conns_per_ip;
 };
+
+#define REG_DEFAULT_MAX_CONNS 1024
+#define REG_DEFAULT_MAX_CONNS_PER_IP 256
 
 struct reg_server;
 

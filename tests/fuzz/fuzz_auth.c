@@ -100,7 +100,7 @@ endpoint(struct reg_auth *a, const char *method, const char *authorization, cons
         int status = 0;
         struct err *e = NULL;
 
-        if (reg_auth_token_endpoint(a, method, authorization, params, &body, &status, wa, sizeof(wa), &e) < 0) {
+        if (reg_auth_token_endpoint(a, method, authorization, params, &body, &status, wa, sizeof(wa), NULL, 0, &e) < 0) {
                 err_clear(&e);
                 return;
         }

@@ -42,12 +42,13 @@ push_image() { # REPO TAG -> sets MDIGEST, writes $TMP/manifest
 	assert_equal "$(err_code)" NAME_INVALID
 	assert_equal "$(http_code "$URL/v2/a/blobs/sha256:123")" 400
 	assert_equal "$(err_code)" DIGEST_INVALID
-	assert_equal "$(http_code "$URL/v2/a/manifests/-x")" 400
-	assert_equal "$(err_code)" MANIFEST_INVALID
+	# A reference that cannot name a manifest names no manifest.
+	assert_equal "$(http_code "$URL/v2/a/manifests/-x")" 404
+	assert_equal "$(err_code)" MANIFEST_UNKNOWN
 	# An error quoting invalid UTF-8 from the request: each bad byte becomes
 	# '?', the rest of the message is kept.
-	assert_equal "$(http_code "$URL/v2/a/manifests/$(printf 'a\xffb')")" 400
-	assert_equal "$(jq -r '.errors[0].message' "$TMP/body")" "invalid tag 'a?b'"
+	assert_equal "$(http_code "$URL/v2/a/manifests/$(printf 'a\xffb')")" 404
+	assert_equal "$(jq -r '.errors[0].message' "$TMP/body")" "manifest unknown to a: invalid tag 'a?b'"
 	push_blob m/a "$TMP/cfg" >/dev/null
 	assert_equal "$(http_code "$URL/metrics")" 200
 	run grep -E '^ireg_http_requests_total\{route="uploads",status="201"\} 1$' "$TMP/body"
@@ -194,7 +195,7 @@ push_image() { # REPO TAG -> sets MDIGEST, writes $TMP/manifest
 	printf '{"chunk_min_length": "big"}' >"$TMP/bad.json"
 	run "$IREG" serve --root "$TMP/root4" --config "$TMP/bad.json"
 	assert_failure
-	assert_output --partial "chunk_min_length: want a number"
+	assert_output --partial "chunk_min_length: want bytes from 0 to"
 	run "$IREG" serve --help
 	assert_output --partial "--chunk-min-length N"
 }

@@ -13,12 +13,19 @@ put_manifest() { # REPO REF FILE [CT]
 	curl -sf -X PUT -H "Content-Type: ${4:-application/vnd.oci.image.manifest.v1+json}" --data-binary @"$3" "$URL/v2/$1/manifests/$2" >/dev/null
 }
 
+# the size app's blob DIGEST has on the server (a descriptor must carry it)
+blob_size() { curl -sfI "$URL/v2/app/blobs/$1" | grep -i '^content-length:' | tr -dc 0-9; }
+
 image_manifest() { # CFG LAYER... -> stdout
-	local c=$1
+	local c=$1 d sizes=()
 	shift
-	jq -cn --arg c "$c" --args '{schemaVersion:2,mediaType:"application/vnd.oci.image.manifest.v1+json",
-		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:1},
-		layers:[$ARGS.positional[] | {mediaType:"application/vnd.oci.image.layer.v1.tar",digest:.,size:1}]}' "$@" | tr -d '\n'
+	for d in "$@"; do sizes+=("$d" "$(blob_size "$d")"); done
+	jq -cn --arg c "$c" --argjson cs "$(blob_size "$c")" --args '{schemaVersion:2,
+		mediaType:"application/vnd.oci.image.manifest.v1+json",
+		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},
+		layers:[$ARGS.positional as $p | range(0; $p | length; 2) |
+			{mediaType:"application/vnd.oci.image.layer.v1.tar",digest:$p[.],size:($p[.+1] | tonumber)}]}' \
+		"${sizes[@]}" | tr -d '\n'
 }
 
 @test "gc deletes untagged manifests and their unique blobs, keeps tagged, index children, referrers" {
@@ -39,9 +46,10 @@ image_manifest() { # CFG LAYER... -> stdout
 		manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$d,size:$s}]}' | tr -d '\n' >"$TMP/idx"
 	put_manifest app multi "$TMP/idx" application/vnd.oci.image.index.v1+json
 	# A referrer of the kept image (untagged).
-	jq -cn --arg c "$c" --arg s "sha256:$(sha "$TMP/m1")" --argjson z "$(stat -c %s "$TMP/m1")" '{schemaVersion:2,
+	jq -cn --arg c "$c" --argjson cs "$(blob_size "$c")" --arg s "sha256:$(sha "$TMP/m1")" \
+		--argjson z "$(stat -c %s "$TMP/m1")" '{schemaVersion:2,
 		mediaType:"application/vnd.oci.image.manifest.v1+json",artifactType:"application/x-sig",
-		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:1},layers:[],
+		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},layers:[],
 		subject:{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$s,size:$z}}' | tr -d '\n' >"$TMP/sig"
 	put_manifest app "sha256:$(sha "$TMP/sig")" "$TMP/sig"
 	# An upload session left behind, and a blob no manifest references.

@@ -76,7 +76,7 @@ main(int argc, char **argv)
                 if (!a)
                         return die(&e);
                 if (reg_auth_token_endpoint(a, argv[3], argc > 5 && *argv[5] ? argv[5] : NULL, argv[4], &body, &status,
-                                            wa, sizeof(wa), &e) < 0)
+                                            wa, sizeof(wa), NULL, 0, &e) < 0)
                         return die(&e);
                 printf("%d\n%s\n", status, body);
                 free(body);

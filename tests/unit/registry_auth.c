@@ -518,8 +518,10 @@ config_errors(void **state)
                 const char *json, *needle;
         } cases[] = {
             {"[]", "auth: expected an object"},
-            {"{\"htpaswd\": \"x\"}", "unknown key 'htpaswd'"},
+            {"{\"htpaswd\": \"x\"}", "auth.htpaswd: unknown key"},
             {"{\"anonymous\": 1}", "auth.anonymous"},
+            {"{\"token\": {\"realm\": \"http://x/t\", \"key\": \"k\", \"isuser\": \"x\"}}",
+             "auth.token.isuser: unknown key"},
             {"{\"token\": {\"service\": \"x\", \"key\": \"k\"}}", "auth.token.realm: required"},
             {"{\"token\": {\"realm\": \"ftp://x\", \"key\": \"k\"}}", "not an http(s) URL"},
             {"{\"token\": {\"realm\": \"http://x/token\"}}", "needs \"key\""},
@@ -531,7 +533,7 @@ config_errors(void **state)
              "auth.acl[1].actions[0]"},
             {"{\"acl\": [{\"user\": \"a\", \"repos\": [], \"actions\": []}]}", "auth.acl[0].repos"},
             {"{\"acl\": [{\"repos\": \"x\", \"actions\": []}]}", "auth.acl[0].user"},
-            {"{\"acl\": [{\"user\": \"a\", \"repos\": \"x\", \"actions\": [], \"extra\": 1}]}", "unknown key 'extra'"},
+            {"{\"acl\": [{\"user\": \"a\", \"repos\": \"x\", \"actions\": [], \"extra\": 1}]}", "auth.acl[0].extra: unknown key"},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 json_t *j = json_loads(cases[i].json, 0, NULL);
@@ -749,7 +751,7 @@ token_call(struct reg_auth *a, const char *method, const char *authz, const char
         struct err *e = NULL;
         json_t *j;
 
-        if (reg_auth_token_endpoint(a, method, authz, params, &body, &status, wa, walen, &e) < 0)
+        if (reg_auth_token_endpoint(a, method, authz, params, &body, &status, wa, walen, NULL, 0, &e) < 0)
                 fail_msg("%s", err_msg(&e));
         if (status != want_status)
                 fail_msg("token %s %s: status %d, want %d: %s", method, params, status, want_status, body);
