@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cmd/common/cli.h"
 #include "cmd/ireg/ireg.h"
+#include "cmd/ireg/serve-config.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/limits.h"
@@ -26,10 +28,11 @@ static const char serve_help[] =
         "                        [::1]:5000 for IPv6, :5000 for every interface)\n"
         "  --root DIR            storage directory (default /var/lib/ireg)\n"
         "  --config FILE.json    settings file: {\"addr\", \"root\", \"threads\", \"log\",\n"
-        "                        \"chunk_min_length\", \"timeout\",\n"
-        "                        \"tls\": {\"cert\", \"key\", \"client_ca\"}, \"auth\": {...}}\n"
-        "                        (the \"auth\" object is described in registry/auth/auth.h:\n"
-        "                        htpasswd, token issuing/verification, ACL)\n"
+        "                        \"chunk_min_length\", \"timeout\", \"max_conns\",\n"
+        "                        \"max_conns_per_ip\", \"tls\": {\"cert\", \"key\", \"client_ca\"},\n"
+        "                        \"auth\": {...}} (the \"auth\" object is described in the\n"
+        "                        README: htpasswd, token issuing/verification, ACL); an\n"
+        "                        unknown key is an error\n"
         "  --tls-cert FILE       PEM certificate (chain) to serve HTTPS with\n"
         "  --tls-key FILE        PEM private key of --tls-cert\n"
         "  --tls-client-ca FILE  require TLS client certificates signed by these CAs\n"
@@ -44,6 +47,10 @@ static const char serve_help[] =
         "  --timeout SECONDS     drop a connection that makes no progress for this long: no\n"
         "                        request arriving, or a client not reading its download\n"
         "                        (default 300)\n"
+        "  --max-conns N         connections served at once (default 1024, fewer when the\n"
+        "                        open-file limit is too low for that); past it a client is\n"
+        "                        answered 503 with Retry-After\n"
+        "  --max-conns-per-ip N  connections one client address may hold (default 256)\n"
         "  --drain SECONDS       on SIGTERM/SIGINT, wait this long for requests in flight\n"
         "                        (default 30)\n"
         "  --port-file FILE      write the bound port to FILE once listening\n"
@@ -110,17 +117,25 @@ parse_size(const char *s, uint64_t *ret)
         return 0;
 }
 
-static const char *
-cfg_str(json_t *o, const char *key)
+/* Lift the soft open-file limit to the hard one, as a server must: each
+ * connection may hold a socket and a blob file, and the connection limits
+ * are budgeted from this limit. */
+static void
+raise_file_limit(void)
 {
-        return json_string_value(json_object_get(o, key));
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
 }
 
 int
 ireg_serve(int argc, char **argv)
 {
         enum { O_ADDR = 256, O_ROOT, O_CONFIG, O_CERT, O_KEY, O_CA, O_LOG, O_NOLOG, O_THREADS,
-               O_DRAIN, O_PORTFILE, O_CHUNKMIN, O_TIMEOUT };
+               O_DRAIN, O_PORTFILE, O_CHUNKMIN, O_TIMEOUT, O_MAXCONNS, O_MAXCONNSIP };
         static const struct option opts[] = {
                 { "addr", required_argument, NULL, O_ADDR },
                 { "root", required_argument, NULL, O_ROOT },
@@ -135,55 +150,70 @@ ireg_serve(int argc, char **argv)
                 { "port-file", required_argument, NULL, O_PORTFILE },
                 { "chunk-min-length", required_argument, NULL, O_CHUNKMIN },
                 { "timeout", required_argument, NULL, O_TIMEOUT },
+                { "max-conns", required_argument, NULL, O_MAXCONNS },
+                { "max-conns-per-ip", required_argument, NULL, O_MAXCONNSIP },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
-        const char *addr = NULL, *root = NULL, *config = NULL, *cert = NULL, *key = NULL, *ca = NULL,
-                   *logpath = NULL, *portfile = NULL;
-        bool no_access_log = false, have_chunk_min = false;
-        uint64_t chunk_min = 0;
-        long threads = 0, drain = 30, timeout = 0;
+        const char *config = NULL, *portfile = NULL;
+        struct serve_settings st = { 0 };
+        bool no_access_log = false;
+        long drain = 30;
         struct reg_server_config cfg = { 0 };
         _cleanup_free_ char *cert_pem = NULL, *key_pem = NULL, *ca_pem = NULL;
         _cleanup_err_ struct err *e = NULL;
         json_t *conf = NULL;
-        struct reg_auth_config *acfg = NULL;
         struct reg_auth *auth = NULL;
         FILE *log = NULL;
         struct reg_server *srv;
         sigset_t set;
         int c, sig, rc = 1;
+        long v;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
-                case O_ADDR: addr = optarg; break;
-                case O_ROOT: root = optarg; break;
+                case O_ADDR: st.addr = optarg; break;
+                case O_ROOT: st.root = optarg; break;
                 case O_CONFIG: config = optarg; break;
-                case O_CERT: cert = optarg; break;
-                case O_KEY: key = optarg; break;
-                case O_CA: ca = optarg; break;
-                case O_LOG: logpath = optarg; break;
+                case O_CERT: st.cert = optarg; break;
+                case O_KEY: st.key = optarg; break;
+                case O_CA: st.ca = optarg; break;
+                case O_LOG: st.log = optarg; break;
                 case O_NOLOG: no_access_log = true; break;
                 case O_THREADS:
-                        if (parse_long(optarg, 1, 1024, &threads) < 0)
+                        if (parse_long(optarg, 1, 1024, &v) < 0)
                                 return cli_fail("ireg", "--threads: want 1..1024, got '%s'", optarg);
+                        st.threads = v, st.have_threads = true;
                         break;
                 case O_DRAIN:
                         if (parse_long(optarg, 0, 86400, &drain) < 0)
                                 return cli_fail("ireg", "--drain: want 0..86400 seconds, got '%s'", optarg);
                         break;
                 case O_TIMEOUT:
-                        if (parse_long(optarg, 1, 86400, &timeout) < 0)
+                        if (parse_long(optarg, 1, 86400, &v) < 0)
                                 return cli_fail("ireg", "--timeout: want 1..86400 seconds, got '%s'", optarg);
+                        st.timeout = v, st.have_timeout = true;
+                        break;
+                case O_MAXCONNS:
+                        if (parse_long(optarg, 1, 1 << 20, &v) < 0)
+                                return cli_fail("ireg", "--max-conns: want 1..1048576, got '%s'", optarg);
+                        st.max_conns = v, st.have_max_conns = true;
+                        break;
+                case O_MAXCONNSIP:
+                        if (parse_long(optarg, 1, 1 << 20, &v) < 0)
+                                return cli_fail("ireg", "--max-conns-per-ip: want 1..1048576, got '%s'", optarg);
+                        st.max_conns_per_ip = v, st.have_max_conns_per_ip = true;
                         break;
                 case O_PORTFILE: portfile = optarg; break;
-                case O_CHUNKMIN:
-                        if (parse_size(optarg, &chunk_min) < 0)
+                case O_CHUNKMIN: {
+                        uint64_t n;
+                        if (parse_size(optarg, &n) < 0)
                                 return cli_fail("ireg", "--chunk-min-length: want bytes (0..4G, suffix K, M "
                                                 "or G), got '%s'", optarg);
-                        have_chunk_min = true;
+                        st.chunk_min = (json_int_t) n, st.have_chunk_min = true;
                         break;
+                }
                 case 'h': fputs(serve_help, stdout); return 0;
                 default: fputs(serve_help, stderr); return 2;
                 }
@@ -191,75 +221,25 @@ ireg_serve(int argc, char **argv)
         if (optind < argc)
                 return cli_fail("ireg", "serve: unexpected argument '%s'", argv[optind]);
 
-        if (config) {
-                json_error_t je;
-                json_t *tls;
-                conf = json_load_file(config, JSON_REJECT_DUPLICATES, &je);
-                if (!conf || !json_is_object(conf)) {
-                        fprintf(stderr, "ireg: error: %s:%d:%d: %s\n", config, je.line, je.column,
-                                conf ? "not a JSON object" : je.text);
-                        goto out;
-                }
-                if (!addr)
-                        addr = cfg_str(conf, "addr");
-                if (!root)
-                        root = cfg_str(conf, "root");
-                if (!logpath)
-                        logpath = cfg_str(conf, "log");
-                if (!threads && json_is_integer(json_object_get(conf, "threads")))
-                        threads = (long) json_integer_value(json_object_get(conf, "threads"));
-                if (!have_chunk_min && json_object_get(conf, "chunk_min_length")) {
-                        json_t *v = json_object_get(conf, "chunk_min_length");
-                        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-                            json_integer_value(v) > ((json_int_t) 4 << 30)) {
-                                fprintf(stderr, "ireg: error: %s: chunk_min_length: want a number of "
-                                        "bytes from 0 to 4294967296\n", config);
-                                goto out;
-                        }
-                        chunk_min = (uint64_t) json_integer_value(v);
-                }
-                if (!timeout && json_object_get(conf, "timeout")) {
-                        json_t *v = json_object_get(conf, "timeout");
-                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 86400) {
-                                fprintf(stderr, "ireg: error: %s: timeout: want seconds from 1 to 86400\n",
-                                        config);
-                                goto out;
-                        }
-                        timeout = (long) json_integer_value(v);
-                }
-                tls = json_object_get(conf, "tls");
-                if (tls) {
-                        if (!cert)
-                                cert = cfg_str(tls, "cert");
-                        if (!key)
-                                key = cfg_str(tls, "key");
-                        if (!ca)
-                                ca = cfg_str(tls, "client_ca");
-                }
-                if (json_object_get(conf, "auth")) {
-                        if (reg_auth_config_parse(json_object_get(conf, "auth"), &acfg, &e) < 0) {
-                                fprintf(stderr, "ireg: error: %s: auth: %s\n", config, err_msg(&e));
-                                goto out;
-                        }
-                }
-        }
-        if (acfg) {
-                auth = reg_auth_new(acfg, &e);
+        if (config && serve_config_load(config, &st, &conf) < 0)
+                goto out;
+        if (st.auth) {
+                auth = reg_auth_new(st.auth, &e);
                 if (!auth) {
                         cli_print_err("ireg", &e);
                         goto out;
                 }
         }
-        if (cert && !(cert_pem = read_text(cert, "TLS certificate")))
+        if (st.cert && !(cert_pem = read_text(st.cert, "TLS certificate")))
                 goto out;
-        if (key && !(key_pem = read_text(key, "TLS key")))
+        if (st.key && !(key_pem = read_text(st.key, "TLS key")))
                 goto out;
-        if (ca && !(ca_pem = read_text(ca, "TLS client CA")))
+        if (st.ca && !(ca_pem = read_text(st.ca, "TLS client CA")))
                 goto out;
-        if (logpath) {
-                log = fopen(logpath, "ae");
+        if (st.log) {
+                log = fopen(st.log, "ae");
                 if (!log) {
-                        fprintf(stderr, "ireg: error: log file %s: %s\n", logpath, strerror(errno));
+                        fprintf(stderr, "ireg: error: log file %s: %s\n", st.log, strerror(errno));
                         goto out;
                 }
         }
@@ -273,17 +253,20 @@ ireg_serve(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         signal(SIGPIPE, SIG_IGN);
 
-        cfg.addr = addr ? addr : "127.0.0.1:5000";
-        cfg.root = root ? root : "/var/lib/ireg";
-        cfg.threads = (unsigned) threads;
+        raise_file_limit();
+        cfg.addr = st.addr ? st.addr : "127.0.0.1:5000";
+        cfg.root = st.root ? st.root : "/var/lib/ireg";
+        cfg.threads = (unsigned) st.threads;
         cfg.tls_cert_pem = cert_pem;
         cfg.tls_key_pem = key_pem;
         cfg.tls_client_ca_pem = ca_pem;
         cfg.auth = auth;
         cfg.log = log;
         cfg.no_access_log = no_access_log;
-        cfg.chunk_min_length = chunk_min;
-        cfg.idle_timeout = (unsigned) timeout;
+        cfg.chunk_min_length = (uint64_t) st.chunk_min;
+        cfg.idle_timeout = (unsigned) st.timeout;
+        cfg.max_conns = (unsigned) st.max_conns;
+        cfg.max_conns_per_ip = (unsigned) st.max_conns_per_ip;
         srv = reg_server_start(&cfg, &e);
         if (!srv) {
                 cli_print_err("ireg", &e);
@@ -304,7 +287,7 @@ ireg_serve(int argc, char **argv)
         rc = 0;
 out:
         reg_auth_free(auth);
-        reg_auth_config_free(acfg);
+        reg_auth_config_free(st.auth);
         json_decref(conf);
         if (log)
                 fclose(log);

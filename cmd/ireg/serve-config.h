@@ -1,0 +1,25 @@
+/* ireg serve: settings from flags and the JSON config file. */
+#ifndef CMD_IREG_SERVE_CONFIG_H
+#define CMD_IREG_SERVE_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct reg_auth_config;
+
+/* What a flag sets first wins: the file fills only what is still unset
+ * (NULL, or have_X false). */
+struct serve_settings {
+        const char *addr, *root, *log, *cert, *key, *ca;
+        bool have_threads, have_timeout, have_max_conns, have_max_conns_per_ip, have_chunk_min;
+        json_int_t threads, timeout, max_conns, max_conns_per_ip, chunk_min;
+        struct reg_auth_config *auth; /* from the file's "auth"; caller frees */
+};
+
+/* Read FILE into S.  Unknown keys (at any level), wrong types and values
+ * out of range print one "ireg: error: FILE: KEY.PATH: ..." line and
+ * return -1.  On success *RET_CONF holds the strings S points into:
+ * json_decref it after use. */
+int serve_config_load(const char *file, struct serve_settings *s, json_t **ret_conf);
+
+#endif
