@@ -9,6 +9,7 @@
 
 #include "builder/dockerfile/parser-internal.h"
 #include "common/cleanup.h"
+#include "common/hex.h"
 #include "common/utf8.h"
 
 /* encoding/json refuses nesting deeper than this. */
@@ -27,18 +28,6 @@ skip_ws(struct jp *j)
                 j->p++;
 }
 
-static int
-hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static bool
 read_hex4(const char *p, const char *end, uint32_t *ret)
 {
@@ -48,7 +37,7 @@ read_hex4(const char *p, const char *end, uint32_t *ret)
         if (end - p < 4)
                 return false;
         for (i = 0; i < 4; i++) {
-                int h = hexval(p[i]);
+                int h = hex_value(p[i]);
                 if (h < 0)
                         return false;
                 v = (v << 4) | (uint32_t) h;

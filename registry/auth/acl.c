@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/hex.h"
 #include "registry/auth/auth.h"
 
 #define MAX_COMPONENTS 64
@@ -117,18 +118,6 @@ reg_scope_parse(const char *s, struct reg_scope *ret, struct err **err)
         return 0;
 }
 
-static int
-hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Decode N bytes of S (form encoding: '+' is a space, %XX a byte). */
 static int
 form_decode(const char *s, size_t n, size_t base, char **ret, struct err **err)
@@ -140,8 +129,8 @@ form_decode(const char *s, size_t n, size_t base, char **ret, struct err **err)
                 if (s[i] == '+') {
                         out[o++] = ' ';
                 } else if (s[i] == '%') {
-                        int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-                        int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+                        int hi = i + 1 < n ? hex_value(s[i + 1]) : -1;
+                        int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
                         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                                 explicit_bzero(out, o);
                                 free(out);

@@ -4,17 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int
-hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
+#include "common/hex.h"
 
 size_t
 reg_target_unescape(char *s, bool *ret_control)
@@ -24,7 +14,7 @@ reg_target_unescape(char *s, bool *ret_control)
         while (*r) {
                 int hi, lo;
 
-                if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
+                if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0) {
                         unsigned char c = (unsigned char) (hi * 16 + lo);
                         if (c < 0x20 || c == 0x7f) {
                                 /* Kept as the three characters it was: the
