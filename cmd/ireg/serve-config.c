@@ -8,24 +8,16 @@
 
 #include "common/err.h"
 #include "registry/auth/auth.h"
+#include "registry/common/config-keys.h"
 
 static int
 check_keys(json_t *obj, const char *where, const char *const *known, const char *file)
 {
-        const char *key;
-        json_t *v;
+        const char *key = reg_config_unknown_key(obj, known);
 
-        json_object_foreach(obj, key, v)
-        {
-                bool ok = false;
-
-                for (size_t i = 0; known[i] && !ok; i++)
-                        ok = strcmp(known[i], key) == 0;
-                if (!ok) {
-                        fprintf(stderr, "ireg: error: %s: %s%s%s: unknown key\n", file, where, *where ? "." : "",
-                                key);
-                        return -1;
-                }
+        if (key) {
+                fprintf(stderr, "ireg: error: %s: %s%s%s: unknown key\n", file, where, *where ? "." : "", key);
+                return -1;
         }
         return 0;
 }

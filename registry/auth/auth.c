@@ -19,6 +19,7 @@
 #include "registry/auth/auth-internal.h"
 #include "registry/common/base64.h"
 #include "registry/common/challenge.h"
+#include "registry/common/config-keys.h"
 
 struct acl_rule {
         char *user;
@@ -122,17 +123,10 @@ get_seconds(json_t *obj, const char *key, const char *where, long min, long *ret
 static int
 check_keys(json_t *obj, const char *where, const char *const *known, struct err **err)
 {
-        const char *key;
-        json_t *v;
+        const char *key = reg_config_unknown_key(obj, known);
 
-        json_object_foreach(obj, key, v)
-        {
-                bool ok = false;
-                for (size_t i = 0; known[i] && !ok; i++)
-                        ok = strcmp(known[i], key) == 0;
-                if (!ok)
-                        return err_set(err, ERR_PARSE, "%s.%s: unknown key", where, key);
-        }
+        if (key)
+                return err_set(err, ERR_PARSE, "%s.%s: unknown key", where, key);
         return 0;
 }
 
