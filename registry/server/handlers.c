@@ -224,9 +224,9 @@ reg_authorize(struct reg_req *r, const char *repo, unsigned actions, bool *ret_r
                 return true;
         *ret_responded = true;
         if (res.status == 401 && res.www_authenticate[0]) {
-                reg_respond_error_h(r, 401, res.error_code ? res.error_code : "UNAUTHORIZED",
-                                    "WWW-Authenticate", res.www_authenticate, "%s",
-                                    res.message[0] ? res.message : "authentication required");
+                const char *h[] = { "WWW-Authenticate", res.www_authenticate, NULL };
+                reg_respond_error_hdrs(r, 401, res.error_code ? res.error_code : "UNAUTHORIZED", h, "%s",
+                                       res.message[0] ? res.message : "authentication required");
         } else {
                 reg_respond_error(r, res.status == 401 ? 401 : 403,
                                   res.error_code ? res.error_code : "DENIED", "%s",
@@ -255,12 +255,13 @@ begin_upload_body(struct reg_req *r, const char *uuid)
                  * and the previous one was: refuse more data, keep the
                  * upload so the client can finish it with an empty PUT. */
                 char range[64];
+                const char *h[] = { "Range", range, NULL };
                 range_value(range, sizeof(range), r->upload_start);
-                return reg_respond_error_h(r, 416, "BLOB_UPLOAD_INVALID", "Range", range,
-                                           "upload %s: the previous chunk was shorter than the "
-                                           "minimum of %llu bytes (OCI-Chunk-Min-Length), so it "
-                                           "must have been the last one",
-                                           uuid, (unsigned long long) r->srv->chunk_min_length);
+                return reg_respond_error_hdrs(r, 416, "BLOB_UPLOAD_INVALID", h,
+                                              "upload %s: the previous chunk was shorter than the "
+                                              "minimum of %llu bytes (OCI-Chunk-Min-Length), so it "
+                                              "must have been the last one",
+                                              uuid, (unsigned long long) r->srv->chunk_min_length);
         }
         if (cr && r->method == M_PATCH) {
                 if (reg_byte_range_parse(cr, &start, &end, NULL, &e) < 0)
@@ -936,16 +937,18 @@ handle_blob_get(struct reg_req *r)
         rr = reg_range_parse(reg_header(r, "Range"), size, &range, &e);
         if (rr < 0) {
                 char crv[64];
+                const char *h[] = { "Content-Range", crv, NULL };
+
                 close(fd);
                 snprintf(crv, sizeof(crv), "bytes */%llu", (unsigned long long) size);
                 /* The distribution-spec's closed list of error codes has none
                  * for a Range the blob cannot satisfy (its RANGE_INVALID-like
                  * cases are all about uploads), so keep the HTTP 416 that says
                  * it and use UNSUPPORTED with a message naming the range. */
-                return reg_respond_error_h(r, 416, "UNSUPPORTED", "Content-Range", crv,
-                                           "range not satisfiable: %.100s (blob %s is %llu bytes)",
-                                           reg_header(r, "Range") ? reg_header(r, "Range") : "", d.str,
-                                           (unsigned long long) size);
+                return reg_respond_error_hdrs(r, 416, "UNSUPPORTED", h,
+                                              "range not satisfiable: %.100s (blob %s is %llu bytes)",
+                                              reg_header(r, "Range") ? reg_header(r, "Range") : "", d.str,
+                                              (unsigned long long) size);
         }
         if (rr == 0) {
                 range.start = 0;

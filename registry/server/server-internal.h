@@ -176,11 +176,8 @@ enum MHD_Result reg_respond_err(struct reg_req *r, struct err **err);
 /* The spec error body for an explicit status and code name. */
 enum MHD_Result reg_respond_error(struct reg_req *r, int status, const char *code,
                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* The same with one extra header NAME: VALUE (e.g. WWW-Authenticate). */
-enum MHD_Result reg_respond_error_h(struct reg_req *r, int status, const char *code,
-                                    const char *hname, const char *hvalue, const char *fmt, ...)
-        __attribute__((format(printf, 6, 7)));
-/* The same with extra headers HEADERS (NAME, VALUE, ..., NULL). */
+/* The same with extra headers HEADERS (NAME, VALUE, ..., NULL; at most
+ * four pairs), e.g. WWW-Authenticate. */
 enum MHD_Result reg_respond_error_hdrs(struct reg_req *r, int status, const char *code,
                                        const char *const *headers, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));

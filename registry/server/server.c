@@ -149,22 +149,6 @@ reg_respond_error(struct reg_req *r, int status, const char *code, const char *f
 }
 
 enum MHD_Result
-reg_respond_error_h(struct reg_req *r, int status, const char *code, const char *hname,
-                    const char *hvalue, const char *fmt, ...)
-{
-        char msg[1024];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        {
-                const char *h[] = { hname, hvalue, NULL };
-                return respond_error_msg(r, status, code, msg, h);
-        }
-}
-
-enum MHD_Result
 reg_respond_error_hdrs(struct reg_req *r, int status, const char *code, const char *const *headers,
                        const char *fmt, ...)
 {
