@@ -12,13 +12,6 @@ setup() {
 }
 teardown() { ireg_teardown; }
 
-manifest_for() { # CONFIG_DIGEST CONFIG_SIZE LAYER_DIGEST LAYER_SIZE
-	jq -cn --arg c "$1" --argjson cs "$2" --arg l "$3" --argjson ls "$4" '{schemaVersion:2,
-		mediaType:"application/vnd.oci.image.manifest.v1+json",
-		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},
-		layers:[{mediaType:"application/vnd.oci.image.layer.v1.tar",digest:$l,size:$ls}]}' | tr -d '\n'
-}
-
 push_image() { # REPO TAG -> sets MDIGEST, writes $TMP/manifest
 	cd_=$(push_blob "$1" "$TMP/cfg")
 	ld_=$(push_blob "$1" "$TMP/layer")

@@ -28,6 +28,12 @@ start_ireg() {
 		2>>"$TMP/ireg.err" &
 	IREG_PID=$!
 	IREG_PIDS+=("$IREG_PID")
+	wait_ireg_port
+}
+
+# wait_ireg_port: wait for the server IREG_PID to write $TMP/port; sets
+# PORT, REG and URL (fails with its stderr when it died first).
+wait_ireg_port() {
 	local i
 	for i in $(seq 100); do
 		[ -s "$TMP/port" ] && break
@@ -38,6 +44,16 @@ start_ireg() {
 	REG=127.0.0.1:$PORT
 	URL=http://$REG
 }
+
+# manifest_for CONFIG_DIGEST CONFIG_SIZE LAYER_DIGEST LAYER_SIZE: an OCI image
+# manifest with one layer, compact, on stdout.
+manifest_for() { # CONFIG_DIGEST CONFIG_SIZE LAYER_DIGEST LAYER_SIZE
+	jq -cn --arg c "$1" --argjson cs "$2" --arg l "$3" --argjson ls "$4" '{schemaVersion:2,
+		mediaType:"application/vnd.oci.image.manifest.v1+json",
+		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},
+		layers:[{mediaType:"application/vnd.oci.image.layer.v1.tar",digest:$l,size:$ls}]}' | tr -d '\n'
+}
+
 
 # start_ireg_mount_acl ROOT: start_ireg with htpasswd auth for the mount
 # tests: alice may do anything; carol may push/pull carol/** and pull team/**.

@@ -15,13 +15,6 @@ setup() {
 }
 teardown() { ireg_teardown; }
 
-manifest_for() { # CONFIG_DIGEST CONFIG_SIZE LAYER_DIGEST LAYER_SIZE
-	jq -cn --arg c "$1" --argjson cs "$2" --arg l "$3" --argjson ls "$4" '{schemaVersion:2,
-		mediaType:"application/vnd.oci.image.manifest.v1+json",
-		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},
-		layers:[{mediaType:"application/vnd.oci.image.layer.v1.tar",digest:$l,size:$ls}]}' | tr -d '\n'
-}
-
 # push_image REPO TAG [LABEL]: config + layer + manifest under TAG; sets
 # MDIGEST, CDIGEST, LDIGEST and writes $TMP/manifest.  LABEL makes the
 # manifest (not the blobs) differ between calls.
@@ -281,14 +274,7 @@ start_ireg_small_disk() {
 		--root '$DISK/root' --port-file '$TMP/port' --log '$TMP/ireg.log'" 2>>"$TMP/ireg.err" &
 	IREG_PID=$!
 	IREG_PIDS+=("$IREG_PID")
-	local i
-	for i in $(seq 100); do
-		[ -s "$TMP/port" ] && break
-		kill -0 "$IREG_PID" 2>/dev/null || { cat "$TMP/ireg.err" >&2; return 1; }
-		sleep 0.05
-	done
-	PORT=$(cat "$TMP/port")
-	URL=http://127.0.0.1:$PORT
+	wait_ireg_port || return 1
 	INSIDE=/proc/$IREG_PID/root$DISK
 }
 
@@ -404,14 +390,20 @@ start_ireg_small_disk() {
 	assert_output ''
 }
 
-@test "http: /token logs the user it issued a token to" {
-	htpasswd -Bbc "$TMP/htpasswd" alice alicepw 2>/dev/null
+# start_ireg_token USER PASSWORD: ireg issuing tokens (service "s") to
+# USER, who may do anything under team/**.
+start_ireg_token() {
+	htpasswd -Bbc "$TMP/htpasswd" "$1" "$2" 2>/dev/null
 	openssl ecparam -name prime256v1 -genkey -noout -out "$TMP/tok.key" 2>/dev/null
 	cat >"$TMP/config.json" <<-JSON
-	{ "auth": { "htpasswd": "$TMP/htpasswd", "acl": [ {"user":"alice","repos":"team/**","actions":["*"]} ],
+	{ "auth": { "htpasswd": "$TMP/htpasswd", "acl": [ {"user":"$1","repos":"team/**","actions":["*"]} ],
 	            "token": { "realm": "http://127.0.0.1/token", "service": "s", "key": "$TMP/tok.key" } } }
 	JSON
 	start_ireg "$TMP/root" --config "$TMP/config.json"
+}
+
+@test "http: /token logs the user it issued a token to" {
+	start_ireg_token alice alicepw
 	assert_equal "$(http_code -u alice:alicepw "$URL/token?service=s&scope=repository:team/a:pull")" 200
 	grep -q 'user=alice method=GET path=/token ' "$TMP/ireg.log"
 	assert_equal "$(http_code -d 'grant_type=password&username=alice&password=alicepw&service=s' "$URL/token")" 200
@@ -424,13 +416,7 @@ start_ireg_small_disk() {
 }
 
 @test "http: the token endpoint refuses scopes that name no valid repository" {
-	htpasswd -Bbc "$TMP/htpasswd" carol carolpw 2>/dev/null
-	openssl ecparam -name prime256v1 -genkey -noout -out "$TMP/tok.key" 2>/dev/null
-	cat >"$TMP/config.json" <<-JSON
-	{ "auth": { "htpasswd": "$TMP/htpasswd", "acl": [ {"user":"carol","repos":"team/**","actions":["*"]} ],
-	            "token": { "realm": "http://127.0.0.1/token", "service": "s", "key": "$TMP/tok.key" } } }
-	JSON
-	start_ireg "$TMP/root" --config "$TMP/config.json"
+	start_ireg_token carol carolpw
 	local s
 	for s in 'team/../other/b' 'team/./b' 'team//b' 'team/B' 'team/b/' 'team/%2e%2e/x'; do
 		assert_equal "$(http_code -u carol:carolpw -G --data-urlencode "scope=repository:$s:pull,push" \
