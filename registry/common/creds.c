@@ -371,8 +371,30 @@ from_auths(json_t *entry, const char *path, const char *key, struct reg_creds **
         return 1;
 }
 
-int
-reg_creds_from_file(const char *path, const char *registry, struct reg_creds **ret, struct err **err)
+/* Tell about a credsStore helper that is not installed.  Docker goes on
+ * without it and so do we, but out loud: unexplained, the 401 that may
+ * follow reads like a wrong password. */
+static void
+warn_missing_store(const struct reg_creds_opts *opts, const char *path, const char *name)
+{
+        if (!opts || !opts->warn)
+                return;
+        _cleanup_free_ char *msg = xasprintf("docker-credential-%s not found on PATH (credsStore \"%s\" in %s); "
+                                             "going on without it",
+                                             name, name, path);
+        opts->warn(msg, opts->warn_data);
+}
+
+/* Docker's choice (docker/cli configfile GetCredentialsStore and the
+ * native store's Get): a helper configured for the host -- credHelpers[HOST],
+ * else credsStore -- is the only source for it; its "credentials not found"
+ * means no credentials, and the inline auths entry is not consulted.  The
+ * auths entry serves hosts without a helper, and (as Docker ends up doing
+ * when the store's program cannot run) hosts whose credsStore is not
+ * installed. */
+static int
+from_file(const char *path, const char *registry, const struct reg_creds_opts *opts, struct reg_creds **ret,
+          struct err **err)
 {
         _cleanup_free_ char *host = reg_creds_host(registry);
         _cleanup_free_ char *text = NULL;
@@ -395,38 +417,36 @@ reg_creds_from_file(const char *path, const char *registry, struct reg_creds **r
                 return r;
         }
         r = 0;
-        helpers = json_object_get(j, "credHelpers");
-        if (json_is_object(helpers) && (v = match_host(helpers, host))) {
-                if (!json_is_string(v)) {
-                        r = err_set(err, EINVAL, "%s: credHelpers.%s: expected a helper name", path, host);
-                        goto out;
-                }
-                r = helper_get(json_string_value(v), host, ret, err);
-                if (r != 0)
-                        goto out;
-        }
         auths = json_object_get(j, "auths");
         if (auths && !json_is_object(auths)) {
                 r = err_set(err, EINVAL, "%s: auths: expected an object", path);
                 goto out;
         }
-        if (auths && (v = match_host(auths, host))) {
-                r = from_auths(v, path, host, ret, err);
-                if (r != 0)
-                        goto out;
+        helpers = json_object_get(j, "credHelpers");
+        if (json_is_object(helpers) && (v = match_host(helpers, host))) {
+                /* A credHelpers entry names this host explicitly: a helper
+                 * that cannot run stays an error (Docker would quietly
+                 * fall back to the auths entry). */
+                if (!json_is_string(v))
+                        r = err_set(err, EINVAL, "%s: credHelpers.%s: expected a helper name", path, host);
+                else
+                        r = helper_get(json_string_value(v), host, ret, err);
+                goto out;
         }
         store = json_string_value(json_object_get(j, "credsStore"));
         if (store && *store) {
                 r = helper_get(store, host, ret, err);
                 /* A config copied from another machine often names a store
                  * ("desktop", "osxkeychain") that is not installed here;
-                 * that must not block anonymous pulls.  A credHelpers entry
-                 * names a host explicitly and stays an error. */
-                if (r == -ENOENT) {
-                        err_clear(err);
-                        r = 0;
-                }
+                 * that must not block anonymous pulls. */
+                if (r != -ENOENT)
+                        goto out;
+                err_clear(err);
+                r = 0;
+                warn_missing_store(opts, path, store);
         }
+        if (auths && (v = match_host(auths, host)))
+                r = from_auths(v, path, host, ret, err);
 out:
         if (r < 0)
                 err_prefix(err, "credentials for %s", host);
@@ -435,10 +455,17 @@ out:
         return r;
 }
 
-static int
-try_file(const char *path, const char *registry, struct reg_creds **ret, struct err **err)
+int
+reg_creds_from_file(const char *path, const char *registry, struct reg_creds **ret, struct err **err)
 {
-        int r = reg_creds_from_file(path, registry, ret, err);
+        return from_file(path, registry, NULL, ret, err);
+}
+
+static int
+try_file(const char *path, const char *registry, const struct reg_creds_opts *opts, struct reg_creds **ret,
+         struct err **err)
+{
+        int r = from_file(path, registry, opts, ret, err);
         if (r == -ENOENT || r == -ENOTDIR) {
                 err_clear(err);
                 return 0;
@@ -456,14 +483,14 @@ reg_creds_lookup(const char *registry, const struct reg_creds_opts *opts, struct
         if (opts && opts->creds)
                 return reg_creds_parse_userpass(opts->creds, ret, err) < 0 ? -EINVAL : 1;
         if (opts && opts->authfile) {
-                r = reg_creds_from_file(opts->authfile, registry, ret, err);
+                r = from_file(opts->authfile, registry, opts, ret, err);
                 return r;
         }
-        if ((env = getenv("REGISTRY_AUTH_FILE")) && *env && (r = try_file(env, registry, ret, err)) != 0)
+        if ((env = getenv("REGISTRY_AUTH_FILE")) && *env && (r = try_file(env, registry, opts, ret, err)) != 0)
                 return r;
         if ((env = getenv("XDG_RUNTIME_DIR")) && *env) {
                 _cleanup_free_ char *p = xasprintf("%s/containers/auth.json", env);
-                if ((r = try_file(p, registry, ret, err)) != 0)
+                if ((r = try_file(p, registry, opts, ret, err)) != 0)
                         return r;
         }
         {
@@ -472,17 +499,17 @@ reg_creds_lookup(const char *registry, const struct reg_creds_opts *opts, struct
                 _cleanup_free_ char *p = xdg && *xdg     ? xasprintf("%s/containers/auth.json", xdg)
                                          : home && *home ? xasprintf("%s/.config/containers/auth.json", home)
                                                          : NULL;
-                if (p && (r = try_file(p, registry, ret, err)) != 0)
+                if (p && (r = try_file(p, registry, opts, ret, err)) != 0)
                         return r;
         }
         if ((env = getenv("DOCKER_CONFIG")) && *env) {
                 _cleanup_free_ char *p = xasprintf("%s/config.json", env);
-                if ((r = try_file(p, registry, ret, err)) != 0)
+                if ((r = try_file(p, registry, opts, ret, err)) != 0)
                         return r;
         }
         if ((env = getenv("HOME")) && *env) {
                 _cleanup_free_ char *p = xasprintf("%s/.docker/config.json", env);
-                if ((r = try_file(p, registry, ret, err)) != 0)
+                if ((r = try_file(p, registry, opts, ret, err)) != 0)
                         return r;
         }
         return 0;

@@ -10,13 +10,18 @@
  *   7. ~/.docker/config.json
  * A missing file is skipped; a malformed one is an error naming it.
  *
- * In each file: "credHelpers" {HOST: NAME} → `docker-credential-NAME get`;
- * then "auths" {KEY: {"auth": base64("user:pass"), "identitytoken": ...}};
- * then "credsStore" NAME.  A helper reads the server URL on stdin and
- * prints {"ServerURL","Username","Secret"}; Username "<token>" means Secret
- * is an identity (OAuth2 refresh) token; a non-zero exit whose output says
- * "credentials not found" means no entry.  A "credsStore" helper that is
- * not installed is skipped; a missing "credHelpers" helper is an error.
+ * In each file, Docker's precedence (docker/cli configfile
+ * GetCredentialsStore): "credHelpers" {HOST: NAME}, else "credsStore" NAME,
+ * names the helper `docker-credential-NAME get` that alone answers for
+ * HOST; its "not found" means no credentials (the "auths" entry is not
+ * consulted then).  Without a helper, "auths" {KEY: {"auth":
+ * base64("user:pass"), "identitytoken": ...}} answers.  A helper reads the
+ * server URL on stdin and prints {"ServerURL","Username","Secret"};
+ * Username "<token>" means Secret is an identity (OAuth2 refresh) token; a
+ * non-zero exit whose output says "credentials not found" means no entry.
+ * A "credsStore" helper that is not installed is skipped with a warning
+ * (opts->warn) and "auths" answers, as in Docker; a missing "credHelpers"
+ * helper is an error (Docker would fall back to "auths" quietly).
  *
  * Host names follow Docker's rules: a key may be "host", "host:port",
  * "https://host", "http://host/v2/"...; only the host[:port] part is
@@ -36,9 +41,14 @@ struct reg_creds {
         char *source;         /* "--creds", a file path, or "docker-credential-NAME" */
 };
 
+/* A warning for the user (MSG names the file and helper; no secrets). */
+typedef void (*reg_creds_warn_fn)(const char *msg, void *userdata);
+
 struct reg_creds_opts {
         const char *creds;    /* "user:pass" or NULL */
         const char *authfile; /* or NULL */
+        reg_creds_warn_fn warn; /* or NULL */
+        void *warn_data;
 };
 
 /* Find credentials for REGISTRY ("docker.io", "ghcr.io", "localhost:5000").
@@ -47,7 +57,8 @@ struct reg_creds_opts {
  * helper.  OPTS may be NULL. */
 int reg_creds_lookup(const char *registry, const struct reg_creds_opts *opts, struct reg_creds **ret, struct err **err);
 
-/* The same, looking only in the config file PATH (no env, no fallbacks). */
+/* The same, looking only in the config file PATH (no env, no fallbacks,
+ * no warnings). */
 int reg_creds_from_file(const char *path, const char *registry, struct reg_creds **ret, struct err **err);
 
 /* Split "user:pass" (at the first ':'; the user may not be empty). */

@@ -206,11 +206,13 @@ helpers(void **state)
         assert_string_equal(c->identity_token, "refresh-123");
         reg_creds_free(c);
 
-        /* Not in the helper: fall back to auths ("m:p"). */
-        assert_int_equal(reg_creds_from_file(p, "missing.example", &c, &e), 1);
-        assert_string_equal(c->username, "m");
-        assert_string_equal(c->password, "p");
-        reg_creds_free(c);
+        /* Not in its helper: no credentials.  The auths entry ("m:p") is
+         * not a fallback for a host with a helper (Docker's native store
+         * answers alone). */
+        c = NULL;
+        assert_int_equal(reg_creds_from_file(p, "missing.example", &c, &e), 0);
+        assert_null(c);
+        assert_null(e);
 
         /* credsStore serves the rest; docker.io is asked as the Hub URL. */
         assert_int_equal(reg_creds_from_file(p, "index.docker.io", &c, &e), 1);
@@ -270,6 +272,111 @@ helper_not_reading(void **state)
                 assert_string_equal(c->username, "u");
                 reg_creds_free(c);
         }
+}
+
+/* Docker's precedence: credHelpers[HOST] > credsStore > auths.  A helper
+ * configured for a host answers alone: its "not found" is no credentials,
+ * never the inline entry nor the other helper. */
+static void
+precedence(void **state)
+{
+        _cleanup_free_ char *p = path_of("prec.json"), *inline_gh = b64("inline:gh"), *inline_m = b64("inline:m"),
+                            *inline_o = b64("inline:o"), *t = NULL;
+        struct reg_creds *c = NULL;
+        struct err *e = NULL;
+
+        write_file("docker-credential-other",
+                   "#!/bin/sh\ncat >/dev/null\necho '{\"ServerURL\":\"x\",\"Username\":\"other-user\",\"Secret\":\"o\"}'\n",
+                   0755);
+        t = xasprintf("{\"auths\": {\"ghcr.io\": {\"auth\": \"%s\"}, \"missing.example\": {\"auth\": \"%s\"},"
+                      " \"plain.example\": {\"auth\": \"%s\"}},"
+                      " \"credsStore\": \"test\", \"credHelpers\": {\"tok.example\": \"other\"}}",
+                      inline_gh, inline_m, inline_o);
+        write_file("prec.json", t, 0600);
+
+        /* The store, not the inline entry. */
+        assert_int_equal(reg_creds_from_file(p, "ghcr.io", &c, &e), 1);
+        assert_string_equal(c->username, "gh-user");
+        assert_string_equal(c->source, "docker-credential-test");
+        reg_creds_free(c);
+        /* credHelpers before credsStore. */
+        assert_int_equal(reg_creds_from_file(p, "tok.example", &c, &e), 1);
+        assert_string_equal(c->username, "other-user");
+        assert_string_equal(c->source, "docker-credential-other");
+        reg_creds_free(c);
+        /* The store has no entry: none, although auths has one. */
+        c = NULL;
+        assert_int_equal(reg_creds_from_file(p, "missing.example", &c, &e), 0);
+        assert_null(c);
+        assert_null(e);
+
+        /* A credHelpers helper without an entry: credsStore is not asked. */
+        free(t);
+        t = xasprintf("{\"credsStore\": \"other\", \"credHelpers\": {\"missing.example\": \"test\"},"
+                      " \"auths\": {\"plain.example\": {\"auth\": \"%s\"}}}",
+                      inline_o);
+        write_file("prec.json", t, 0600);
+        assert_int_equal(reg_creds_from_file(p, "missing.example", &c, &e), 0);
+        assert_null(c);
+        assert_null(e);
+        /* Any other host goes to the store. */
+        assert_int_equal(reg_creds_from_file(p, "plain.example", &c, &e), 1);
+        assert_string_equal(c->username, "other-user");
+        reg_creds_free(c);
+
+        /* No helper at all: auths answers. */
+        free(t);
+        t = xasprintf("{\"auths\": {\"plain.example\": {\"auth\": \"%s\"}}}", inline_o);
+        write_file("prec.json", t, 0600);
+        assert_int_equal(reg_creds_from_file(p, "plain.example", &c, &e), 1);
+        assert_string_equal(c->username, "inline");
+        assert_string_equal(c->password, "o");
+        assert_string_equal(c->source, p);
+        reg_creds_free(c);
+}
+
+static void
+collect_warning(const char *msg, void *userdata)
+{
+        char **all = userdata;
+        char *next = xasprintf("%s%s\n", *all ? *all : "", msg);
+        free(*all);
+        *all = next;
+}
+
+/* A credsStore helper that is not installed: a warning naming it, then
+ * the auths entry when there is one (what Docker ends up using when its
+ * store cannot run), else no credentials. */
+static void
+missing_store_warns(void **state)
+{
+        _cleanup_free_ char *p = path_of("nostore.json"), *a = b64("inl:pw"), *t = NULL, *warnings = NULL;
+        struct reg_creds_opts opts = {.authfile = p, .warn = collect_warning, .warn_data = &warnings};
+        struct reg_creds *c = NULL;
+        struct err *e = NULL;
+
+        t = xasprintf("{\"credsStore\": \"not-here\", \"auths\": {\"inl.example\": {\"auth\": \"%s\"}}}", a);
+        write_file("nostore.json", t, 0600);
+        assert_int_equal(reg_creds_lookup("none.example", &opts, &c, &e), 0);
+        assert_null(c);
+        assert_null(e);
+        assert_non_null(warnings);
+        assert_non_null(strstr(warnings, "docker-credential-not-here not found on PATH"));
+        assert_non_null(strstr(warnings, p));
+        free(warnings);
+        warnings = NULL;
+        assert_int_equal(reg_creds_lookup("inl.example", &opts, &c, &e), 1);
+        assert_string_equal(c->username, "inl");
+        assert_string_equal(c->password, "pw");
+        reg_creds_free(c);
+        assert_non_null(warnings);
+        assert_non_null(strstr(warnings, "docker-credential-not-here not found on PATH"));
+        /* An installed store warns about nothing. */
+        free(warnings);
+        warnings = NULL;
+        write_file("nostore.json", "{\"credsStore\": \"test\"}", 0600);
+        assert_int_equal(reg_creds_lookup("missing.example", &opts, &c, &e), 0);
+        assert_null(warnings);
 }
 
 static void
@@ -377,7 +484,8 @@ main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(userpass), cmocka_unit_test(hosts),        cmocka_unit_test(config_file),
-            cmocka_unit_test(helpers),  cmocka_unit_test(helper_not_reading), cmocka_unit_test(lookup_order),
+            cmocka_unit_test(helpers),  cmocka_unit_test(helper_not_reading), cmocka_unit_test(precedence),
+            cmocka_unit_test(missing_store_warns), cmocka_unit_test(lookup_order),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
