@@ -62,6 +62,12 @@ regcli_log(const char *line, void *userdata)
         fprintf(stderr, "%s\n", line);
 }
 
+void
+regcli_warn(const char *line, void *userdata)
+{
+        fprintf(stderr, "%s: warning: %s\n", (const char *) userdata, line);
+}
+
 static bool
 parse_bool(const char *s, bool *ret)
 {
@@ -121,6 +127,8 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
         o->prog = prog;
         o->client.retries = -1;
         o->client.log = regcli_log;
+        o->client.warn = regcli_warn;
+        o->client.warn_data = (void *) prog;
         optind = 1;
         while ((ch = getopt_long(argc, argv, "qh", opts, &idx)) != -1) {
                 switch (ch) {

@@ -32,5 +32,8 @@ int regcli_parse(int kind, int argc, char **argv, struct regcli *o);
 
 /* The progress callback for reg_client_opts.log: lines on stderr. */
 void regcli_log(const char *line, void *userdata);
+/* The warning callback for reg_client_opts.warn: "PROG: warning: LINE" on
+ * stderr, with -q too (USERDATA: the program name). */
+void regcli_warn(const char *line, void *userdata);
 
 #endif

@@ -38,6 +38,8 @@ struct reg_host {
         struct reg_challenges *challenges; /* the last Bearer challenge seen */
         bool creds_done;
         struct reg_creds *creds;   /* or NULL: anonymous */
+        struct err *creds_err;     /* why the lookup failed, reported when auth is needed */
+        char *creds_note;          /* the lookup's first warning, for a later 401 */
         char *ca_blob;             /* PEM: system bundle + cert dir *.crt, or NULL */
         size_t ca_len;
         char *client_cert, *client_key;
@@ -58,6 +60,8 @@ struct reg_client {
         struct oci_platform *platform;
         reg_client_log_fn log;
         void *log_data;
+        reg_client_log_fn warn;
+        void *warn_data;
         CURL *curl;                /* the calling thread's handle */
         pthread_mutex_t lock;      /* hosts list, sources list */
         struct reg_host *hosts;
@@ -188,6 +192,14 @@ char *reg_link_next(const char *link);
 
 /* Log a progress line through the client's callback. */
 void reg_client_logf(struct reg_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning through the client's warn callback (else its log, prefixed
+ * "warning: "). */
+void reg_client_warnf(struct reg_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Look HOST's credentials up once (host lock taken): a failure is kept in
+ * host->creds_err, the first warning in host->creds_note (and passed on to
+ * reg_client_warnf). */
+void reg_host_lookup_creds(struct reg_client *c, struct reg_host *host);
 
 /* Remember that blob DIGEST exists in HOST/REPO; find a repository of HOST
  * other than NOT_REPO known to hold DIGEST (newly allocated or NULL). */

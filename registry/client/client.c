@@ -66,6 +66,8 @@ reg_client_new(const struct reg_client_opts *opts, struct reg_client **ret, stru
         c->platform = steal_ptr(&platform);
         c->log = opts->log;
         c->log_data = opts->log_data;
+        c->warn = opts->warn;
+        c->warn_data = opts->warn_data;
         c->curl = h;
         c->backoff_ms = 200;
         const char *b = getenv("IBUILD_CLIENT_BACKOFF_MS");
@@ -93,6 +95,8 @@ host_free(struct reg_host *h)
         free(h->base);
         reg_challenges_free(h->challenges);
         reg_creds_free(h->creds);
+        err_clear(&h->creds_err);
+        free(h->creds_note);
         free(h->ca_blob);
         free(h->client_cert);
         free(h->client_key);
@@ -171,6 +175,23 @@ reg_client_logf(struct reg_client *c, const char *fmt, ...)
 }
 
 void
+reg_client_warnf(struct reg_client *c, const char *fmt, ...)
+{
+        char line[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        if (c->warn) {
+                c->warn(line, c->warn_data);
+        } else if (c->log) {
+                char full[1100];
+                snprintf(full, sizeof(full), "warning: %s", line);
+                c->log(full, c->log_data);
+        }
+}
+
+void
 reg_client_note_source(struct reg_client *c, const char *host, const char *repo, const char *digest)
 {
         pthread_mutex_lock(&c->lock);
@@ -214,6 +235,10 @@ reg_target_open(struct reg_client *c, CURL *h, const char *ref, bool push, struc
         rc = reg_host_ping(c, h, host, err);
         if (rc < 0)
                 return rc;
+        /* Before any request needs them, as docker does: a warning about
+         * the credentials (a credsStore helper that is not installed)
+         * shows even when the registry never asks for them. */
+        reg_host_lookup_creds(c, host);
         ret->host = host;
         ret->repo = oci_ref_repository(r);
         ret->scope = xasprintf("repository:%s:%s", ret->repo, push ? "pull,push" : "pull");

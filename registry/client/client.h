@@ -56,6 +56,12 @@ struct reg_client_opts {
         const char *platform;      /* pull: "os/arch[/variant]", "all", or NULL (host) */
         reg_client_log_fn log;     /* may be NULL */
         void *log_data;
+        /* Warnings (a credsStore helper that is not installed, an
+         * unreadable blob-location record): things the user should fix but
+         * that do not stop the work.  NULL: they go to LOG as
+         * "warning: ..." lines. */
+        reg_client_log_fn warn;
+        void *warn_data;
 };
 
 struct reg_client;

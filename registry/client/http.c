@@ -474,21 +474,61 @@ xfer_end(struct xfer *x, CURLcode cc, bool *ret_transient, struct err **err)
 
 /* ---- authentication ------------------------------------------------------ */
 
+struct creds_warn_ctx {
+        struct reg_client *c;
+        struct reg_host *host;
+};
+
 static void
-host_lookup_creds(struct reg_client *c, struct reg_host *host, struct err **err)
+creds_warn(const char *msg, void *userdata)
+{
+        struct creds_warn_ctx *w = userdata;
+        if (!w->host->creds_note)
+                w->host->creds_note = xstrdup(msg);
+        reg_client_warnf(w->c, "%s", msg);
+}
+
+/* Host lock held. */
+static void
+host_lookup_creds(struct reg_client *c, struct reg_host *host)
 {
         if (host->creds_done)
                 return;
-        struct reg_creds_opts o = {.creds = c->creds, .authfile = c->authfile};
+        struct creds_warn_ctx w = {.c = c, .host = host};
+        struct reg_creds_opts o = {.creds = c->creds, .authfile = c->authfile, .warn = creds_warn, .warn_data = &w};
         struct err *e = NULL;
         if (reg_creds_lookup(host->cred_host, &o, &host->creds, &e) < 0) {
                 /* A broken helper or file: report it when auth is needed. */
-                if (err && !*err)
-                        err_set(err, err_code(&e), "credentials for %s: %s", host->cred_host, err_msg(&e));
+                err_set(&host->creds_err, err_code(&e), "credentials for %s: %s", host->cred_host, err_msg(&e));
                 err_clear(&e);
                 host->creds = NULL;
         }
         host->creds_done = true;
+}
+
+void
+reg_host_lookup_creds(struct reg_client *c, struct reg_host *host)
+{
+        pthread_mutex_lock(&host->lock);
+        host_lookup_creds(c, host);
+        pthread_mutex_unlock(&host->lock);
+}
+
+/* What a refusal's message adds about the credentials: nothing when some
+ * were sent (the registry's words say it), else that none were found, with
+ * the lookup's warning or failure.  Host lock held. */
+static void
+auth_hint_locked(struct reg_host *host, char *buf, size_t len)
+{
+        buf[0] = '\0';
+        if (!host->creds_done || host->creds)
+                return;
+        if (host->creds_err)
+                snprintf(buf, len, "; %s", err_msg(&host->creds_err));
+        else
+                snprintf(buf, len, "; no credentials were found for %s%s%s%s", host->cred_host,
+                         host->creds_note ? " (warning: " : "", host->creds_note ? host->creds_note : "",
+                         host->creds_note ? ")" : "");
 }
 
 static void
@@ -536,13 +576,9 @@ fetch_token(struct reg_client *c, CURL *h, struct reg_host *host, const char *sc
 
         if (!bearer)
                 return err_set(err, ERR_UNAUTHORIZED, "registry %s: no Bearer challenge", host->host);
-        struct err *cred_err = NULL;
-        host_lookup_creds(c, host, &cred_err);
-        if (cred_err) {
-                r = err_set(err, err_code(&cred_err), "%s", err_msg(&cred_err));
-                err_clear(&cred_err);
-                return r;
-        }
+        host_lookup_creds(c, host);
+        if (host->creds_err)
+                return err_set(err, err_code(&host->creds_err), "%s", err_msg(&host->creds_err));
         if (scope) {
                 scopes_buf = xstrdup(scope);
                 char *save = NULL;
@@ -575,10 +611,12 @@ fetch_token(struct reg_client *c, CURL *h, struct reg_host *host, const char *sc
                 _cleanup_free_ char *realm = xstrdup(reg_challenge_param(bearer, "realm"));
                 reg_token_request_clear(&treq);
                 if (st == 401 || st == 403) {
+                        char hint[1200];
+                        auth_hint_locked(host, hint, sizeof(hint));
                         reg_resp_clear(&resp);
                         return err_set(err, st == 401 ? ERR_UNAUTHORIZED : ERR_DENIED,
-                                       "registry %s: token server %s refused %s credentials (HTTP %ld)",
-                                       host->host, realm, host->creds ? "the" : "anonymous", st);
+                                       "registry %s: token server %s refused %s credentials (HTTP %ld)%s",
+                                       host->host, realm, host->creds ? "the" : "anonymous", st, hint);
                 }
                 r = reg_http_fail(NULL, &resp, err);
                 reg_resp_clear(&resp);
@@ -612,7 +650,7 @@ authorization_for(struct reg_client *c, CURL *h, struct reg_host *host, const ch
         *ret = NULL;
         pthread_mutex_lock(&host->lock);
         if (host->basic) {
-                host_lookup_creds(c, host, NULL);
+                host_lookup_creds(c, host);
                 if (host->creds && host->creds->username && host->creds->password)
                         *ret = reg_basic_authorization(host->creds->username, host->creds->password);
         } else if (host->challenges && reg_challenges_find(host->challenges, "Bearer")) {
@@ -1305,6 +1343,12 @@ reg_http_fail(struct reg_host *host, const struct reg_resp *resp, struct err **e
         for (char *p = msg; *p; p++)
                 if ((unsigned char) *p < 0x20 || *p == 0x7f)
                         *p = '?';
-        return err_set(err, code, "registry %s: %s: HTTP %ld%s%s", host ? host->host : "(token server)",
-                       resp->request ? resp->request : "request", resp->status, msg[0] ? ": " : "", msg);
+        char hint[1200] = "";
+        if (host && resp->status == 401) {
+                pthread_mutex_lock(&host->lock);
+                auth_hint_locked(host, hint, sizeof(hint));
+                pthread_mutex_unlock(&host->lock);
+        }
+        return err_set(err, code, "registry %s: %s: HTTP %ld%s%s%s", host ? host->host : "(token server)",
+                       resp->request ? resp->request : "request", resp->status, msg[0] ? ": " : "", msg, hint);
 }

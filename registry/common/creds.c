@@ -502,14 +502,18 @@ reg_creds_lookup(const char *registry, const struct reg_creds_opts *opts, struct
                 if (p && (r = try_file(p, registry, opts, ret, err)) != 0)
                         return r;
         }
+        _cleanup_free_ char *docker_config = NULL;
         if ((env = getenv("DOCKER_CONFIG")) && *env) {
-                _cleanup_free_ char *p = xasprintf("%s/config.json", env);
-                if ((r = try_file(p, registry, opts, ret, err)) != 0)
+                docker_config = xasprintf("%s/config.json", env);
+                if ((r = try_file(docker_config, registry, opts, ret, err)) != 0)
                         return r;
         }
         if ((env = getenv("HOME")) && *env) {
                 _cleanup_free_ char *p = xasprintf("%s/.docker/config.json", env);
-                if ((r = try_file(p, registry, opts, ret, err)) != 0)
+                /* DOCKER_CONFIG=~/.docker names the same file: once is
+                 * enough (a helper would run, and warn, twice). */
+                if ((!docker_config || strcmp(p, docker_config) != 0) &&
+                    (r = try_file(p, registry, opts, ret, err)) != 0)
                         return r;
         }
         return 0;
