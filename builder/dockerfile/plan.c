@@ -168,9 +168,11 @@ static const char *const PROXY_ARGS[] = {
         "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy",
 };
 
-static const char *const PLATFORM_ARGS[] = {
-        "BUILDPLATFORM",  "BUILDOS",  "BUILDARCH",   "BUILDVARIANT",
-        "TARGETPLATFORM", "TARGETOS", "TARGETARCH",  "TARGETVARIANT",
+/* BuildKit's automatic ARGs (dockerfile2llb defaultArgs): global, seen in
+ * a stage only after `ARG NAME`, overridable with --build-arg. */
+static const char *const AUTO_ARGS[] = {
+        "BUILDPLATFORM",  "BUILDOS",  "BUILDARCH",  "BUILDVARIANT",  "TARGETPLATFORM",
+        "TARGETOS",       "TARGETARCH", "TARGETVARIANT", "TARGETSTAGE",
 };
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -185,7 +187,7 @@ in_list(const char *const *list, size_t n, const char *s)
 }
 
 #define IS_PROXY(s) in_list(PROXY_ARGS, sizeof(PROXY_ARGS) / sizeof(PROXY_ARGS[0]), (s))
-#define IS_PLATFORM_ARG(s) in_list(PLATFORM_ARGS, sizeof(PLATFORM_ARGS) / sizeof(PLATFORM_ARGS[0]), (s))
+#define IS_AUTO_ARG(s) in_list(AUTO_ARGS, sizeof(AUTO_ARGS) / sizeof(AUTO_ARGS[0]), (s))
 
 /* ---- platforms ---- */
 
@@ -226,7 +228,7 @@ platform_split(const char *p, char **ret_os, char **ret_arch, char **ret_variant
         if (v && (v == a + 1 || !v[1] || strchr(v + 1, '/')))
                 return false;
         for (const char *c = p; *c; c++)
-                if (isspace((unsigned char) *c))
+                if (isspace((unsigned char) *c) || *c == ',')
                         return false;
         *ret_os = xstrndup(p, (size_t) (a - p));
         *ret_arch = v ? xstrndup(a + 1, (size_t) (v - a - 1)) : xstrdup(a + 1);
@@ -322,6 +324,7 @@ struct planner {
         struct vars global;     /* global scope: automatic + global ARGs */
         struct strv consumed;   /* ARG names declared where they count */
         struct strv warnings;
+        bool env_unknown; /* the stage being dispatched has base_unknown */
         struct err **err;
 };
 
@@ -351,8 +354,9 @@ expand(struct planner *p, const struct build_df_instr *in, const struct scope *s
         for (size_t i = 0; i < r->n_unset; i++) {
                 const char *n = r->unset[i];
 
-                /* Declared ARGs without a value are known, just empty. */
-                if ((sc->args && vars_has(sc->args, n)) || (sc->env && vars_has(sc->env, n)))
+                /* Declared ARGs without a value are known, just empty; in a
+                 * stage whose base config is unknown any name may be its ENV. */
+                if ((sc->args && vars_has(sc->args, n)) || (sc->env && vars_has(sc->env, n)) || p->env_unknown)
                         continue;
                 {
                         char *w = xasprintf("%s:%d: %s: undefined variable $%s", fname(p), in->start_line,
@@ -669,6 +673,10 @@ struct stage_state {
         char **snap;           /* RUN environment for snap_version */
         size_t n_snap;
         unsigned long snap_version;
+        /* An image base, from opts->base_config (load_base). */
+        bool loaded;
+        char **img_env;                    /* its ENV, NULL when none or unknown */
+        const struct build_df_file *img_triggers; /* "FROM scratch" + ONBUILD lines (owned by the plan) */
 };
 
 static int
@@ -919,6 +927,9 @@ build_plan_free(struct build_plan *p)
         for (size_t i = 0; i < p->n_env_storage; i++)
                 build_shell_strv_free(p->env_storage[i]);
         free(p->env_storage);
+        for (size_t i = 0; i < p->n_trigger_files; i++)
+                build_df_file_free(p->trigger_files[i]);
+        free(p->trigger_files);
         free(p);
 }
 
@@ -1010,16 +1021,106 @@ setup_stage(struct planner *p, size_t si, const struct build_df_instr *in)
         return 0;
 }
 
-/* Instructions a stage runs: ONBUILD triggers of a base stage first. */
-static size_t
-count_triggers(const struct build_df_file *f, const struct span *sp)
-{
-        size_t n = 0;
+/* The ONBUILD lines [first, end) of F whose triggers stage SI runs first:
+ * those of its base stage, or those parsed from its base image's OnBuild. */
+struct triggers {
+        const struct build_df_file *f;
+        size_t first, end;
+};
 
-        for (size_t i = sp->first; i < sp->end; i++)
-                if (f->instrs[i].kind == BUILD_DF_ONBUILD && f->instrs[i].sub)
-                        n++;
-        return n;
+static struct triggers
+stage_triggers(const struct planner *p, size_t si, const struct span *spans, const struct stage_state *states)
+{
+        const struct build_plan_stage *st = &p->plan->stages[si];
+        struct triggers t = { 0 };
+
+        if (st->base == BUILD_PLAN_BASE_STAGE) {
+                t.f = p->f;
+                t.first = spans[st->base_stage].first;
+                t.end = spans[st->base_stage].end;
+        } else if (states[si].img_triggers) {
+                t.f = states[si].img_triggers;
+                t.first = 1; /* after its FROM scratch */
+                t.end = t.f->n_instrs;
+        }
+        return t;
+}
+
+/* Parse an image's OnBuild list as the ONBUILD lines of a one-stage
+ * Dockerfile (so the parser's and validator's rules apply: no ONBUILD
+ * ONBUILD, no FROM or MAINTAINER trigger); every node gets the line of
+ * stage SI's FROM, where BuildKit reports trigger errors too. */
+static int
+parse_image_triggers(struct planner *p, size_t si, char **onbuild, struct build_df_file **ret)
+{
+        struct build_plan_stage *st = &p->plan->stages[si];
+        struct build_plan *pl = p->plan;
+        _cleanup_free_ char *text = NULL, *name = NULL;
+        struct build_df_file *f = NULL;
+        size_t len = strlen("FROM scratch\n"), off;
+
+        for (char **t = onbuild; *t; t++) {
+                if (strchr(*t, '\n'))
+                        return err_set(p->err, ERR_PARSE, "%s:%d: base image %s: ONBUILD trigger \"%s\" spans lines",
+                                       fname(p), st->from->start_line, st->base_image, *t);
+                len += strlen("ONBUILD \n") + strlen(*t);
+        }
+        text = xmalloc(len + 1);
+        off = (size_t) sprintf(text, "FROM scratch\n");
+        for (char **t = onbuild; *t; t++)
+                off += (size_t) sprintf(text + off, "ONBUILD %s\n", *t);
+        name = xasprintf("%s (ONBUILD of %s)", fname(p), st->base_image);
+        if (build_df_parse(text, len, name, &f, p->err) < 0 || build_df_validate(f, p->err) < 0) {
+                build_df_file_free(f);
+                return err_prefix(p->err, "%s:%d: ONBUILD triggers of base image %s", fname(p), st->from->start_line,
+                                  st->base_image);
+        }
+        for (size_t i = 0; i < f->n_instrs; i++) {
+                struct build_df_instr *in = &f->instrs[i];
+
+                in->start_line = in->end_line = st->from->start_line;
+                if (in->sub)
+                        in->sub->start_line = in->sub->end_line = st->from->start_line;
+        }
+        pl->trigger_files = xrealloc(pl->trigger_files, (pl->n_trigger_files + 1) * sizeof(*pl->trigger_files));
+        pl->trigger_files[pl->n_trigger_files++] = f;
+        *ret = f;
+        return 0;
+}
+
+/* Ask opts->base_config for stage SI's image once: its ENV and triggers,
+ * or base_unknown when the config is not available. */
+static int
+load_base(struct planner *p, size_t si, struct stage_state *ss)
+{
+        struct build_plan_stage *st = &p->plan->stages[si];
+        const struct build_plan_opts *o = p->opts;
+        struct build_plan_base_config b = { 0 };
+        int r = 0;
+
+        if (ss->loaded)
+                return 0;
+        ss->loaded = true;
+        if (st->base != BUILD_PLAN_BASE_IMAGE || !o || !o->base_config)
+                return 0;
+        r = o->base_config(o->base_config_data, st->base_image, st->platform ? st->platform : p->plan->target_platform,
+                           &b, p->err);
+        if (r < 0)
+                return err_prefix(p->err, "%s:%d: base image %s", fname(p), st->from->start_line, st->base_image);
+        if (r == 0) {
+                st->base_unknown = true;
+                return 0;
+        }
+        ss->img_env = steal_ptr(&b.env);
+        if (b.onbuild && b.onbuild[0]) {
+                struct build_df_file *f = NULL;
+
+                r = parse_image_triggers(p, si, b.onbuild, &f);
+                if (r >= 0)
+                        ss->img_triggers = f;
+        }
+        build_shell_strv_free(b.onbuild);
+        return r < 0 ? r : 0;
 }
 
 static int
@@ -1028,100 +1129,106 @@ run_stage(struct planner *p, size_t si, const struct span *spans, struct stage_s
         struct build_plan_stage *st = &p->plan->stages[si];
         struct stage_state *ss = &states[si];
         const struct build_df_file *f = p->f;
-        size_t n = spans[si].end - spans[si].first, k = 0;
-        size_t ntrig = st->base == BUILD_PLAN_BASE_STAGE ? count_triggers(f, &spans[st->base_stage]) : 0;
+        struct triggers tr;
+        size_t n = spans[si].end - spans[si].first, k = 0, ntrig = 0;
         int r;
+
+        r = load_base(p, si, ss);
+        if (r < 0)
+                return r;
+        tr = stage_triggers(p, si, spans, states);
+        for (size_t i = tr.first; i < tr.end; i++)
+                ntrig += tr.f->instrs[i].kind == BUILD_DF_ONBUILD && tr.f->instrs[i].sub;
 
         /* The starting environment: the base stage's ENV and ARGs, or the
          * image's ENV, and PATH when nothing set it. */
         if (st->base == BUILD_PLAN_BASE_STAGE) {
                 vars_copy(&ss->env, &states[st->base_stage].env);
                 vars_copy(&ss->args, &states[st->base_stage].args);
-        } else if (st->base == BUILD_PLAN_BASE_IMAGE && p->opts && p->opts->base_env) {
-                char **env = NULL;
-
-                r = p->opts->base_env(p->opts->base_env_data, st->base_image,
-                                      st->platform ? st->platform : p->plan->target_platform, &env, p->err);
-                if (r < 0)
-                        return err_prefix(p->err, "%s:%d: base image %s", fname(p), st->from->start_line,
-                                          st->base_image);
-                vars_from_env(&ss->env, env);
-                build_shell_strv_free(env);
+                st->base_unknown = p->plan->stages[st->base_stage].base_unknown;
+        } else if (st->base == BUILD_PLAN_BASE_IMAGE) {
+                vars_from_env(&ss->env, ss->img_env);
         }
         if (!vars_has(&ss->env, "PATH"))
                 vars_set(&ss->env, "PATH", DEFAULT_PATH);
+        p->env_unknown = st->base_unknown;
 
+        /* Triggers first, with the base's environment (BuildKit runs them
+         * as the stage's first commands, after the image's ENV is loaded). */
         st->instrs = xcalloc(n + ntrig + 1, sizeof(*st->instrs));
-        if (ntrig) {
-                const struct span *bs = &spans[st->base_stage];
+        for (size_t i = tr.first; i < tr.end; i++) {
+                const struct build_df_instr *in = &tr.f->instrs[i];
 
-                for (size_t i = bs->first; i < bs->end; i++) {
-                        const struct build_df_instr *in = &f->instrs[i];
-
-                        if (in->kind != BUILD_DF_ONBUILD || !in->sub)
-                                continue;
-                        r = dispatch(p, si, ss, in->sub, true, &st->instrs[k]);
-                        st->n_instrs = ++k;
-                        if (r < 0)
-                                return r;
-                }
+                if (in->kind != BUILD_DF_ONBUILD || !in->sub)
+                        continue;
+                r = dispatch(p, si, ss, in->sub, true, &st->instrs[k]);
+                st->n_instrs = ++k;
+                if (r < 0)
+                        goto out;
         }
         for (size_t i = spans[si].first; i < spans[si].end; i++) {
                 r = dispatch(p, si, ss, &f->instrs[i], false, &st->instrs[k]);
                 st->n_instrs = ++k;
                 if (r < 0)
-                        return r;
+                        goto out;
         }
         st->final_env = vars_to_env(&ss->env, &st->n_final_env);
+out:
+        p->env_unknown = false;
+        return r < 0 ? r : 0;
+}
+
+/* Dependencies of stage SI from COPY --from / RUN --mount in F's
+ * instructions [first, end) (the triggers of ONBUILD lines when TRIGGERS),
+ * without expanding anything: BuildKit resolves them from the raw flag
+ * values before dispatching.  *ret_added (may be NULL) counts new ones. */
+static int
+deps_from(struct planner *p, size_t si, const struct build_df_file *f, size_t first, size_t end, bool triggers,
+          size_t *ret_added)
+{
+        struct build_plan_stage *st = &p->plan->stages[si];
+
+        for (size_t i = first; i < end; i++) {
+                const struct build_df_instr *in = &f->instrs[i];
+                const struct build_df_flag *fl = NULL;
+
+                if (triggers) {
+                        if (in->kind != BUILD_DF_ONBUILD || !in->sub)
+                                continue;
+                        in = in->sub;
+                }
+                if (in->kind != BUILD_DF_COPY && in->kind != BUILD_DF_RUN)
+                        continue;
+                while ((fl = build_df_flag_next(in, in->kind == BUILD_DF_COPY ? "from" : "mount", fl))) {
+                        _cleanup_free_ char *from = NULL;
+                        size_t before = st->n_deps;
+                        int s;
+
+                        if (!fl->value)
+                                continue;
+                        from = in->kind == BUILD_DF_COPY ? xstrdup(fl->value) : mount_from(fl->value);
+                        if (!from || !*from)
+                                continue;
+                        if (resolve_source(p, in, si, from, false, &s) < 0)
+                                return -ERR_PARSE;
+                        if (s >= 0)
+                                add_dep(st, s);
+                        if (ret_added)
+                                *ret_added += st->n_deps - before;
+                }
+        }
         return 0;
 }
 
-/* Dependencies from COPY --from / RUN --mount without expanding anything:
- * BuildKit resolves them from the raw flag values before dispatching. */
 static int
 collect_deps(struct planner *p, size_t si, const struct span *spans)
 {
-        struct build_plan_stage *st = &p->plan->stages[si];
-        const struct build_df_file *f = p->f;
+        const struct build_plan_stage *st = &p->plan->stages[si];
 
-        for (int pass = 0; pass < 2; pass++) {
-                const struct span *sp;
-
-                if (pass == 0) {
-                        if (st->base != BUILD_PLAN_BASE_STAGE)
-                                continue;
-                        sp = &spans[st->base_stage];
-                } else {
-                        sp = &spans[si];
-                }
-                for (size_t i = sp->first; i < sp->end; i++) {
-                        const struct build_df_instr *in = &f->instrs[i];
-                        const struct build_df_flag *fl = NULL;
-
-                        if (pass == 0) {
-                                if (in->kind != BUILD_DF_ONBUILD || !in->sub)
-                                        continue;
-                                in = in->sub;
-                        }
-                        while ((fl = build_df_flag_next(in, in->kind == BUILD_DF_COPY ? "from" : "mount", fl))) {
-                                _cleanup_free_ char *from = NULL;
-                                int s;
-
-                                if (in->kind != BUILD_DF_COPY && in->kind != BUILD_DF_RUN)
-                                        break;
-                                if (!fl->value)
-                                        continue;
-                                from = in->kind == BUILD_DF_COPY ? xstrdup(fl->value) : mount_from(fl->value);
-                                if (!from || !*from)
-                                        continue;
-                                if (resolve_source(p, in, si, from, false, &s) < 0)
-                                        return -ERR_PARSE;
-                                if (s >= 0)
-                                        add_dep(st, s);
-                        }
-                }
-        }
-        return 0;
+        if (st->base == BUILD_PLAN_BASE_STAGE &&
+            deps_from(p, si, p->f, spans[st->base_stage].first, spans[st->base_stage].end, true, NULL) < 0)
+                return -ERR_PARSE;
+        return deps_from(p, si, p->f, spans[si].first, spans[si].end, false, NULL);
 }
 
 static void
@@ -1142,6 +1249,29 @@ cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* The name after AS of the last FROM, lower-cased (BuildKit keeps stage
+ * names in lower case); NULL when the last stage has none. */
+static char *
+last_stage_name(const struct build_df_file *f)
+{
+        char *name = NULL;
+
+        for (size_t i = 0; i < f->n_instrs; i++) {
+                const struct build_df_instr *in = &f->instrs[i];
+
+                if (in->kind != BUILD_DF_FROM)
+                        continue;
+                free(name);
+                name = NULL;
+                if (in->n_args == 3 && strcasecmp(in->args[1], "as") == 0) {
+                        name = xstrdup(in->args[2]);
+                        for (char *c = name; *c; c++)
+                                *c = (char) tolower((unsigned char) *c);
+                }
+        }
+        return name;
+}
+
 static int
 plan_build(struct planner *p)
 {
@@ -1154,6 +1284,11 @@ plan_build(struct planner *p)
         int r = 0;
 
         /* Platforms and automatic ARGs. */
+        if (o && o->platform && strchr(o->platform, ','))
+                return err_set(p->err, EINVAL,
+                               "--platform %s: multi-platform builds are not supported yet (build one platform at a "
+                               "time, e.g. --platform %.*s)",
+                               o->platform, (int) strcspn(o->platform, ","), o->platform);
         {
                 _cleanup_free_ char *host = build_plan_host_platform();
                 const char *bp = o && o->build_platform ? o->build_platform : host;
@@ -1170,6 +1305,11 @@ plan_build(struct planner *p)
         if (platform_args(&p->build_args, "BUILD", pl->build_platform, p->err) < 0 ||
             platform_args(&p->build_args, "TARGET", pl->target_platform, p->err) < 0)
                 return err_prefix(p->err, "--platform");
+        {
+                _cleanup_free_ char *last = last_stage_name(f);
+
+                vars_set(&p->build_args, "TARGETSTAGE", o && o->target ? o->target : last ? last : "default");
+        }
         for (i = 0; o && i < o->n_build_args; i++) {
                 const char *kv = o->build_args[i], *eq = strchr(kv, '=');
                 _cleanup_free_ char *k = eq ? xstrndup(kv, (size_t) (eq - kv)) : xstrdup(kv);
@@ -1185,7 +1325,7 @@ plan_build(struct planner *p)
                 struct vars g = { 0 };
 
                 for (i = 0; i < p->global.n; i++)
-                        if (IS_PLATFORM_ARG(p->global.k[i]))
+                        if (IS_AUTO_ARG(p->global.k[i]))
                                 vars_set(&g, p->global.k[i], p->global.v[i]);
                 vars_clear(&p->global);
                 p->global = g;
@@ -1237,6 +1377,33 @@ plan_build(struct planner *p)
                 pl->target = (int) ns - 1;
         }
         mark_needed(pl, pl->target);
+
+        /* The configs of needed image bases; their ONBUILD triggers may
+         * need more stages, whose bases may have triggers... (BuildKit's
+         * resolveStages loop). */
+        states = xcalloc(ns, sizeof(*states));
+        for (bool grew = true; grew && r == 0;) {
+                grew = false;
+                for (i = 0; i < ns && r == 0; i++) {
+                        const struct build_df_file *tf;
+                        size_t added = 0;
+
+                        if (states[i].loaded || !(pl->stages[i].needed || (o && o->all_stages)))
+                                continue;
+                        r = load_base(p, i, &states[i]);
+                        tf = states[i].img_triggers;
+                        if (r < 0 || !tf)
+                                continue;
+                        r = deps_from(p, i, tf, 1, tf->n_instrs, true, &added);
+                        if (r < 0 || !added || !pl->stages[i].needed)
+                                continue;
+                        for (size_t d = 0; d < pl->stages[i].n_deps; d++)
+                                if (!pl->stages[pl->stages[i].deps[d]].needed) {
+                                        mark_needed(pl, pl->stages[i].deps[d]);
+                                        grew = true;
+                                }
+                }
+        }
         pl->order = xcalloc(ns, sizeof(*pl->order));
         for (i = 0; i < ns; i++)
                 if (pl->stages[i].needed)
@@ -1244,7 +1411,6 @@ plan_build(struct planner *p)
 
         /* Dispatch the needed stages in order (dependencies come first: a
          * stage can only use earlier ones). */
-        states = xcalloc(ns, sizeof(*states));
         if (o && o->all_stages) {
                 for (i = 0; i < ns && r == 0; i++)
                         r = run_stage(p, i, spans, states);
@@ -1255,6 +1421,7 @@ plan_build(struct planner *p)
         for (i = 0; i < ns; i++) {
                 vars_clear(&states[i].env);
                 vars_clear(&states[i].args);
+                build_shell_strv_free(states[i].img_env);
         }
         free(states);
         if (r < 0)
@@ -1267,7 +1434,7 @@ plan_build(struct planner *p)
                 for (i = 0; i < p->user_args.n; i++) {
                         const char *k = p->user_args.k[i];
 
-                        if (!strv_contains(&p->consumed, k) && !IS_PROXY(k) && !IS_PLATFORM_ARG(k))
+                        if (!strv_contains(&p->consumed, k) && !IS_PROXY(k) && !IS_AUTO_ARG(k))
                                 strv_push(&unused, xstrdup(k));
                 }
                 if (unused.n)

@@ -11,10 +11,12 @@
  *   - ARG scoping: ARGs before the first FROM (global) expand FROM lines
  *     (image and --platform) only; inside a stage an ARG must be declared
  *     (`ARG NAME` without a value inherits the global value); --build-arg
- *     overrides defaults.  Automatic platform ARGs (BUILDPLATFORM BUILDOS
+ *     overrides defaults.  Automatic ARGs (BUILDPLATFORM BUILDOS
  *     BUILDARCH BUILDVARIANT TARGETPLATFORM TARGETOS TARGETARCH
- *     TARGETVARIANT) are global and behave like --build-args nobody has to
- *     pass.  Proxy ARGs (HTTP_PROXY http_proxy HTTPS_PROXY https_proxy
+ *     TARGETVARIANT, and TARGETSTAGE: the --target value as given, else the
+ *     last stage's name in lower case, else "default", as BuildKit's
+ *     dockerfile2llb sets it) are global and behave like --build-args
+ *     nobody has to pass.  Proxy ARGs (HTTP_PROXY http_proxy HTTPS_PROXY https_proxy
  *     FTP_PROXY ftp_proxy NO_PROXY no_proxy ALL_PROXY all_proxy) given as
  *     --build-arg reach RUN without a declaration and are never "unused".
  *     ENV wins over an ARG of the same name.
@@ -25,6 +27,11 @@
  *     expanded: RUN CMD ENTRYPOINT SHELL HEALTHCHECK MAINTAINER (the shell
  *     or the runtime does it) and ONBUILD triggers (they expand when they
  *     run, in the child stage, where the plan inserts them).
+ *   - ONBUILD triggers of the base (a stage's ONBUILD lines, or an image's
+ *     OnBuild list from opts->base_config) are the child stage's first
+ *     instructions, expanded with the base's environment (the image's ENV,
+ *     PATH included).  A trigger's COPY --from / RUN --mount from= adds a
+ *     dependency like any instruction (BuildKit resolves them the same way).
  */
 #ifndef BUILDER_DOCKERFILE_PLAN_H
 #define BUILDER_DOCKERFILE_PLAN_H
@@ -97,6 +104,11 @@ struct build_plan_stage {
         char *base_image;   /* expanded reference (BASE_IMAGE; "scratch" for scratch) */
         int base_stage;     /* BASE_STAGE: the stage index; else -1 */
         char *platform;     /* expanded FROM --platform, NULL when absent */
+        /* The base image's config was not available (base_config said so),
+         * or this stage is built on a stage whose base is such an image: its
+         * ENV and ONBUILD triggers are unknown, so expansions assume none
+         * and undefined variables are not warned about. */
+        bool base_unknown;
         struct build_plan_instr *instrs;
         size_t n_instrs;
         int *deps; /* stages this one needs (base, --from, mounts), sorted, unique */
@@ -123,6 +135,15 @@ struct build_plan {
         size_t n_warnings;
         char ***env_storage; /* private: the arrays behind instructions' env */
         size_t n_env_storage;
+        struct build_df_file **trigger_files; /* private: parsed image ONBUILD triggers */
+        size_t n_trigger_files;
+};
+
+/* What the base_config callback says of an image: both lists
+ * NULL-terminated (or NULL), allocated with malloc; the plan frees them. */
+struct build_plan_base_config {
+        char **env;     /* the config's Env, "K=V" */
+        char **onbuild; /* the config's OnBuild triggers as stored ("RUN make") */
 };
 
 struct build_plan_opts {
@@ -138,19 +159,25 @@ struct build_plan_opts {
         /* Expand every stage, needed or not (for linting); `order` and
          * `needed` still describe what the target needs. */
         bool all_stages;
-        /* Optional: the ENV of base image IMAGE for PLATFORM ("K=V" list,
-         * NULL-terminated, owned by the caller of the callback afterwards).
-         * Without it an image base starts with only PATH set (as BuildKit
-         * does for images without PATH). */
-        int (*base_env)(void *data, const char *image, const char *platform, char ***ret_env, struct err **err);
-        void *base_env_data;
+        /* Optional: the config of base image IMAGE for PLATFORM (the stage's
+         * FROM --platform, else the target platform), asked once per needed
+         * image stage.  Returns 1 with *ret filled, 0 when the config is not
+         * available (the stage gets base_unknown), < 0 on error (the plan
+         * fails, naming the FROM line).  Without it an image base has no
+         * ENV but PATH (as BuildKit gives images without PATH) and no
+         * triggers. */
+        int (*base_config)(void *data, const char *image, const char *platform, struct build_plan_base_config *ret,
+                           struct err **err);
+        void *base_config_data;
 };
 
 /* Build the plan for the parsed file F with OPTS (NULL: no build args, last
  * stage, this machine's platform).  F must outlive the plan.  Errors name
  * the file and line: ERR_PARSE for expansion errors, an unknown --target,
  * a cycle, a reference to a later stage, a bad stage index, an empty base
- * name, a malformed --platform or --mount. */
+ * name, a malformed --platform or --mount, a --platform list ("linux/amd64,
+ * linux/arm64": multi-platform builds are not supported yet), an image's
+ * ONBUILD trigger that does not parse. */
 int build_plan_new(const struct build_df_file *f, const struct build_plan_opts *opts, struct build_plan **ret_plan,
                    struct err **err);
 

@@ -34,7 +34,15 @@ struct xstage {
         char *base_name, *base_digest;
 };
 
-struct xbase;      /* a loaded base image (exec.c) */
+/* A base image loaded for a platform (exec-base.c). */
+struct xbase {
+        char *ref;
+        char *platform;
+        struct oci_image_config *cfg;
+        struct oci_descriptor *layers;
+        size_t n_layers;
+        char *digest; /* the manifest's */
+};
 struct xhashcache; /* content digests of source files (exec-hashcache.c) */
 
 struct xctx {
@@ -57,12 +65,26 @@ struct xctx {
         int pos;
         pthread_mutex_t lock;       /* counters, ctxlist, unpacking */
         volatile int failed;        /* a parallel stage failed: stop */
-        struct xbase **bases;       /* base images loaded so far (exec.c) */
+        struct xbase **bases;       /* base images loaded so far (exec-base.c) */
         size_t n_bases;
         pthread_mutex_t bases_lock;
         struct xhashcache *hashcache; /* may be NULL: no caching */
         struct xssh_agents *ssh;      /* --ssh agents (exec-ssh.c), NULL: none started */
 };
+
+/* Base images (exec-base.c).  xbase_get loads REF for PLATFORM once per
+ * build (from an oci: layout, the store, or a registry pull into the
+ * store; borrowed, valid until xbases_free); a platform the image lacks is
+ * an error naming both when the platform was asked for (--platform, or
+ * FROM --platform other than this machine's).  xplan_base_config is the
+ * plan's base_config callback (DATA is the xctx). */
+int xbase_get(struct xctx *x, const char *ref, const char *platform, struct xbase **ret, struct err **err);
+void xbases_free(struct xctx *x);
+/* Read blob DIGEST ("sha256:...") of LAY, at most CAP bytes. */
+int xread_json_blob(struct oci_layout *lay, const char *digest, size_t cap, char **ret, size_t *ret_len,
+                    struct err **err);
+int xplan_base_config(void *data, const char *image, const char *platform, struct build_plan_base_config *ret,
+                      struct err **err);
 
 /* Make sure every layer of S is unpacked into its snapshot dir. */
 int xstage_unpack(struct xctx *x, struct xstage *s, struct err **err);

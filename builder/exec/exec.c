@@ -519,209 +519,13 @@ xwrite_entries_layer(struct xctx *x, struct xstage *s, const struct oci_layer_en
         return 0;
 }
 
-/* ---- bases ------------------------------------------------------------- */
-
-struct xbase {
-        char *ref;
-        char *platform;
-        struct oci_image_config *cfg;
-        struct oci_descriptor *layers;
-        size_t n_layers;
-        char *digest; /* the manifest's */
-};
-
-static void
-xbase_free(struct xbase *b)
-{
-        if (!b)
-                return;
-        free(b->ref);
-        free(b->platform);
-        oci_image_config_free(b->cfg);
-        for (size_t k = 0; k < b->n_layers; k++)
-                oci_descriptor_clear(&b->layers[k]);
-        free(b->layers);
-        free(b->digest);
-        free(b);
-}
-
-/* The bases loaded by this build (each its own allocation: pointers handed
- * out stay valid while the array grows). */
-static void
-bases_free(struct xctx *x)
-{
-        for (size_t i = 0; i < x->n_bases; i++)
-                xbase_free(x->bases[i]);
-        free(x->bases);
-        x->bases = NULL;
-        x->n_bases = 0;
-}
-
-static int
-read_json_blob(struct xctx *x, const char *digest, size_t cap, char **ret, size_t *ret_len, struct err **err)
-{
-        struct digest d;
-        int r = digest_parse(digest, &d, err);
-
-        if (r < 0)
-                return r;
-        return oci_layout_read_blob(x->layout, &d, cap, ret, ret_len, err);
-}
-
-/* Load manifest (or index → platform's manifest) DESC from the store. */
-static int
-load_image(struct xctx *x, const struct oci_descriptor *desc, const char *platform, const char *what,
-           struct xbase *b, struct err **err)
-{
-        _cleanup_free_ char *buf = NULL, *cbuf = NULL;
-        struct oci_document doc = {0};
-        size_t len, clen;
-        int r;
-
-        r = read_json_blob(x, desc->digest, LIMIT_MANIFEST_SIZE, &buf, &len, err);
-        if (r < 0)
-                return err_prefix(err, "%s", what);
-        r = oci_document_parse(buf, len, desc->media_type, &doc, err);
-        if (r < 0)
-                return err_prefix(err, "%s", what);
-        if (doc.index) {
-                struct oci_platform *want = NULL;
-                size_t i;
-
-                r = oci_platform_parse(platform, &want, err);
-                if (r >= 0)
-                        r = oci_index_select_platform(doc.index, want, &i, err);
-                oci_platform_free(want);
-                if (r < 0) {
-                        oci_document_clear(&doc);
-                        return err_prefix(err, "%s", what);
-                }
-                r = load_image(x, &doc.index->manifests[i], platform, what, b, err);
-                oci_document_clear(&doc);
-                return r;
-        }
-        r = read_json_blob(x, doc.manifest->config.digest, LIMIT_CONFIG_SIZE, &cbuf, &clen, err);
-        if (r >= 0)
-                r = oci_image_config_parse(cbuf, clen, &b->cfg, err);
-        if (r < 0) {
-                oci_document_clear(&doc);
-                return err_prefix(err, "%s: config", what);
-        }
-        if (oci_strv_len(b->cfg->diff_ids) != doc.manifest->n_layers) {
-                oci_document_clear(&doc);
-                return err_set(err, ERR_MANIFEST_INVALID, "%s: %zu layers but %zu diff_ids in the config", what,
-                               doc.manifest->n_layers, oci_strv_len(b->cfg->diff_ids));
-        }
-        b->layers = xcalloc(doc.manifest->n_layers + 1, sizeof(*b->layers));
-        for (size_t i = 0; i < doc.manifest->n_layers; i++)
-                oci_descriptor_copy(&b->layers[i], &doc.manifest->layers[i]);
-        b->n_layers = doc.manifest->n_layers;
-        free(b->digest);
-        b->digest = xstrdup(desc->digest);
-        oci_document_clear(&doc);
-        return 0;
-}
-
-static void
-pull_log(const char *line, void *data)
-{
-        event(data, BUILD_EVENT_INFO, 0, "%s", line);
-}
-
-static int
-fetch_base(struct xctx *x, const char *ref, const char *platform, struct xbase *b, struct err **err)
-{
-        struct oci_descriptor desc = {0};
-        int r;
-
-        if (oci_layout_is_ref(ref)) {
-                _cleanup_free_ char *dir = NULL, *name = NULL;
-                _cleanup_oci_layout_ struct oci_layout *src = NULL;
-
-                r = oci_layout_parse_ref(ref, &dir, &name, err);
-                if (r >= 0)
-                        r = oci_layout_open(dir, &src, err);
-                if (r < 0)
-                        return err_prefix(err, "base image %s", ref);
-                r = oci_layout_select(src, name, &desc, err);
-                if (r >= 0)
-                        r = reg_layout_copy(src, &desc, x->layout, err);
-                if (r < 0) {
-                        oci_descriptor_clear(&desc);
-                        return err_prefix(err, "base image %s", ref);
-                }
-        } else {
-                r = -ENOENT;
-                if (x->o->pull != BUILD_PULL_ALWAYS) {
-                        struct err *e2 = NULL;
-
-                        r = oci_store_resolve(x->store, ref, &desc, NULL, &e2);
-                        if (r < 0 && err_code(&e2) != ERR_MANIFEST_UNKNOWN && err_code(&e2) != ERR_REFERENCE_INVALID) {
-                                *err = e2;
-                                return err_prefix(err, "base image %s", ref);
-                        }
-                        err_clear(&e2);
-                }
-                if (r < 0) {
-                        struct reg_client_opts co = {.platform = platform, .log = pull_log, .log_data = x, .retries = -1};
-                        _cleanup_reg_client_ struct reg_client *c = NULL;
-                        struct reg_pull_result pr = {0};
-
-                        if (x->o->pull == BUILD_PULL_NEVER)
-                                return err_set(err, ERR_MANIFEST_UNKNOWN,
-                                               "base image %s: not in the store %s (and --pull=never)", ref,
-                                               oci_store_path(x->store));
-                        event(x, BUILD_EVENT_INFO, 0, "pulling %s", ref);
-                        r = reg_client_new(&co, &c, err);
-                        if (r >= 0)
-                                r = reg_client_pull_to_store(c, ref, x->store, strchr(ref, '@') ? NULL : ref, &pr,
-                                                             err);
-                        if (r < 0)
-                                return err_prefix(err, "base image %s", ref);
-                        oci_descriptor_copy(&desc, &pr.desc);
-                        reg_pull_result_clear(&pr);
-                }
-        }
-        r = load_image(x, &desc, platform, ref, b, err);
-        oci_descriptor_clear(&desc);
-        return r;
-}
-
-/* The base REF for PLATFORM, loaded once per build (borrowed). */
-static int
-get_base(struct xctx *x, const char *ref, const char *platform, struct xbase **ret, struct err **err)
-{
-        struct xbase *b;
-        int r;
-
-        pthread_mutex_lock(&x->bases_lock);
-        for (size_t i = 0; i < x->n_bases; i++)
-                if (strcmp(x->bases[i]->ref, ref) == 0 && strcmp(x->bases[i]->platform, platform) == 0) {
-                        *ret = x->bases[i];
-                        pthread_mutex_unlock(&x->bases_lock);
-                        return 0;
-                }
-        b = xcalloc(1, sizeof(*b));
-        r = fetch_base(x, ref, platform, b, err);
-        if (r < 0) {
-                xbase_free(b);
-                pthread_mutex_unlock(&x->bases_lock);
-                return r;
-        }
-        b->ref = xstrdup(ref);
-        b->platform = xstrdup(platform);
-        x->bases = xrealloc(x->bases, (x->n_bases + 1) * sizeof(*x->bases));
-        x->bases[x->n_bases++] = b;
-        *ret = b;
-        pthread_mutex_unlock(&x->bases_lock);
-        return 0;
-}
+/* ---- bases (loaded in exec-base.c) --------------------------------------- */
 
 int
 xstage_from_image(struct xctx *x, const char *ref, struct xstage *s, struct err **err)
 {
         struct xbase *b;
-        int r = get_base(x, ref, x->plan->target_platform, &b, err);
+        int r = xbase_get(x, ref, x->plan->target_platform, &b, err);
 
         if (r < 0)
                 return r;
@@ -734,24 +538,6 @@ void
 xstage_release(struct xstage *s)
 {
         xstage_clear(s);
-}
-
-static int
-plan_base_env(void *data, const char *image, const char *platform, char ***ret_env, struct err **err)
-{
-        struct xctx *x = data;
-        struct xbase *b;
-        int r;
-
-        if (strcmp(image, "scratch") == 0) {
-                *ret_env = NULL;
-                return 0;
-        }
-        r = get_base(x, image, platform ? platform : x->plan_platform, &b, err);
-        if (r < 0)
-                return r;
-        *ret_env = oci_strv_dup(b->cfg->config.env);
-        return 0;
 }
 
 /* ---- the cache --------------------------------------------------------- */
@@ -791,7 +577,8 @@ cache_get(struct xctx *x, struct xstage *s, const char *key)
         j = json_loadb(buf, len, 0, NULL);
         if (!j || !json_is_string(json_object_get(j, "config")) || !json_is_array(arr = json_object_get(j, "layers")))
                 goto out;
-        if (read_json_blob(x, json_string_value(json_object_get(j, "config")), LIMIT_CONFIG_SIZE, &cbuf, &clen, &e) < 0 ||
+        if (xread_json_blob(x->layout, json_string_value(json_object_get(j, "config")), LIMIT_CONFIG_SIZE, &cbuf,
+                            &clen, &e) < 0 ||
             oci_image_config_parse(cbuf, clen, &cfg, &e) < 0)
                 goto out;
         n = json_array_size(arr);
@@ -1911,7 +1698,7 @@ stage_begin(struct xctx *x, int si, struct err **err)
                 key_add(c, "scratch", "");
         } else {
                 struct xbase *b;
-                int r = get_base(x, ps->base_image, platform, &b, err);
+                int r = xbase_get(x, ps->base_image, platform, &b, err);
 
                 if (r < 0) {
                         digest_ctx_free(c);
@@ -1947,18 +1734,14 @@ stage_begin(struct xctx *x, int si, struct err **err)
         }
         free(s->cfg->created);
         s->cfg->created = NULL;
-        /* A new stage's ONBUILD list comes from its own ONBUILD lines. */
-        if (ps->base != BUILD_PLAN_BASE_STAGE) {
-                oci_strv_free(s->cfg->config.on_build);
-                s->cfg->config.on_build = NULL;
-        }
+        /* A stage's OnBuild is its own ONBUILD lines only: the triggers of
+         * its base (a stage or an image) run in it and are not inherited
+         * by grandchildren (reference.md, ONBUILD; BuildKit's
+         * dispatchState.init clears them for stage bases too). */
+        oci_strv_free(s->cfg->config.on_build);
+        s->cfg->config.on_build = NULL;
         return 0;
 }
-
-/* ONBUILD triggers of an image base run first (the plan inserts those of
- * stage bases): parse each as a one-line Dockerfile and run it. */
-static int
-run_image_onbuild(struct xctx *x, int si, struct xbase *b, struct err **err);
 
 /* Is a qemu-user handler for P's architecture registered with binfmt_misc
  * (the names qemu-user-static's binfmt-support files use)? */
@@ -2026,16 +1809,6 @@ run_stage(struct xctx *x, int si, struct err **err)
         r = stage_begin(x, si, err);
         if (r < 0)
                 return r;
-        if (ps->base == BUILD_PLAN_BASE_IMAGE) {
-                struct xbase *b;
-                const char *platform = ps->platform ? ps->platform : x->plan->target_platform;
-
-                r = get_base(x, ps->base_image, platform, &b, err);
-                if (r >= 0 && b->cfg->config.on_build && b->cfg->config.on_build[0])
-                        r = run_image_onbuild(x, si, b, err);
-                if (r < 0)
-                        return r;
-        }
         for (size_t i = 0; i < ps->n_instrs; i++) {
                 r = run_step(x, si, s, &ps->instrs[i], err);
                 if (r < 0)
@@ -2049,59 +1822,6 @@ run_stage(struct xctx *x, int si, struct err **err)
                                   : created_now(x);
         s->done = true;
         return 0;
-}
-
-static int
-run_image_onbuild(struct xctx *x, int si, struct xbase *b, struct err **err)
-{
-        const struct build_plan_stage *ps = &x->plan->stages[si];
-        struct xstage *s = &x->stages[si];
-        _cleanup_free_ char *text = NULL;
-        struct build_df_file *f = NULL;
-        struct build_plan *p = NULL;
-        size_t len = 0, cap = 64;
-        int r;
-
-        text = xmalloc(cap);
-        len = (size_t) snprintf(text, cap, "FROM scratch\n");
-        for (char **t = b->cfg->config.on_build; *t; t++) {
-                size_t need = len + strlen(*t) + 2;
-
-                if (need > cap) {
-                        cap = need * 2;
-                        text = xrealloc(text, cap);
-                }
-                len += (size_t) sprintf(text + len, "%s\n", *t);
-        }
-        r = build_df_parse(text, len, "ONBUILD", &f, err);
-        if (r >= 0) {
-                struct build_plan_opts po = {.build_args = x->o->build_args, .n_build_args = x->o->n_build_args,
-                                             .platform = x->plan->target_platform};
-
-                r = build_plan_new(f, &po, &p, err);
-        }
-        if (r < 0) {
-                build_df_file_free(f);
-                return err_prefix(err, "%s:%d: ONBUILD triggers of %s", x->df_name, ps->from->start_line,
-                                  ps->base_image);
-        }
-        for (size_t i = 0; i < p->stages[0].n_instrs && r >= 0; i++) {
-                struct build_plan_instr in = p->stages[0].instrs[i];
-
-                in.onbuild = true;
-                /* The trigger's RUN sees the stage's env. */
-                if (in.kind == BUILD_DF_RUN) {
-                        in.env = s->cfg->config.env;
-                        in.n_env = oci_strv_len(s->cfg->config.env);
-                }
-                r = run_step(x, si, s, &in, err);
-        }
-        build_plan_free(p);
-        build_df_file_free(f);
-        /* Triggers are consumed: the child does not pass them on. */
-        oci_strv_free(s->cfg->config.on_build);
-        s->cfg->config.on_build = NULL;
-        return r;
 }
 
 /* ---- the build ----------------------------------------------------------- */
@@ -2328,8 +2048,8 @@ build_exec_run(const struct build_exec_opts *o, struct build_exec_result *ret, s
                         .n_build_args = o->n_build_args,
                         .target = o->target,
                         .platform = o->platform,
-                        .base_env = plan_base_env,
-                        .base_env_data = &x,
+                        .base_config = xplan_base_config,
+                        .base_config_data = &x,
                 };
                 _cleanup_free_ char *host = build_plan_host_platform();
 
@@ -2393,7 +2113,7 @@ out:
         if (x.ctx_fd >= 0)
                 close(x.ctx_fd);
         free(x.context);
-        bases_free(&x);
+        xbases_free(&x);
         pthread_mutex_destroy(&x.bases_lock);
         pthread_mutex_destroy(&x.lock);
         return r;

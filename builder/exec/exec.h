@@ -139,6 +139,21 @@ int build_exec_run(const struct build_exec_opts *opts, struct build_exec_result 
 int build_exec_output(struct oci_store *store, const struct oci_descriptor *desc, const char *spec,
                       const char *name, struct err **err);
 
+/* Read the config of base image REF without network access, for plans
+ * that must not pull (ibuild --dry-run; a linter may use it too).  REF is
+ * an "oci:DIR[:NAME]" layout, or a name or digest in the local store at
+ * STORE_PATH (NULL: the default store, $IBUILD_STORE...; a store that does
+ * not exist is empty and is not created).  PLATFORM ("linux/arm64") picks
+ * an index's manifest, and a single-platform image for another platform is
+ * an error naming both (as in a build with --platform); NULL: this
+ * machine's, and a single-platform image of any platform is taken (as a
+ * build without --platform does).  Returns 1 with *ret_cfg (free with
+ * oci_image_config_free), 0 when REF is not available locally (not in the
+ * store: a build would pull it), < 0 when it is but cannot be read (a bad
+ * layout, manifest or config, a missing platform), naming REF. */
+int build_base_config_lookup_local(const char *store_path, const char *ref, const char *platform,
+                                   struct oci_image_config **ret_cfg, struct err **err);
+
 struct build_prune_opts {
         /* Every cache entry, RUN --mount=type=cache dir, the content digest
          * cache and every snapshot, not only what no named image needs. */

@@ -51,3 +51,80 @@ DF
 		assert_output --partial "its 1 RUN step needs emulation for linux/arm64"
 	fi
 }
+
+# Tag an index in the store of the images NAME... (each a manifest in the
+# store, with its config's os/architecture as the index entry's platform).
+make_index() {
+	local tag=$1 entries='' img d size cfg os arch blob
+	shift
+	for img in "$@"; do
+		d=$(jq -r --arg n "localhost/$img" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $n) | .digest' "$IBUILD_STORE/index.json")
+		size=$(stat -c %s "$IBUILD_STORE/blobs/sha256/${d#sha256:}")
+		cfg=$(config_of "$img")
+		os=$(jq -r .os <<<"$cfg")
+		arch=$(jq -r .architecture <<<"$cfg")
+		entries+="${entries:+,}{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$d\",\"size\":$size,\"platform\":{\"os\":\"$os\",\"architecture\":\"$arch\"}}"
+	done
+	blob=$T/index.json
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[%s]}' "$entries" >"$blob"
+	d=$(sha256sum "$blob" | cut -d' ' -f1)
+	cp "$blob" "$IBUILD_STORE/blobs/sha256/$d"
+	"$IBUILD_TOOLS/ocilayout" store-tag "$IBUILD_STORE" "$tag" "sha256:$d"
+}
+
+@test "platform: a --platform list is an error saying multi-platform builds are not supported yet" {
+	dockerfile <<'DF'
+FROM testbase:1
+LABEL x=1
+DF
+	run ib -t multi:1 --platform linux/amd64,linux/arm64 "$T/ctx"
+	assert_failure
+	assert_output --partial "--platform linux/amd64,linux/arm64: multi-platform builds are not supported yet"
+	run skopeo inspect --raw "oci:$IBUILD_STORE:localhost/multi:1"
+	assert_failure
+}
+
+@test "platform: a platform the base image lacks is an error naming both" {
+	[ "$(host_arch)" != arm64 ] || skip "the host is arm64"
+	dockerfile <<'DF'
+FROM testbase:1
+LABEL x=1
+DF
+	run ib -t wrongarch:1 --platform linux/arm64 "$T/ctx"
+	assert_failure
+	assert_output --partial "Dockerfile:1"
+	assert_output --partial "testbase:1: no image for platform linux/arm64 (the image is for linux/$(host_arch) only"
+	run skopeo inspect --raw "oci:$IBUILD_STORE:localhost/wrongarch:1"
+	assert_failure
+}
+
+@test "platform: an index base gives the requested platform; FROM --platform=\$BUILDPLATFORM and scratch keep working" {
+	[ "$(host_arch)" != arm64 ] || skip "the host is arm64"
+	echo arm >"$T/ctx/f"
+	dockerfile <<'DF'
+FROM scratch
+COPY f /f
+DF
+	run ib -q --platform linux/arm64 -t armonly:1 "$T/ctx"
+	assert_success
+	make_index both:1 testbase:1 armonly:1
+	dockerfile <<'DF'
+FROM both:1
+LABEL x=1
+DF
+	run ib -q --platform linux/arm64 -t fromidx:1 "$T/ctx"
+	assert_success
+	[ "$(jq -r .architecture <<<"$(config_of fromidx:1)")" = arm64 ]
+	run ib -q -t fromidx-host:1 "$T/ctx"
+	assert_success
+	[ "$(jq -r .architecture <<<"$(config_of fromidx-host:1)")" = "$(host_arch)" ]
+	dockerfile <<'DF'
+FROM --platform=$BUILDPLATFORM testbase:1 AS tools
+RUN echo built-on-host >/out
+FROM scratch
+COPY --from=tools /out /out
+DF
+	run ib -q --platform linux/arm64 -t cross:1 "$T/ctx"
+	assert_success
+	[ "$(jq -r .architecture <<<"$(config_of cross:1)")" = arm64 ]
+}

@@ -370,26 +370,56 @@ onbuild_triggers(void **state)
         assert_int_equal(p->n_order, 3);
 }
 
+/* A base_config for tests: "bad" fails, "remote/..." is not available,
+ * "trig" has ENV and ONBUILD triggers, others ENV HOME and PLAT. */
 static int
-fake_base_env(void *data, const char *image, const char *platform, char ***ret_env, struct err **err)
+fake_base_config(void *data, const char *image, const char *platform, struct build_plan_base_config *ret,
+                 struct err **err)
 {
         char **env;
 
         if (strcmp(image, "bad") == 0)
                 return err_set(err, ERR_MANIFEST_UNKNOWN, "no such image");
-        env = calloc(3, sizeof(char *));
-        env[0] = strdup("HOME=/home/base");
-        env[1] = xasprintf("PLAT=%s", platform);
-        *ret_env = env;
         (*(int *) data)++;
-        return 0;
+        if (strncmp(image, "remote/", 7) == 0)
+                return 0;
+        env = calloc(4, sizeof(char *));
+        if (strcmp(image, "trig") == 0) {
+                env[0] = strdup("BASEVAR=fromimage");
+                env[1] = strdup("PATH=/image/bin");
+                ret->onbuild = calloc(4, sizeof(char *));
+                ret->onbuild[0] = strdup("LABEL t=$BASEVAR p=${PATH}");
+                ret->onbuild[1] = strdup("COPY --from=tools /t /t");
+                ret->onbuild[2] = strdup("RUN echo $BASEVAR");
+        } else {
+                env[0] = strdup("HOME=/home/base");
+                env[1] = xasprintf("PLAT=%s", platform);
+        }
+        ret->env = env;
+        return 1;
+}
+
+static struct build_plan *
+plan_with_bases(const char *text, int *calls)
+{
+        struct build_plan_opts o = { .build_platform = "linux/amd64", .base_config = fake_base_config,
+                                     .base_config_data = calls };
+        struct err *e = NULL;
+
+        cleanup(NULL);
+        if (build_df_parse(text, strlen(text), "Dockerfile", &fx.f, &e) < 0)
+                fail_msg("parse: %s", err_msg(&e));
+        if (build_plan_new(fx.f, &o, &fx.p, &e) < 0)
+                fail_msg("plan: %s", err_msg(&e));
+        return fx.p;
 }
 
 static void
 base_image_env(void **state)
 {
         int calls = 0;
-        struct build_plan_opts o = { .build_platform = "linux/amd64", .base_env = fake_base_env, .base_env_data = &calls };
+        struct build_plan_opts o = { .build_platform = "linux/amd64", .base_config = fake_base_config,
+                                     .base_config_data = &calls };
         const char *text = "FROM img\nWORKDIR $HOME/$PLAT\nFROM bad\n";
         struct build_df_file *f = NULL;
         struct build_plan *p = NULL;
@@ -401,16 +431,126 @@ base_image_env(void **state)
         err_clear(&e);
         o.target = NULL;
         assert_true(build_plan_new(f, &o, &p, &e) < 0);
-        assert_non_null(strstr(err_msg(&e), "no such image"));
+        assert_non_null(strstr(err_msg(&e), "Dockerfile:3: base image bad: no such image"));
         err_clear(&e);
         build_df_file_free(f);
+        calls = 0;
         text = "FROM img\nWORKDIR $HOME/$PLAT\n";
         assert_int_equal(build_df_parse(text, strlen(text), "Dockerfile", &f, &e), 0);
         assert_int_equal(build_plan_new(f, &o, &p, &e), 0);
         assert_string_equal(p->stages[0].instrs[0].text, "WORKDIR /home/base/linux/amd64");
+        assert_false(p->stages[0].base_unknown);
         assert_int_equal(calls, 1);
         build_plan_free(p);
         build_df_file_free(f);
+}
+
+static void
+image_onbuild_triggers(void **state)
+{
+        int calls = 0;
+        struct build_plan *p = plan_with_bases("FROM scratch AS tools\n"
+                                               "FROM img AS unused\n"
+                                               "FROM trig\n"
+                                               "LABEL own=$BASEVAR\n",
+                                               &calls);
+        const struct build_plan_instr *in;
+
+        /* The image's triggers come first, expanded with its ENV (PATH
+         * included), on the FROM line. */
+        assert_int_equal(p->stages[2].n_instrs, 4);
+        in = instr(p, 2, 0);
+        assert_true(in->onbuild);
+        assert_int_equal(in->line, 3);
+        expect_text(p, 2, 0, "LABEL t=fromimage p=/image/bin");
+        assert_true(instr(p, 2, 1)->onbuild);
+        assert_int_equal(instr(p, 2, 1)->sources[0].stage, 0);
+        assert_true(env_has(instr(p, 2, 2)->env, instr(p, 2, 2)->n_env, "BASEVAR=fromimage"));
+        expect_text(p, 2, 3, "LABEL own=fromimage");
+        assert_false(instr(p, 2, 3)->onbuild);
+        /* The trigger's COPY --from makes "tools" needed; "unused" is
+         * pruned and never looked up. */
+        assert_int_equal(p->n_order, 2);
+        assert_int_equal(p->order[0], 0);
+        assert_int_equal(p->order[1], 2);
+        assert_int_equal(calls, 1);
+        assert_int_equal(p->n_warnings, 0);
+}
+
+static void
+base_config_unknown(void **state)
+{
+        int calls = 0;
+        struct build_plan *p = plan_with_bases("FROM remote/app:1 AS a\n"
+                                               "WORKDIR $APPDIR\n"
+                                               "FROM a AS b\n"
+                                               "ENV X=$APPHOME\n"
+                                               "FROM img\n"
+                                               "COPY --from=b /x /x\n"
+                                               "WORKDIR /$NOPE\n",
+                                               &calls);
+
+        /* Not available: no false undefined-variable warning, in the stage
+         * or in a stage built on it; a known base still warns. */
+        assert_true(p->stages[0].base_unknown);
+        assert_true(p->stages[1].base_unknown);
+        assert_false(p->stages[2].base_unknown);
+        assert_int_equal(p->n_warnings, 1);
+        assert_non_null(strstr(p->warnings[0], "Dockerfile:7: WORKDIR: undefined variable $NOPE"));
+}
+
+static void
+target_stage_arg(void **state)
+{
+        static const char *const ba[] = { "TARGETSTAGE=fromcli", NULL };
+        const char *text = "ARG G=$TARGETSTAGE\n"
+                           "FROM a:$TARGETSTAGE AS Build\n"
+                           "ARG TARGETSTAGE\n"
+                           "ARG G\n"
+                           "LABEL s=$TARGETSTAGE g=$G\n"
+                           "FROM b AS Final\n"
+                           "LABEL s=$TARGETSTAGE\n";
+        struct build_plan *p;
+
+        /* No --target: the last stage's name, lower-cased. */
+        p = plan(text, NULL, NULL, NULL);
+        assert_string_equal(p->stages[0].base_image, "a:final");
+        expect_text(p, 1, 0, "LABEL s=\"\"");
+        assert_true(env_has(p->global_args, p->n_global_args, "TARGETSTAGE=final"));
+        /* Like the platform ARGs: only after ARG TARGETSTAGE in a stage. */
+        assert_int_equal(p->n_warnings, 1);
+        assert_non_null(strstr(p->warnings[0], "Dockerfile:7: LABEL: undefined variable $TARGETSTAGE"));
+        /* --target: the name as given. */
+        p = plan(text, NULL, "Build", NULL);
+        expect_text(p, 0, 2, "LABEL s=Build g=Build");
+        assert_string_equal(p->stages[0].base_image, "a:Build");
+        /* An unnamed last stage: "default". */
+        p = plan("FROM a AS x\nFROM b\nARG TARGETSTAGE\nLABEL s=$TARGETSTAGE\n", NULL, NULL, NULL);
+        expect_text(p, 1, 1, "LABEL s=default");
+        /* --build-arg overrides it, and it is never "unused". */
+        p = plan(text, ba, "build", NULL);
+        expect_text(p, 0, 2, "LABEL s=fromcli g=fromcli");
+        assert_int_equal(p->n_unused_build_args, 0);
+}
+
+static void
+platform_lists(void **state)
+{
+        struct build_plan_opts o = { .build_platform = "linux/amd64", .platform = "linux/amd64,linux/arm64" };
+        const char *text = "FROM scratch\n";
+        struct build_df_file *f = NULL;
+        struct build_plan *p = NULL;
+        struct err *e = NULL;
+
+        assert_int_equal(build_df_parse(text, strlen(text), "Dockerfile", &f, &e), 0);
+        assert_true(build_plan_new(f, &o, &p, &e) < 0);
+        assert_non_null(strstr(err_msg(&e), "--platform linux/amd64,linux/arm64: multi-platform builds are not "
+                                            "supported yet"));
+        assert_null(p);
+        err_clear(&e);
+        build_df_file_free(f);
+        plan_error("FROM --platform=linux/amd64,linux/arm64 a\n", NULL, NULL,
+                   "failed to parse platform linux/amd64,linux/arm64");
 }
 
 static void
@@ -513,6 +653,10 @@ main(void)
                 cmocka_unit_test_teardown(copy_flags_and_heredocs, cleanup),
                 cmocka_unit_test_teardown(onbuild_triggers, cleanup),
                 cmocka_unit_test(base_image_env),
+                cmocka_unit_test_teardown(image_onbuild_triggers, cleanup),
+                cmocka_unit_test_teardown(base_config_unknown, cleanup),
+                cmocka_unit_test_teardown(target_stage_arg, cleanup),
+                cmocka_unit_test(platform_lists),
                 cmocka_unit_test(errors),
                 cmocka_unit_test_teardown(platforms_and_escape, cleanup),
                 cmocka_unit_test(all_stages),
