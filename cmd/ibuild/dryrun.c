@@ -1,6 +1,8 @@
 /* `ibuild --dry-run [-f Dockerfile] [--build-arg K=V]... [--target STAGE]
- * [--platform P] [--verbose] [CONTEXT]`: print the build plan, stages in
- * order with their dependencies and every instruction expanded. */
+ * [--platform P] [--store DIR] [--verbose] [CONTEXT]`: print the build
+ * plan, stages in order with their dependencies and every instruction
+ * expanded.  Base image configs (ENV, ONBUILD triggers) are read where they
+ * are local (an oci: layout, the store), never pulled. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include "builder/dockerfile/dockerignore.h"
 #include "builder/dockerfile/parser.h"
 #include "builder/dockerfile/plan.h"
+#include "builder/exec/exec.h"
 #include "builder/options/options.h"
 #include "cmd/common/cli.h"
 #include "cmd/ibuild/ibuild.h"
@@ -27,10 +30,36 @@ dry_run_usage(FILE *f)
               "  --build-arg NAME=VALUE set a build argument (NAME alone takes $NAME)\n"
               "  --target STAGE         build up to STAGE; stages it does not need are left out\n"
               "  --platform OS/ARCH     target platform (default: this machine's)\n"
+              "  --store DIR            the local store base images are read from (default $IBUILD_STORE\n"
+              "                         or ~/.local/share/ibuild); nothing is pulled\n"
               "  -v, --verbose          also print each instruction's environment and build args\n",
               f);
 }
 
+
+struct dry_bases {
+        const char *store;    /* --store, NULL: the default */
+        const char *platform; /* --platform, NULL when not given */
+};
+
+/* The plan's base_config: the image's config when it is local. */
+static int
+dry_base_config(void *data, const char *image, const char *platform, struct build_plan_base_config *ret,
+                struct err **err)
+{
+        const struct dry_bases *d = data;
+        _cleanup_free_ char *host = build_plan_host_platform();
+        _cleanup_(oci_image_config_freep) struct oci_image_config *cfg = NULL;
+        /* As the build: only a platform asked for must be the image's. */
+        const char *want = d->platform || strcmp(platform, host) != 0 ? platform : NULL;
+        int r = build_base_config_lookup_local(d->store, image, want, &cfg, err);
+
+        if (r <= 0)
+                return r;
+        ret->env = oci_strv_dup(cfg->config.env);
+        ret->onbuild = oci_strv_dup(cfg->config.on_build);
+        return 1;
+}
 
 static void
 print_stage_ref(const struct build_plan *p, int s)
@@ -72,6 +101,14 @@ print_plan(const struct build_plan *p, bool verbose)
                         print_stage_ref(p, st->deps[d]);
                 }
                 fputs(")\n", stdout);
+                if (st->base_unknown && st->base == BUILD_PLAN_BASE_IMAGE)
+                        printf("  # base image config not available locally: ENV and ONBUILD triggers of %s "
+                               "unknown (a build pulls it; expansions below assume none)\n",
+                               st->base_image);
+                else if (st->base_unknown)
+                        printf("  # the base image config of stage %d is not available locally: its ENV is "
+                               "unknown\n",
+                               st->base_stage);
                 for (size_t i = 0; i < st->n_instrs; i++) {
                         const struct build_plan_instr *in = &st->instrs[i];
 
@@ -109,7 +146,7 @@ ibuild_dry_run(int argc, char **argv)
         _cleanup_err_ struct err *err = NULL;
         _cleanup_free_ const char **build_args = NULL;
         _cleanup_free_ char *dockerfile_buf = NULL;
-        const char *dockerfile = NULL, *target = NULL, *platform = NULL, *context = NULL;
+        const char *dockerfile = NULL, *target = NULL, *platform = NULL, *context = NULL, *store = NULL;
         struct build_df_file *f = NULL;
         struct build_plan *plan = NULL;
         struct build_ignore *ig = NULL;
@@ -166,6 +203,11 @@ ibuild_dry_run(int argc, char **argv)
                         if (!v)
                                 goto missing;
                         platform = v;
+                } else if (cli_is_opt(a, "--store")) {
+                        v = cli_opt_value(argc, argv, &i, "--store");
+                        if (!v)
+                                goto missing;
+                        store = v;
                 } else if (strcmp(a, "--") == 0) {
                         if (i + 1 < argc)
                                 context = argv[++i];
@@ -197,11 +239,14 @@ missing:
                 goto out;
         }
         {
+                struct dry_bases bases = { .store = store, .platform = platform };
                 struct build_plan_opts o = {
                         .build_args = build_args,
                         .n_build_args = n_build_args,
                         .target = target,
                         .platform = platform,
+                        .base_config = dry_base_config,
+                        .base_config_data = &bases,
                 };
 
                 if (build_plan_new(f, &o, &plan, &err) < 0) {

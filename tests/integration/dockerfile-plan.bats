@@ -73,7 +73,7 @@ teardown() {
 	[[ "$stderr" == *"build args were not consumed: NOPE"* ]]
 	[[ "$stderr" != *HTTP_PROXY* ]]
 	[[ "$output" != *warning* ]]
-	printf 'FROM a\nWORKDIR /$NOWHERE\n' >Dockerfile.undef
+	printf 'FROM scratch\nWORKDIR /$NOWHERE\n' >Dockerfile.undef
 	run --separate-stderr ibuild --dry-run -f Dockerfile.undef .
 	assert_success
 	[[ "$stderr" == *"Dockerfile.undef:2: WORKDIR: undefined variable \$NOWHERE"* ]]
@@ -148,4 +148,58 @@ teardown() {
 	run ibuild --dry-run -f nothere .
 	assert_failure
 	assert_output --partial nothere
+}
+
+# A base image in a temp store, from scratch (no RUN: nothing to sandbox).
+make_base() {
+	mkdir -p "$T/basectx"
+	cat >"$T/basectx/Dockerfile" <<-'EOF2'
+		FROM scratch
+		ENV BASEVAR=fromimage PATH=/img/bin
+		ONBUILD LABEL t=$BASEVAR p=${PATH}
+	EOF2
+	ibuild -q --store "$T/store" -t base:1 "$T/basectx" >/dev/null
+}
+
+@test "base image configs are read where they are local: the store and oci: layouts" {
+	make_base
+	printf 'FROM base:1\nWORKDIR /$BASEVAR\n' >Dockerfile.local
+	run --separate-stderr ibuild --dry-run --store "$T/store" -f Dockerfile.local .
+	assert_success
+	assert_line "  (onbuild) LABEL t=fromimage p=/img/bin"
+	assert_line "  WORKDIR /fromimage"
+	refute_output --partial "not available locally"
+	[[ "$stderr" != *"undefined variable"* ]]
+	skopeo copy -q "oci:$T/store:localhost/base:1" "oci:$T/lay:t"
+	printf 'FROM oci:%s/lay:t\nWORKDIR /$BASEVAR\n' "$T" >Dockerfile.layout
+	run --separate-stderr ibuild --dry-run --store "$T/empty-store" -f Dockerfile.layout .
+	assert_success
+	assert_line "  (onbuild) LABEL t=fromimage p=/img/bin"
+	assert_line "  WORKDIR /fromimage"
+	# the dry run creates no store
+	[ ! -e "$T/empty-store" ]
+}
+
+@test "a base image that is not local is said to be unknown, without false undefined-variable warnings" {
+	printf 'FROM example.invalid/app:1 AS a\nWORKDIR /$APPDIR\nFROM a\nENV X=$APPHOME\n' >Dockerfile.remote
+	run --separate-stderr ibuild --dry-run --store "$T/empty-store" -f Dockerfile.remote .
+	assert_success
+	assert_line "  # base image config not available locally: ENV and ONBUILD triggers of example.invalid/app:1 unknown (a build pulls it; expansions below assume none)"
+	assert_line "  # the base image config of stage 0 is not available locally: its ENV is unknown"
+	[[ "$stderr" != *"undefined variable"* ]]
+}
+
+@test "TARGETSTAGE is the --target stage, else the last stage's name, and needs ARG TARGETSTAGE in a stage" {
+	printf 'ARG TARGETSTAGE\nFROM scratch AS Build\nARG TARGETSTAGE\nLABEL s=$TARGETSTAGE\nFROM scratch AS final\nLABEL s=$TARGETSTAGE\n' >Dockerfile.ts
+	run --separate-stderr ibuild --dry-run -f Dockerfile.ts --target Build .
+	assert_success
+	assert_line "  LABEL s=Build"
+	run --separate-stderr ibuild --dry-run -f Dockerfile.ts .
+	assert_success
+	assert_line '  LABEL s=""'
+	[[ "$stderr" == *"LABEL: undefined variable \$TARGETSTAGE"* ]]
+	printf 'FROM scratch\nARG TARGETSTAGE\nLABEL s=$TARGETSTAGE\n' >Dockerfile.ts2
+	run ibuild --dry-run -f Dockerfile.ts2 .
+	assert_success
+	assert_line "  LABEL s=default"
 }
