@@ -44,8 +44,7 @@ xbases_free(struct xctx *x)
 }
 
 int
-xread_json_blob(struct oci_layout *lay, const char *digest, size_t cap, char **ret, size_t *ret_len,
-                struct err **err)
+xread_json_blob(struct oci_layout *lay, const char *digest, size_t cap, char **ret, size_t *ret_len, struct err **err)
 {
         struct digest d;
         int r = digest_parse(digest, &d, err);
@@ -59,8 +58,7 @@ xread_json_blob(struct oci_layout *lay, const char *digest, size_t cap, char **r
  * the platform was asked for (STRICT): the result would claim a platform
  * its files are not for.  A config without os/architecture passes. */
 static int
-check_platform(const struct oci_image_config *cfg, const char *want_s, bool strict, const char *what,
-               struct err **err)
+check_platform(const struct oci_image_config *cfg, const char *want_s, bool strict, const char *what, struct err **err)
 {
         _cleanup_(oci_platform_freep) struct oci_platform *want = NULL, *have = oci_image_config_platform(cfg);
         _cleanup_free_ char *have_s = NULL;
@@ -194,7 +192,8 @@ fetch_base(struct xctx *x, const char *ref, const char *platform, struct xbase *
                         err_clear(&e2);
                 }
                 if (r < 0) {
-                        struct reg_client_opts co = {.platform = platform, .log = pull_log, .log_data = x, .retries = -1};
+                        struct reg_client_opts co = {
+                            .platform = platform, .log = pull_log, .log_data = x, .retries = -1};
                         _cleanup_reg_client_ struct reg_client *c = NULL;
                         struct reg_pull_result pr = {0};
 
@@ -209,8 +208,7 @@ fetch_base(struct xctx *x, const char *ref, const char *platform, struct xbase *
                         }
                         r = reg_client_new(&co, &c, err);
                         if (r >= 0)
-                                r = reg_client_pull_to_store(c, ref, x->store, strchr(ref, '@') ? NULL : ref, &pr,
-                                                             err);
+                                r = reg_client_pull_to_store(c, ref, x->store, strchr(ref, '@') ? NULL : ref, &pr, err);
                         if (r < 0)
                                 return err_prefix(err, "base image %s", ref);
                         oci_descriptor_copy(&desc, &pr.desc);

@@ -83,7 +83,7 @@ build(struct env *e, const char *platform, const char *tag, struct oci_image_con
 
                 assert_int_equal(digest_parse(res.config_digest, &cd, NULL), 0);
                 assert_int_equal(
-                        oci_layout_read_blob(oci_store_layout(e->store), &cd, LIMIT_CONFIG_SIZE, &buf, &len, NULL), 0);
+                    oci_layout_read_blob(oci_store_layout(e->store), &cd, LIMIT_CONFIG_SIZE, &buf, &len, NULL), 0);
                 assert_int_equal(oci_image_config_parse(buf, len, ret_cfg, NULL), 0);
                 free(buf);
         }
@@ -223,9 +223,9 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(image_onbuild),
-                cmocka_unit_test(platforms),
-                cmocka_unit_test(lookup_local),
+            cmocka_unit_test(image_onbuild),
+            cmocka_unit_test(platforms),
+            cmocka_unit_test(lookup_local),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
