@@ -1,77 +1,11 @@
 /* Lint checks: for each check a Dockerfile that triggers it (at the right
  * line) and one that does not; skipping and error mode. */
-#include "tests/unit/test.h"
+#include "tests/unit/lint-test.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-#include "builder/dockerfile/lint.h"
-#include "builder/dockerfile/parser.h"
-
-/* A final stage that satisfies RunAsRoot, appended where a test does not
- * care about it. */
-#define OK_TAIL "USER app\n"
-
-static struct build_df_lint *
-lint_opts(const char *text, const struct build_df_lint_opts *opts)
-{
-        struct build_df_file *f = NULL;
-        struct build_df_lint *l = NULL;
-        _cleanup_err_ struct err *err = NULL;
-
-        if (build_df_parse(text, strlen(text), "Dockerfile", &f, &err) < 0)
-                fail_msg("parse failed: %s", err_msg(&err));
-        if (build_df_lint_run(f, opts, &l, &err) < 0)
-                fail_msg("lint failed: %s", err_msg(&err));
-        build_df_file_free(f);
-        return l;
-}
-
-static size_t
-count(const struct build_df_lint *l, const char *rule, int line)
-{
-        size_t i, n = 0;
-        for (i = 0; i < l->n_findings; i++)
-                if (strcmp(l->findings[i].rule, rule) == 0 && (line == 0 || l->findings[i].line == line))
-                        n++;
-        return n;
-}
-
-/* TEXT must yield RULE at LINE (exactly once there). */
-static void
-expect(const char *text, const char *rule, int line)
-{
-        struct build_df_lint *l = lint_opts(text, NULL);
-        size_t i;
-
-        if (count(l, rule, line) != 1) {
-                for (i = 0; i < l->n_findings; i++)
-                        fprintf(stderr, "  %d: %s: %s\n", l->findings[i].line, l->findings[i].rule,
-                                l->findings[i].message);
-                build_df_lint_free(l);
-                fail_msg("expected one %s at line %d in:\n%s", rule, line, text);
-        }
-        build_df_lint_free(l);
-}
-
-/* TEXT must not yield RULE anywhere. */
-static void
-expect_none(const char *text, const char *rule)
-{
-        struct build_df_lint *l = lint_opts(text, NULL);
-        size_t i;
-
-        for (i = 0; i < l->n_findings; i++) {
-                if (strcmp(l->findings[i].rule, rule) == 0) {
-                        fprintf(stderr, "  %d: %s\n", l->findings[i].line, l->findings[i].message);
-                        build_df_lint_free(l);
-                        fail_msg("unexpected %s in:\n%s", rule, text);
-                }
-        }
-        build_df_lint_free(l);
-}
 
 static void
 unpinned(void **state)
@@ -95,6 +29,14 @@ run_as_root(void **state)
         /* A USER in an earlier stage the final one builds on carries over. */
         expect_none("FROM a:1 AS base\nUSER app\nFROM base\nRUN x\n", "RunAsRoot");
         expect_none("FROM a:1\nUSER root\nRUN apt-get x\nUSER 1000:1000\n", "RunAsRoot");
+        /* A scratch stage without CMD/ENTRYPOINT exports files (buildx's
+         * `--output` stages); nothing runs it. */
+        expect_none("FROM golang:1 AS build\nRUN go build\nFROM scratch AS binaries\nCOPY --from=build /x /\n",
+                    "RunAsRoot");
+        expect_none("FROM scratch AS a\nCOPY x /\nFROM a\nCOPY y /\n", "RunAsRoot");
+        /* ... but one that runs a program runs it as root. */
+        expect("FROM scratch\nCOPY app /\nENTRYPOINT [\"/app\"]\n", "RunAsRoot", 1);
+        expect("FROM scratch AS base\nCMD [\"/app\"]\nFROM base\n", "RunAsRoot", 3);
 }
 
 static void
@@ -104,6 +46,9 @@ add_instead_of_copy(void **state)
         expect("FROM a:1\nADD [\"a b\", \"c\", \"/d/\"]\n" OK_TAIL, "AddInsteadOfCopy", 2);
         expect_none("FROM a:1\nADD https://example.com/x.bin /x\nADD rootfs.tar.gz /\n"
                     "ADD git@github.com:a/b.git /src\nADD --checksum=sha256:00 file /f\nCOPY a /b\n" OK_TAIL,
+                    "AddInsteadOfCopy");
+        /* ADD of a heredoc writes inline content, no local file. */
+        expect_none("FROM a:1\nADD <<EOT /etc/motd\nhello\nEOT\nADD --chmod=755 <<EOF /x.sh\necho\nEOF\n" OK_TAIL,
                     "AddInsteadOfCopy");
 }
 
@@ -116,6 +61,13 @@ secrets(void **state)
         expect("FROM a:1\nENV SIGNING_KEY abc\n" OK_TAIL, "SecretsUsedInArgOrEnv", 2);
         expect("FROM a:1\nARG apikey=1\n" OK_TAIL, "SecretsUsedInArgOrEnv", 2);
         expect_none("FROM a:1\nARG VERSION=1\nENV PATH=/x KEYBOARD=us GPG_PUBLIC_KEY=x MONKEY=1\n" OK_TAIL,
+                    "SecretsUsedInArgOrEnv");
+        /* BuildKit's rule: whole words between '_' only, and names that
+         * point at a secret (a file, a version) rather than hold one. */
+        expect("FROM a:1\nARG AUTH\n" OK_TAIL, "SecretsUsedInArgOrEnv", 2);
+        expect("FROM a:1\nENV registry_credentials=x\n" OK_TAIL, "SecretsUsedInArgOrEnv", 2);
+        expect_none("FROM a:1\nARG MYSQL_PASSWORD_FILE=/run/secrets/db\nENV GITHUB_TOKEN_FILE=/t\n"
+                    "ARG SECRET_VERSION=2\nARG Public_Key_File\nARG DBPASSWORD\nENV AUTHOR=me\n" OK_TAIL,
                     "SecretsUsedInArgOrEnv");
 }
 
@@ -140,6 +92,44 @@ apt(void **state)
         expect("FROM a:1\nRUN apt-get install --no-install-recommends -y x\nRUN rm -rf /var/lib/apt/lists/*\n" OK_TAIL,
                "AptGetListsNotCleaned", 2);
         expect_none("FROM a:1\nRUN apt-get update\nRUN echo install\n" OK_TAIL, "AptGetListsNotCleaned");
+}
+
+/* AptGetListsNotCleaned: apt-get dist-clean, lists on a cache mount, and
+ * stages that do not end up in the final image. */
+static void
+apt_lists_exemptions(void **state)
+{
+        const char *inst = "apt-get update && apt-get install -y --no-install-recommends curl";
+        char buf[512];
+
+        snprintf(buf, sizeof(buf), "FROM a:1\nRUN %s && apt-get dist-clean\n" OK_TAIL, inst);
+        expect_none(buf, "AptGetListsNotCleaned");
+        snprintf(buf, sizeof(buf), "FROM a:1\nRUN --mount=type=cache,target=/var/lib/apt %s\n" OK_TAIL, inst);
+        expect_none(buf, "AptGetListsNotCleaned");
+        snprintf(buf, sizeof(buf),
+                 "FROM a:1\nRUN --mount=type=cache,sharing=locked,dst=/var/lib/apt/lists/ \\\n"
+                 "    --mount=type=cache,target=/var/cache/apt %s\n" OK_TAIL,
+                 inst);
+        expect_none(buf, "AptGetListsNotCleaned");
+        /* A bind mount there, or a cache elsewhere, keeps them. */
+        snprintf(buf, sizeof(buf), "FROM a:1\nRUN --mount=type=bind,target=/var/lib/apt/lists %s\n" OK_TAIL, inst);
+        expect(buf, "AptGetListsNotCleaned", 2);
+        snprintf(buf, sizeof(buf), "FROM a:1\nRUN --mount=type=cache,target=/var/cache/apt %s\n" OK_TAIL, inst);
+        expect(buf, "AptGetListsNotCleaned", 2);
+        /* A build stage the final image only copies from. */
+        snprintf(buf, sizeof(buf), "FROM a:1 AS build\nRUN %s\nFROM b:1\nCOPY --from=build /x /x\n" OK_TAIL, inst);
+        expect_none(buf, "AptGetListsNotCleaned");
+        /* A stage the final one builds on is part of the image. */
+        snprintf(buf, sizeof(buf), "FROM a:1 AS base\nRUN %s\nFROM b:1 AS other\nFROM base\n" OK_TAIL, inst);
+        expect(buf, "AptGetListsNotCleaned", 2);
+        /* Skipping works for the deferred findings too. */
+        {
+                const char *skip[] = {"AptGetListsNotCleaned"};
+                struct build_df_lint_opts o = {.skip = skip, .n_skip = 1};
+
+                snprintf(buf, sizeof(buf), "FROM a:1\nRUN %s\n" OK_TAIL, inst);
+                expect_none_opts(buf, &o, "AptGetListsNotCleaned");
+        }
 }
 
 static void
@@ -189,6 +179,86 @@ undefined_var(void **state)
             "UndefinedVar");
 }
 
+/* The automatic platform ARGs are defined in the global scope (global ARG
+ * values, FROM), not inside a stage until declared there. */
+static void
+undefined_var_platform(void **state)
+{
+        expect_none("ARG PLAT=${BUILDPLATFORM}\nARG OSARCH=$TARGETOS-$TARGETARCH$TARGETVARIANT\n"
+                    "ARG B=$BUILDOS/$BUILDARCH/$BUILDVARIANT T=$TARGETPLATFORM S=$TARGETSTAGE\nFROM a:1\n" OK_TAIL,
+                    "UndefinedVar");
+        expect("FROM a:1\nENV X=$TARGETARCH\n" OK_TAIL, "UndefinedVar", 2);
+        expect_none("FROM a:1\nARG TARGETARCH\nENV X=$TARGETARCH\n" OK_TAIL, "UndefinedVar");
+        /* Other undeclared names in a global ARG still are undefined. */
+        expect("ARG A=$NOPE\nFROM a:1\n" OK_TAIL, "UndefinedVar", 1);
+}
+
+/* A fake base image store for the lint's base callback. */
+struct fake_base {
+        const char *image; /* the only image it knows */
+        const char *const *env;
+        size_t n_env;
+        const char *workdir, *user, *os, *arch;
+        char seen[256]; /* "image|platform;" of every call */
+};
+
+static int
+fake_base(void *data, const char *image, const char *platform, struct build_df_lint_base *ret)
+{
+        struct fake_base *fb = data;
+        size_t n = strlen(fb->seen);
+
+        snprintf(fb->seen + n, sizeof(fb->seen) - n, "%s|%s;", image, platform ? platform : "-");
+        if (strcmp(image, fb->image) != 0)
+                return 0;
+        ret->env = fb->env;
+        ret->n_env = fb->n_env;
+        ret->workdir = fb->workdir;
+        ret->user = fb->user;
+        ret->os = fb->os;
+        ret->arch = fb->arch;
+        return 1;
+}
+
+static void
+base_env_hook(void **state)
+{
+        static const char *const env[] = {"PATH=/go/bin:/usr/local/go/bin", "GOPATH=/go", "GOLANG_VERSION=1.22.1"};
+        struct fake_base fb = {.image = "golang:1.22", .env = env, .n_env = 3};
+        struct build_df_lint_opts o = {.base = fake_base, .base_data = &fb};
+        const char *text = "FROM golang:1.22\nWORKDIR $GOPATH/src\nENV V=$GOLANG_VERSION\n" OK_TAIL;
+
+        /* Without the hook the base image's ENV is unknown. */
+        expect(text, "UndefinedVar", 2);
+        expect_none_opts(text, &o, "UndefinedVar");
+        assert_string_equal(fb.seen, "golang:1.22|-;");
+        /* The name after global ARG defaults; stages built on it inherit. */
+        fb.seen[0] = '\0';
+        expect_none_opts("ARG GO=1.22\nFROM golang:${GO} AS b\nFROM b\nENV X=$GOPATH\n" OK_TAIL, &o, "UndefinedVar");
+        assert_string_equal(fb.seen, "golang:1.22|-;");
+        /* The platform asked for: the constant --platform, else the target. */
+        fb.seen[0] = '\0';
+        o.platform = "linux/arm64";
+        expect_none_opts("FROM golang:1.22\nFROM --platform=linux/amd64 golang:1.22\nENV X=$GOPATH\n" OK_TAIL, &o,
+                         "UndefinedVar");
+        assert_string_equal(fb.seen, "golang:1.22|linux/arm64;golang:1.22|linux/amd64;");
+        /* An image the hook does not know: still undefined; its name is not
+         * asked for scratch or stage bases. */
+        fb.seen[0] = '\0';
+        expect_opts("FROM scratch AS s\nFROM s\nFROM alpine:3\nENV X=$GOPATH\n" OK_TAIL, &o, "UndefinedVar", 4);
+        assert_string_equal(fb.seen, "alpine:3|linux/arm64;");
+        /* Its User counts for RunAsRoot, its WorkingDir for WORKDIR checks. */
+        o.platform = NULL;
+        fb.user = "nobody";
+        fb.workdir = "/go";
+        expect_none_opts("FROM golang:1.22\nWORKDIR src\nCOPY a .\n", &o, "RunAsRoot");
+        expect_none_opts("FROM golang:1.22\nWORKDIR src\nCOPY a .\n", &o, "WorkdirRelativePath");
+        expect_none_opts("FROM golang:1.22\nWORKDIR src\nCOPY a .\n", &o, "CopyRelativeDestination");
+        expect("FROM golang:1.22\nWORKDIR src\n", "WorkdirRelativePath", 2);
+        fb.user = "0";
+        expect_opts("FROM golang:1.22\n", &o, "RunAsRoot", 1);
+}
+
 static void
 privileged_port(void **state)
 {
@@ -205,6 +275,12 @@ bad_json(void **state)
         /* Not also reported as shell form. */
         expect_none("FROM a:1\nCMD ['echo', 'hi']\n" OK_TAIL, "JSONArgsRecommended");
         expect_none("FROM a:1\nRUN [ -f /x ] && echo y\nCMD [\"a\"]\nCOPY [\"a\", \"b\"]\n" OK_TAIL, "JSONArgsInvalid");
+        /* The shell's test command with quoted operands (moby, buildx). */
+        expect_none("FROM a:1\nRUN [ \"$TARGETARCH\" = \"amd64\" ] && echo x\nRUN [ \"$X\" ] || exit 1\n"
+                    "RUN [ 'a' != \"$B\" ]\n" OK_TAIL,
+                    "JSONArgsInvalid");
+        expect("FROM a:1\nRUN [ 'apt-get', 'update' ]\n" OK_TAIL, "JSONArgsInvalid", 2);
+        expect("FROM a:1\nCMD [ 'serve' ]\n" OK_TAIL, "JSONArgsInvalid", 2);
 }
 
 static void
@@ -274,7 +350,7 @@ rule_table(void **state)
         size_t n, i, j;
         const struct build_df_lint_rule *r = build_df_lint_rules(&n);
 
-        assert_int_equal(n, 13);
+        assert_int_equal(n, 41);
         for (i = 0; i < n; i++) {
                 assert_non_null(r[i].name);
                 assert_true(strlen(r[i].description) > 10);
@@ -292,7 +368,7 @@ many_names(void **state)
         struct df_text {
                 char *s;
                 size_t len;
-        } t = { 0 };
+        } t = {0};
         FILE *m;
         struct build_df_lint *l;
         struct timespec a, b;
@@ -357,6 +433,9 @@ main(void)
             cmocka_unit_test(json_args),
             cmocka_unit_test(duplicate_stage),
             cmocka_unit_test(undefined_var),
+            cmocka_unit_test(undefined_var_platform),
+            cmocka_unit_test(base_env_hook),
+            cmocka_unit_test(apt_lists_exemptions),
             cmocka_unit_test(privileged_port),
             cmocka_unit_test(bad_json),
             cmocka_unit_test(empty_continuation),
