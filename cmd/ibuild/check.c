@@ -1,40 +1,56 @@
 /* `ibuild --check [-f Dockerfile] [--check-skip NAME]... [--check-error]
- *  [--format text|json] [CONTEXT]`: lint the Dockerfile, build nothing.
+ *  [--check-experimental NAME]... [--format text|json|sarif] [--store DIR]
+ *  [--platform P] [CONTEXT]`: lint the Dockerfile, build nothing.
  * Exit 0 (findings are printed but do not fail), 1 when findings must fail
  * (--check-error or `# check=error=true`), 2 on usage or parse errors. */
-#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "builder/dockerfile/dockerignore.h"
 #include "builder/dockerfile/lint.h"
 #include "builder/dockerfile/parser.h"
 #include "cmd/common/cli.h"
+#include "cmd/ibuild/check.h"
 #include "cmd/ibuild/ibuild.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/limits.h"
+#include "oci/platform.h"
 
 static void
 check_usage(FILE *f)
 {
+        static const char *const origin[] = {"", " [BuildKit]", " [hadolint]"};
         const struct build_df_lint_rule *rules;
         size_t n, i;
 
         fputs("Usage: ibuild --check [-f Dockerfile] [--check-skip NAME]... [--check-error]\n"
-              "                      [--format text|json] [CONTEXT]\n"
+              "                      [--check-experimental NAME]... [--format text|json|sarif]\n"
+              "                      [--store DIR] [--platform OS/ARCH] [CONTEXT]\n"
               "\n"
               "Lint the Dockerfile (default CONTEXT/Dockerfile) without building.\n"
-              "  -f, --file FILE      the Dockerfile (\"-\" for stdin)\n"
-              "  --check-skip NAME    skip a check (repeatable, or NAME,NAME; \"all\" skips every check)\n"
-              "  --check-error        exit 1 when there are findings\n"
-              "  --format text|json   text: FILE:LINE: NAME: message; json: an array of\n"
-              "                       {rule, line, file, message, severity}\n"
-              "The file's `# check=skip=A,B;error=true` directive does the same.\n"
+              "  -f, --file FILE            the Dockerfile (\"-\" for stdin)\n"
+              "  --check-skip NAME          skip a check (repeatable, or NAME,NAME; \"all\" skips every check)\n"
+              "  --check-experimental NAME  run an experimental check (repeatable, NAME,NAME or \"all\")\n"
+              "  --check-error              exit 1 when there are findings\n"
+              "  --format text|json|sarif   text: FILE:LINE: NAME: message; json: an array of\n"
+              "                             {rule, line, file, message, severity, url}; sarif: SARIF 2.1.0\n"
+              "  --store DIR                the local store base images are looked up in (never pulled;\n"
+              "                             default $IBUILD_STORE or ~/.local/share/ibuild)\n"
+              "  --platform OS/ARCH         the target platform base images are checked against\n"
+              "                             (default: this machine's)\n"
+              "The file's `# check=skip=A,B;error=true;experimental=C` directive does the same.\n"
+              "Base images found locally (oci:DIR[:TAG] or in the store) lend their ENV, USER,\n"
+              "WORKDIR and platform to the checks; other bases are not looked up.\n"
               "Exit status: 0 ok, 1 findings with --check-error, 2 usage or parse error.\n"
               "\n"
               "Checks:\n",
               f);
         rules = build_df_lint_rules(&n);
         for (i = 0; i < n; i++)
-                fprintf(f, "  %-26s %s\n", rules[i].name, rules[i].description);
+                fprintf(f, "  %-32s %s%s\n", rules[i].name, rules[i].description, origin[rules[i].origin]);
 }
 
 /* The value of option NAME at argv[*i] ("--name VALUE" or "--name=VALUE"),
@@ -56,129 +72,195 @@ opt_value(int argc, char **argv, int *i, const char *name, const char *short_nam
         return NULL;
 }
 
+/* Comma-separated names, appended to *list (growing it). */
 static void
-print_json(const char *file, const struct build_df_lint *l)
+add_names(const char ***list, size_t *n, char *v)
 {
-        json_t *arr = json_array();
-        char *s;
-        size_t i;
+        char *tok, *save = NULL;
 
-        for (i = 0; i < l->n_findings; i++) {
-                const struct build_df_finding *fd = &l->findings[i];
-                json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:s, s:s}", "rule", fd->rule, "line", fd->line,
-                                                     "file", file, "message", fd->message, "severity",
-                                                     l->error ? "error" : "warning"));
+        for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                *list = xrealloc(*list, (*n + 1) * sizeof(**list));
+                (*list)[(*n)++] = tok;
         }
-        s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (s) {
-                fputs(s, stdout);
-                putchar('\n');
+}
+
+struct check_args {
+        const char *file, *context, *format, *store, *platform;
+        const char **skip, **experimental;
+        size_t n_skip, n_experimental;
+        char **owned; /* copies of the comma lists, strtok'd */
+        size_t n_owned;
+        bool error, help;
+};
+
+static void
+check_args_clear(struct check_args *a)
+{
+        for (size_t i = 0; i < a->n_owned; i++)
+                free(a->owned[i]);
+        free(a->owned);
+        free(a->skip);
+        free(a->experimental);
+}
+
+/* A copy of V that lives as long as A. */
+static char *
+own(struct check_args *a, const char *v)
+{
+        a->owned = xrealloc(a->owned, (a->n_owned + 1) * sizeof(*a->owned));
+        return a->owned[a->n_owned++] = xstrdup(v);
+}
+
+/* 0 ok, 2 usage error (printed). */
+static int
+parse_args(int argc, char **argv, struct check_args *a)
+{
+        a->format = "text";
+        for (int i = 1; i < argc; i++) {
+                const char *v;
+                bool missing = false;
+
+                if (strcmp(argv[i], "--check") == 0)
+                        continue;
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        a->help = true;
+                        return 0;
+                }
+                if (strcmp(argv[i], "--check-error") == 0) {
+                        a->error = true;
+                        continue;
+                }
+                if ((v = opt_value(argc, argv, &i, "--file", "-f", &missing)) != NULL) {
+                        a->file = v;
+                } else if (!missing && (v = opt_value(argc, argv, &i, "--format", NULL, &missing)) != NULL) {
+                        a->format = v;
+                } else if (!missing && (v = opt_value(argc, argv, &i, "--store", NULL, &missing)) != NULL) {
+                        a->store = v;
+                } else if (!missing && (v = opt_value(argc, argv, &i, "--platform", NULL, &missing)) != NULL) {
+                        a->platform = v;
+                } else if (!missing && (v = opt_value(argc, argv, &i, "--check-skip", NULL, &missing)) != NULL) {
+                        add_names(&a->skip, &a->n_skip, own(a, v));
+                } else if (!missing &&
+                           (v = opt_value(argc, argv, &i, "--check-experimental", NULL, &missing)) != NULL) {
+                        add_names(&a->experimental, &a->n_experimental, own(a, v));
+                } else if (missing) {
+                        fprintf(stderr, "ibuild: error: %s needs a value\n", argv[i]);
+                        return 2;
+                } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+                        fprintf(stderr, "ibuild: error: unknown option %s for --check\n", argv[i]);
+                        check_usage(stderr);
+                        return 2;
+                } else if (a->context) {
+                        fprintf(stderr, "ibuild: error: more than one CONTEXT (%s, %s)\n", a->context, argv[i]);
+                        return 2;
+                } else {
+                        a->context = argv[i];
+                }
         }
-        free(s);
-        json_decref(arr);
+        if (strcmp(a->format, "text") != 0 && strcmp(a->format, "json") != 0 && strcmp(a->format, "sarif") != 0) {
+                fprintf(stderr, "ibuild: error: --format must be text, json or sarif, not %s\n", a->format);
+                return 2;
+        }
+        return 0;
+}
+
+/* Read and parse the Dockerfile; *ret_data keeps its bytes (for the
+ * comment checks). */
+static int
+read_dockerfile(const char *path, char **ret_data, size_t *ret_len, struct build_df_file **ret_f, struct err **err)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int r;
+
+        if (strcmp(path, "-") == 0) {
+                r = fs_read_fd(STDIN_FILENO, LIMIT_DOCKERFILE_SIZE, &data, &len, err);
+                if (r < 0)
+                        return err_prefix(err, "reading Dockerfile from stdin");
+        } else if ((r = fs_read_file(path, LIMIT_DOCKERFILE_SIZE, &data, &len, err)) < 0) {
+                return r;
+        }
+        r = build_df_parse(data, len, strcmp(path, "-") == 0 ? "<stdin>" : path, ret_f, err);
+        if (r < 0)
+                return r;
+        *ret_data = steal_ptr(&data);
+        *ret_len = len;
+        return 0;
 }
 
 int
 ibuild_check(int argc, char **argv)
 {
         _cleanup_err_ struct err *err = NULL;
-        _cleanup_free_ const char **skip = NULL;
-        _cleanup_free_ char *default_path = NULL;
-        _cleanup_free_ char *skip_buf = NULL;
+        _cleanup_free_ char *default_path = NULL, *data = NULL, *host = NULL;
+        struct check_args a = {0};
         struct build_df_lint_opts opts = {0};
         struct build_df_file *f = NULL;
         struct build_df_lint *l = NULL;
-        const char *file = NULL, *context = NULL, *format = "text";
-        size_t n_skip = 0, i, total_len = 0;
-        int a, rc;
+        struct build_ignore *ig = NULL;
+        struct check_bases *bases = NULL;
+        const char *file;
+        size_t len = 0;
+        int rc = 2;
 
-        /* Room for every comma-separated name of every --check-skip. */
-        for (a = 1; a < argc; a++)
-                total_len += strlen(argv[a]) + 1;
-        skip = calloc(total_len + 1, sizeof(*skip));
-        skip_buf = calloc(total_len + 1, 1);
-        if (skip == NULL || skip_buf == NULL) {
-                cli_fail("ibuild", "out of memory");
-                return 2;
+        if (parse_args(argc, argv, &a) != 0)
+                goto out;
+        if (a.help) {
+                check_usage(stdout);
+                rc = 0;
+                goto out;
         }
-        {
-                char *w = skip_buf;
-                for (a = 1; a < argc; a++) {
-                        const char *v;
-                        bool missing = false;
+        if (a.file == NULL) {
+                default_path = xasprintf("%s/Dockerfile", a.context ? a.context : ".");
+                file = default_path;
+        } else {
+                file = a.file;
+        }
+        if (read_dockerfile(file, &data, &len, &f, &err) < 0 || build_df_validate(f, &err) < 0 ||
+            build_ignore_load(a.context ? a.context : ".", a.file, &ig, &err) < 0) {
+                cli_print_err("ibuild", &err);
+                goto out;
+        }
+        if (a.platform == NULL) {
+                struct oci_platform *p = NULL;
 
-                        if (strcmp(argv[a], "--check") == 0)
-                                continue;
-                        if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
-                                check_usage(stdout);
-                                return 0;
-                        }
-                        if (strcmp(argv[a], "--check-error") == 0) {
-                                opts.error = true;
-                                continue;
-                        }
-                        if ((v = opt_value(argc, argv, &a, "--file", "-f", &missing)) != NULL) {
-                                file = v;
-                                continue;
-                        }
-                        if (!missing && (v = opt_value(argc, argv, &a, "--format", NULL, &missing)) != NULL) {
-                                format = v;
-                                continue;
-                        }
-                        if (!missing && (v = opt_value(argc, argv, &a, "--check-skip", NULL, &missing)) != NULL) {
-                                char *tok, *save = NULL;
-                                strcpy(w, v);
-                                for (tok = strtok_r(w, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-                                        skip[n_skip++] = tok;
-                                w += strlen(v) + 1;
-                                continue;
-                        }
-                        if (missing) {
-                                fprintf(stderr, "ibuild: error: %s needs a value\n", argv[a]);
-                                return 2;
-                        }
-                        if (argv[a][0] == '-' && argv[a][1] != '\0') {
-                                fprintf(stderr, "ibuild: error: unknown option %s for --check\n", argv[a]);
-                                check_usage(stderr);
-                                return 2;
-                        }
-                        if (context) {
-                                fprintf(stderr, "ibuild: error: more than one CONTEXT (%s, %s)\n", context, argv[a]);
-                                return 2;
-                        }
-                        context = argv[a];
+                if (oci_platform_host(&p, &err) < 0) {
+                        err_clear(&err);
+                } else {
+                        host = oci_platform_format(p);
+                        oci_platform_free(p);
                 }
         }
-        if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
-                fprintf(stderr, "ibuild: error: --format must be text or json, not %s\n", format);
-                return 2;
-        }
-        if (file == NULL) {
-                default_path = xasprintf("%s/Dockerfile", context ? context : ".");
-                file = default_path;
-        }
-        opts.skip = skip;
-        opts.n_skip = n_skip;
-
-        if (build_df_parse_path(file, &f, &err) < 0 || build_df_validate(f, &err) < 0) {
-                cli_print_err("ibuild", &err);
-                build_df_file_free(f);
-                return 2;
-        }
+        bases = check_bases_new(a.store);
+        opts = (struct build_df_lint_opts){
+            .skip = a.skip,
+            .n_skip = a.n_skip,
+            .experimental = a.experimental,
+            .n_experimental = a.n_experimental,
+            .error = a.error,
+            .source = data,
+            .source_len = len,
+            .ignore = ig,
+            .platform = a.platform ? a.platform : host,
+            .base = check_base_lookup,
+            .base_data = bases,
+        };
         if (build_df_lint_run(f, &opts, &l, &err) < 0) {
                 cli_print_err("ibuild", &err);
-                build_df_file_free(f);
-                return 2;
+                goto out;
         }
-        if (strcmp(format, "json") == 0) {
-                print_json(f->name, l);
-        } else {
-                for (i = 0; i < l->n_findings; i++)
-                        printf("%s:%d: %s: %s\n", f->name, l->findings[i].line, l->findings[i].rule,
-                               l->findings[i].message);
-        }
+        if (strcmp(a.format, "json") == 0)
+                check_print_json(f->name, l);
+        else if (strcmp(a.format, "sarif") == 0)
+                check_print_sarif(f->name, l);
+        else
+                check_print_text(f->name, l);
         rc = l->error && l->n_findings > 0 ? 1 : 0;
+out:
         build_df_lint_free(l);
         build_df_file_free(f);
+        build_ignore_free(ig);
+        check_bases_free(bases);
+        check_args_clear(&a);
         return rc;
 }
