@@ -58,7 +58,12 @@ run(struct regcli *o, struct err **err)
         r = reg_client_new(&o->client, &c, err);
         if (r >= 0) {
                 _cleanup_free_ char *ref = NULL;
-                r = reg_client_push_from_layout(c, src_layout, &desc, dest, &ref, err);
+                /* From the store, its blob-location record finds blobs to
+                 * mount from other repositories of the registry. */
+                if (store)
+                        r = reg_client_push_from_store(c, store, desc.digest, dest, &ref, err);
+                else
+                        r = reg_client_push_from_layout(c, src_layout, &desc, dest, &ref, err);
                 if (r >= 0)
                         printf("%s\n", ref);
         }

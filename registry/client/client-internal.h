@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "registry/client/blobinfo-internal.h"
 #include "registry/client/client.h"
 #include "registry/common/challenge.h"
 #include "registry/common/creds.h"
@@ -19,14 +20,6 @@ struct reg_token_entry {
         char *token;  /* a secret */
         time_t expires;
         struct reg_token_entry *next;
-};
-
-/* A known blob → repository record (for cross-repository mounts). */
-struct reg_blob_source {
-        char *host;
-        char *repo;
-        char digest[DIGEST_STR_MAX];
-        struct reg_blob_source *next;
 };
 
 struct reg_host {
@@ -63,9 +56,10 @@ struct reg_client {
         reg_client_log_fn warn;
         void *warn_data;
         CURL *curl;                /* the calling thread's handle */
-        pthread_mutex_t lock;      /* hosts list, sources list */
+        pthread_mutex_t lock;      /* hosts list, known, seen */
         struct reg_host *hosts;
-        struct reg_blob_source *sources;
+        struct reg_blobinfo *known; /* where blobs are: the store's record, and what this client saw */
+        struct reg_blobinfo *seen; /* what this client saw, to add to the store's record */
         unsigned backoff_ms;       /* first retry delay (tests lower it) */
         uint64_t chunk_threshold;  /* blobs above this are uploaded in chunks */
         uint64_t chunk_size;
@@ -201,10 +195,21 @@ void reg_client_warnf(struct reg_client *c, const char *fmt, ...) __attribute__(
  * reg_client_warnf). */
 void reg_host_lookup_creds(struct reg_client *c, struct reg_host *host);
 
-/* Remember that blob DIGEST exists in HOST/REPO; find a repository of HOST
- * other than NOT_REPO known to hold DIGEST (newly allocated or NULL). */
+/* Blob locations, for cross-repository mounts.  Note that blob DIGEST is
+ * in HOST/REPO now: the registry said so (HEAD, mount, upload, download);
+ * it goes to the store's record at the end of a store push or pull.
+ * Hint: DIGEST was there once (an image's source annotation); used, not
+ * recorded.  Find: the newest repository of HOST other than NOT_REPO
+ * known to hold DIGEST (newly allocated or NULL). */
 void reg_client_note_source(struct reg_client *c, const char *host, const char *repo, const char *digest);
+void reg_client_hint_source(struct reg_client *c, const char *host, const char *repo, const char *digest);
 char *reg_client_find_source(struct reg_client *c, const char *host, const char *not_repo, const char *digest);
+/* Take in STORE's blob-location record; a garbled or unreadable one is a
+ * warning, never a failure. */
+void reg_client_blobinfo_load(struct reg_client *c, struct oci_store *store);
+/* Add what the client noted since to STORE's record (a warning when it
+ * cannot be written). */
+void reg_client_blobinfo_save(struct reg_client *c, struct oci_store *store);
 
 /* A registry repository to talk to. */
 struct reg_target {

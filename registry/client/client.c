@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -82,6 +83,8 @@ reg_client_new(const struct reg_client_opts *opts, struct reg_client **ret, stru
         const char *cs = getenv("IBUILD_CLIENT_CHUNK_SIZE");
         if (cs && *cs && strtoull(cs, NULL, 10) > 0)
                 c->chunk_size = strtoull(cs, NULL, 10);
+        c->known = reg_blobinfo_new();
+        c->seen = reg_blobinfo_new();
         pthread_mutex_init(&c->lock, NULL);
         *ret = c;
         return 0;
@@ -122,13 +125,8 @@ reg_client_free(struct reg_client *c)
                 c->hosts = h->next;
                 host_free(h);
         }
-        while (c->sources) {
-                struct reg_blob_source *s = c->sources;
-                c->sources = s->next;
-                free(s->host);
-                free(s->repo);
-                free(s);
-        }
+        reg_blobinfo_free(c->known);
+        reg_blobinfo_free(c->seen);
         if (c->creds)
                 explicit_bzero(c->creds, strlen(c->creds));
         free(c->creds);
@@ -194,31 +192,62 @@ reg_client_warnf(struct reg_client *c, const char *fmt, ...)
 void
 reg_client_note_source(struct reg_client *c, const char *host, const char *repo, const char *digest)
 {
+        time_t now = time(NULL);
         pthread_mutex_lock(&c->lock);
-        for (struct reg_blob_source *s = c->sources; s; s = s->next)
-                if (strcmp(s->digest, digest) == 0 && strcasecmp(s->host, host) == 0 && strcmp(s->repo, repo) == 0) {
-                        pthread_mutex_unlock(&c->lock);
-                        return;
-                }
-        struct reg_blob_source *s = xcalloc(1, sizeof(*s));
-        s->host = xstrdup(host);
-        s->repo = xstrdup(repo);
-        snprintf(s->digest, sizeof(s->digest), "%s", digest);
-        s->next = c->sources;
-        c->sources = s;
+        reg_blobinfo_note(c->known, digest, host, repo, now);
+        reg_blobinfo_note(c->seen, digest, host, repo, now);
+        pthread_mutex_unlock(&c->lock);
+}
+
+void
+reg_client_hint_source(struct reg_client *c, const char *host, const char *repo, const char *digest)
+{
+        pthread_mutex_lock(&c->lock);
+        reg_blobinfo_note(c->known, digest, host, repo, time(NULL));
         pthread_mutex_unlock(&c->lock);
 }
 
 char *
 reg_client_find_source(struct reg_client *c, const char *host, const char *not_repo, const char *digest)
 {
-        char *ret = NULL;
         pthread_mutex_lock(&c->lock);
-        for (struct reg_blob_source *s = c->sources; s && !ret; s = s->next)
-                if (strcmp(s->digest, digest) == 0 && strcasecmp(s->host, host) == 0 && strcmp(s->repo, not_repo) != 0)
-                        ret = xstrdup(s->repo);
+        const char *repo = reg_blobinfo_find(c->known, digest, host, not_repo);
+        char *ret = repo ? xstrdup(repo) : NULL;
         pthread_mutex_unlock(&c->lock);
         return ret;
+}
+
+void
+reg_client_blobinfo_load(struct reg_client *c, struct oci_store *store)
+{
+        _cleanup_(reg_blobinfo_freep) struct reg_blobinfo *bi = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        size_t dropped = 0;
+
+        if (reg_blobinfo_load(store, &bi, &dropped, &e) < 0) {
+                reg_client_warnf(c, "ignoring the blob-location record: %s", err_msg(&e));
+                return;
+        }
+        if (dropped)
+                reg_client_warnf(c, "blob-location record %s/%s: ignored %zu malformed entr%s", oci_store_path(store),
+                                 REG_BLOBINFO_FILE, dropped, dropped == 1 ? "y" : "ies");
+        pthread_mutex_lock(&c->lock);
+        reg_blobinfo_merge(c->known, bi);
+        pthread_mutex_unlock(&c->lock);
+}
+
+void
+reg_client_blobinfo_save(struct reg_client *c, struct oci_store *store)
+{
+        _cleanup_err_ struct err *e = NULL;
+
+        pthread_mutex_lock(&c->lock);
+        struct reg_blobinfo *seen = steal_ptr(&c->seen);
+        c->seen = reg_blobinfo_new();
+        pthread_mutex_unlock(&c->lock);
+        if (reg_blobinfo_save(store, seen, &e) < 0)
+                reg_client_warnf(c, "could not update the blob-location record: %s", err_msg(&e));
+        reg_blobinfo_free(seen);
 }
 
 /* ---- targets -------------------------------------------------------------- */

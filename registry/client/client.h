@@ -94,8 +94,9 @@ void reg_pull_result_clear(struct reg_pull_result *r);
  * partial blob in blobs/<alg>/; what a failed transfer got stays in its
  * temp file and the next pull of that blob re-hashes it and asks for the
  * rest with Range.  Stale temp files in blobs/ are swept at the start.
- * *ret (may be NULL) is filled on success (clear with
- * reg_pull_result_clear). */
+ * Where the blobs came from goes into the store's blob-location record
+ * (STORE/blobinfo.json) for later mounts.  *ret (may be NULL) is filled
+ * on success (clear with reg_pull_result_clear). */
 int reg_client_pull_to_store(struct reg_client *c, const char *ref, struct oci_store *store, const char *name,
                              struct reg_pull_result *ret, struct err **err);
 
@@ -106,15 +107,20 @@ int reg_client_pull_to_layout(struct reg_client *c, const char *ref, struct oci_
 
 /* Push the image SRC of STORE (a store name or digest, oci_store_resolve)
  * to DEST_REF.  Blobs the registry has are skipped (HEAD), blobs known in
- * another repository of the same registry are mounted, others uploaded;
- * then manifests, children before their index, byte for byte as stored.
- * *ret_ref (may be NULL) receives "host/repo@sha256:..." of the pushed root
- * manifest (caller frees). */
+ * another repository of the same registry (the store's blob-location
+ * record, which earlier pushes and pulls filled, or the image's
+ * REG_ANNOTATION_SOURCE) are mounted, others uploaded; a mount the
+ * registry refuses or answers with an upload session becomes an upload.
+ * Then manifests, children before their index, byte for byte as stored.
+ * Where the blobs now are goes into the record.  *ret_ref (may be NULL)
+ * receives "host/repo@sha256:..." of the pushed root manifest (caller
+ * frees). */
 int reg_client_push_from_store(struct reg_client *c, struct oci_store *store, const char *src, const char *dest_ref,
                                char **ret_ref, struct err **err);
 
 /* Push the root descriptor DESC (manifest or index) of LAYOUT to DEST_REF,
- * as above. */
+ * as above, without a blob-location record (only this client's own
+ * observations and the source annotation find mounts). */
 int reg_client_push_from_layout(struct reg_client *c, struct oci_layout *layout, const struct oci_descriptor *desc,
                                 const char *dest_ref, char **ret_ref, struct err **err);
 

@@ -255,6 +255,9 @@ dl_start(size_t i, void *userdata, struct reg_req **ret_req, struct reg_resp **r
                 struct err *e = NULL;
                 if (oci_layout_stat_blob(p->layout, &dl->d, &have, &e) >= 0 && have == (uint64_t) dl->desc->size) {
                         reg_client_logf(p->c, "Blob %s already present", dl->d.str);
+                        /* Not fetched, but the repository's manifest needs
+                         * it: the registry holds it there. */
+                        reg_client_note_source(p->c, p->t->host->host, p->t->repo, dl->d.str);
                         p->skipped++;
                         return 0;
                 }
@@ -508,6 +511,9 @@ reg_client_pull_to_store(struct reg_client *c, const char *ref, struct oci_store
                 }
         }
         r = pull_into(c, ref, oci_store_layout(store), &desc, &res, err);
+        /* Where the blobs came from, for a later push to another
+         * repository of that registry (also what a failed pull got). */
+        reg_client_blobinfo_save(c, store);
         if (r < 0)
                 return r;
         if (tag_name) {

@@ -334,12 +334,29 @@ up_finish(size_t i, void *userdata, int r, struct reg_req **ret_req, struct reg_
         struct upload *u = &p->ups[i];
         long st = u->resp.status;
 
+        /* A mount the registry would not do for us (no pull on the source
+         * for these credentials, a token server that refuses that scope,
+         * a registry that answers 4xx rather than distribution-spec's 202
+         * with a session): upload it, as if no source were known. */
+        if (u->step == UP_POST && u->mounting &&
+            (r < 0 ? err_code(err) == ERR_UNAUTHORIZED || err_code(err) == ERR_DENIED
+                   : st != 201 && st != 202 && st >= 400 && st < 500)) {
+                if (r < 0)
+                        reg_client_logf(p->c, "Mount of %s from %s refused (%s); uploading it", u->d.str, u->from,
+                                        err_msg(err));
+                else
+                        reg_client_logf(p->c, "Mount of %s from %s refused (HTTP %ld); uploading it", u->d.str,
+                                        u->from, st);
+                err_clear(err);
+                return up_post(u, false, ret_req, ret_resp);
+        }
         if (r < 0 && u->step != UP_PATCH)
                 return up_fail(u, r, ret_req, ret_resp, err);
         switch (u->step) {
         case UP_HEAD:
                 if (st == 200) {
                         reg_client_logf(p->c, "Blob %s already in %s", u->d.str, p->t->repo);
+                        reg_client_note_source(p->c, p->t->host->host, p->t->repo, u->d.str);
                         p->skipped++;
                         up_clear(u);
                         return 0;
@@ -356,12 +373,19 @@ up_finish(size_t i, void *userdata, int r, struct reg_req **ret_req, struct reg_
         case UP_POST:
                 if (u->mounting && st == 201) {
                         reg_client_logf(p->c, "Mounted blob %s from %s", u->d.str, u->from);
+                        reg_client_note_source(p->c, p->t->host->host, u->from, u->d.str);
+                        reg_client_note_source(p->c, p->t->host->host, p->t->repo, u->d.str);
                         p->mounted++;
                         up_clear(u);
                         return 0;
                 }
                 if (st != 202 || !u->resp.location)
                         return up_fail(u, reg_http_fail(p->t->host, &u->resp, err), ret_req, ret_resp, err);
+                /* distribution-spec: a mount the registry cannot do is
+                 * answered 202 with an upload session; this is it. */
+                if (u->mounting)
+                        reg_client_logf(p->c, "Registry did not mount %s from %s; uploading it", u->d.str, u->from);
+                u->mounting = false;
                 free(u->location);
                 u->location = reg_url_resolve(u->resp.url, u->resp.location);
                 if (!u->location)
@@ -566,9 +590,12 @@ referrers_fallback(struct push *p, const struct push_doc *doc, struct err **err)
         return r;
 }
 
-int
-reg_client_push_from_layout(struct reg_client *c, struct oci_layout *layout, const struct oci_descriptor *desc,
-                            const char *dest_ref, char **ret_ref, struct err **err)
+/* Push DESC of LAYOUT to DEST_REF; STORE (may be NULL) is the store the
+ * layout belongs to, whose blob-location record is read first and
+ * updated after. */
+static int
+push_layout(struct reg_client *c, struct oci_layout *layout, struct oci_store *store,
+            const struct oci_descriptor *desc, const char *dest_ref, char **ret_ref, struct err **err)
 {
         struct reg_target t = {0};
         struct push p = {.c = c, .t = &t, .layout = layout};
@@ -584,13 +611,18 @@ reg_client_push_from_layout(struct reg_client *c, struct oci_layout *layout, con
         size_t hl = strlen(t.host->host);
         if (source && strncasecmp(source, t.host->host, hl) == 0 && source[hl] == '/' && source[hl + 1])
                 for (size_t i = 0; i < p.n_blobs; i++)
-                        reg_client_note_source(c, t.host->host, source + hl + 1, p.blobs[i].digest);
+                        reg_client_hint_source(c, t.host->host, source + hl + 1, p.blobs[i].digest);
+        if (store)
+                reg_client_blobinfo_load(c, store);
         if (t.ref->digest && strcmp(t.ref->digest, p.docs[p.n_docs - 1].digest.str) != 0) {
                 r = err_set(err, ERR_DIGEST_INVALID, "destination names %s but the image is %s", t.ref->digest,
                             p.docs[p.n_docs - 1].digest.str);
                 goto out;
         }
         r = push_blobs(&p, err);
+        /* What got there is worth keeping even when the push failed. */
+        if (store)
+                reg_client_blobinfo_save(c, store);
         if (r < 0)
                 goto out;
         for (size_t i = 0; i < p.n_docs; i++) {
@@ -627,7 +659,14 @@ reg_client_push_from_store(struct reg_client *c, struct oci_store *store, const 
         int r = oci_store_resolve(store, src, &desc, NULL, err);
         if (r < 0)
                 return r;
-        r = reg_client_push_from_layout(c, oci_store_layout(store), &desc, dest_ref, ret_ref, err);
+        r = push_layout(c, oci_store_layout(store), store, &desc, dest_ref, ret_ref, err);
         oci_descriptor_clear(&desc);
         return r;
+}
+
+int
+reg_client_push_from_layout(struct reg_client *c, struct oci_layout *layout, const struct oci_descriptor *desc,
+                            const char *dest_ref, char **ret_ref, struct err **err)
+{
+        return push_layout(c, layout, NULL, desc, dest_ref, ret_ref, err);
 }
