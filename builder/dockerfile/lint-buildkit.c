@@ -123,7 +123,7 @@ check_from_platform(struct lint *l, const struct build_df_instr *in, const char 
                 return;
         }
         /* A stage named for its platform ("build-arm64") means it. */
-        if (name && (strstr(name, plat->os) || strstr(name, plat->architecture)))
+        if (name && ((plat->os && strstr(name, plat->os)) || (plat->architecture && strstr(name, plat->architecture))))
                 return;
         lint_report(l, R_CONST_PLATFORM, in->start_line, "FROM --platform flag should not use constant value \"%s\"",
                     p->value);
@@ -196,6 +196,9 @@ lint_bk_base(struct lint *l, const struct build_df_instr *in, const char *image,
                 return;
         }
         have = oci_platform_new(base->os, base->arch, base->variant);
+        /* "linux" alone names no architecture to compare. */
+        if (want->os == NULL || want->architecture == NULL || have->os == NULL || have->architecture == NULL)
+                return;
         if (strcmp(want->os, have->os) == 0 && strcmp(want->architecture, have->architecture) == 0)
                 return;
         want_s = oci_platform_format(want);

@@ -124,6 +124,8 @@ const_platform(void **state)
         expect_none("FROM --platform=linux/arm64 a:1 AS build-arm64\nFROM --platform=$BUILDPLATFORM a:1\n"
                     "FROM --platform=linux/amd64 a:1 AS linux-base\n" OK_TAIL,
                     "FromPlatformFlagConstDisallowed");
+        /* An OS alone names no architecture (found by fuzz_dockerfile). */
+        expect("FROM --platform=linux a:1 AS build\n" OK_TAIL, "FromPlatformFlagConstDisallowed", 1);
 }
 
 static void
@@ -260,6 +262,12 @@ base_image_platform(void **state)
                          "InvalidBaseImagePlatform");
         pb.arch = "amd64";
         expect_none_opts("FROM local/app:1\n" OK_TAIL, &o, "InvalidBaseImagePlatform");
+        /* A target of an OS alone: nothing to compare. */
+        o.platform = "linux";
+        pb.arch = "arm64";
+        expect_none_opts("FROM local/app:1\nFROM --platform=linux local/app:1\n" OK_TAIL, &o,
+                         "InvalidBaseImagePlatform");
+        o.platform = "linux/amd64";
         /* Unknown base: a documented no-op. */
         expect_none("FROM local/app:1\n" OK_TAIL, "InvalidBaseImagePlatform");
 }
