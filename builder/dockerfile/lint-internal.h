@@ -213,28 +213,42 @@ bool lint_run_mounts(const struct build_df_instr *in, const char *path);
 
 /* ---- the families ------------------------------------------------------ */
 
-/* lint-image.c: ours. */
-void lint_check_unpinned(struct lint *l, const struct build_df_instr *in);
-void lint_check_add(struct lint *l, const struct build_df_instr *in);
+/* lint-image.c: ours.  Each takes the instruction IN of the current stage
+ * (FROM: the one beginning it) and reports through lint_report. */
+void lint_check_unpinned(struct lint *l, const struct build_df_instr *in); /* FROM */
+void lint_check_add(struct lint *l, const struct build_df_instr *in);      /* ADD */
+/* SecretsUsedInArgOrEnv for the ARG or ENV name NAME (LEN bytes) of IN. */
 void lint_check_secret(struct lint *l, const struct build_df_instr *in, const char *name, size_t len);
+/* The apt-get checks over the commands CMDS of RUN IN. */
 void lint_check_apt(struct lint *l, const struct build_df_instr *in, const struct lint_cmds *cmds);
-void lint_check_expose_port(struct lint *l, const struct build_df_instr *in);
+void lint_check_expose_port(struct lint *l, const struct build_df_instr *in); /* EXPOSE */
+/* JSONArgsInvalid; true when reported (the other checks then skip IN). */
 bool lint_check_bad_json(struct lint *l, const struct build_df_instr *in);
+/* RunAsRoot, once every stage is known. */
 void lint_check_final_user(struct lint *l);
 
 /* lint-buildkit.c: BuildKit's build checks. */
+/* The FROM checks of IN, whose stage is called NAME (as written; NULL when
+ * unnamed); called before the stage is added. */
 void lint_bk_from(struct lint *l, const struct build_df_instr *in, const char *name);
+/* InvalidBaseImagePlatform: IN's base IMAGE, known through the base
+ * callback as BASE, against PLATFORM (NULL: not checked). */
 void lint_bk_base(struct lint *l, const struct build_df_instr *in, const char *image, const char *platform,
                   const struct build_df_lint_base *base);
+/* InvalidDefinitionDescription of an ARG. */
 void lint_bk_arg(struct lint *l, const struct build_df_instr *in);
+/* The checks of any instruction IN inside a stage (WORKDIR, CMD, ...). */
 void lint_bk_instr(struct lint *l, const struct build_df_instr *in);
+/* ConsistentInstructionCasing, over the whole file. */
 void lint_bk_file(struct lint *l);
 /* The constant value of FROM's --platform (NULL when absent or it uses a
- * variable). */
+ * variable; borrowed from IN). */
 const char *lint_from_platform(const struct build_df_instr *in);
 
 /* lint-hadolint.c: hadolint's rules. */
+/* The RUN rules over the commands CMDS of RUN IN. */
 void lint_hl_run(struct lint *l, const struct build_df_instr *in, const struct lint_cmds *cmds);
+/* CopyRelativeDestination of COPY IN. */
 void lint_hl_copy(struct lint *l, const struct build_df_instr *in);
 /* Any instruction but RUN ends a series of consecutive RUNs. */
 void lint_hl_other(struct lint *l, const struct build_df_instr *in);
