@@ -82,8 +82,29 @@ static const struct {
         { OCI_MT_LAYER_ND_GZIP, OCI_MEDIA_COMPRESSION_GZIP, true },
         { OCI_MT_LAYER_ND_ZSTD, OCI_MEDIA_COMPRESSION_ZSTD, true },
         { DOCKER_MT_LAYER_GZIP, OCI_MEDIA_COMPRESSION_GZIP, false },
+        { DOCKER_MT_LAYER_TAR, OCI_MEDIA_COMPRESSION_NONE, false },
         { DOCKER_MT_LAYER_FOREIGN, OCI_MEDIA_COMPRESSION_GZIP, true },
 };
+
+const char *
+oci_mediatype_layer_for(enum oci_media_compression c, bool docker, bool nondist)
+{
+        if (docker) {
+                if (c == OCI_MEDIA_COMPRESSION_GZIP)
+                        return nondist ? DOCKER_MT_LAYER_FOREIGN : DOCKER_MT_LAYER_GZIP;
+                return c == OCI_MEDIA_COMPRESSION_NONE && !nondist ? DOCKER_MT_LAYER_TAR : NULL;
+        }
+        switch (c) {
+        case OCI_MEDIA_COMPRESSION_NONE:
+                return nondist ? OCI_MT_LAYER_ND_TAR : OCI_MT_LAYER_TAR;
+        case OCI_MEDIA_COMPRESSION_GZIP:
+                return nondist ? OCI_MT_LAYER_ND_GZIP : OCI_MT_LAYER_GZIP;
+        case OCI_MEDIA_COMPRESSION_ZSTD:
+                return nondist ? OCI_MT_LAYER_ND_ZSTD : OCI_MT_LAYER_ZSTD;
+        default:
+                return NULL;
+        }
+}
 
 enum oci_media_compression
 oci_mediatype_layer_compression(const char *mt)

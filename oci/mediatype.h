@@ -33,6 +33,7 @@
 #define DOCKER_MT_MANIFEST_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define DOCKER_MT_CONFIG "application/vnd.docker.container.image.v1+json"
 #define DOCKER_MT_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define DOCKER_MT_LAYER_TAR "application/vnd.docker.image.rootfs.diff.tar"
 #define DOCKER_MT_LAYER_FOREIGN "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 /* Schema 1 (only recognised, never produced or accepted for storage). */
 #define DOCKER_MT_MANIFEST_V1 "application/vnd.docker.distribution.manifest.v1+json"
@@ -66,6 +67,10 @@ bool oci_mediatype_is_nondistributable(const char *mt);
 /* Compression of a layer type; OCI_MEDIA_COMPRESSION_UNKNOWN when MT is not
  * a known layer type. */
 enum oci_media_compression oci_mediatype_layer_compression(const char *mt);
+/* The layer type for compression C in Docker schema 2 manifests (DOCKER) or
+ * OCI manifests, non-distributable (foreign) when NONDIST; NULL when that
+ * format has none (Docker has no zstd and no uncompressed foreign layer). */
+const char *oci_mediatype_layer_for(enum oci_media_compression c, bool docker, bool nondist);
 
 /* RFC 6838 grammar check: type "/" subtype, restricted-name characters,
  * optional ";" parameters.  Used to validate descriptor mediaType fields. */

@@ -149,6 +149,16 @@ mediatypes(void **state)
         assert_true(oci_mediatype_is_layer(DOCKER_MT_LAYER_GZIP));
         assert_false(oci_mediatype_is_layer(OCI_MT_MANIFEST));
         assert_true(oci_mediatype_is_nondistributable(DOCKER_MT_LAYER_FOREIGN));
+        /* The layer type of each format (ibuild --format). */
+        assert_int_equal(oci_mediatype_layer_compression(DOCKER_MT_LAYER_TAR), OCI_MEDIA_COMPRESSION_NONE);
+        assert_string_equal(oci_mediatype_layer_for(OCI_MEDIA_COMPRESSION_GZIP, true, false), DOCKER_MT_LAYER_GZIP);
+        assert_string_equal(oci_mediatype_layer_for(OCI_MEDIA_COMPRESSION_NONE, true, false), DOCKER_MT_LAYER_TAR);
+        assert_string_equal(oci_mediatype_layer_for(OCI_MEDIA_COMPRESSION_GZIP, true, true), DOCKER_MT_LAYER_FOREIGN);
+        assert_null(oci_mediatype_layer_for(OCI_MEDIA_COMPRESSION_ZSTD, true, false));
+        assert_null(oci_mediatype_layer_for(OCI_MEDIA_COMPRESSION_NONE, true, true));
+        assert_string_equal(oci_mediatype_layer_for(OCI_MEDIA_COMPRESSION_GZIP, false, false), OCI_MT_LAYER_GZIP);
+        assert_string_equal(oci_mediatype_layer_for(OCI_MEDIA_COMPRESSION_ZSTD, false, true), OCI_MT_LAYER_ND_ZSTD);
+        assert_null(oci_mediatype_layer_for(OCI_MEDIA_COMPRESSION_UNKNOWN, false, false));
         assert_true(oci_mediatype_is_nondistributable(OCI_MT_LAYER_ND_GZIP));
         assert_false(oci_mediatype_is_nondistributable(OCI_MT_LAYER_GZIP));
 
