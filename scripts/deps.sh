@@ -13,7 +13,7 @@ build_pkgs=(build-essential pkg-config libcurl4-openssl-dev libarchive-dev libss
 demo_pkgs=("${build_pkgs[@]}" busybox-static uidmap openssh-client umoci runc)
 test_pkgs=("${demo_pkgs[@]}" libcmocka-dev bats bats-assert bats-support clang
 	libclang-rt-14-dev skopeo umoci oci-image-tool docker-registry openssl curl jq
-	apache2-utils nginx-light runc zstd python3
+	apache2-utils nginx-light runc zstd python3 podman containerd
 	qemu-system-x86 linux-image-cloud-amd64 cpio xz-utils bzip2 openssh-client strace procps)
 
 case "${1:-build}" in

@@ -1,4 +1,5 @@
-/* Build outputs: an OCI layout dir, an OCI archive, a docker archive. */
+/* Build outputs written to files: an OCI layout dir, an OCI archive, a
+ * docker archive (see build_exec_output in exec.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -99,67 +100,65 @@ tar_dir(const char *dir, const char *file, struct err **err)
         return r;
 }
 
-int
-build_exec_output(struct oci_store *store, const struct oci_descriptor *desc, const char *spec, const char *name,
-                  struct err **err)
+/* The tag of NAME ("1" of "app:1"; "latest" when it has none). */
+static const char *
+tag_of(const char *name)
 {
-        _cleanup_free_ char *copy = xstrdup(spec), *type = NULL, *dest = NULL, *oname = NULL;
-        char *save = NULL, *tok;
+        const char *colon = name ? strrchr(name, ':') : NULL;
+
+        return colon && !strchr(colon, '/') ? colon + 1 : "latest";
+}
+
+/* NAME with a tag: "app" is "app:latest"; NULL is "latest". */
+static char *
+with_tag(const char *name)
+{
+        const char *colon = name ? strrchr(name, ':') : NULL;
+
+        if (!name)
+                return xstrdup("latest");
+        return colon && !strchr(colon, '/') ? xstrdup(name) : xasprintf("%s:latest", name);
+}
+
+int
+build_exec_output(struct oci_store *store, const struct oci_descriptor *desc, const struct build_output *out,
+                  const char *name, struct err **err)
+{
+        _cleanup_free_ char *tmp = NULL, *full = NULL;
         int r;
 
-        for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                char *eq = strchr(tok, '=');
-
-                if (!eq)
-                        return err_set(err, EINVAL, "--output %s: '%s' is not KEY=VALUE", spec, tok);
-                *eq = '\0';
-                if (strcmp(tok, "type") == 0)
-                        type = xstrdup(eq + 1);
-                else if (strcmp(tok, "dest") == 0)
-                        dest = xstrdup(eq + 1);
-                else if (strcmp(tok, "name") == 0)
-                        oname = xstrdup(eq + 1);
-                else
-                        return err_set(err, EINVAL, "--output %s: unknown key '%s'", spec, tok);
+        name = build_output_name(out, name);
+        switch (out->type) {
+        case BUILD_OUTPUT_OCI:
+                /* In a layout directory, the name is the tag (skopeo/umoci). */
+                r = to_layout(store, desc, out->dest, tag_of(name), err);
+                return r < 0 ? err_prefix(err, "--output %s", out->spec) : 0;
+        case BUILD_OUTPUT_OCI_ARCHIVE:
+        case BUILD_OUTPUT_DOCKER_ARCHIVE:
+                break;
+        default:
+                return err_set(err, EINVAL, "--output %s: not a file or directory output", out->spec);
         }
-        if (!type && dest)
-                type = xstrdup("oci");
-        if (!type || !dest)
-                return err_set(err, EINVAL, "--output %s: needs type= and dest=", spec);
-        if (oname)
-                name = oname;
-        if (strcmp(type, "oci") == 0) {
-                const char *n = name ? name : "latest";
-                const char *colon = strrchr(n, ':');
+        full = name ? with_tag(name) : NULL;
+        r = fs_mkdtemp_in(oci_store_tmp_dir(store), "out-", &tmp, err);
+        if (r < 0)
+                return r;
+        if (out->type == BUILD_OUTPUT_OCI_ARCHIVE) {
+                r = to_layout(store, desc, tmp, full ? full : "latest", err);
+        } else {
+                /* `docker save`'s format: manifest.json over blobs/sha256.  No
+                 * index.json: podman and ctr would take it over manifest.json's
+                 * RepoTags and name the image by a layout's ref name. */
+                _cleanup_free_ char *index = xasprintf("%s/index.json", tmp), *marker = xasprintf("%s/oci-layout", tmp);
 
-                /* In a layout, the name is the tag (skopeo/umoci convention). */
-                if (colon && !strchr(colon, '/'))
-                        n = colon + 1;
-                return to_layout(store, desc, dest, n, err);
-        }
-        if (strcmp(type, "oci-archive") == 0 || strcmp(type, "docker-archive") == 0 || strcmp(type, "tar") == 0) {
-                _cleanup_free_ char *tmp = NULL;
-                const char *n = name ? name : "latest";
-                const char *colon = strrchr(n, ':');
-
-                r = fs_mkdtemp_in(oci_store_tmp_dir(store), "out-", &tmp, err);
-                if (r < 0)
-                        return r;
-                if (strcmp(type, "docker-archive") == 0) {
-                        _cleanup_free_ char *full = NULL;
-
-                        if (name && !(colon && !strchr(colon, '/')))
-                                full = xasprintf("%s:latest", name);
-                        r = to_layout(store, desc, tmp, colon && !strchr(colon, '/') ? colon + 1 : "latest", err);
-                        if (r >= 0)
-                                r = docker_manifest(store, desc, tmp, full ? full : name, err);
-                } else {
-                        r = to_layout(store, desc, tmp, colon && !strchr(colon, '/') ? colon + 1 : n, err);
-                }
+                r = to_layout(store, desc, tmp, "latest", err);
                 if (r >= 0)
-                        r = tar_dir(tmp, dest, err);
-                fs_rm_rf(tmp, NULL);
-                return r < 0 ? err_prefix(err, "--output %s", spec) : 0;
+                        r = docker_manifest(store, desc, tmp, full, err);
+                if (r >= 0 && (unlink(index) < 0 || unlink(marker) < 0))
+                        r = err_set(err, errno, "%s: %s", tmp, strerror(errno));
         }
-        return err_set(err, EINVAL, "--output %s: unknown type '%s' (oci, oci-archive, docker-archive)", spec, type);
+        if (r >= 0)
+                r = tar_dir(tmp, out->dest, err);
+        fs_rm_rf(tmp, NULL);
+        return r < 0 ? err_prefix(err, "--output %s", out->spec) : 0;
 }

@@ -1947,6 +1947,7 @@ finish(struct xctx *x, struct xstage *s, struct build_exec_result *ret, struct e
         struct oci_descriptor cd;
         struct digest md;
         size_t cfg_size = 0, mlen;
+        bool docker = x->o->format == BUILD_FORMAT_DOCKER;
         int r;
 
         for (size_t i = 0; i < x->o->n_labels; i++) {
@@ -1960,13 +1961,31 @@ finish(struct xctx *x, struct xstage *s, struct build_exec_result *ret, struct e
         r = put_config(x, s, &cfg_digest, &cfg_size, err);
         if (r < 0)
                 return r;
-        m = oci_manifest_new(OCI_MT_MANIFEST);
-        oci_descriptor_init(&cd, OCI_MT_CONFIG, cfg_digest, (int64_t) cfg_size);
+        m = oci_manifest_new(docker ? DOCKER_MT_MANIFEST : OCI_MT_MANIFEST);
+        oci_descriptor_init(&cd, docker ? DOCKER_MT_CONFIG : OCI_MT_CONFIG, cfg_digest, (int64_t) cfg_size);
         oci_manifest_set_config(m, &cd);
         oci_descriptor_clear(&cd);
-        for (size_t i = 0; i < s->n_layers; i++)
-                oci_manifest_add_layer(m, &s->layers[i].desc);
-        if (s->base_name && s->base_digest) {
+        for (size_t i = 0; i < s->n_layers; i++) {
+                const char *mt = s->layers[i].desc.media_type;
+                const char *want = oci_mediatype_layer_for(oci_mediatype_layer_compression(mt), docker,
+                                                           oci_mediatype_is_nondistributable(mt));
+                struct oci_descriptor l;
+
+                if (!want) {
+                        oci_manifest_free(m);
+                        return err_set(err, EINVAL,
+                                       "--format %s: layer %zu is %s, which Docker's format has no type for "
+                                       "(use --compression gzip, or --format oci)",
+                                       docker ? "docker" : "oci", i + 1, mt);
+                }
+                oci_descriptor_copy(&l, &s->layers[i].desc);
+                free(l.media_type);
+                l.media_type = xstrdup(want);
+                oci_manifest_add_layer(m, &l);
+                oci_descriptor_clear(&l);
+        }
+        /* Docker's schema 2 has no annotations. */
+        if (!docker && s->base_name && s->base_digest) {
                 oci_map_set(&m->annotations, OCI_ANNOTATION_BASE_NAME, s->base_name);
                 oci_map_set(&m->annotations, OCI_ANNOTATION_BASE_DIGEST, s->base_digest);
         }
@@ -1977,7 +1996,7 @@ finish(struct xctx *x, struct xstage *s, struct build_exec_result *ret, struct e
         r = oci_layout_add_blob(x->layout, mbuf, mlen, NULL, &md, err);
         if (r < 0)
                 return r;
-        oci_descriptor_init(&ret->manifest, OCI_MT_MANIFEST, md.str, (int64_t) mlen);
+        oci_descriptor_init(&ret->manifest, docker ? DOCKER_MT_MANIFEST : OCI_MT_MANIFEST, md.str, (int64_t) mlen);
         {
                 struct oci_platform *p = oci_image_config_platform(s->cfg);
 

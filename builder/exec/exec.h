@@ -6,7 +6,8 @@
  *     o.context = "."; o.store = store; ...
  *     struct build_exec_result r;
  *     if (build_exec_run(&o, &r, err) < 0) ...   // err names file:line
- *     build_exec_output(store, &r.manifest, "type=oci,dest=out", "1.0", err);
+ *     build_output_parse("type=oci,dest=out", &out, err);
+ *     build_exec_output(store, &r.manifest, &out, "1.0", err);
  *
  * Stages run in the plan's order (builder/dockerfile/plan.h).  Each stage
  * starts from scratch, a stage, a store image, an "oci:DIR[:NAME]" layout or
@@ -35,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "builder/options/output.h"
 #include "builder/sandbox/sandbox.h"
 #include "common/err.h"
 #include "oci/layer.h"
@@ -77,6 +79,14 @@ enum build_event {
         BUILD_EVENT_INFO,   /* any other line (pulling a base, warnings) */
 };
 
+/* Media types of the image written: OCI's, or Docker schema 2's (buildah's
+ * --format docker: manifest, config and layer types; the config is the
+ * same JSON, whose Healthcheck, OnBuild and Shell Docker tools read). */
+enum build_image_format {
+        BUILD_FORMAT_OCI,
+        BUILD_FORMAT_DOCKER,
+};
+
 typedef void (*build_event_fn)(void *data, enum build_event ev, const char *text, double seconds);
 
 struct build_exec_opts {
@@ -101,6 +111,7 @@ struct build_exec_opts {
         uint64_t pids_max;
         uint32_t cpu_millis;
         enum oci_layer_compression compression;
+        enum build_image_format format; /* zstd layers need BUILD_FORMAT_OCI */
         int64_t source_date_epoch; /* < 0: none */
         int jobs;                  /* compressor threads; <= 0: 1 */
         struct oci_store *store;   /* required */
@@ -131,12 +142,15 @@ void build_exec_result_clear(struct build_exec_result *r);
  * renames of identical content). */
 int build_exec_run(const struct build_exec_opts *opts, struct build_exec_result *ret, struct err **err);
 
-/* Export manifest DESC of STORE as described by SPEC, docker's --output
- * syntax: "type=oci,dest=DIR", "type=oci-archive,dest=FILE",
- * "type=docker-archive,dest=FILE" (a "name=" key sets the name; else
- * NAME, which may be NULL: "latest" for layouts; for docker-archive a full
- * repo:tag). */
-int build_exec_output(struct oci_store *store, const struct oci_descriptor *desc, const char *spec,
+/* Export manifest DESC of STORE to the file or directory of OUT (a
+ * BUILD_OUTPUT_IMAGE output is the caller's: tag and push), named
+ * build_output_name(OUT, NAME); NAME may be NULL ("latest").  An OCI
+ * directory names it by its tag (index.json's ref.name, skopeo's and umoci's
+ * oci:DIR:TAG); an OCI archive by the whole name as given ("app:1": podman
+ * load gives localhost/app:1, ctr import app:1); a docker archive is
+ * `docker save`'s format, manifest.json with RepoTags (podman: localhost/app:1,
+ * ctr: docker.io/library/app:1).  Written to a temp file, then renamed. */
+int build_exec_output(struct oci_store *store, const struct oci_descriptor *desc, const struct build_output *out,
                       const char *name, struct err **err);
 
 /* Read the config of base image REF without network access, for plans

@@ -12,6 +12,7 @@
 
 #include "builder/exec/exec.h"
 #include "builder/options/options.h"
+#include "builder/options/output.h"
 #include "cmd/common/cli.h"
 #include "cmd/ibuild/ibuild.h"
 #include "common/cleanup.h"
@@ -60,8 +61,13 @@ build_usage(FILE *f)
               "  --pids-limit N            process limit of each RUN step\n"
               "                            (the three need a delegated cgroup v2, else a warning)\n"
               "  --compression gzip|zstd   layer compression (default gzip)\n"
-              "  --output type=oci,dest=DIR | type=oci-archive,dest=FILE |\n"
-              "           type=docker-archive,dest=FILE   also export the image\n"
+              "  --format oci|docker       media types of the image (default oci); docker\n"
+              "                            writes Docker schema 2 (gzip layers only)\n"
+              "  -o, --output SPEC         also export the image (repeatable, each is written):\n"
+              "                            type=oci,dest=DIR | type=oci-archive,dest=FILE |\n"
+              "                            type=docker-archive,dest=FILE [,name=NAME] |\n"
+              "                            type=registry[,name=REF[,REF...]] (push there) |\n"
+              "                            type=image,name=REF[,push=true]\n"
               "  --push                    push every -t name to its registry\n"
               "  --progress auto|plain|tty progress output on stderr (default auto)\n"
               "  -q, --quiet               no progress, no RUN output\n"
@@ -140,6 +146,90 @@ context_from_stdin(char **ret_dir, struct err **err)
         return 0;
 }
 
+/* Before the build: OUT's names are valid image names, and an image
+ * output has a name (its own or a -t one). */
+static int
+check_output(const struct build_output *out, size_t n_tags, struct err **err)
+{
+        for (size_t k = 0; out->names && out->names[k]; k++) {
+                _cleanup_free_ char *norm = NULL;
+
+                if (oci_store_normalize_name(out->names[k], &norm, err) < 0)
+                        return err_prefix(err, "--output %s: name=%s", out->spec, out->names[k]);
+        }
+        if (out->type == BUILD_OUTPUT_IMAGE && !out->names && n_tags == 0)
+                return err_set(err, EINVAL, "--output %s: needs name=REF (or a -t NAME) to %s", out->spec,
+                               out->push ? "push to" : "name the image");
+        return 0;
+}
+
+/* Push DESC of STORE to REF unless it was pushed already (DONE, N_DONE). */
+static int
+push_once(struct reg_client **c, struct oci_store *store, const struct oci_descriptor *desc, const char *ref,
+          const char **done, size_t *n_done, bool quiet, struct err **err)
+{
+        _cleanup_free_ char *pushed = NULL;
+
+        for (size_t k = 0; k < *n_done; k++)
+                if (strcmp(done[k], ref) == 0)
+                        return 0;
+        if (!*c) {
+                struct reg_client_opts co = {.retries = -1};
+
+                if (getenv("IBUILD_PUSH_PLAIN_HTTP"))
+                        co.plain_http = true;
+                if (getenv("IBUILD_PUSH_TLS_VERIFY") && strcmp(getenv("IBUILD_PUSH_TLS_VERIFY"), "false") == 0)
+                        co.tls_verify_disable = true;
+                if (reg_client_new(&co, c, err) < 0)
+                        return -1;
+        }
+        if (reg_client_push_from_store(*c, store, desc->digest, ref, &pushed, err) < 0)
+                return err_prefix(err, "pushing %s", ref);
+        done[(*n_done)++] = ref;
+        if (!quiet)
+                fprintf(stderr, "pushed %s\n", pushed ? pushed : ref);
+        return 0;
+}
+
+/* After the build: push PUSH (the -t names of --push), then name and push
+ * the image outputs' names (their own, else the -t TAGS). */
+static int
+publish(struct oci_store *store, const struct oci_descriptor *desc, const char **push, size_t n_push,
+        const struct build_output *outputs, size_t n_outputs, const char **tags, size_t n_tags, bool quiet,
+        struct err **err)
+{
+        _cleanup_reg_client_ struct reg_client *c = NULL;
+        _cleanup_free_ const char **done = NULL;
+        size_t n_done = 0, cap = n_push;
+
+        for (size_t k = 0; k < n_outputs; k++)
+                cap += outputs[k].names ? oci_strv_len(outputs[k].names) : n_tags;
+        done = xcalloc(cap + 1, sizeof(*done));
+        for (size_t t = 0; t < n_push; t++)
+                if (push_once(&c, store, desc, push[t], done, &n_done, quiet, err) < 0)
+                        return -1;
+        for (size_t k = 0; k < n_outputs; k++) {
+                const struct build_output *out = &outputs[k];
+                size_t n = out->names ? oci_strv_len(out->names) : n_tags;
+
+                if (out->type != BUILD_OUTPUT_IMAGE)
+                        continue;
+                for (size_t t = 0; t < n; t++) {
+                        const char *ref = out->names ? out->names[t] : tags[t];
+
+                        if (out->names) {
+                                if (oci_store_tag(store, ref, desc, err) < 0)
+                                        return -1;
+                                if (!quiet)
+                                        fprintf(stderr, "tagged %s\n", ref);
+                        }
+                        if (out->push && push_once(&c, store, desc, ref, done, &n_done, quiet, err) < 0)
+                                return -1;
+                }
+        }
+        return 0;
+}
+
 int
 ibuild_build(int argc, char **argv)
 {
@@ -150,7 +240,9 @@ ibuild_build(int argc, char **argv)
         _cleanup_free_ char *stdin_ctx = NULL;
         char **owned = NULL;
         size_t n_tags = 0, n_build_args = 0, n_labels = 0, n_secrets = 0, n_ssh = 0;
-        const char *context = NULL, *store_path = NULL, *output = NULL;
+        const char *context = NULL, *store_path = NULL;
+        struct build_output *outputs = NULL;
+        size_t n_outputs = 0;
         struct build_exec_opts o;
         struct build_exec_result res = {0};
         struct oci_store *store = NULL;
@@ -164,6 +256,7 @@ ibuild_build(int argc, char **argv)
         labels = xcalloc((size_t) argc + 1, sizeof(char *));
         secrets = xcalloc((size_t) argc + 1, sizeof(*secrets));
         ssh = xcalloc((size_t) argc + 1, sizeof(*ssh));
+        outputs = xcalloc((size_t) argc + 1, sizeof(*outputs));
         o.jobs = (int) sysconf(_SC_NPROCESSORS_ONLN);
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i], *v;
@@ -289,9 +382,25 @@ ibuild_build(int argc, char **argv)
                                 rc = 2;
                                 goto out;
                         }
+                } else if (cli_is_opt(a, "--format")) {
+                        VALUE("--format");
+                        if (strcmp(v, "oci") == 0)
+                                o.format = BUILD_FORMAT_OCI;
+                        else if (strcmp(v, "docker") == 0)
+                                o.format = BUILD_FORMAT_DOCKER;
+                        else {
+                                cli_fail(PROG, "--format %s: use oci or docker", v);
+                                rc = 2;
+                                goto out;
+                        }
                 } else if (cli_is_opt(a, "--output") || cli_is_opt(a, "-o")) {
                         VALUE(a[1] == 'o' ? "-o" : "--output");
-                        output = v;
+                        if (build_output_parse(v, &outputs[n_outputs], &err) < 0) {
+                                cli_print_err(PROG, &err);
+                                rc = 2;
+                                goto out;
+                        }
+                        n_outputs++;
                 } else if (strcmp(a, "--push") == 0) {
                         push = true;
                 } else if (cli_is_opt(a, "--progress")) {
@@ -380,6 +489,24 @@ ibuild_build(int argc, char **argv)
                 rc = 2;
                 goto out;
         }
+        if (o.format == BUILD_FORMAT_DOCKER && o.compression == OCI_LAYER_ZSTD) {
+                cli_fail(PROG, "--format docker has no zstd layer type: use --compression gzip, or --format oci");
+                rc = 2;
+                goto out;
+        }
+        for (size_t k = 0; k < n_outputs; k++) {
+                if (check_output(&outputs[k], n_tags, &err) < 0) {
+                        cli_print_err(PROG, &err);
+                        rc = 2;
+                        goto out;
+                }
+                if (o.format == BUILD_FORMAT_DOCKER &&
+                    (outputs[k].type == BUILD_OUTPUT_OCI || outputs[k].type == BUILD_OUTPUT_OCI_ARCHIVE))
+                        fprintf(stderr,
+                                PROG ": warning: --output %s: an OCI layout holding a Docker manifest (--format "
+                                     "docker); skopeo and podman look only for OCI manifests there\n",
+                                outputs[k].spec);
+        }
         /* Held shared until exit: a prune waits for this build to end,
          * and this build for a prune already running (oci/store.h). */
         if (oci_store_open(store_path, &store, &err) < 0 || cli_store_hold(PROG, store, false, false, &err) < 0) {
@@ -430,37 +557,20 @@ ibuild_build(int argc, char **argv)
                 if (!prog.quiet)
                         fprintf(stderr, "tagged %s\n", tags[t]);
         }
-        if (output) {
-                if (build_exec_output(store, &res.manifest, output, n_tags ? tags[0] : NULL, &err) < 0) {
+        for (size_t k = 0; k < n_outputs; k++) {
+                if (outputs[k].type == BUILD_OUTPUT_IMAGE)
+                        continue;
+                if (build_exec_output(store, &res.manifest, &outputs[k], n_tags ? tags[0] : NULL, &err) < 0) {
                         cli_print_err(PROG, &err);
                         goto out;
                 }
                 if (!prog.quiet)
-                        fprintf(stderr, "exported to %s\n", output);
+                        fprintf(stderr, "exported to %s\n", outputs[k].dest);
         }
-        if (push) {
-                struct reg_client_opts co = {.retries = -1};
-                _cleanup_reg_client_ struct reg_client *c = NULL;
-
-                if (getenv("IBUILD_PUSH_PLAIN_HTTP"))
-                        co.plain_http = true;
-                if (getenv("IBUILD_PUSH_TLS_VERIFY") && strcmp(getenv("IBUILD_PUSH_TLS_VERIFY"), "false") == 0)
-                        co.tls_verify_disable = true;
-                if (reg_client_new(&co, &c, &err) < 0) {
-                        cli_print_err(PROG, &err);
-                        goto out;
-                }
-                for (size_t t = 0; t < n_tags; t++) {
-                        _cleanup_free_ char *ref = NULL;
-
-                        if (reg_client_push_from_store(c, store, res.manifest.digest, tags[t], &ref, &err) < 0) {
-                                err_prefix(&err, "pushing %s", tags[t]);
-                                cli_print_err(PROG, &err);
-                                goto out;
-                        }
-                        if (!prog.quiet)
-                                fprintf(stderr, "pushed %s\n", ref ? ref : tags[t]);
-                }
+        if (publish(store, &res.manifest, push ? tags : NULL, push ? n_tags : 0, outputs, n_outputs, tags, n_tags,
+                    prog.quiet, &err) < 0) {
+                cli_print_err(PROG, &err);
+                goto out;
         }
         if (!prog.quiet)
                 fprintf(stderr, "%zu steps, %zu cached\n", res.steps, res.cached);
@@ -468,6 +578,9 @@ ibuild_build(int argc, char **argv)
         rc = 0;
 out:
         build_exec_result_clear(&res);
+        for (size_t k = 0; k < n_outputs; k++)
+                build_output_clear(&outputs[k]);
+        free(outputs);
         for (size_t k = 0; ssh && k < n_ssh; k++)
                 free((void *) ssh[k].keys);
         oci_store_free(store);

@@ -3,6 +3,7 @@
 # (pulled through the registry client); checked with skopeo.
 
 load client-helpers
+bats_require_minimum_version 1.5.0
 
 setup() {
 	client_setup
@@ -47,4 +48,67 @@ teardown() { client_teardown; }
 	run ibuild --push "$TMP/ctx"
 	assert_failure 2
 	assert_output --partial "--push needs"
+}
+
+@test "build --output type=registry pushes to name= or to the -t names; what is missing is named" {
+	start_ireg
+	start_dist
+	run --separate-stderr ibuild -q -o "type=registry,name=$DIST/test/reg:1" "$TMP/ctx"
+	assert_success
+	digest=${lines[-1]}
+	run skopeo inspect --tls-verify=false "docker://$DIST/test/reg:1"
+	assert_success
+	[ "$(jq -r .Digest <<<"$output")" = "$digest" ]
+	# Several names in one quoted field, as buildx takes them.
+	run ibuild -q -o "type=image,\"name=$IREG/test/a:1,$DIST/test/b:1\",push=true" "$TMP/ctx"
+	assert_success
+	run skopeo inspect --tls-verify=false "docker://$IREG/test/a:1"
+	assert_success
+	run skopeo inspect --tls-verify=false "docker://$DIST/test/b:1"
+	assert_success
+	# No name=: the -t names.
+	run ibuild -q -t "$IREG/test/fromtag:2" -o type=registry "$TMP/ctx"
+	assert_success
+	run skopeo inspect --tls-verify=false "docker://$IREG/test/fromtag:2"
+	assert_success
+	run ibuild -q -o type=registry "$TMP/ctx"
+	assert_failure 2
+	assert_output --partial "--output type=registry: needs name=REF (or a -t NAME) to push to"
+}
+
+podman_() { mkdir -p "$DOCKER_CONFIG"; [ -e "$DOCKER_CONFIG/config.json" ] || echo "{}" >"$DOCKER_CONFIG/config.json"; podman --root "$TMP/podman" --runroot "$TMP/podman-run" --storage-driver vfs "$@"; }
+
+@test "build --format docker: Docker schema 2 media types; podman shows the HEALTHCHECK" {
+	start_dist
+	printf 'FROM scratch\nCOPY f /f\nHEALTHCHECK --interval=7s CMD ["/f"]\nONBUILD RUN true\nSHELL ["/f", "-c"]\n' \
+		>"$TMP/ctx/Dockerfile"
+	run ibuild -q --format docker -t "$DIST/test/hc:docker" --push "$TMP/ctx"
+	assert_success
+	run ibuild -q --format oci -t "$DIST/test/hc:oci" --push "$TMP/ctx"
+	assert_success
+	run skopeo inspect --raw --tls-verify=false "docker://$DIST/test/hc:docker"
+	assert_success
+	[ "$(jq -r .mediaType <<<"$output")" = application/vnd.docker.distribution.manifest.v2+json ]
+	[ "$(jq -r .config.mediaType <<<"$output")" = application/vnd.docker.container.image.v1+json ]
+	[ "$(jq -r '.layers[0].mediaType' <<<"$output")" = application/vnd.docker.image.rootfs.diff.tar.gzip ]
+	[ "$(jq -r 'has("annotations")' <<<"$output")" = false ]
+	run podman_ pull -q --tls-verify=false "docker://$DIST/test/hc:docker"
+	assert_success
+	run podman_ image inspect "$DIST/test/hc:docker"
+	assert_success
+	[ "$(jq -r '.[0].Healthcheck.Interval' <<<"$output")" = 7000000000 ]
+	[ "$(jq -r '.[0].Healthcheck.Test | join(" ")' <<<"$output")" = "CMD /f" ]
+	# The same config in OCI media types: podman drops the Docker-only fields.
+	run podman_ pull -q --tls-verify=false "docker://$DIST/test/hc:oci"
+	assert_success
+	run podman_ image inspect "$DIST/test/hc:oci"
+	assert_success
+	[ "$(jq -r '.[0].Healthcheck' <<<"$output")" = null ]
+	# Docker's format has no zstd layers.
+	run ibuild -q --format docker --compression zstd "$TMP/ctx"
+	assert_failure 2
+	assert_output --partial "--format docker has no zstd layer type"
+	run ibuild -q --format v3 "$TMP/ctx"
+	assert_failure 2
+	assert_output --partial "--format v3: use oci or docker"
 }

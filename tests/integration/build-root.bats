@@ -266,7 +266,7 @@ DF
 	assert_success
 	run ib -q -t out:1 --output "type=oci-archive,dest=$T/img.tar" "$T/ctx"
 	assert_success
-	run skopeo inspect "oci-archive:$T/img.tar:1"
+	run skopeo inspect "oci-archive:$T/img.tar:out:1" # the whole name: podman load names it localhost/out:1
 	assert_success
 	run ib -q -t out:1 --output "type=docker-archive,dest=$T/docker.tar" "$T/ctx"
 	assert_success

@@ -274,6 +274,7 @@ outputs(void **state)
         struct err *err = NULL;
         struct oci_layout *lay = NULL;
         struct oci_descriptor found;
+        struct build_output out;
         struct stat st;
 
         (void) state;
@@ -283,7 +284,9 @@ outputs(void **state)
         assert_int_equal(oci_store_open(sp, &store, &err), 0);
         assert_int_equal(build(ctx, store, &ev, &res, &err), 0);
         dest = xasprintf("type=oci,dest=%s/lay", d);
-        assert_int_equal(build_exec_output(store, &res.manifest, dest, "app:2", &err), 0);
+        assert_int_equal(build_output_parse(dest, &out, &err), 0);
+        assert_int_equal(build_exec_output(store, &res.manifest, &out, "app:2", &err), 0);
+        build_output_clear(&out);
         free(dest);
         dest = xasprintf("%s/lay", d);
         assert_int_equal(oci_layout_open(dest, &lay, &err), 0);
@@ -294,17 +297,20 @@ outputs(void **state)
         oci_layout_free(lay);
         free(dest);
         dest = xasprintf("type=oci-archive,dest=%s/a.tar", d);
-        assert_int_equal(build_exec_output(store, &res.manifest, dest, NULL, &err), 0);
+        assert_int_equal(build_output_parse(dest, &out, &err), 0);
+        assert_int_equal(build_exec_output(store, &res.manifest, &out, NULL, &err), 0);
+        build_output_clear(&out);
         free(dest);
         dest = xasprintf("%s/a.tar", d);
         assert_int_equal(stat(dest, &st), 0);
         assert_true(st.st_size > 1024);
         free(dest);
-        assert_true(build_exec_output(store, &res.manifest, "type=bogus,dest=/x", NULL, &err) < 0);
-        assert_non_null(strstr(err_msg(&err), "bogus"));
+        /* An image output is the caller's (tag, push), not a file. */
+        assert_int_equal(build_output_parse("type=registry,name=r/a:1", &out, &err), 0);
+        assert_true(build_exec_output(store, &res.manifest, &out, NULL, &err) < 0);
+        assert_non_null(strstr(err_msg(&err), "type=registry"));
         err_clear(&err);
-        assert_true(build_exec_output(store, &res.manifest, "type=oci", NULL, &err) < 0);
-        err_clear(&err);
+        build_output_clear(&out);
         build_exec_result_clear(&res);
         oci_store_free(store);
         fs_rm_rf(d, NULL);
