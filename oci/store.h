@@ -8,6 +8,8 @@
  *     STORE/tmp/         scratch space on the same file system
  *     STORE/lock         flock(2) target of index.json operations
  *     STORE/users.lock   flock(2) target of the store hold (below)
+ *     STORE/blobinfo.json where blobs were last pushed or pulled (registry
+ *                        client: blobinfo.c; never credentials)
  *
  * Location: an explicit path, else $IBUILD_STORE, else $XDG_DATA_HOME/ibuild
  * (when XDG_DATA_HOME is absolute), else $HOME/.local/share/ibuild.

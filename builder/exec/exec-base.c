@@ -156,6 +156,16 @@ pull_log(const char *line, void *data)
                 x->o->event(x->o->event_data, BUILD_EVENT_INFO, line, 0);
 }
 
+/* The registry client's warnings (a credential helper missing, ...): shown
+ * even with -q, as every "warning: " line is. */
+static void
+pull_warn(const char *line, void *data)
+{
+        _cleanup_free_ char *w = xasprintf("warning: %s", line);
+
+        pull_log(w, data);
+}
+
 static int
 fetch_base(struct xctx *x, const char *ref, const char *platform, struct xbase *b, struct err **err)
 {
@@ -193,7 +203,8 @@ fetch_base(struct xctx *x, const char *ref, const char *platform, struct xbase *
                 }
                 if (r < 0) {
                         struct reg_client_opts co = {
-                            .platform = platform, .log = pull_log, .log_data = x, .retries = -1};
+                            .platform = platform, .log = pull_log, .log_data = x, .warn = pull_warn, .warn_data = x,
+                            .retries = -1};
                         _cleanup_reg_client_ struct reg_client *c = NULL;
                         struct reg_pull_result pr = {0};
 

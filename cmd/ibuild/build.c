@@ -14,6 +14,7 @@
 #include "builder/options/options.h"
 #include "builder/options/output.h"
 #include "cmd/common/cli.h"
+#include "cmd/common/regcli.h"
 #include "cmd/ibuild/ibuild.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -174,7 +175,7 @@ push_once(struct reg_client **c, struct oci_store *store, const struct oci_descr
                 if (strcmp(done[k], ref) == 0)
                         return 0;
         if (!*c) {
-                struct reg_client_opts co = {.retries = -1};
+                struct reg_client_opts co = {.retries = -1, .warn = regcli_warn, .warn_data = (void *) PROG};
 
                 if (getenv("IBUILD_PUSH_PLAIN_HTTP"))
                         co.plain_http = true;

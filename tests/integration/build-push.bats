@@ -112,3 +112,16 @@ podman_() { mkdir -p "$DOCKER_CONFIG"; [ -e "$DOCKER_CONFIG/config.json" ] || ec
 	assert_failure 2
 	assert_output --partial "--format v3: use oci or docker"
 }
+
+@test "build --push and FROM a registry image: a credsStore helper that is not installed is a warning" {
+	start_ireg
+	mkdir -p "$DOCKER_CONFIG"
+	printf '{"credsStore":"nothere"}' >"$DOCKER_CONFIG/config.json"
+	run --separate-stderr ibuild -q -t "$IREG/test/warn:1" --push "$TMP/ctx"
+	assert_success
+	[[ "$stderr" == *"ibuild: warning: docker-credential-nothere not found on PATH"* ]]
+	printf 'FROM %s/test/warn:1\nLABEL child=1\n' "$IREG" >"$TMP/ctx/Dockerfile"
+	run --separate-stderr env IBUILD_STORE="$TMP/store2" ibuild -q "$TMP/ctx"
+	assert_success
+	[[ "$stderr" == *"warning: docker-credential-nothere not found on PATH"* ]]
+}
