@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev
-	libjansson-dev libzstd-dev libmicrohttpd-dev libcrypt-dev libgnutls28-dev zlib1g-dev)
+	libjansson-dev libzstd-dev libmicrohttpd-dev libcrypt-dev libgnutls28-dev zlib1g-dev libexpat1-dev)
 # The example's base image is made from busybox-static; rootless RUN wants uidmap;
 # ibuild --ssh ID=KEYFILE runs ssh-agent/ssh-add (openssh-client);
 # the demo runs the built image with umoci + runc.
@@ -14,7 +14,8 @@ demo_pkgs=("${build_pkgs[@]}" busybox-static uidmap openssh-client umoci runc)
 test_pkgs=("${demo_pkgs[@]}" libcmocka-dev bats bats-assert bats-support clang
 	libclang-rt-14-dev skopeo umoci oci-image-tool docker-registry openssl curl jq
 	apache2-utils nginx-light runc zstd python3 podman containerd
-	qemu-system-x86 linux-image-cloud-amd64 cpio xz-utils bzip2 openssh-client strace procps)
+	qemu-system-x86 linux-image-cloud-amd64 cpio xz-utils bzip2 openssh-client strace procps
+	ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
