@@ -1,8 +1,16 @@
 #include "digest/digest.h"
 
+/* sha256 contexts use OpenSSL's low-level SHA256_CTX, deprecated since 3.0
+ * but public and stable, because it is the only OpenSSL interface whose
+ * state can be read out and put back (digest_ctx_save/restore): EVP keeps
+ * it behind the provider.  It runs the same block code (SHA-NI) as EVP. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,7 +19,8 @@
 
 struct digest_ctx {
         enum digest_alg alg;
-        EVP_MD_CTX *md;
+        EVP_MD_CTX *md; /* sha512 */
+        SHA256_CTX sha256;
         uint64_t size;
 };
 
@@ -183,6 +192,10 @@ digest_ctx_new(enum digest_alg alg)
         struct digest_ctx *c = xcalloc(1, sizeof(*c));
 
         c->alg = alg;
+        if (alg == DIGEST_SHA256) {
+                SHA256_Init(&c->sha256);
+                return c;
+        }
         c->md = EVP_MD_CTX_new();
         if (!c->md || EVP_DigestInit_ex(c->md, alg_md(alg), NULL) != 1)
                 abort();
@@ -194,7 +207,10 @@ digest_ctx_update(struct digest_ctx *ctx, const void *data, size_t len)
 {
         if (len == 0)
                 return;
-        EVP_DigestUpdate(ctx->md, data, len);
+        if (ctx->alg == DIGEST_SHA256)
+                SHA256_Update(&ctx->sha256, data, len);
+        else
+                EVP_DigestUpdate(ctx->md, data, len);
         ctx->size += len;
 }
 
@@ -205,7 +221,12 @@ digest_ctx_final(struct digest_ctx *ctx, struct digest *ret)
         unsigned int n = 0;
         size_t plen;
 
-        EVP_DigestFinal_ex(ctx->md, md, &n);
+        if (ctx->alg == DIGEST_SHA256) {
+                SHA256_Final(md, &ctx->sha256);
+                n = SHA256_DIGEST_LENGTH;
+        } else {
+                EVP_DigestFinal_ex(ctx->md, md, &n);
+        }
         plen = (size_t) snprintf(ret->str, sizeof(ret->str), "%s:", digest_alg_name(ctx->alg));
         digest_hex(md, n, ret->hex);
         memcpy(ret->str + plen, ret->hex, 2 * (size_t) n + 1);
@@ -215,7 +236,10 @@ digest_ctx_final(struct digest_ctx *ctx, struct digest *ret)
 void
 digest_ctx_reset(struct digest_ctx *ctx)
 {
-        EVP_DigestInit_ex(ctx->md, alg_md(ctx->alg), NULL);
+        if (ctx->alg == DIGEST_SHA256)
+                SHA256_Init(&ctx->sha256);
+        else
+                EVP_DigestInit_ex(ctx->md, alg_md(ctx->alg), NULL);
         ctx->size = 0;
 }
 
@@ -232,6 +256,106 @@ digest_ctx_free(struct digest_ctx *ctx)
                 return;
         EVP_MD_CTX_free(ctx->md);
         free(ctx);
+}
+
+/* ---- saved sha256 state ---- */
+
+#define STATE_PREFIX "sha256-state:1:"
+/* SHA-256 counts the message in bits in 64 bits (FIPS 180-4, 5.1.1). */
+#define STATE_SIZE_MAX (UINT64_C(1) << 61)
+
+int
+digest_ctx_save(const struct digest_ctx *ctx, char *buf, size_t len, struct err **err)
+{
+        const SHA256_CTX *c = &ctx->sha256;
+        char pending[2 * SHA256_CBLOCK + 1];
+        int n;
+
+        if (ctx->alg != DIGEST_SHA256)
+                return err_set(err, ERR_UNSUPPORTED, "saving a %s hash state is not supported",
+                               digest_alg_name(ctx->alg));
+        /* OpenSSL keeps the partial block as bytes in data[] (md32_common.h). */
+        digest_hex((const unsigned char *) c->data, c->num, pending);
+        n = snprintf(buf, len,
+                     STATE_PREFIX "%" PRIu64 ":%08x%08x%08x%08x%08x%08x%08x%08x:%s", ctx->size,
+                     (unsigned) c->h[0], (unsigned) c->h[1], (unsigned) c->h[2], (unsigned) c->h[3],
+                     (unsigned) c->h[4], (unsigned) c->h[5], (unsigned) c->h[6], (unsigned) c->h[7],
+                     pending);
+        if (n < 0 || (size_t) n >= len)
+                return err_set(err, ENOSPC, "hash state needs %d bytes, buffer has %zu", n, len);
+        return n;
+}
+
+static int
+hex_nibble(char c)
+{
+        return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+struct digest_ctx *
+digest_ctx_restore(const char *s, size_t len, struct err **err)
+{
+        struct digest_ctx *ctx;
+        const char *p = s, *end = s + len, *colon;
+        uint64_t size = 0;
+        uint32_t h[8];
+        size_t num, i;
+
+        /* One trailing newline is allowed: the state may be a text file. */
+        if (len > 0 && end[-1] == '\n')
+                end--;
+        if ((size_t) (end - p) < strlen(STATE_PREFIX) || memcmp(p, STATE_PREFIX, strlen(STATE_PREFIX)) != 0) {
+                err_set(err, ERR_DIGEST_INVALID, "hash state: does not start with '%s'", STATE_PREFIX);
+                return NULL;
+        }
+        p += strlen(STATE_PREFIX);
+        colon = memchr(p, ':', (size_t) (end - p));
+        if (!colon || colon == p || colon - p > 19 || (p[0] == '0' && colon - p > 1)) {
+                err_set(err, ERR_DIGEST_INVALID, "hash state: bad byte count");
+                return NULL;
+        }
+        for (; p < colon; p++) {
+                if (*p < '0' || *p > '9') {
+                        err_set(err, ERR_DIGEST_INVALID, "hash state: bad byte count");
+                        return NULL;
+                }
+                size = size * 10 + (uint64_t) (*p - '0');
+        }
+        if (size >= STATE_SIZE_MAX) {
+                err_set(err, ERR_DIGEST_INVALID, "hash state: byte count %" PRIu64 " is over the SHA-256 limit",
+                        size);
+                return NULL;
+        }
+        p++;
+        if (end - p < 65 || !digest_is_hex(p, 64) || p[64] != ':') {
+                err_set(err, ERR_DIGEST_INVALID, "hash state: the chaining value is not 64 hex characters");
+                return NULL;
+        }
+        for (i = 0; i < 8; i++) {
+                uint32_t w = 0;
+                for (size_t k = 0; k < 8; k++)
+                        w = w << 4 | (uint32_t) hex_nibble(p[8 * i + k]);
+                h[i] = w;
+        }
+        p += 65;
+        num = (size_t) (size % SHA256_CBLOCK);
+        if ((size_t) (end - p) != 2 * num || (num && !digest_is_hex(p, 2 * num))) {
+                err_set(err, ERR_DIGEST_INVALID,
+                        "hash state: %zu pending bytes need %zu hex characters, got %zu", num, 2 * num,
+                        (size_t) (end - p));
+                return NULL;
+        }
+        ctx = digest_ctx_new(DIGEST_SHA256);
+        for (i = 0; i < 8; i++)
+                ctx->sha256.h[i] = h[i];
+        ctx->sha256.Nl = (SHA_LONG) (size << 3);
+        ctx->sha256.Nh = (SHA_LONG) (size >> 29);
+        for (i = 0; i < num; i++)
+                ((unsigned char *) ctx->sha256.data)[i] =
+                        (unsigned char) (hex_nibble(p[2 * i]) << 4 | hex_nibble(p[2 * i + 1]));
+        ctx->sha256.num = (unsigned int) num;
+        ctx->size = size;
+        return ctx;
 }
 
 void

@@ -71,6 +71,26 @@ void digest_ctx_reset(struct digest_ctx *ctx);
 uint64_t digest_ctx_size(const struct digest_ctx *ctx);
 void digest_ctx_free(struct digest_ctx *ctx);
 
+/* Saved state of a sha256 context, so a hash started in one process
+ * continues in another (an upload finished by another registry replica)
+ * without re-reading what was hashed.  One line of text:
+ *   sha256-state:1:<bytes hashed, decimal>:<H0..H7, 64 hex>:<pending bytes, hex>
+ * where the pending bytes are the (bytes hashed % 64) bytes of the
+ * unfinished block.  Fits in DIGEST_STATE_MAX bytes with its NUL. */
+#define DIGEST_STATE_MAX 256
+
+/* Write CTX's state, NUL-terminated, into BUF (LEN bytes; DIGEST_STATE_MAX
+ * is always enough).  Returns its length; ERR_UNSUPPORTED for an algorithm
+ * other than sha256. */
+int digest_ctx_save(const struct digest_ctx *ctx, char *buf, size_t len, struct err **err);
+/* A new sha256 context continuing from the saved state S (LEN bytes, need
+ * not be NUL-terminated; one trailing newline allowed).  S is untrusted:
+ * anything but the exact form above (a byte count at or over 2^61, a
+ * pending part of the wrong length, upper-case or stray characters) is
+ * NULL with ERR_DIGEST_INVALID saying what.  Whoever can write S can make
+ * the context produce any digest, so S must live where the data does. */
+struct digest_ctx *digest_ctx_restore(const char *s, size_t len, struct err **err);
+
 /* One-shot helpers. */
 void digest_buffer(enum digest_alg alg, const void *data, size_t len, struct digest *ret);
 int digest_fd(enum digest_alg alg, int fd, struct digest *ret, uint64_t *ret_size, struct err **err);
