@@ -7,7 +7,7 @@
  * wire: the connection is suspended (MHD stops polling its socket), one of a
  * few sender threads pushes the body with uncorked sendfile calls as the
  * socket drains, then resumes the connection, and the response's read
- * callback ends the request (handlers.c, blob_reader_read).  MHD has not
+ * callback ends the request (handlers-blob.c, blob_body_read).  MHD has not
  * counted the body, so it ends by closing the connection; the response
  * carries "Connection: close" so clients expect that.
  *

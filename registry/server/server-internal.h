@@ -1,5 +1,5 @@
 /* Shared between the server's plumbing (server.c) and its endpoint
- * handlers (handlers.c).  Not a public API. */
+ * handlers (handlers*.c).  Not a public API. */
 #ifndef REGISTRY_SERVER_SERVER_INTERNAL_H
 #define REGISTRY_SERVER_SERVER_INTERNAL_H
 
@@ -18,15 +18,13 @@
 
 #define REG_N_STATUS 18
 
-/* An upload session's in-memory state: the running hash of its data, so a
- * chunked upload is hashed once as it arrives.  Lost on restart, rebuilt by
- * rehashing the partial file on the next request. */
+/* What this process keeps of an upload session while requests use it:
+ * that one does (the bytes and their running hash are the driver's, with
+ * the session, so any process can continue it). */
 struct reg_session {
         struct reg_session *next;
         char name[LIMIT_REF_NAME + 1];
         char uuid[REG_UUID_LEN + 1];
-        struct digest_ctx *hash; /* NULL: rehash before use */
-        uint64_t hashed;         /* bytes fed to hash == data size when valid */
         bool busy;               /* a request is using it */
         /* The last PATCH was shorter than the server's chunk minimum, so it
          * must have been the final chunk: more data is refused.  Memory
@@ -128,7 +126,7 @@ struct reg_server {
 enum reg_body_mode {
         REG_BODY_NONE,    /* discard anything sent */
         REG_BODY_BUFFER,  /* keep in memory (manifests), capped */
-        REG_BODY_UPLOAD,  /* stream into an upload session's data file */
+        REG_BODY_UPLOAD,  /* stream into an upload session's writer */
 };
 
 enum reg_method { M_GET, M_HEAD, M_PUT, M_POST, M_PATCH, M_DELETE, M_OTHER };
@@ -157,8 +155,8 @@ struct reg_req {
         bool too_large;
 
         struct reg_session *sess;
-        int fd;
-        uint64_t upload_start;
+        struct reg_upload_writer *writer; /* NULL: no body (yet) */
+        uint64_t upload_start;            /* the session's size before this request */
         bool have_range_end;
         uint64_t range_end;
         struct err *body_err;
@@ -198,7 +196,7 @@ int reg_session_acquire(struct reg_server *s, const char *name, const char *uuid
                         struct reg_session **ret);
 void reg_session_release(struct reg_server *s, struct reg_session *sess, bool drop);
 
-/* --- handlers (handlers.c) --- */
+/* --- handlers (handlers.c, the rest in handlers-internal.h) --- */
 /* First call: headers known.  Either queues a response (r->responded) or
  * prepares r->body for the request body. */
 enum MHD_Result reg_handle_begin(struct reg_req *r);

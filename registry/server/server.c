@@ -339,14 +339,13 @@ reg_session_acquire(struct reg_server *s, const char *name, const char *uuid,
                 return -EBUSY;
         }
         if (!e) {
-                /* Forget idle sessions' hashes beyond a bound: they can be
-                 * rebuilt from disk. */
+                /* Forget idle sessions beyond a bound: they are only
+                 * locks and a flag, the rest is in storage. */
                 if (s->n_sessions >= 1024) {
                         for (pp = &s->sessions; *pp;) {
                                 struct reg_session *x = *pp;
                                 if (!x->busy && now - x->last > (time_t) s->upload_max_age) {
                                         *pp = x->next;
-                                        digest_ctx_free(x->hash);
                                         free(x);
                                         s->n_sessions--;
                                 } else {
@@ -383,7 +382,6 @@ reg_session_release(struct reg_server *s, struct reg_session *sess, bool drop)
                         if (*pp == sess) {
                                 *pp = sess->next;
                                 s->n_sessions--;
-                                digest_ctx_free(sess->hash);
                                 free(sess);
                                 break;
                         }
@@ -538,7 +536,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
                 r = xcalloc(1, sizeof(*r));
                 r->srv = srv;
                 r->conn = conn;
-                r->fd = -1;
                 clock_gettime(CLOCK_MONOTONIC, &r->t0);
                 r->method = parse_method(method);
                 r->method_str = r->method == M_OTHER ? "OTHER" : method;
@@ -587,9 +584,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
                 /* Hand the session back before the client sees the response:
                  * its next request may arrive on another connection before
                  * MHD reports this one completed. */
-                if (r->fd >= 0) {
-                        close(r->fd);
-                        r->fd = -1;
+                if (r->writer) {
+                        reg_upload_writer_close(r->writer, NULL);
+                        r->writer = NULL;
                 }
                 if (r->sess) {
                         reg_session_release(srv, r->sess, false);
@@ -610,8 +607,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 return;
         if (!r->responded)
                 r->status = 499; /* client went away */
-        if (r->fd >= 0)
-                close(r->fd);
+        /* A client gone mid-body: what came stays in the session. */
+        reg_upload_writer_close(r->writer, NULL);
         if (r->sess)
                 reg_session_release(srv, r->sess, false);
         atomic_fetch_add(&srv->requests[r->route.kind][status_slot(r->status)], 1);
@@ -809,7 +806,7 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         if (parse_addr(cfg->addr, &ss, &sslen, err) < 0)
                 return NULL;
         s = xcalloc(1, sizeof(*s));
-        s->store = reg_store_fs_new(cfg->root ? cfg->root : "/var/lib/ireg", err);
+        s->store = reg_store_new(&(struct reg_store_config){ .root = cfg->root }, err);
         if (!s->store) {
                 free(s);
                 return NULL;
@@ -936,7 +933,6 @@ reg_server_stop(struct reg_server *s, unsigned drain_seconds)
         reg_sender_free(s->sender);
         while ((e = s->sessions)) {
                 s->sessions = e->next;
-                digest_ctx_free(e->hash);
                 free(e);
         }
         reg_store_free(s->store);

@@ -1,4 +1,5 @@
-/* The filesystem storage driver (layout in storage.h). */
+/* The filesystem storage driver (layout in storage.h): blobs, links,
+ * manifests, tags and referrers; upload sessions in storage-fs-upload.c. */
 #include "registry/server/storage.h"
 
 #include <dirent.h>
@@ -7,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,30 +16,7 @@
 #include "common/fsutil.h"
 #include "common/limits.h"
 #include "registry/server/route.h"
-
-struct fs_store {
-        struct reg_store base;
-        char *root;
-};
-
-#define FS(s) ((struct fs_store *) (s))
-/* The hex part, from str: struct digest's own hex pointer dangles once the
- * struct has been copied by value. */
-#define HEX(d) (strchr((d)->str, ':') + 1)
-
-void
-reg_strv_free(struct reg_strv *sv)
-{
-        size_t i;
-
-        if (!sv)
-                return;
-        for (i = 0; i < sv->n; i++)
-                free(sv->v[i]);
-        free(sv->v);
-        sv->v = NULL;
-        sv->n = 0;
-}
+#include "registry/server/storage-fs-internal.h"
 
 static void
 strv_push(struct reg_strv *sv, const char *s)
@@ -62,23 +39,16 @@ strv_sort(struct reg_strv *sv)
                 sort_array(sv->v, sv->n, sizeof(char *), cmp_str);
 }
 
-void
-reg_store_free(struct reg_store *s)
-{
-        if (s)
-                s->ops->free(s);
-}
-
 /* ---- paths ---- */
 
-static char *
-blob_path(struct fs_store *fs, const struct digest *d)
+char *
+fsd_blob_path(struct fs_store *fs, const struct digest *d)
 {
         return xasprintf("%s/blobs/%s/%.2s/%s", fs->root, digest_alg_name(d->alg), HEX(d), HEX(d));
 }
 
-static char *
-repo_path(struct fs_store *fs, const char *name, const char *sub)
+char *
+fsd_repo_path(struct fs_store *fs, const char *name, const char *sub)
 {
         return xasprintf("%s/repos/%s%s%s", fs->root, name, sub ? "/" : "", sub ? sub : "");
 }
@@ -122,8 +92,8 @@ tag_path(struct fs_store *fs, const char *name, const char *tag)
         return xasprintf("%s/repos/%s/_manifests/tags/%s", fs->root, name, tag);
 }
 
-static char *
-upload_path(struct fs_store *fs, const char *name, const char *uuid)
+char *
+fsd_upload_path(struct fs_store *fs, const char *name, const char *uuid)
 {
         return xasprintf("%s/repos/%s/_uploads/%s", fs->root, name, uuid);
 }
@@ -136,8 +106,8 @@ referrer_dir(struct fs_store *fs, const char *name, const struct digest *subject
 }
 
 /* Parent directory of PATH created (mkdir -p). */
-static int
-mkparent(const char *path, struct err **err)
+int
+fsd_mkparent(const char *path, struct err **err)
 {
         _cleanup_free_ char *dir = xstrdup(path);
         char *slash = strrchr(dir, '/');
@@ -147,14 +117,14 @@ mkparent(const char *path, struct err **err)
         return fs_mkdir_p(dir, 0755, err);
 }
 
-static int
-write_file(const char *path, const void *data, size_t len, struct err **err)
+int
+fsd_write_file(const char *path, const void *data, size_t len, struct err **err)
 {
         int r = fs_write_atomic(path, data, len, 0644, err);
 
         if (r == -ENOENT) {
                 err_clear(err);
-                r = mkparent(path, err);
+                r = fsd_mkparent(path, err);
                 if (r < 0)
                         return r;
                 r = fs_write_atomic(path, data, len, 0644, err);
@@ -173,7 +143,7 @@ is_temp(const char *n)
 static int
 fs_blob_stat(struct reg_store *s, const struct digest *d, uint64_t *ret_size, struct err **err)
 {
-        _cleanup_free_ char *p = blob_path(FS(s), d);
+        _cleanup_free_ char *p = fsd_blob_path(FS(s), d);
         struct stat st;
 
         if (stat(p, &st) < 0) {
@@ -186,12 +156,56 @@ fs_blob_stat(struct reg_store *s, const struct digest *d, uint64_t *ret_size, st
         return 0;
 }
 
+/* A blob reader on an open file: blobs are renamed into place and never
+ * rewritten, so the fd's bytes are the blob's for as long as it is open. */
+struct fs_reader {
+        struct reg_blob_reader base;
+        int fd;
+        char what[DIGEST_STR_MAX];
+};
+
+static ssize_t
+fs_reader_read_at(struct reg_blob_reader *br, uint64_t off, void *buf, size_t len, struct err **err)
+{
+        struct fs_reader *fr = (struct fs_reader *) br;
+        ssize_t n;
+
+        do
+                n = pread(fr->fd, buf, len, (off_t) off);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return err_set(err, errno, "reading blob %s: %s", fr->what, strerror(errno));
+        return n;
+}
+
 static int
-fs_blob_open(struct reg_store *s, const struct digest *d, int *ret_fd, uint64_t *ret_size,
+fs_reader_fd(struct reg_blob_reader *br)
+{
+        return ((struct fs_reader *) br)->fd;
+}
+
+static void
+fs_reader_close(struct reg_blob_reader *br)
+{
+        struct fs_reader *fr = (struct fs_reader *) br;
+
+        close(fr->fd);
+        free(fr);
+}
+
+static const struct reg_blob_reader_ops fs_reader_ops = {
+        .read_at = fs_reader_read_at,
+        .fd = fs_reader_fd,
+        .close = fs_reader_close,
+};
+
+static int
+fs_blob_open(struct reg_store *s, const struct digest *d, struct reg_blob_reader **ret,
              struct err **err)
 {
-        _cleanup_free_ char *p = blob_path(FS(s), d);
+        _cleanup_free_ char *p = fsd_blob_path(FS(s), d);
         _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+        struct fs_reader *fr;
         struct stat st;
 
         if (fd < 0) {
@@ -201,8 +215,12 @@ fs_blob_open(struct reg_store *s, const struct digest *d, int *ret_fd, uint64_t 
         }
         if (fstat(fd, &st) < 0)
                 return err_set(err, errno, "stat %s: %s", p, strerror(errno));
-        *ret_size = (uint64_t) st.st_size;
-        *ret_fd = steal_fd(&fd);
+        fr = xcalloc(1, sizeof(*fr));
+        fr->base.ops = &fs_reader_ops;
+        fr->base.size = (uint64_t) st.st_size;
+        fr->fd = steal_fd(&fd);
+        snprintf(fr->what, sizeof(fr->what), "%s", d->str);
+        *ret = &fr->base;
         return 0;
 }
 
@@ -210,7 +228,7 @@ static int
 fs_blob_read(struct reg_store *s, const struct digest *d, size_t cap, char **ret_data,
              size_t *ret_len, struct err **err)
 {
-        _cleanup_free_ char *p = blob_path(FS(s), d);
+        _cleanup_free_ char *p = fsd_blob_path(FS(s), d);
         int r = fs_read_file(p, cap, ret_data, ret_len, err);
 
         if (r == -ENOENT) {
@@ -224,20 +242,20 @@ static int
 fs_blob_put_buf(struct reg_store *s, const struct digest *d, const void *data, size_t len,
                 struct err **err)
 {
-        _cleanup_free_ char *p = blob_path(FS(s), d);
+        _cleanup_free_ char *p = fsd_blob_path(FS(s), d);
 
         if (access(p, F_OK) == 0) {
                 /* Fresh mtime: gc's grace period protects a blob being re-pushed. */
                 utimensat(AT_FDCWD, p, NULL, 0);
                 return 0;
         }
-        return write_file(p, data, len, err);
+        return fsd_write_file(p, data, len, err);
 }
 
 static int
 fs_blob_delete(struct reg_store *s, const struct digest *d, struct err **err)
 {
-        _cleanup_free_ char *p = blob_path(FS(s), d);
+        _cleanup_free_ char *p = fsd_blob_path(FS(s), d);
 
         if (unlink(p) < 0) {
                 if (errno == ENOENT)
@@ -320,9 +338,9 @@ fs_blob_usage(struct reg_store *s, uint64_t *ret_bytes, struct err **err)
 static bool
 fs_repo_exists(struct reg_store *s, const char *name)
 {
-        _cleanup_free_ char *m = repo_path(FS(s), name, "_manifests");
-        _cleanup_free_ char *l = repo_path(FS(s), name, "_layers");
-        _cleanup_free_ char *u = repo_path(FS(s), name, "_uploads");
+        _cleanup_free_ char *m = fsd_repo_path(FS(s), name, "_manifests");
+        _cleanup_free_ char *l = fsd_repo_path(FS(s), name, "_layers");
+        _cleanup_free_ char *u = fsd_repo_path(FS(s), name, "_uploads");
 
         return access(m, F_OK) == 0 || access(l, F_OK) == 0 || access(u, F_OK) == 0;
 }
@@ -377,8 +395,8 @@ fs_repo_list(struct reg_store *s, struct reg_strv *ret, struct err **err)
 static int fs_holder_add(struct reg_store *s, const char *name, const struct digest *d,
                          struct err **err);
 
-static int
-fs_layer_link(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
+int
+fsd_layer_link(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
 {
         _cleanup_free_ char *p = layer_path(FS(s), name, d);
         int r;
@@ -392,7 +410,7 @@ fs_layer_link(struct reg_store *s, const char *name, const struct digest *d, str
         r = fs_holder_add(s, name, d, err);
         if (r < 0)
                 return r;
-        return write_file(p, d->str, strlen(d->str), err);
+        return fsd_write_file(p, d->str, strlen(d->str), err);
 }
 
 static bool
@@ -479,7 +497,7 @@ fs_holder_add(struct reg_store *s, const char *name, const struct digest *d, str
 
         if (access(p, F_OK) == 0)
                 return 0;
-        r = write_file(p, "", 0, err);
+        r = fsd_write_file(p, "", 0, err);
         return r < 0 ? r : 1;
 }
 
@@ -528,7 +546,7 @@ static int
 fs_layer_walk(struct reg_store *s, const char *name, reg_store_walk_cb cb, void *userdata,
               struct err **err)
 {
-        _cleanup_free_ char *dir = repo_path(FS(s), name, "_layers");
+        _cleanup_free_ char *dir = fsd_repo_path(FS(s), name, "_layers");
 
         return walk_alg_dir(dir, cb, userdata, err);
 }
@@ -542,7 +560,7 @@ fs_manifest_put(struct reg_store *s, const char *name, const struct digest *d,
         _cleanup_free_ char *dir = rev_path(FS(s), name, d);
         _cleanup_free_ char *link = xasprintf("%s/link", dir);
 
-        return write_file(link, media_type, strlen(media_type), err);
+        return fsd_write_file(link, media_type, strlen(media_type), err);
 }
 
 static int
@@ -612,7 +630,7 @@ static int
 fs_manifest_walk(struct reg_store *s, const char *name, reg_store_walk_cb cb, void *userdata,
                  struct err **err)
 {
-        _cleanup_free_ char *dir = repo_path(FS(s), name, "_manifests/revisions");
+        _cleanup_free_ char *dir = fsd_repo_path(FS(s), name, "_manifests/revisions");
 
         return walk_alg_dir(dir, cb, userdata, err);
 }
@@ -659,15 +677,15 @@ fs_tag_put(struct reg_store *s, const char *name, const char *tag, const struct 
         if (had_old && strcmp(old.str, d->str) == 0) {
                 /* Repair a missing marker (crash between the two writes). */
                 if (access(marker, F_OK) < 0)
-                        return write_file(marker, "", 0, err);
+                        return fsd_write_file(marker, "", 0, err);
                 return 0;
         }
         /* Reverse marker first, then the tag, then drop the old marker: a
          * crash leaves at worst a stale marker, which readers verify. */
-        r = write_file(marker, "", 0, err);
+        r = fsd_write_file(marker, "", 0, err);
         if (r < 0)
                 return r;
-        r = write_file(tp, d->str, strlen(d->str), err);
+        r = fsd_write_file(tp, d->str, strlen(d->str), err);
         if (r < 0)
                 return r;
         if (had_old) {
@@ -723,7 +741,7 @@ list_dir(const char *dir, struct reg_strv *ret, bool *ret_exists)
 static int
 fs_tag_list(struct reg_store *s, const char *name, struct reg_strv *ret, struct err **err)
 {
-        _cleanup_free_ char *dir = repo_path(FS(s), name, "_manifests/tags");
+        _cleanup_free_ char *dir = fsd_repo_path(FS(s), name, "_manifests/tags");
         struct reg_strv sv = { 0 };
         bool exists;
         int r;
@@ -770,7 +788,7 @@ fs_referrer_add(struct reg_store *s, const char *name, const struct digest *subj
         _cleanup_free_ char *dir = referrer_dir(FS(s), name, subject);
         _cleanup_free_ char *p = xasprintf("%s/%s-%s", dir, digest_alg_name(d->alg), HEX(d));
 
-        return write_file(p, desc, strlen(desc), err);
+        return fsd_write_file(p, desc, strlen(desc), err);
 }
 
 static int
@@ -810,137 +828,6 @@ fs_referrer_list(struct reg_store *s, const char *name, const struct digest *sub
         return 0;
 }
 
-/* ---- uploads ---- */
-
-static int
-fs_upload_create(struct reg_store *s, const char *name, char *ret_uuid, struct err **err)
-{
-        unsigned char rnd[REG_UUID_LEN / 2];
-        char uuid[REG_UUID_LEN + 1], stamp[32];
-        _cleanup_free_ char *dir = NULL, *data = NULL, *started = NULL;
-        _cleanup_close_ int fd = -1;
-        int r;
-
-        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
-                return err_set(err, errno ? errno : EIO, "getrandom: %s", strerror(errno));
-        digest_hex(rnd, sizeof(rnd), uuid);
-        dir = upload_path(FS(s), name, uuid);
-        r = fs_mkdir_p(dir, 0755, err);
-        if (r < 0)
-                return r;
-        snprintf(stamp, sizeof(stamp), "%lld\n", (long long) time(NULL));
-        started = xasprintf("%s/startedat", dir);
-        r = fs_write_atomic(started, stamp, strlen(stamp), 0644, err);
-        if (r < 0)
-                return r;
-        data = xasprintf("%s/data", dir);
-        fd = open(data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return err_set(err, errno, "create %s: %s", data, strerror(errno));
-        memcpy(ret_uuid, uuid, sizeof(uuid));
-        return 0;
-}
-
-static int
-fs_upload_open(struct reg_store *s, const char *name, const char *uuid, int *ret_fd,
-               uint64_t *ret_size, struct err **err)
-{
-        _cleanup_free_ char *dir = upload_path(FS(s), name, uuid);
-        _cleanup_free_ char *data = xasprintf("%s/data", dir);
-        _cleanup_close_ int fd = open(data, O_RDWR | O_CLOEXEC);
-        struct stat st;
-
-        if (fd < 0) {
-                if (errno == ENOENT || errno == ENOTDIR)
-                        return err_set(err, ERR_BLOB_UPLOAD_UNKNOWN, "upload %s not found in %s", uuid,
-                                       name),
-                               -ENOENT;
-                return err_set(err, errno, "open %s: %s", data, strerror(errno));
-        }
-        if (fstat(fd, &st) < 0)
-                return err_set(err, errno, "stat %s: %s", data, strerror(errno));
-        *ret_size = (uint64_t) st.st_size;
-        *ret_fd = steal_fd(&fd);
-        return 0;
-}
-
-static int
-fs_upload_delete(struct reg_store *s, const char *name, const char *uuid, struct err **err)
-{
-        _cleanup_free_ char *dir = upload_path(FS(s), name, uuid);
-
-        if (access(dir, F_OK) < 0)
-                return err_set(err, ERR_BLOB_UPLOAD_UNKNOWN, "upload %s not found in %s", uuid, name),
-                       -ENOENT;
-        return fs_rm_rf(dir, err);
-}
-
-static int
-fs_upload_commit(struct reg_store *s, const char *name, const char *uuid, const struct digest *d,
-                 struct err **err)
-{
-        _cleanup_free_ char *dir = upload_path(FS(s), name, uuid);
-        _cleanup_free_ char *data = xasprintf("%s/data", dir);
-        _cleanup_free_ char *dst = blob_path(FS(s), d);
-        int r;
-
-        if (access(dst, F_OK) == 0) {
-                utimensat(AT_FDCWD, dst, NULL, 0);
-        } else {
-                _cleanup_close_ int fd = open(data, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        return err_set(err, errno == ENOENT ? ERR_BLOB_UPLOAD_UNKNOWN : errno,
-                                       "open %s: %s", data, strerror(errno));
-                if (fsync(fd) < 0)
-                        return err_set(err, errno, "fsync %s: %s", data, strerror(errno));
-                r = mkparent(dst, err);
-                if (r < 0)
-                        return r;
-                /* rename() is atomic: concurrent commits of the same digest
-                 * each install identical bytes. */
-                if (rename(data, dst) < 0)
-                        return err_set(err, errno, "rename %s: %s", data, strerror(errno));
-                {
-                        _cleanup_free_ char *parent = xstrdup(dst);
-                        *strrchr(parent, '/') = '\0';
-                        r = fs_fsync_dir(parent, err);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        r = fs_layer_link(s, name, d, err);
-        if (r < 0)
-                return r;
-        return fs_rm_rf(dir, err);
-}
-
-static int
-fs_upload_walk(struct reg_store *s, const char *name, reg_store_walk_cb cb, void *userdata,
-               struct err **err)
-{
-        _cleanup_free_ char *dir = repo_path(FS(s), name, "_uploads");
-        _cleanup_closedir_ DIR *d = opendir(dir);
-        struct dirent *e;
-
-        if (!d)
-                return 0;
-        while ((e = readdir(d))) {
-                _cleanup_free_ char *data = NULL;
-                struct stat st;
-                int r;
-
-                if (!reg_uuid_ok(e->d_name))
-                        continue;
-                data = xasprintf("%s/%s/data", dir, e->d_name);
-                if (stat(data, &st) < 0 && fstatat(dirfd(d), e->d_name, &st, 0) < 0)
-                        continue;
-                r = cb(e->d_name, S_ISREG(st.st_mode) ? (uint64_t) st.st_size : 0, st.st_mtime, userdata);
-                if (r < 0)
-                        return err_set(err, -r, "walking %s", dir);
-        }
-        return 0;
-}
-
 static void
 fs_free(struct reg_store *s)
 {
@@ -958,7 +845,7 @@ static const struct reg_store_ops fs_ops = {
         .blob_usage = fs_blob_usage,
         .repo_exists = fs_repo_exists,
         .repo_list = fs_repo_list,
-        .layer_link = fs_layer_link,
+        .layer_link = fsd_layer_link,
         .layer_exists = fs_layer_exists,
         .layer_use = fs_layer_use,
         .holder_walk = fs_holder_walk,
@@ -979,13 +866,29 @@ static const struct reg_store_ops fs_ops = {
         .referrer_add = fs_referrer_add,
         .referrer_remove = fs_referrer_remove,
         .referrer_list = fs_referrer_list,
-        .upload_create = fs_upload_create,
-        .upload_open = fs_upload_open,
-        .upload_commit = fs_upload_commit,
-        .upload_delete = fs_upload_delete,
-        .upload_walk = fs_upload_walk,
+        .upload_create = fsd_upload_create,
+        .upload_status = fsd_upload_status,
+        .upload_writer = fsd_upload_writer,
+        .upload_commit = fsd_upload_commit,
+        .upload_delete = fsd_upload_delete,
+        .upload_walk = fsd_upload_walk,
         .free = fs_free,
 };
+
+/* The kernel's id of this boot (a random UUID), or "" when unreadable. */
+static void
+read_boot_id(char *buf, size_t len)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+
+        buf[0] = '\0';
+        if (fs_read_file("/proc/sys/kernel/random/boot_id", 64, &text, &n, NULL) < 0)
+                return;
+        text[strcspn(text, "\n")] = '\0';
+        if (strlen(text) >= 32 && strlen(text) < len && strspn(text, "0123456789abcdef-") == strlen(text))
+                snprintf(buf, len, "%s", text);
+}
 
 struct reg_store *
 reg_store_fs_new(const char *root, struct err **err)
@@ -1007,5 +910,6 @@ reg_store_fs_new(const char *root, struct err **err)
         fs = xcalloc(1, sizeof(*fs));
         fs->base.ops = &fs_ops;
         fs->root = abs;
+        read_boot_id(fs->boot_id, sizeof(fs->boot_id));
         return &fs->base;
 }

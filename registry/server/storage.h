@@ -1,5 +1,10 @@
 /* Registry storage: a small driver interface (struct of function pointers)
- * so handlers never touch paths, and the filesystem driver.
+ * so handlers never touch paths or file descriptors, and the filesystem
+ * driver.  The interface speaks streams, so an object store can implement
+ * it: blobs are read through a reader (read at an offset; the filesystem
+ * driver's also lends its fd, for sendfile), uploads are sessions that
+ * writers append to, each keeping the running SHA-256 state with the
+ * session so any process can continue or finish it without re-reading.
  *
  * Filesystem layout under ROOT (DESIGN.md "Registry storage"):
  *   blobs/<alg>/<hh>/<hex>                            blob data, shared by all repos
@@ -10,6 +15,8 @@
  *   repos/<name>/_referrers/<alg>/<subject hex>/<alg>-<hex>  descriptor JSON of a referrer
  *   repos/<name>/_uploads/<uuid>/data                 upload session bytes
  *   repos/<name>/_uploads/<uuid>/startedat            creation time
+ *   repos/<name>/_uploads/<uuid>/hashstate            sha256 state of data's
+ *                                                     first N bytes (digest.h)
  *   index/blob-repos/<alg>/<hh>/<hex>/<name, '/' as '+'>  reverse index: the
  *                                                     repositories linking a blob
  * Manifest bodies are blobs too (blobs/<alg>/...).  Every file is written
@@ -29,12 +36,77 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "common/err.h"
 #include "digest/digest.h"
 
 struct reg_store;
+
+/* ---- blob readers ---- */
+
+struct reg_blob_reader;
+
+/* A driver's reader.  read_at is required; fd may be NULL. */
+struct reg_blob_reader_ops {
+        /* Up to LEN bytes from offset OFF into BUF: the count read, 0 at
+         * or past the end, negative with ERR set on failure. */
+        ssize_t (*read_at)(struct reg_blob_reader *br, uint64_t off, void *buf, size_t len,
+                           struct err **err);
+        /* A file descriptor on the blob's bytes, lent for the reader's
+         * life (sendfile, pread), or -1. */
+        int (*fd)(struct reg_blob_reader *br);
+        void (*close)(struct reg_blob_reader *br);
+};
+
+/* An open blob of SIZE bytes; the content does not change while open. */
+struct reg_blob_reader {
+        const struct reg_blob_reader_ops *ops;
+        uint64_t size;
+};
+
+/* BR's read_at, retried until LEN bytes or the end: the count read. */
+ssize_t reg_blob_reader_read_at(struct reg_blob_reader *br, uint64_t off, void *buf, size_t len,
+                                struct err **err);
+/* Feed bytes [OFF, OFF + LEN) of BR to CB in pieces.  A blob that ends
+ * early is EIO; CB's negative return stops the stream and is returned. */
+int reg_blob_reader_stream(struct reg_blob_reader *br, uint64_t off, uint64_t len,
+                           int (*cb)(const void *data, size_t len, void *userdata), void *userdata,
+                           struct err **err);
+/* BR's lent fd, or -1 when its driver has none. */
+int reg_blob_reader_fd(struct reg_blob_reader *br);
+/* NULL is a no-op. */
+void reg_blob_reader_close(struct reg_blob_reader *br);
+
+/* ---- upload writers ---- */
+
+struct reg_upload_writer;
+
+struct reg_upload_writer_ops {
+        /* Append LEN bytes.  On failure the session keeps what came before
+         * this call (size unchanged) and ERR says why. */
+        int (*write)(struct reg_upload_writer *w, const void *data, size_t len, struct err **err);
+        /* Make what was written part of the session, with its hash state,
+         * and free W (even on failure). */
+        int (*close)(struct reg_upload_writer *w, struct err **err);
+        /* Free W without more work: the session is about to be deleted. */
+        void (*discard)(struct reg_upload_writer *w);
+};
+
+/* Appends to one upload session, by one request at a time. */
+struct reg_upload_writer {
+        const struct reg_upload_writer_ops *ops;
+        uint64_t start; /* the session's size when opened */
+        uint64_t size;  /* its size now, with what this writer wrote */
+};
+
+/* upload_writer's OFFSET when the caller does not know the size. */
+#define REG_UPLOAD_APPEND UINT64_MAX
+
+/* close/discard through the writer's driver; NULL is a no-op (0). */
+int reg_upload_writer_close(struct reg_upload_writer *w, struct err **err);
+void reg_upload_writer_discard(struct reg_upload_writer *w);
 
 /* Enumeration callback: ITEM is a digest string ("sha256:..."), an upload
  * id or a tag; SIZE is the blob size where it applies (else 0); MTIME the
@@ -57,9 +129,9 @@ struct reg_store_ops {
         /* Blobs, global and content-addressed. */
         int (*blob_stat)(struct reg_store *s, const struct digest *d, uint64_t *ret_size,
                          struct err **err);
-        /* An O_RDONLY fd on the blob (caller closes) and its size. */
-        int (*blob_open)(struct reg_store *s, const struct digest *d, int *ret_fd,
-                         uint64_t *ret_size, struct err **err);
+        /* A reader on blob D (the caller closes it). */
+        int (*blob_open)(struct reg_store *s, const struct digest *d,
+                         struct reg_blob_reader **ret, struct err **err);
         /* Read a small blob (at most CAP bytes) into a NUL-terminated buffer. */
         int (*blob_read)(struct reg_store *s, const struct digest *d, size_t cap, char **ret_data,
                          size_t *ret_len, struct err **err);
@@ -148,12 +220,21 @@ struct reg_store_ops {
         /* Create a session; RET_UUID gets REG_UUID_LEN hex chars + NUL. */
         int (*upload_create)(struct reg_store *s, const char *name, char *ret_uuid,
                              struct err **err);
-        /* An O_RDWR fd on the session's data (caller closes) and its size. */
-        int (*upload_open)(struct reg_store *s, const char *name, const char *uuid, int *ret_fd,
-                           uint64_t *ret_size, struct err **err);
-        /* The session's data is blob D (verified by the caller): move it into
-         * the blob store (or drop it when D exists), link D into NAME and
-         * remove the session. */
+        /* Bytes in the session so far. */
+        int (*upload_status)(struct reg_store *s, const char *name, const char *uuid,
+                             uint64_t *ret_size, struct err **err);
+        /* A writer appending to the session at OFFSET, which must be its
+         * size (ERR_RANGE_INVALID naming both otherwise: another request or
+         * replica got there first); REG_UPLOAD_APPEND skips the check.
+         * The driver resumes the session's hash from its saved state. */
+        int (*upload_writer)(struct reg_store *s, const char *name, const char *uuid,
+                             uint64_t offset, struct reg_upload_writer **ret, struct err **err);
+        /* The session's bytes are blob D: verified from the saved hash state
+         * where the driver has one for D's algorithm (else by reading them
+         * back), ERR_DIGEST_INVALID "uploaded content has digest X, not D"
+         * when they are not (the session is left as it was).  Then they
+         * become blob D (dropped when D exists), D is linked into NAME and
+         * the session removed.  No writer may be open on it. */
         int (*upload_commit)(struct reg_store *s, const char *name, const char *uuid,
                              const struct digest *d, struct err **err);
         int (*upload_delete)(struct reg_store *s, const char *name, const char *uuid,
@@ -172,6 +253,15 @@ struct reg_store {
 /* The filesystem driver rooted at ROOT (created if missing).  Free with
  * reg_store_free. */
 struct reg_store *reg_store_fs_new(const char *root, struct err **err);
+
+/* Which driver a server runs on, from its configuration.  Exactly one
+ * driver's settings are given; today the filesystem's. */
+struct reg_store_config {
+        const char *root; /* filesystem driver: the storage root */
+};
+
+/* The store CFG describes (storage.c); NULL with ERR naming it. */
+struct reg_store *reg_store_new(const struct reg_store_config *cfg, struct err **err);
 
 /* Free S through its driver; NULL is a no-op. */
 void reg_store_free(struct reg_store *s);

@@ -198,6 +198,18 @@ tags_and_reverse_index(void **state)
         reg_strv_free(&sv);
 }
 
+/* Append DATA to session UUID of NAME with one writer at OFFSET. */
+static void
+append(struct reg_store *s, const char *name, const char *uuid, uint64_t offset, const char *data)
+{
+        struct reg_upload_writer *w = NULL;
+
+        assert_ok(s->ops->upload_writer(s, name, uuid, offset, &w, err));
+        assert_ok(w->ops->write(w, data, strlen(data), err));
+        assert_int_equal(w->size, w->start + strlen(data));
+        assert_ok(reg_upload_writer_close(w, err));
+}
+
 static void
 uploads_and_repos(void **state)
 {
@@ -207,31 +219,25 @@ uploads_and_repos(void **state)
         struct err *e = NULL;
         char uuid[REG_UUID_LEN + 1];
         uint64_t size;
-        int fd;
 
         assert_int_equal(s->ops->upload_create(s, "x/y", uuid, &e), 0);
         assert_true(reg_uuid_ok(uuid));
-        assert_int_equal(s->ops->upload_open(s, "x/y", uuid, &fd, &size, &e), 0);
+        assert_int_equal(s->ops->upload_status(s, "x/y", uuid, &size, &e), 0);
         assert_int_equal(size, 0);
-        assert_int_equal(write(fd, "chunk", 5), 5);
-        close(fd);
-        assert_int_equal(s->ops->upload_open(s, "x/y", uuid, &fd, &size, &e), 0);
+        append(s, "x/y", uuid, 0, "ch");
+        append(s, "x/y", uuid, 2, "unk");
+        assert_int_equal(s->ops->upload_status(s, "x/y", uuid, &size, &e), 0);
         assert_int_equal(size, 5);
-        close(fd);
         assert_int_equal(s->ops->upload_commit(s, "x/y", uuid, &d, &e), 0);
         assert_true(s->ops->layer_exists(s, "x/y", &d));
         assert_int_equal(s->ops->blob_stat(s, &d, &size, &e), 0);
         assert_int_equal(size, 5);
-        assert_int_equal(s->ops->upload_open(s, "x/y", uuid, &fd, &size, &e), -ENOENT);
-        assert_int_equal(err_code(&e), ERR_BLOB_UPLOAD_UNKNOWN);
-        err_clear(&e);
+        assert_fails(s->ops->upload_status(s, "x/y", uuid, &size, err), ERR_BLOB_UPLOAD_UNKNOWN, uuid, NULL);
         assert_int_equal(s->ops->upload_delete(s, "x/y", uuid, &e), -ENOENT);
         err_clear(&e);
         /* A second commit of the same digest from another session. */
         assert_int_equal(s->ops->upload_create(s, "z", uuid, &e), 0);
-        assert_int_equal(s->ops->upload_open(s, "z", uuid, &fd, &size, &e), 0);
-        assert_int_equal(write(fd, "chunk", 5), 5);
-        close(fd);
+        append(s, "z", uuid, REG_UPLOAD_APPEND, "chunk");
         assert_int_equal(s->ops->upload_commit(s, "z", uuid, &d, &e), 0);
         assert_true(s->ops->layer_exists(s, "z", &d));
 
@@ -243,6 +249,218 @@ uploads_and_repos(void **state)
         assert_string_equal(sv.v[2], "z");
         reg_strv_free(&sv);
         assert_null(e);
+}
+
+struct collected {
+        char buf[64];
+        size_t len;
+};
+
+static int
+collect_bytes(const void *data, size_t len, void *ud)
+{
+        struct collected *c = ud;
+
+        assert_true(c->len + len < sizeof(c->buf));
+        memcpy(c->buf + c->len, data, len);
+        c->len += len;
+        return 0;
+}
+
+static void
+blob_reader_reads_at_offsets(void **state)
+{
+        struct reg_store *s = *state;
+        struct digest d = dg("0123456789"), missing = dg("missing");
+        struct reg_blob_reader *br = NULL;
+        struct collected c = { 0 };
+        char buf[16];
+
+        assert_ok(s->ops->blob_put_buf(s, &d, "0123456789", 10, err));
+        assert_fails(s->ops->blob_open(s, &missing, &br, err), ERR_BLOB_UNKNOWN, missing.str, NULL);
+        assert_ok(s->ops->blob_open(s, &d, &br, err));
+        assert_int_equal(br->size, 10);
+        assert_int_equal(br->ops->read_at(br, 3, buf, 4, NULL), 4);
+        assert_memory_equal(buf, "3456", 4);
+        /* Short at the end, nothing past it. */
+        assert_int_equal(reg_blob_reader_read_at(br, 8, buf, sizeof(buf), NULL), 2);
+        assert_memory_equal(buf, "89", 2);
+        assert_int_equal(reg_blob_reader_read_at(br, 10, buf, sizeof(buf), NULL), 0);
+        assert_int_equal(reg_blob_reader_read_at(br, 1000, buf, sizeof(buf), NULL), 0);
+        assert_ok(reg_blob_reader_stream(br, 2, 5, collect_bytes, &c, err));
+        assert_int_equal(c.len, 5);
+        assert_memory_equal(c.buf, "23456", 5);
+        assert_fails(reg_blob_reader_stream(br, 8, 5, collect_bytes, &c, err), EIO, "ends at 10 bytes", NULL);
+        /* The filesystem driver lends its fd (the sendfile path). */
+        assert_true(reg_blob_reader_fd(br) >= 0);
+        assert_int_equal(pread(reg_blob_reader_fd(br), buf, 3, 7), 3);
+        assert_memory_equal(buf, "789", 3);
+        reg_blob_reader_close(br);
+        reg_blob_reader_close(NULL);
+}
+
+static void
+upload_writer_at_wrong_offset_refused(void **state)
+{
+        struct reg_store *s = *state;
+        struct reg_upload_writer *w = NULL;
+        char uuid[REG_UUID_LEN + 1];
+
+        assert_ok(s->ops->upload_create(s, "r", uuid, err));
+        assert_fails(s->ops->upload_writer(s, "r", uuid, 1, &w, err), ERR_RANGE_INVALID, "holds 0 bytes",
+                     "at 1");
+        append(s, "r", uuid, 0, "abc");
+        assert_fails(s->ops->upload_writer(s, "r", uuid, 0, &w, err), ERR_RANGE_INVALID, "holds 3 bytes",
+                     "at 0");
+        assert_fails(s->ops->upload_writer(s, "r", uuid, 4, &w, err), ERR_RANGE_INVALID, "holds 3 bytes", NULL);
+        assert_null(w);
+        assert_ok(s->ops->upload_writer(s, "r", uuid, REG_UPLOAD_APPEND, &w, err));
+        assert_int_equal(w->start, 3);
+        reg_upload_writer_discard(w);
+        assert_fails(s->ops->upload_writer(s, "r", "0123456789abcdef0123456789abcdef", 0, &w, err),
+                     ERR_BLOB_UPLOAD_UNKNOWN, "not found", NULL);
+        assert_fails(s->ops->upload_writer(s, "other", uuid, 0, &w, err), ERR_BLOB_UPLOAD_UNKNOWN, "not found",
+                     NULL);
+}
+
+static void
+upload_commit_wrong_digest_refused(void **state)
+{
+        struct reg_store *s = *state;
+        struct digest good = dg("abc"), bad = dg("abd"), d512;
+        char uuid[REG_UUID_LEN + 1];
+        uint64_t size;
+
+        assert_ok(s->ops->upload_create(s, "r", uuid, err));
+        append(s, "r", uuid, 0, "abc");
+        assert_fails(s->ops->upload_commit(s, "r", uuid, &bad, err), ERR_DIGEST_INVALID, good.str, bad.str);
+        /* Nothing installed, nothing linked, the session as it was. */
+        assert_int_equal(s->ops->blob_stat(s, &bad, NULL, NULL), -ENOENT);
+        assert_int_equal(s->ops->blob_stat(s, &good, NULL, NULL), -ENOENT);
+        assert_false(s->ops->layer_exists(s, "r", &bad));
+        assert_ok(s->ops->upload_status(s, "r", uuid, &size, err));
+        assert_int_equal(size, 3);
+        assert_ok(s->ops->upload_commit(s, "r", uuid, &good, err));
+        assert_true(s->ops->layer_exists(s, "r", &good));
+
+        /* sha512 has no saved state: the bytes are read back. */
+        digest_buffer(DIGEST_SHA512, "xyz", 3, &d512);
+        assert_ok(s->ops->upload_create(s, "r", uuid, err));
+        append(s, "r", uuid, 0, "xyz");
+        assert_fails(s->ops->upload_commit(s, "r", uuid, &bad, err), ERR_DIGEST_INVALID, bad.str, NULL);
+        assert_ok(s->ops->upload_commit(s, "r", uuid, &d512, err));
+        assert_true(s->ops->layer_exists(s, "r", &d512));
+}
+
+/* Overwrite the first bytes of session UUID's data in place with TEXT. */
+static void
+poke_data(const char *name, const char *uuid, const char *text, off_t truncate_to)
+{
+        _cleanup_free_ char *p = xasprintf("%s/repos/%s/_uploads/%s/data", root, name, uuid);
+        _cleanup_close_ int fd = open(p, O_RDWR | O_CLOEXEC);
+
+        assert_true(fd >= 0);
+        if (text)
+                assert_int_equal(pwrite(fd, text, strlen(text), 0), (ssize_t) strlen(text));
+        if (truncate_to >= 0)
+                assert_int_equal(ftruncate(fd, truncate_to), 0);
+}
+
+static char *
+state_file(const char *name, const char *uuid)
+{
+        return xasprintf("%s/repos/%s/_uploads/%s/hashstate", root, name, uuid);
+}
+
+static void
+upload_hash_state_resumed_by_another_store(void **state)
+{
+        struct reg_store *a = *state, *b;
+        struct digest want = dg("hello world"), bytes_now = dg("HELLO world");
+        char uuid[REG_UUID_LEN + 1];
+        _cleanup_free_ char *sp = NULL, *text = NULL;
+
+        assert_ok(a->ops->upload_create(a, "r", uuid, err));
+        append(a, "r", uuid, 0, "hello ");
+        sp = state_file("r", uuid);
+        assert_ok(fs_read_file(sp, 4096, &text, NULL, err));
+        assert_true(strncmp(text, "boot ", 5) == 0);
+        assert_non_null(strstr(text, "\nsha256-state:1:6:"));
+        /* Another handle on the root (another process, another replica of
+         * a shared store) continues and finishes it.  The bytes on disk are
+         * changed behind the driver's back first: were they read again,
+         * the digest would be of what is there now, not of what was
+         * hashed as it came. */
+        b = reg_store_fs_new(root, NULL);
+        assert_non_null(b);
+        poke_data("r", uuid, "HELLO ", -1);
+        append(b, "r", uuid, 6, "world");
+        assert_fails(b->ops->upload_commit(b, "r", uuid, &bytes_now, err), ERR_DIGEST_INVALID, want.str, NULL);
+        assert_ok(b->ops->upload_commit(b, "r", uuid, &want, err));
+        assert_true(a->ops->layer_exists(a, "r", &want));
+        reg_store_free(b);
+}
+
+static void
+upload_hash_state_not_trusted_blindly(void **state)
+{
+        struct reg_store *s = *state;
+        char uuid[REG_UUID_LEN + 1];
+        _cleanup_free_ char *sp = NULL, *text = NULL;
+        char *nl;
+        struct digest d;
+
+        /* A state from another boot: the data may have lost what the
+         * state counted (a power loss), so the bytes are hashed again. */
+        assert_ok(s->ops->upload_create(s, "r", uuid, err));
+        append(s, "r", uuid, 0, "hello ");
+        sp = state_file("r", uuid);
+        assert_ok(fs_read_file(sp, 4096, &text, NULL, err));
+        nl = strchr(text, '\n');
+        assert_non_null(nl);
+        {
+                _cleanup_free_ char *other = xasprintf("boot 00000000-0000-0000-0000-000000000000%s", nl);
+                assert_ok(fs_write_atomic(sp, other, strlen(other), 0644, err));
+        }
+        poke_data("r", uuid, "HELLO ", -1);
+        d = dg("HELLO ");
+        assert_ok(s->ops->upload_commit(s, "r", uuid, &d, err));
+
+        /* A state that does not parse: the same. */
+        assert_ok(s->ops->upload_create(s, "r", uuid, err));
+        append(s, "r", uuid, 0, "hello ");
+        free(sp);
+        sp = state_file("r", uuid);
+        {
+                _cleanup_free_ char *bad = NULL;
+                *strchr(text, '\n') = '\0';
+                bad = xasprintf("%s\nsha256-state:1:6:zz\n", text);
+                assert_ok(fs_write_atomic(sp, bad, strlen(bad), 0644, err));
+        }
+        poke_data("r", uuid, "HELL0 ", -1);
+        d = dg("HELL0 ");
+        assert_ok(s->ops->upload_commit(s, "r", uuid, &d, err));
+
+        /* Behind the data (a crash between a write and the state's): the
+         * state is caught up with the bytes past it. */
+        assert_ok(s->ops->upload_create(s, "r", uuid, err));
+        append(s, "r", uuid, 0, "hello ");
+        {
+                _cleanup_free_ char *p = xasprintf("%s/repos/r/_uploads/%s/data", root, uuid);
+                _cleanup_close_ int fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
+                assert_true(fd >= 0);
+                assert_int_equal(write(fd, "wor", 3), 3);
+        }
+        append(s, "r", uuid, 9, "ld");
+        d = dg("hello world");
+        assert_ok(s->ops->upload_commit(s, "r", uuid, &d, err));
+
+        /* Past the data (the data lost its tail): hashed again. */
+        assert_ok(s->ops->upload_create(s, "r", uuid, err));
+        append(s, "r", uuid, 0, "hello there");
+        poke_data("r", uuid, NULL, 5);
+        d = dg("hello");
+        assert_ok(s->ops->upload_commit(s, "r", uuid, &d, err));
 }
 
 static void
@@ -365,6 +583,11 @@ main(void)
                 cmocka_unit_test_setup_teardown(blob_holders_index, setup, teardown),
                 cmocka_unit_test_setup_teardown(tags_and_reverse_index, setup, teardown),
                 cmocka_unit_test_setup_teardown(uploads_and_repos, setup, teardown),
+                cmocka_unit_test_setup_teardown(blob_reader_reads_at_offsets, setup, teardown),
+                cmocka_unit_test_setup_teardown(upload_writer_at_wrong_offset_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(upload_commit_wrong_digest_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(upload_hash_state_resumed_by_another_store, setup, teardown),
+                cmocka_unit_test_setup_teardown(upload_hash_state_not_trusted_blindly, setup, teardown),
                 cmocka_unit_test_setup_teardown(referrers, setup, teardown),
                 cmocka_unit_test(manifests),
                 cmocka_unit_test(durations),
