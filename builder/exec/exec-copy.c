@@ -1,9 +1,8 @@
-/* COPY and ADD: select the sources (context, a stage, an image, heredocs,
- * local archives for ADD), apply Docker's destination rules, and write the
- * layer from an entry list without a container. */
-#include <archive.h>
-#include <curl/curl.h>
-#include <archive_entry.h>
+/* COPY and ADD: select the sources (context, a stage, an image, heredocs;
+ * ADD's archives and URLs come from exec-add.c), digest them for the cache
+ * key, and write the layer from an entry list without a container (inside
+ * the build user namespace when rootless reads need it), reusing a --link
+ * layer's blob.  The destination is planned in exec-copy-dest.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -13,130 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "builder/exec/exec-internal.h"
+#include "builder/exec/exec-copy-internal.h"
 #include "builder/sandbox/sandbox.h"
 #include "common/cleanup.h"
 #include "common/sort.h"
 #include "common/fsutil.h"
 #include "common/limits.h"
 
-/* ---- resolving inside a root ------------------------------------------- */
-
-int
-xresolve_in_root(int root, const char *path, bool follow_final, char **ret, struct err **err)
-{
-        char *queue = xstrdup(path); /* remaining components, '/'-separated */
-        char *out = xstrdup("");
-        int hops = 0;
-
-        for (;;) {
-                char *p = queue, *slash, *c;
-                _cleanup_free_ char *cand = NULL;
-                struct stat st;
-
-                while (*p == '/')
-                        p++;
-                if (!*p)
-                        break;
-                slash = strchr(p, '/');
-                c = slash ? xstrndup(p, (size_t) (slash - p)) : xstrdup(p);
-                {
-                        char *rest = xstrdup(slash ? slash : "");
-
-                        free(queue);
-                        queue = rest;
-                }
-                if (strcmp(c, ".") == 0) {
-                        free(c);
-                        continue;
-                }
-                if (strcmp(c, "..") == 0) {
-                        char *ls = strrchr(out, '/');
-
-                        if (ls)
-                                *ls = '\0';
-                        else
-                                out[0] = '\0';
-                        free(c);
-                        continue;
-                }
-                cand = *out ? xasprintf("%s/%s", out, c) : xstrdup(c);
-                free(c);
-                if (fstatat(root, cand, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        int e = errno;
-
-                        free(queue);
-                        free(out);
-                        return err_set(err, e, "%s: %s", path, strerror(e));
-                }
-                {
-                        char *q = queue;
-
-                        while (*q == '/')
-                                q++;
-                        if (S_ISLNK(st.st_mode) && (*q || follow_final)) {
-                                char target[LIMIT_PATH];
-                                ssize_t n;
-                                char *nq;
-
-                                if (++hops > 40) {
-                                        free(queue);
-                                        free(out);
-                                        return err_set(err, ELOOP, "%s: too many symlinks", path);
-                                }
-                                n = readlinkat(root, cand, target, sizeof(target) - 1);
-                                if (n < 0) {
-                                        int e = errno;
-
-                                        free(queue);
-                                        free(out);
-                                        return err_set(err, e, "%s: %s", path, strerror(e));
-                                }
-                                target[n] = '\0';
-                                /* An absolute target starts again at the root:
-                                 * nothing ever resolves outside it. */
-                                if (target[0] == '/')
-                                        out[0] = '\0';
-                                nq = xasprintf("%s/%s", target, queue);
-                                free(queue);
-                                queue = nq;
-                                continue;
-                        }
-                }
-                free(out);
-                out = steal_ptr(&cand);
-        }
-        free(queue);
-        if (!*out) {
-                free(out);
-                out = xstrdup(".");
-        }
-        *ret = out;
-        return 0;
-}
-
 /* ---- the selection ------------------------------------------------------ */
-
-/* Where an entry came from, which decides its owner (Docker's rules). */
-enum sel_kind {
-        SEL_CONTEXT,  /* context, heredoc or URL: 0:0 unless --chown */
-        SEL_STAGE,    /* a stage or image: its in-image owner unless --chown */
-        SEL_ARCHIVE,  /* extracted from a local archive: owner already set */
-        SEL_REPLACED, /* an archive file its content replaced: dropped */
-        SEL_BASE_DIR, /* an existing parent dir of the destination: as the base has it */
-};
-
-struct sel {
-        struct oci_layer_entry *e;
-        unsigned char *kind; /* enum sel_kind per entry, until sel_finish */
-        size_t n, cap;
-        char **strs; /* owned strings the entries point to */
-        size_t n_strs, cap_strs;
-        enum sel_kind cur; /* kind given to entries add() makes */
-};
 
 static const char *
 own(struct sel *s, char *str)
@@ -149,8 +34,8 @@ own(struct sel *s, char *str)
         return str;
 }
 
-static struct oci_layer_entry *
-add(struct sel *s, char *path, char *src, int dirfd)
+struct oci_layer_entry *
+xsel_add(struct sel *s, char *path, char *src, int dirfd)
 {
         struct oci_layer_entry *e;
 
@@ -246,8 +131,8 @@ base_name(const char *p)
         return s ? s + 1 : p;
 }
 
-static char *
-join(const char *dir, const char *name)
+char *
+xjoin(const char *dir, const char *name)
 {
         size_t l = strlen(dir);
 
@@ -307,7 +192,7 @@ parents_dir_dest(const struct copy_args *ca, const char *p)
 {
         const char *kept = kept_parents(ca, p);
 
-        return strcmp(kept, ".") != 0 ? join(ca->dest, kept) : NULL;
+        return strcmp(kept, ".") != 0 ? xjoin(ca->dest, kept) : NULL;
 }
 
 /* The part of source SRC before its rsync-style "/./" pivot (as written,
@@ -351,16 +236,6 @@ xcopy_path_match(const char *pat, const char *p)
         return xcopy_path_match(ps + 1, qs + 1);
 }
 
-/* One COPY/ADD as the selection needs it. */
-struct copy_job {
-        struct xctx *x;
-        struct xstage *s;
-        const struct build_plan_instr *in;
-        struct xstage *from; /* --from stage or image; NULL: the context */
-        bool link;           /* --link: nothing of S is read */
-        bool in_ns;          /* running inside the build user namespace */
-};
-
 /* Add context directory REL's content (entries after .dockerignore) under
  * image dir DEST. */
 static void
@@ -381,7 +256,7 @@ add_ctx_dir(struct xctx *x, struct sel *s, const char *rel, const char *dest, co
                 }
                 if (ca->exclude && build_ignore_excludes(ca->exclude, sub))
                         continue;
-                add(s, join(dest, sub), xstrdup(p), x->ctx_fd);
+                xsel_add(s, xjoin(dest, sub), xstrdup(p), x->ctx_fd);
         }
 }
 
@@ -459,18 +334,18 @@ select_context(struct xctx *x, struct sel *s, const char *src, size_t n_src, con
                         if (ca->parents && (pd = parents_dir_dest(ca, p)))
                                 dd = pd;
                         if (strcmp(dd, "/") != 0)
-                                add(s, xstrdup(dd), xstrdup(real), x->ctx_fd);
+                                xsel_add(s, xstrdup(dd), xstrdup(real), x->ctx_fd);
                         add_ctx_dir(x, s, real, dd, ca);
                 } else {
                         char *dst;
 
                         if (ca->parents)
-                                dst = join(ca->dest, kept_parents(ca, p));
+                                dst = xjoin(ca->dest, kept_parents(ca, p));
                         else
-                                dst = ca->dest_dir || n_src > 1 || has_glob(clean) ? join(ca->dest, base_name(p))
+                                dst = ca->dest_dir || n_src > 1 || has_glob(clean) ? xjoin(ca->dest, base_name(p))
                                                                                    : xstrdup(ca->dest);
                         last_file = s->n;
-                        add(s, dst, xstrdup(real), x->ctx_fd);
+                        xsel_add(s, dst, xstrdup(real), x->ctx_fd);
                 }
         }
         if (matched == 0)
@@ -557,7 +432,7 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
                 for (size_t i = 0; i < n; i++)
                         if (xcopy_path_match(rest, m[i].rel)) {
                                 names = xrealloc(names, (n_names + 1) * sizeof(char *));
-                                names[n_names++] = join(prefix, m[i].rel);
+                                names[n_names++] = xjoin(prefix, m[i].rel);
                         }
                 xmerged_free(m, n);
         } else {
@@ -588,12 +463,12 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
                         if (ca->parents && strcmp(names[k], "/") != 0 && (pd = parents_dir_dest(ca, names[k] + 1)))
                                 dd = pd;
                         if (strcmp(dd, "/") != 0)
-                                add(s, xstrdup(dd), xstrdup(host), AT_FDCWD);
+                                xsel_add(s, xstrdup(dd), xstrdup(host), AT_FDCWD);
                         r = xstage_list(x, st, path, &m, &n, err);
                         for (size_t i = 0; r >= 0 && i < n; i++) {
                                 if (ca->exclude && build_ignore_excludes(ca->exclude, m[i].rel))
                                         continue;
-                                add(s, join(dd, m[i].rel), xstrdup(m[i].host), AT_FDCWD);
+                                xsel_add(s, xjoin(dd, m[i].rel), xstrdup(m[i].host), AT_FDCWD);
                         }
                         xmerged_free(m, n);
                 } else {
@@ -602,12 +477,12 @@ select_stage(struct xctx *x, struct sel *s, struct xstage *st, const char *src, 
                         if (ca->exclude && glob && build_ignore_excludes(ca->exclude, names[k] + 1))
                                 continue;
                         if (ca->parents)
-                                dst = join(ca->dest, kept_parents(ca, names[k] + 1));
+                                dst = xjoin(ca->dest, kept_parents(ca, names[k] + 1));
                         else if (ca->dest_dir || n_src > 1 || (glob && n_names > 1))
-                                dst = join(ca->dest, base_name(names[k]));
+                                dst = xjoin(ca->dest, base_name(names[k]));
                         else
                                 dst = xstrdup(ca->dest);
-                        add(s, dst, xstrdup(host), AT_FDCWD);
+                        xsel_add(s, dst, xstrdup(host), AT_FDCWD);
                 }
         }
         for (size_t k = 0; k < n_names; k++)
@@ -668,31 +543,6 @@ resolve_chown(struct xctx *x, struct xstage *s, const char *spec, int64_t *ret_u
         return 0;
 }
 
-/* ADD of a local archive: extract it into a temp dir and copy that. */
-static bool
-is_archive(int dirfd, const char *path)
-{
-        unsigned char b[512];
-        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        ssize_t n;
-
-        if (fd < 0)
-                return false;
-        n = read(fd, b, sizeof(b));
-        if (n < 6)
-                return false;
-        if ((b[0] == 0x1f && b[1] == 0x8b) || (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h') ||
-            (b[0] == 0xfd && memcmp(b + 1, "7zXZ", 4) == 0) ||
-            (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd))
-                return true;
-        return n >= 262 && memcmp(b + 257, "ustar", 5) == 0;
-}
-
-struct owner {
-        char *path;
-        int64_t uid, gid;
-};
-
 char *
 xcopy_context_rel(const char *src)
 {
@@ -702,577 +552,6 @@ xcopy_context_rel(const char *src)
         _cleanup_free_ char *abs = xabs_path("/", src);
 
         return xstrdup(abs[1] ? abs + 1 : ".");
-}
-
-char *
-xcopy_archive_rel(const char *name)
-{
-        _cleanup_free_ char *c = build_path_clean(name);
-        const char *p = c;
-
-        while (*p == '/')
-                p++;
-        if (strcmp(p, "..") == 0 || strncmp(p, "../", 3) == 0)
-                return NULL;
-        return xstrdup(*p ? p : ".");
-}
-
-static int
-extract_archive(struct xctx *x, int dirfd, const char *path, const char *into, struct owner **ret_own, size_t *ret_n,
-                struct err **err)
-{
-        struct archive *a = archive_read_new(), *w = archive_write_disk_new();
-        struct archive_entry *e;
-        struct owner *own_v = NULL;
-        size_t n = 0;
-        int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = 0, ar;
-
-        (void) x;
-        archive_read_support_filter_all(a);
-        archive_read_support_format_tar(a);
-        archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                              ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS);
-        /* Entry names are checked below (relative, no ".."), then prefixed
-         * with the absolute INTO: NOABSOLUTEPATHS would refuse that prefix. */
-        if (fd < 0 || archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
-                r = err_set(err, EINVAL, "ADD %s: %s", path, fd < 0 ? strerror(errno) : archive_error_string(a));
-                goto out;
-        }
-        while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-                _cleanup_free_ char *clean = xcopy_archive_rel(archive_entry_pathname(e));
-                _cleanup_free_ char *full = NULL;
-                const char *hl = archive_entry_hardlink(e);
-
-                /* Docker's untar: an absolute name lands below the
-                 * destination; one that climbs out of it is an error. */
-                if (!clean) {
-                        r = err_set(err, ERR_UNSAFE_PATH, "ADD %s: entry %s leaves the destination", path,
-                                    archive_entry_pathname(e));
-                        goto out;
-                }
-                if (strcmp(clean, ".") == 0)
-                        continue;
-                full = xasprintf("%s/%s", into, clean);
-                archive_entry_set_pathname(e, full);
-                if (hl) {
-                        _cleanup_free_ char *hc = xcopy_archive_rel(hl);
-                        _cleanup_free_ char *hf = NULL;
-
-                        if (!hc || strcmp(hc, ".") == 0) {
-                                r = err_set(err, ERR_UNSAFE_PATH,
-                                            "ADD %s: entry %s: hard link to %s leaves the destination", path, clean,
-                                            hl);
-                                goto out;
-                        }
-                        hf = xasprintf("%s/%s", into, hc);
-                        archive_entry_set_hardlink(e, hf);
-                }
-                own_v = xrealloc(own_v, (n + 1) * sizeof(*own_v));
-                own_v[n].path = xstrdup(clean);
-                own_v[n].uid = archive_entry_uid(e);
-                own_v[n].gid = archive_entry_gid(e);
-                n++;
-                if (archive_write_header(w, e) != ARCHIVE_OK) {
-                        r = err_set(err, EINVAL, "ADD %s: %s: %s", path, clean, archive_error_string(w));
-                        goto out;
-                }
-                {
-                        const void *buf;
-                        size_t sz;
-                        la_int64_t off;
-
-                        while ((ar = archive_read_data_block(a, &buf, &sz, &off)) == ARCHIVE_OK)
-                                if (archive_write_data_block(w, buf, sz, off) != ARCHIVE_OK)
-                                        break;
-                }
-                archive_write_finish_entry(w);
-        }
-        if (ar != ARCHIVE_EOF) {
-                r = err_set(err, EINVAL, "ADD %s: %s", path, archive_error_string(a));
-                goto out;
-        }
-out:
-        archive_read_free(a);
-        archive_write_free(w);
-        if (fd >= 0)
-                close(fd);
-        if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        free(own_v[i].path);
-                free(own_v);
-                return r;
-        }
-        *ret_own = own_v;
-        *ret_n = n;
-        return 0;
-}
-
-static int
-cmp_owner(const void *a, const void *b)
-{
-        return strcmp(((const struct owner *) a)->path, ((const struct owner *) b)->path);
-}
-
-/* Cap on a file ADD fetches from a URL. */
-#define ADD_URL_MAX (8ULL * 1024 * 1024 * 1024)
-
-struct fetch {
-        int fd;
-        uint64_t n;
-        struct digest_ctx *d;
-        int werr;
-};
-
-static size_t
-fetch_write(char *p, size_t size, size_t nmemb, void *data)
-{
-        struct fetch *f = data;
-        size_t len = size * nmemb, off = 0;
-
-        if (f->n + len > ADD_URL_MAX)
-                return 0;
-        while (off < len) {
-                ssize_t w = write(f->fd, p + off, len - off);
-
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0) {
-                        f->werr = errno ? errno : EIO;
-                        return 0;
-                }
-                off += (size_t) w;
-        }
-        digest_ctx_update(f->d, p, len);
-        f->n += len;
-        return len;
-}
-
-/* ADD URL: download once per build into the work dir (the selection runs
- * twice), verify --checksum, keep Last-Modified as the mtime.  *ret_path is
- * the file; *ret_name the file name the URL gives. */
-static int
-fetch_url(struct xctx *x, const char *url, const char *checksum, const struct build_plan_instr *in, char **ret_path,
-          char **ret_name, struct err **err)
-{
-        _cleanup_free_ char *dir = NULL, *path = NULL, *name = NULL, *tmp = NULL;
-        struct fetch f = {.fd = -1};
-        struct digest got, want;
-        long code = 0, filetime = -1;
-        CURL *c;
-        CURLcode cr;
-        struct stat st;
-        int r = 0;
-        const char *q = strchr(url + 8, '/');
-
-        if (checksum && digest_parse(checksum, &want, err) < 0)
-                return err_prefix(err, "%s:%d: ADD --checksum", x->df_name, in->line);
-        {
-                const char *end = q ? q + strcspn(q, "?#") : NULL;
-                const char *b = end ? end : NULL;
-
-                while (b && b > q && b[-1] != '/')
-                        b--;
-                name = b && end > b ? xstrndup(b, (size_t) (end - b)) : xstrdup("download");
-                if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-                        free(name);
-                        name = xstrdup("download");
-                }
-        }
-        {
-                struct digest ud;
-
-                digest_buffer(DIGEST_SHA256, url, strlen(url), &ud);
-                dir = xasprintf("%s/url-%.16s", x->work, ud.hex);
-        }
-        path = xasprintf("%s/%s", dir, name);
-        if (stat(path, &st) == 0)
-                goto done;
-        if (fs_mkdir_p(dir, 0755, err) < 0)
-                return -1;
-        tmp = xasprintf("%s/.part", dir);
-        f.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (f.fd < 0)
-                return err_set(err, errno, "%s: %s", tmp, strerror(errno));
-        f.d = digest_ctx_new(DIGEST_SHA256);
-        c = curl_easy_init();
-        if (!c) {
-                r = err_set(err, ENOMEM, "curl_easy_init");
-                goto out;
-        }
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "ibuild");
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        cr = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        curl_easy_getinfo(c, CURLINFO_FILETIME, &filetime);
-        curl_easy_cleanup(c);
-        if (cr != CURLE_OK)
-                r = err_set(err, EIO, "%s:%d: ADD %s: %s", x->df_name, in->line, url,
-                            f.werr ? strerror(f.werr) : curl_easy_strerror(cr));
-        else if (code < 200 || code >= 300)
-                r = err_set(err, ERR_HTTP, "%s:%d: ADD %s: HTTP status %ld", x->df_name, in->line, url, code);
-        if (r < 0)
-                goto out;
-        digest_ctx_final(f.d, &got);
-        if (checksum && strcmp(got.str, want.str) != 0) {
-                r = err_set(err, ERR_DIGEST_INVALID, "%s:%d: ADD %s: checksum mismatch: expected %s, got %s",
-                            x->df_name, in->line, url, want.str, got.str);
-                goto out;
-        }
-        if (filetime > 0) {
-                struct timespec ts[2] = {{.tv_sec = filetime}, {.tv_sec = filetime}};
-
-                futimens(f.fd, ts);
-        }
-        if (rename(tmp, path) < 0) {
-                r = err_set(err, errno, "%s: %s", path, strerror(errno));
-                goto out;
-        }
-out:
-        if (f.fd >= 0)
-                close(f.fd);
-        digest_ctx_free(f.d);
-        if (r < 0) {
-                unlink(tmp);
-                return r;
-        }
-done:
-        *ret_path = steal_ptr(&path);
-        *ret_name = steal_ptr(&name);
-        return 0;
-}
-
-/* The in-image id of host id ID (a snapshot file seen from outside the
- * build user namespace). */
-static int64_t
-image_id(const struct copy_job *j, bool gid, uint32_t id)
-{
-        const struct build_idmap *m = &j->x->idmap;
-        const struct build_idmap_range *r = gid ? m->gid : m->uid;
-        size_t n = gid ? m->n_gid : m->n_uid;
-
-        if (j->in_ns || m->kind == BUILD_IDMAP_IDENTITY)
-                return id;
-        for (size_t i = 0; i < n; i++)
-                if (id >= r[i].outside && id - r[i].outside < r[i].count)
-                        return (int64_t) r[i].inside + (id - r[i].outside);
-        return 65534; /* the kernel's overflow id */
-}
-
-/* Resolve absolute clean DEST through the symlinks of S's merged view, as
- * Docker resolves a destination inside the image root (an absolute target
- * restarts at the root, nothing leaves it).  The last component is followed
- * only when it leads to a directory.  Caller frees. */
-static char *
-resolve_dest(struct xctx *x, struct xstage *s, const char *dest)
-{
-        _cleanup_free_ char *cur = xstrdup(dest);
-
-        for (int hops = 0; hops < 40; hops++) {
-                bool changed = false;
-
-                for (char *p = cur + 1; *p;) {
-                        char *slash = strchr(p, '/');
-                        _cleanup_free_ char *host = NULL;
-                        struct stat st;
-                        struct err *e = NULL;
-                        int r;
-
-                        if (slash)
-                                *slash = '\0';
-                        r = xstage_lookup(x, s, cur, &host, &st, &e);
-                        err_clear(&e);
-                        if (r == 0 && S_ISLNK(st.st_mode)) {
-                                char target[LIMIT_PATH];
-                                ssize_t n = readlink(host, target, sizeof(target) - 1);
-                                _cleanup_free_ char *dir = xstrdup(cur), *next = NULL, *h2 = NULL;
-                                char *ls = strrchr(dir, '/');
-                                struct stat st2;
-
-                                if (n < 0)
-                                        break;
-                                target[n] = '\0';
-                                ls[ls == dir ? 1 : 0] = '\0';
-                                next = xabs_path(dir, target);
-                                if (slash) {
-                                        char *c = xasprintf("%s/%s", next, slash + 1);
-
-                                        free(next);
-                                        next = xabs_path("/", c);
-                                        free(c);
-                                }
-                                if (!slash && (xstage_lookup(x, s, next, &h2, &st2, &e) < 0 ||
-                                               !(S_ISDIR(st2.st_mode) || S_ISLNK(st2.st_mode)))) {
-                                        err_clear(&e);
-                                        break; /* a final link to a file or nothing is replaced */
-                                }
-                                free(cur);
-                                cur = steal_ptr(&next);
-                                changed = true;
-                                break;
-                        }
-                        if (slash)
-                                *slash = '/';
-                        if (r < 0 || !slash)
-                                break;
-                        p = slash + 1;
-                }
-                if (!changed)
-                        break;
-        }
-        return steal_ptr(&cur);
-}
-
-/* An existing directory of the destination stage on the way to the
- * destination, as the base has it. */
-struct base_dir {
-        char *path;
-        int32_t mode; /* permission bits */
-        int64_t uid, gid;
-};
-
-/* Where a non---link COPY writes: the destination resolved in the stage,
- * whether it is a directory, and the existing dirs on the way. */
-struct dest_plan {
-        char *dest;
-        bool dest_dir;
-        struct base_dir *dirs;
-        size_t n;
-};
-
-static void
-dest_plan_clear(struct dest_plan *p)
-{
-        for (size_t i = 0; i < p->n; i++)
-                free(p->dirs[i].path);
-        free(p->dirs);
-        free(p->dest);
-        memset(p, 0, sizeof(*p));
-}
-
-static void
-dest_plan_add(struct dest_plan *p, char *path, int32_t mode, int64_t uid, int64_t gid)
-{
-        p->dirs = xrealloc(p->dirs, (p->n + 1) * sizeof(*p->dirs));
-        p->dirs[p->n++] = (struct base_dir){.path = path, .mode = mode, .uid = uid, .gid = gid};
-}
-
-/* Look DEST up in J's stage directly: resolve it through the stage's
- * symlinks, decide whether it is a directory (DEST_DIR: written with a
- * trailing slash), and list the dirs on the way (DEST itself too when it
- * is one) that exist, so the layer keeps them as the base has them
- * rather than as the 0755 root dirs it makes for missing parents. */
-static void
-dest_plan_make(const struct copy_job *j, const char *dest, bool dest_dir, struct dest_plan *ret)
-{
-        _cleanup_free_ char *p = NULL;
-
-        memset(ret, 0, sizeof(*ret));
-        ret->dest = resolve_dest(j->x, j->s, dest);
-        ret->dest_dir = dest_dir;
-        p = xstrdup(ret->dest);
-        for (char *q = p + 1; *q;) {
-                char *slash = strchr(q, '/');
-                _cleanup_free_ char *host = NULL;
-                struct stat st;
-                struct err *e = NULL;
-
-                if (slash)
-                        *slash = '\0';
-                if (xstage_lookup(j->x, j->s, p, &host, &st, &e) < 0 || !S_ISDIR(st.st_mode)) {
-                        err_clear(&e);
-                        break;
-                }
-                if (!slash)
-                        ret->dest_dir = true;
-                if (slash || ret->dest_dir)
-                        dest_plan_add(ret, xstrdup(p), (int32_t) (st.st_mode & 07777), image_id(j, false, st.st_uid),
-                                      image_id(j, true, st.st_gid));
-                if (!slash)
-                        break;
-                *slash = '/';
-                q = slash + 1;
-        }
-}
-
-/* The plan travels from the namespace helper as: a dest_dir byte, the
- * destination and a NUL, then per dir its struct base_dir (path unset)
- * followed by the path and a NUL. */
-struct dest_probe {
-        const struct copy_job *job;
-        const char *dest;
-        bool dest_dir;
-        int fd;
-};
-
-static int
-dest_probe_child(void *arg, struct err **err)
-{
-        struct dest_probe *pr = arg;
-        struct copy_job j = *pr->job;
-        struct dest_plan plan;
-        char flag_byte;
-        int r;
-
-        pthread_mutex_init(&j.x->lock, NULL); /* see copy_child */
-        j.in_ns = true;
-        dest_plan_make(&j, pr->dest, pr->dest_dir, &plan);
-        flag_byte = plan.dest_dir ? 1 : 0;
-        r = fs_write_all(pr->fd, &flag_byte, 1, err);
-        if (r >= 0)
-                r = fs_write_all(pr->fd, plan.dest, strlen(plan.dest) + 1, err);
-        for (size_t i = 0; i < plan.n && r >= 0; i++) {
-                struct base_dir d = plan.dirs[i];
-
-                d.path = NULL;
-                r = fs_write_all(pr->fd, &d, sizeof(d), err);
-                if (r >= 0)
-                        r = fs_write_all(pr->fd, plan.dirs[i].path, strlen(plan.dirs[i].path) + 1, err);
-        }
-        dest_plan_clear(&plan);
-        return r;
-}
-
-/* Can every dir on the way to PATH (its parents), in every layer of S
- * that has it, be searched from here?  Rootless, a dir a RUN gave another
- * owner and a mode such as 0700 cannot. */
-static bool
-searchable(struct xstage *s, const char *path)
-{
-        _cleanup_free_ char *p = xstrdup(path);
-
-        for (char *slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-                *slash = '\0';
-                for (size_t i = 0; i < s->n_layers; i++) {
-                        _cleanup_free_ char *h = NULL;
-                        struct stat st;
-
-                        if (!s->layers[i].snapshot)
-                                continue;
-                        h = xasprintf("%s%s", s->layers[i].snapshot, p);
-                        if (lstat(h, &st) == 0 && S_ISDIR(st.st_mode) && access(h, X_OK) < 0)
-                                return false;
-                }
-                *slash = '/';
-        }
-        return true;
-}
-
-/* dest_plan_make, inside the build user namespace when J runs outside it
- * rootless and a dir on the way cannot be searched from here (a fork and
- * newuidmap per COPY otherwise, which a cached rebuild would pay). */
-static int
-dest_plan_get(const struct copy_job *j, const char *dest, bool dest_dir, struct dest_plan *ret, struct err **err)
-{
-        struct dest_probe pr = {.job = j, .dest = dest, .dest_dir = dest_dir};
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        struct dest_plan plan = {0};
-        size_t len, off;
-        int r;
-
-        if (j->in_ns || j->x->idmap.kind == BUILD_IDMAP_IDENTITY) {
-                dest_plan_make(j, dest, dest_dir, ret);
-                return 0;
-        }
-        if (searchable(j->s, dest)) {
-                dest_plan_make(j, dest, dest_dir, &plan);
-                /* A symlink on the way may lead through other dirs. */
-                if (searchable(j->s, plan.dest)) {
-                        *ret = plan;
-                        return 0;
-                }
-                dest_plan_clear(&plan);
-        }
-        fd = memfd_create("ibuild-copy-dest", MFD_CLOEXEC);
-        if (fd < 0)
-                return err_set(err, errno, "memfd_create: %s", strerror(errno));
-        pr.fd = fd;
-        r = build_idmap_call(&j->x->idmap, dest_probe_child, &pr, err);
-        if (r < 0)
-                return err_prefix(err, "looking up %s", dest);
-        if (lseek(fd, 0, SEEK_SET) < 0)
-                return err_set(err, errno, "lseek: %s", strerror(errno));
-        r = fs_read_fd(fd, 64 * 1024 * 1024, &buf, &len, err);
-        if (r < 0)
-                return r;
-        if (len < 2 || !memchr(buf + 1, '\0', len - 1))
-                return err_set(err, EIO, "looking up %s: no result from the namespace helper", dest);
-        plan.dest_dir = buf[0] != 0;
-        plan.dest = xstrdup(buf + 1);
-        off = 1 + strlen(buf + 1) + 1;
-        while (off < len) {
-                struct base_dir d;
-                const char *nul = NULL;
-
-                /* the struct, then a path and its NUL */
-                if (len - off > sizeof(d))
-                        nul = memchr(buf + off + sizeof(d), '\0', len - off - sizeof(d));
-                if (!nul) {
-                        dest_plan_clear(&plan);
-                        return err_set(err, EIO, "looking up %s: short result from the namespace helper", dest);
-                }
-                memcpy(&d, buf + off, sizeof(d));
-                dest_plan_add(&plan, xstrdup(buf + off + sizeof(d)), d.mode, d.uid, d.gid);
-                off = (size_t) (nul - buf) + 1;
-        }
-        *ret = plan;
-        return 0;
-}
-
-/* ADD of local archives among the entries from index BEFORE on: each is
- * replaced by its content, extracted below DEST (its owners kept unless
- * --chown, --chmod applied). */
-static int
-add_archives(struct xctx *x, struct sel *sel, size_t before, size_t i, const char *dest, bool chown, int64_t uid,
-             int64_t gid, int32_t mode, const struct build_plan_instr *in, struct err **err)
-{
-        for (size_t k = before; k < sel->n; k++) {
-                struct oci_layer_entry *e = &sel->e[k];
-                struct stat st;
-                struct owner *ow = NULL;
-                size_t n_ow = 0;
-                _cleanup_free_ char *into = NULL;
-                enum sel_kind saved = sel->cur;
-                int r;
-
-                if (sel->kind[k] != SEL_CONTEXT || !e->src ||
-                    fstatat(e->src_dirfd, e->src, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-                    !is_archive(e->src_dirfd, e->src))
-                        continue;
-                into = xasprintf("%s/add-%d-%zu-%zu", x->work, in->line, i, k);
-                /* The selection runs more than once (cache key, then the
-                 * layer): extract afresh each time. */
-                fs_rm_rf(into, NULL);
-                if (mkdir(into, 0755) < 0)
-                        return err_set(err, errno, "%s: %s", into, strerror(errno));
-                r = extract_archive(x, e->src_dirfd, e->src, into, &ow, &n_ow, err);
-                if (r < 0)
-                        return err_prefix(err, "%s:%d", x->df_name, in->line);
-                sort_array(ow, n_ow, sizeof(*ow), cmp_owner);
-                sel->kind[k] = SEL_REPLACED;
-                sel->cur = SEL_ARCHIVE;
-                for (size_t o = 0; o < n_ow; o++) {
-                        struct oci_layer_entry *ne =
-                            add(sel, join(dest, ow[o].path), xasprintf("%s/%s", into, ow[o].path), AT_FDCWD);
-
-                        ne->uid = chown ? uid : ow[o].uid;
-                        ne->gid = chown ? gid : ow[o].gid;
-                        if (mode >= 0)
-                                ne->mode = mode;
-                        free(ow[o].path);
-                }
-                sel->cur = saved;
-                free(ow);
-        }
-        return 0;
 }
 
 /* Build the full entry list of job J. */
@@ -1309,7 +588,7 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                 /* --link reads nothing of the stage: the path is taken as
                  * written, never through the base's symlinks or dirs. */
                 if (!j->link) {
-                        r = dest_plan_get(j, dest, ca.dest_dir, &plan, err);
+                        r = xdest_plan_get(j, dest, ca.dest_dir, &plan, err);
                         if (r < 0)
                                 return err_prefix(err, "%s:%d", x->df_name, in->line);
                         free(dest);
@@ -1319,7 +598,7 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                 ca.dest = dest;
         }
         if (n_src > 1 && !ca.dest_dir) {
-                dest_plan_clear(&plan);
+                xdest_plan_clear(&plan);
                 return err_set(err, EINVAL,
                                "%s:%d: %s: with several sources the destination %s must be a directory "
                                "(end it with /)",
@@ -1335,7 +614,7 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                 r = build_ignore_new(excl, n_excl, &ca.exclude, err);
                 free(excl);
                 if (r < 0) {
-                        dest_plan_clear(&plan);
+                        xdest_plan_clear(&plan);
                         return err_prefix(err, "%s:%d: --exclude", x->df_name, in->line);
                 }
         }
@@ -1364,7 +643,7 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                         /* COPY <<EOF /dest: the body is a file named EOF. */
                         const char *name = in->node->heredocs[h].name;
                         _cleanup_free_ char *p = xasprintf("%s/heredoc-%d-%zu", x->work, in->line, h);
-                        char *dst = ca.dest_dir || n_src > 1 ? join(dest, name) : xstrdup(dest);
+                        char *dst = ca.dest_dir || n_src > 1 ? xjoin(dest, name) : xstrdup(dest);
                         struct oci_layer_entry *e;
 
                         r = fs_write_atomic(p, in->heredocs[h], strlen(in->heredocs[h]), 0644, err);
@@ -1373,7 +652,7 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                                 free(dst);
                                 break;
                         }
-                        e = add(sel, dst, xstrdup(p), AT_FDCWD);
+                        e = xsel_add(sel, dst, xstrdup(p), AT_FDCWD);
                         e->mode = 0644;
                 } else if (from) {
                         struct copy_args sca = ca;
@@ -1389,10 +668,10 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                         _cleanup_free_ char *file = NULL, *name = NULL;
                         struct oci_layer_entry *e;
 
-                        r = fetch_url(x, src, flag(in, "checksum"), in, &file, &name, err);
+                        r = xfetch_url(x, src, flag(in, "checksum"), in, &file, &name, err);
                         if (r < 0)
                                 break;
-                        e = add(sel, ca.dest_dir || n_src > 1 ? join(dest, name) : xstrdup(dest), steal_ptr(&file),
+                        e = xsel_add(sel, ca.dest_dir || n_src > 1 ? xjoin(dest, name) : xstrdup(dest), steal_ptr(&file),
                                 AT_FDCWD);
                         e->mode = 0600;
                 } else if (add_instr && strncmp(src, "git@", 4) == 0) {
@@ -1406,7 +685,7 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                         sca.pivot = pvc && strcmp(pvc, ".") != 0 ? pvc : NULL;
                         r = select_context(x, sel, src, n_src, &sca, in, err);
                         if (r >= 0 && add_instr)
-                                r = add_archives(x, sel, before, i, dest, chown != NULL, uid, gid, mode, in, err);
+                                r = xadd_archives(x, sel, before, i, dest, chown != NULL, uid, gid, mode, in, err);
                 }
         }
         if (r < 0)
@@ -1415,7 +694,7 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
          * into /tmp leaves it 1777); added last, so they win. */
         sel->cur = SEL_BASE_DIR;
         for (size_t i = 0; i < plan.n; i++) {
-                struct oci_layer_entry *e = add(sel, xstrdup(plan.dirs[i].path), NULL, AT_FDCWD);
+                struct oci_layer_entry *e = xsel_add(sel, xstrdup(plan.dirs[i].path), NULL, AT_FDCWD);
 
                 e->mode = plan.dirs[i].mode;
                 e->uid = plan.dirs[i].uid;
@@ -1450,8 +729,8 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                                                             strerror(errno));
                                                 goto out;
                                         }
-                                        e->uid = image_id(j, false, st.st_uid);
-                                        e->gid = image_id(j, true, st.st_gid);
+                                        e->uid = ximage_id(j, false, st.st_uid);
+                                        e->gid = ximage_id(j, true, st.st_gid);
                                 }
                                 if (mode >= 0)
                                         e->mode = mode;
@@ -1467,7 +746,7 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
         }
         sel_dedupe(sel);
 out:
-        dest_plan_clear(&plan);
+        xdest_plan_clear(&plan);
         build_ignore_free(ca.exclude);
         return r;
 }
@@ -1602,7 +881,7 @@ from_searchable(const struct copy_job *j)
                 if (has_glob(abs))
                         pre = glob_prefix(abs, &rest);
                 probe = xasprintf("%s/x", pre ? pre : abs);
-                if (!searchable(j->from, probe))
+                if (!xsearchable(j->from, probe))
                         return false;
         }
         return true;
@@ -1719,7 +998,7 @@ xcontext_digest(struct xctx *x, const char *rel, char **ret_digest, struct err *
 
         if (r < 0)
                 return r;
-        add(&sel, xstrdup("/"), xstrdup(rel), x->ctx_fd);
+        xsel_add(&sel, xstrdup("/"), xstrdup(rel), x->ctx_fd);
         add_ctx_dir(x, &sel, rel, "/", &ca);
         r = sel_digest(x, &sel, &d, err);
         sel_clear(&sel);

@@ -1,4 +1,22 @@
-/* Shared between the executor's files; not an API. */
+/* Shared between the executor's files; not an API.  The files, in the
+ * order a build meets them:
+ *   exec.c           build_exec_run: Dockerfile, context, plan; shared helpers
+ *   exec-sched.c     stages in parallel (--jobs)
+ *   exec-step.c      one stage: its base, then each step
+ *   exec-base.c      base images (store, oci: layout, registry pull)
+ *   exec-stage.c     a stage's layers, snapshots and merged view
+ *   exec-config.c    config instructions, WORKDIR, history
+ *   exec-run.c       RUN and its --mount list
+ *   exec-mount.c     RUN --mount spec parsing
+ *   exec-ssh.c       --ssh agents and RUN's ssh forwarders
+ *   exec-copy.c      COPY/ADD: sources, digest, layer (exec-copy-internal.h)
+ *   exec-copy-dest.c COPY/ADD: the destination
+ *   exec-add.c       ADD: archives and URLs
+ *   exec-resolve.c   paths inside a root (the context)
+ *   exec-hashcache.c content digests of source files
+ *   exec-cache.c     step keys and the build cache
+ *   exec-finish.c    the final config and manifest
+ *   exec-output.c    --output files; exec-prune.c the store's GC */
 #ifndef BUILDER_EXEC_EXEC_INTERNAL_H
 #define BUILDER_EXEC_EXEC_INTERNAL_H
 
@@ -72,6 +90,14 @@ struct xctx {
         struct xssh_agents *ssh;      /* --ssh agents (exec-ssh.c), NULL: none started */
 };
 
+/* Shared helpers (exec.c).  xevent reports EV to the caller's event
+ * callback, if any; xnow_sec is a monotonic clock in seconds;
+ * xcreated_now the image timestamp (SOURCE_DATE_EPOCH, else now; caller
+ * frees). */
+void xevent(struct xctx *x, enum build_event ev, double secs, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+double xnow_sec(void);
+char *xcreated_now(const struct xctx *x);
+
 /* Base images (exec-base.c).  xbase_get loads REF for PLATFORM once per
  * build (from an oci: layout, the store, or a registry pull into the
  * store; borrowed, valid until xbases_free); a platform the image lacks is
@@ -85,6 +111,12 @@ int xread_json_blob(struct oci_layout *lay, const char *digest, size_t cap, char
                     struct err **err);
 int xplan_base_config(void *data, const char *image, const char *platform, struct build_plan_base_config *ret,
                       struct err **err);
+
+/* Stages (exec-stage.c).  xstage_clear frees S's content and zeroes it;
+ * xstage_set replaces S's config by CFG (owned by S from then on) and its
+ * layers by copies of the N LAYERS (diff ids from CFG). */
+void xstage_clear(struct xstage *s);
+void xstage_set(struct xstage *s, struct oci_image_config *cfg, const struct oci_descriptor *layers, size_t n);
 
 /* Make sure every layer of S is unpacked into its snapshot dir. */
 int xstage_unpack(struct xctx *x, struct xstage *s, struct err **err);
@@ -133,6 +165,10 @@ int xcopy_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *i
  * entry itself and, for a directory, everything below it that
  * .dockerignore keeps.  For the cache key of RUN --mount=type=bind. */
 int xcontext_digest(struct xctx *x, const char *rel, char **ret_digest, struct err **err);
+
+/* The layer writer's options of this build (compression, threads,
+ * SOURCE_DATE_EPOCH) into *WO. */
+void xwrite_opts(const struct xctx *x, struct oci_layer_write_opts *wo);
 
 /* Write entries to a new layer blob in the store and add it to S. */
 int xwrite_entries_layer(struct xctx *x, struct xstage *s, const struct oci_layer_entry *e, size_t n,
@@ -202,6 +238,46 @@ struct xssh_fwd;
 int xssh_fwd_start(struct xctx *x, struct build_mount *mounts, const size_t *idx, size_t n, struct xssh_fwd **ret,
                    struct err **err);
 void xssh_fwd_stop(struct xssh_fwd *f);
+
+/* The build cache (exec-cache.c).  xkey_add adds TAG and S (NULL: empty),
+ * length-prefixed, to key C.  xstep_key is the cache key of step IN over
+ * S's key with SOURCES (xcopy_prepare's or xrun_sources' digest, may be
+ * NULL).  xcache_get loads the entry KEY into S (0 on a hit, -ENOENT on a
+ * miss); xcache_put records S under KEY.  xput_config writes S's config as
+ * a blob: *ret_digest (caller frees) and, when RET_SIZE, its size. */
+void xkey_add(struct digest_ctx *c, const char *tag, const char *s);
+int xstep_key(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, const char *sources,
+              char ret[DIGEST_STR_MAX]);
+int xcache_get(struct xctx *x, struct xstage *s, const char *key);
+int xcache_put(struct xctx *x, struct xstage *s, const char *key, struct err **err);
+int xput_config(struct xctx *x, struct xstage *s, char **ret_digest, size_t *ret_size, struct err **err);
+
+/* Config instructions (exec-config.c).  xapply_config applies IN (not
+ * RUN, COPY, ADD) to S's config; *ret_layer tells whether it added a layer
+ * (WORKDIR of a missing dir).  xadd_history adds S's history entry for a
+ * step (EMPTY: no layer).  xcommand_vec is the argument vector of
+ * CMD/ENTRYPOINT/HEALTHCHECK/RUN: JSON (exec form) as is, else through S's
+ * SHELL (caller frees). */
+int xapply_config(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, bool *ret_layer,
+                  struct err **err);
+void xadd_history(struct xctx *x, struct xstage *s, const char *created_by, bool empty);
+char **xcommand_vec(const struct xstage *s, char *const *args, size_t n, bool json);
+
+/* RUN (exec-run.c).  xdo_run runs IN in the sandbox over S and adds its
+ * layer to S.  xrun_sources is what IN's --mount=type=bind sources add to
+ * its cache key (*ret, caller frees). */
+int xdo_run(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, struct err **err);
+int xrun_sources(struct xctx *x, const struct build_plan_instr *in, char **ret, struct err **err);
+
+/* Stages: xrun_stage runs stage SI from its base through its last step
+ * (exec-step.c); xrun_parallel runs the plan's order with up to --jobs
+ * stages at once (exec-sched.c). */
+int xrun_stage(struct xctx *x, int si, struct err **err);
+int xrun_parallel(struct xctx *x, struct err **err);
+
+/* The final image of stage S (exec-finish.c): config and manifest blobs
+ * in the store, *ret filled. */
+int xfinish(struct xctx *x, struct xstage *s, struct build_exec_result *ret, struct err **err);
 
 /* WORKDIR-relative absolute clean path. */
 char *xabs_path(const char *workdir, const char *p);
