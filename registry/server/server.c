@@ -803,10 +803,12 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         const union MHD_DaemonInfo *di;
         long ncpu;
 
-        if (parse_addr(cfg->addr, &ss, &sslen, err) < 0)
+        if (parse_addr(cfg->addr, &ss, &sslen, err) < 0) {
+                reg_store_free(cfg->store);
                 return NULL;
+        }
         s = xcalloc(1, sizeof(*s));
-        s->store = reg_store_new(&(struct reg_store_config){ .root = cfg->root }, err);
+        s->store = cfg->store ? cfg->store : reg_store_new(&(struct reg_store_config){ .root = cfg->root }, err);
         if (!s->store) {
                 free(s);
                 return NULL;

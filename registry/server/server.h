@@ -16,10 +16,15 @@
 #include "common/err.h"
 
 struct reg_auth;
+struct reg_store;
 
 struct reg_server_config {
         const char *addr;           /* "HOST:PORT", ":PORT", "[v6]:PORT"; port 0 = any free */
         const char *root;           /* storage root directory (created if missing) */
+        /* A store to serve instead of the filesystem one at ROOT (a driver
+         * built from configuration, storage.h); the server owns it from
+         * the call on, and frees it even when starting fails. */
+        struct reg_store *store;
         unsigned threads;           /* worker threads; 0 = default (2 per CPU, at least 4) */
         /* TLS: PEM text (not paths); both NULL = plain HTTP. */
         const char *tls_cert_pem;
