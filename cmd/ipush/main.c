@@ -5,6 +5,7 @@
 #include "cmd/common/cli.h"
 #include "cmd/common/regcli.h"
 #include "common/cleanup.h"
+#include "oci/signature.h"
 #include "registry/client/client.h"
 
 static int
@@ -76,7 +77,23 @@ main(int argc, char **argv)
 {
         struct regcli o;
         _cleanup_err_ struct err *err = NULL;
-        int r = regcli_parse(REGCLI_PUSH, argc, argv, &o);
+        int r;
+
+        /* ipush --generate-key PREFIX: a cosign-style P-256 key pair,
+         * PREFIX.key (PKCS#8 PEM, 0600) and PREFIX.pub. */
+        if (argc >= 2 && strcmp(argv[1], "--generate-key") == 0) {
+                if (argc != 3) {
+                        cli_fail("ipush", "--generate-key needs one PREFIX (writes PREFIX.key and PREFIX.pub)");
+                        return 2;
+                }
+                if (oci_sig_key_generate(argv[2], &err) < 0) {
+                        cli_print_err("ipush", &err);
+                        return 1;
+                }
+                printf("%s.key\n%s.pub\n", argv[2], argv[2]);
+                return 0;
+        }
+        r = regcli_parse(REGCLI_PUSH, argc, argv, &o);
         if (r)
                 return r - 1;
         if (run(&o, &err) < 0) {

@@ -1,0 +1,81 @@
+/* Image signatures in sigstore/cosign's format (cosign specs/SIGNATURE_SPEC.md):
+ * a simple-signing payload (containers-signature(5)'s JSON) naming the
+ * manifest digest, signed with ECDSA P-256 over SHA-256, the signature
+ * base64 of its DER form.  In a registry the payload is a layer of media
+ * type OCI_MT_COSIGN_SIMPLESIGNING in the manifest tagged oci_sig_tag(digest),
+ * the signature in the layer's OCI_ANNOTATION_COSIGN_SIGNATURE annotation
+ * (one layer per signature).
+ *
+ * Pure and offline: OpenSSL does the cryptography; fetching and pushing the
+ * signature manifest is the registry client's.  Keys are PEM files: a
+ * PKCS#8 or SEC1 ("EC PRIVATE KEY") private key, a SubjectPublicKeyInfo
+ * ("PUBLIC KEY") public key, both on P-256 only (any other curve or an RSA
+ * key is refused, naming the file). */
+#ifndef OCI_SIGNATURE_H
+#define OCI_SIGNATURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+
+#define OCI_MT_COSIGN_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
+#define OCI_ANNOTATION_COSIGN_SIGNATURE "dev.cosignproject.cosign/signature"
+#define OCI_COSIGN_TYPE "cosign container image signature"
+/* Largest payload read back (ours are ~250 bytes). */
+#define OCI_SIG_PAYLOAD_MAX (64 * 1024)
+
+/* The critical part of a payload. */
+struct oci_sig_payload {
+        char *docker_reference; /* critical.identity.docker-reference */
+        char *manifest_digest;  /* critical.image.docker-manifest-digest */
+        char *type;             /* critical.type */
+};
+
+/* The payload cosign writes for MANIFEST_DIGEST pushed as DOCKER_REFERENCE
+ * (a repository, "host/path", no tag or digest): compact JSON, keys in
+ * cosign's order, "optional": null.  *ret is NUL-terminated; free it. */
+int oci_sig_payload_build(const char *docker_reference, const char *manifest_digest, char **ret, size_t *ret_len,
+                          struct err **err);
+/* Parse a payload strictly (containers-signature(5)): an object with
+ * "critical" holding exactly "type", "image" (exactly
+ * "docker-manifest-digest", case-insensitive key as cosign reads it) and
+ * "identity" (exactly "docker-reference"), all strings, and an optional
+ * "optional" of any JSON type; nothing else at the top.  The digest must
+ * be a valid digest.  ERR_MANIFEST_INVALID-style EINVAL naming the field. */
+int oci_sig_payload_parse(const void *buf, size_t len, struct oci_sig_payload *ret, struct err **err);
+void oci_sig_payload_clear(struct oci_sig_payload *p);
+
+/* "sha256-<hex>.sig" for "sha256:<hex>" (cosign's tag-based discovery);
+ * NULL for a string without ':'. */
+char *oci_sig_tag(const char *digest);
+
+struct oci_sig_key;
+
+/* Load a key from PEM bytes (NAME, a path, is for messages).  PRIVATE:
+ * the private key (the public half is derived), else a public key. */
+int oci_sig_key_from_pem(const void *pem, size_t len, const char *name, bool private_key, struct oci_sig_key **ret,
+                         struct err **err);
+int oci_sig_key_load(const char *path, bool private_key, struct oci_sig_key **ret, struct err **err);
+void oci_sig_key_free(struct oci_sig_key *k);
+DEFINE_FREEP(struct oci_sig_key, oci_sig_key_free)
+const char *oci_sig_key_name(const struct oci_sig_key *k);
+
+/* A new P-256 key pair written as PREFIX.key (PKCS#8 PEM, mode 0600) and
+ * PREFIX.pub, each atomically; an existing file is not overwritten (EEXIST). */
+int oci_sig_key_generate(const char *prefix, struct err **err);
+
+/* Sign PAYLOAD with private key K: *ret_b64 is base64 of the DER
+ * ECDSA-SHA256 signature. */
+int oci_sig_sign(const struct oci_sig_key *k, const void *payload, size_t len, char **ret_b64, struct err **err);
+/* Verify B64 over PAYLOAD with K's public key: 0, or EBADMSG ("the
+ * signature does not verify with KEY"), or EINVAL (not base64 / not a DER
+ * signature). */
+int oci_sig_verify(const struct oci_sig_key *k, const void *payload, size_t len, const char *b64, struct err **err);
+
+/* Does payload identity REFERENCE name repository REPO ("host/path"; a tag
+ * or digest on REFERENCE is ignored; docker.io short forms normalised)? */
+bool oci_sig_identity_matches(const char *reference, const char *repo);
+
+#endif
