@@ -192,7 +192,7 @@ fetch_write(char *p, size_t size, size_t nmemb, void *data)
  * the file; *ret_name the file name the URL gives. */
 int
 xfetch_url(struct xctx *x, const char *url, const char *checksum, const struct build_plan_instr *in, char **ret_path,
-          char **ret_name, struct err **err)
+           char **ret_name, struct err **err)
 {
         _cleanup_free_ char *dir = NULL, *path = NULL, *name = NULL, *tmp = NULL;
         struct fetch f = {.fd = -1};
@@ -294,7 +294,7 @@ done:
  * --chown, --chmod applied). */
 int
 xadd_archives(struct xctx *x, struct sel *sel, size_t before, size_t i, const char *dest, bool chown, int64_t uid,
-             int64_t gid, int32_t mode, const struct build_plan_instr *in, struct err **err)
+              int64_t gid, int32_t mode, const struct build_plan_instr *in, struct err **err)
 {
         for (size_t k = before; k < sel->n; k++) {
                 struct oci_layer_entry *e = &sel->e[k];

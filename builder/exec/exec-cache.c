@@ -51,8 +51,8 @@ xcache_get(struct xctx *x, struct xstage *s, const char *key)
         j = json_loadb(buf, len, 0, NULL);
         if (!j || !json_is_string(json_object_get(j, "config")) || !json_is_array(arr = json_object_get(j, "layers")))
                 goto out;
-        if (xread_json_blob(x->layout, json_string_value(json_object_get(j, "config")), LIMIT_CONFIG_SIZE, &cbuf,
-                            &clen, &e) < 0 ||
+        if (xread_json_blob(x->layout, json_string_value(json_object_get(j, "config")), LIMIT_CONFIG_SIZE, &cbuf, &clen,
+                            &e) < 0 ||
             oci_image_config_parse(cbuf, clen, &cfg, &e) < 0)
                 goto out;
         n = json_array_size(arr);
@@ -133,7 +133,7 @@ xcache_put(struct xctx *x, struct xstage *s, const char *key, struct err **err)
 
 int
 xstep_key(struct xctx *x, struct xstage *s, const struct build_plan_instr *in, const char *sources,
-         char ret[DIGEST_STR_MAX])
+          char ret[DIGEST_STR_MAX])
 {
         struct digest_ctx *c = digest_ctx_new(DIGEST_SHA256);
         struct digest d;

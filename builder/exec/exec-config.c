@@ -229,8 +229,8 @@ xapply_config(struct xctx *x, struct xstage *s, const struct build_plan_instr *i
                 return 0;
         case BUILD_DF_EXPOSE:
                 for (size_t i = 0; i < in->n_args; i++) {
-                        _cleanup_free_ char *p = strchr(in->args[i], '/') ? xstrdup(in->args[i])
-                                                                         : xasprintf("%s/tcp", in->args[i]);
+                        _cleanup_free_ char *p =
+                            strchr(in->args[i], '/') ? xstrdup(in->args[i]) : xasprintf("%s/tcp", in->args[i]);
 
                         for (char *q = p; *q; q++)
                                 *q = (char) (*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);

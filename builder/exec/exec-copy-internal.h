@@ -67,8 +67,8 @@ char *xjoin(const char *dir, const char *name);
  * BEFORE on by its content extracted below DEST (source index I names the
  * temp dir), owners as the archive has them unless CHOWN (then UID:GID),
  * MODE applied when >= 0. */
-int xfetch_url(struct xctx *x, const char *url, const char *checksum, const struct build_plan_instr *in, char **ret_path,
-               char **ret_name, struct err **err);
+int xfetch_url(struct xctx *x, const char *url, const char *checksum, const struct build_plan_instr *in,
+               char **ret_path, char **ret_name, struct err **err);
 int xadd_archives(struct xctx *x, struct sel *sel, size_t before, size_t i, const char *dest, bool chown, int64_t uid,
                   int64_t gid, int32_t mode, const struct build_plan_instr *in, struct err **err);
 

@@ -671,8 +671,8 @@ select_all(const struct copy_job *j, struct sel *sel, struct err **err)
                         r = xfetch_url(x, src, flag(in, "checksum"), in, &file, &name, err);
                         if (r < 0)
                                 break;
-                        e = xsel_add(sel, ca.dest_dir || n_src > 1 ? xjoin(dest, name) : xstrdup(dest), steal_ptr(&file),
-                                AT_FDCWD);
+                        e = xsel_add(sel, ca.dest_dir || n_src > 1 ? xjoin(dest, name) : xstrdup(dest),
+                                     steal_ptr(&file), AT_FDCWD);
                         e->mode = 0600;
                 } else if (add_instr && strncmp(src, "git@", 4) == 0) {
                         r = err_set(err, ERR_UNSUPPORTED, "%s:%d: ADD %s: git sources are not supported", x->df_name,

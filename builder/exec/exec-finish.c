@@ -24,8 +24,8 @@ xfinish(struct xctx *x, struct xstage *s, struct build_exec_result *ret, struct 
 
         for (size_t i = 0; i < x->o->n_labels; i++) {
                 const char *eq = strchr(x->o->labels[i], '=');
-                _cleanup_free_ char *k = eq ? xstrndup(x->o->labels[i], (size_t) (eq - x->o->labels[i]))
-                                            : xstrdup(x->o->labels[i]);
+                _cleanup_free_ char *k =
+                    eq ? xstrndup(x->o->labels[i], (size_t) (eq - x->o->labels[i])) : xstrdup(x->o->labels[i]);
 
                 oci_map_set(&s->cfg->config.labels, k, eq ? eq + 1 : "");
                 s->cfg->has_config = true;

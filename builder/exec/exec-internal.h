@@ -81,9 +81,9 @@ struct xctx {
         const char *plan_platform; /* during build_plan_new */
         size_t steps, cached;
         int pos;
-        pthread_mutex_t lock;       /* counters, ctxlist, unpacking */
-        volatile int failed;        /* a parallel stage failed: stop */
-        struct xbase **bases;       /* base images loaded so far (exec-base.c) */
+        pthread_mutex_t lock; /* counters, ctxlist, unpacking */
+        volatile int failed;  /* a parallel stage failed: stop */
+        struct xbase **bases; /* base images loaded so far (exec-base.c) */
         size_t n_bases;
         pthread_mutex_t bases_lock;
         struct xhashcache *hashcache; /* may be NULL: no caching */
@@ -94,7 +94,8 @@ struct xctx {
  * callback, if any; xnow_sec is a monotonic clock in seconds;
  * xcreated_now the image timestamp (SOURCE_DATE_EPOCH, else now; caller
  * frees). */
-void xevent(struct xctx *x, enum build_event ev, double secs, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void xevent(struct xctx *x, enum build_event ev, double secs, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 double xnow_sec(void);
 char *xcreated_now(const struct xctx *x);
 
@@ -171,8 +172,7 @@ int xcontext_digest(struct xctx *x, const char *rel, char **ret_digest, struct e
 void xwrite_opts(const struct xctx *x, struct oci_layer_write_opts *wo);
 
 /* Write entries to a new layer blob in the store and add it to S. */
-int xwrite_entries_layer(struct xctx *x, struct xstage *s, const struct oci_layer_entry *e, size_t n,
-                         struct err **err);
+int xwrite_entries_layer(struct xctx *x, struct xstage *s, const struct oci_layer_entry *e, size_t n, struct err **err);
 
 /* Resolve PATH relative to the root fd ROOT as if ROOT were "/" (symlinks
  * included, never leaving ROOT): *ret is the clean relative path of the
@@ -190,8 +190,8 @@ int xhashcache_close(struct xhashcache *c, struct err **err);
  * caller has in ST: from C when a record matches ST's device, inode, size,
  * mode, mtime and ctime, else read (never following a final symlink) and
  * recorded when the file is not racily new.  C may be NULL. */
-int xhashcache_file_digest(struct xhashcache *c, int dirfd, const char *path, const struct stat *st,
-                           struct digest *ret, struct err **err);
+int xhashcache_file_digest(struct xhashcache *c, int dirfd, const char *path, const struct stat *st, struct digest *ret,
+                           struct err **err);
 
 /* COPY/ADD source patterns: does path P (relative, clean) match pattern
  * PAT?  Each '/'-separated component is matched with fnmatch (as Go's

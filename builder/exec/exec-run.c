@@ -434,7 +434,9 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                 m->gid = ms.gid;
                 m->size = ms.size;
                 if (ms.env) {
-                        r = err_set(err, ERR_UNSUPPORTED, "%s:%d: --mount env=%s (a secret as an environment variable) is not supported; read /run/secrets/ID",
+                        r = err_set(err, ERR_UNSUPPORTED,
+                                    "%s:%d: --mount env=%s (a secret as an environment variable) is not supported; "
+                                    "read /run/secrets/ID",
                                     x->df_name, in->line, ms.env);
                         break;
                 }
@@ -490,8 +492,9 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                                         sec = &x->o->secrets[k];
                         if (!sec) {
                                 if (required) {
-                                        r = err_set(err, ENOENT, "%s:%d: secret '%s' was not given (--secret id=%s,...)",
-                                                    x->df_name, in->line, id ? id : "", id ? id : "ID");
+                                        r = err_set(err, ENOENT,
+                                                    "%s:%d: secret '%s' was not given (--secret id=%s,...)", x->df_name,
+                                                    in->line, id ? id : "", id ? id : "ID");
                                         break;
                                 }
                                 n--; /* a missing optional secret is skipped */
@@ -528,8 +531,9 @@ parse_mounts(struct xctx *x, const struct build_plan_instr *in, struct build_mou
                                 int si = mount_from_stage(x, from);
 
                                 if (si < 0) {
-                                        r = err_set(err, ERR_UNSUPPORTED, "%s:%d: --mount from=%s: only stages are supported",
-                                                    x->df_name, in->line, from);
+                                        r = err_set(err, ERR_UNSUPPORTED,
+                                                    "%s:%d: --mount from=%s: only stages are supported", x->df_name,
+                                                    in->line, from);
                                         break;
                                 }
                                 {

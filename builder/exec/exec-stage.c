@@ -329,8 +329,7 @@ cmp_merged(const void *a, const void *b)
 }
 
 int
-xstage_list(struct xctx *x, struct xstage *s, const char *path, struct xmerged **ret, size_t *ret_n,
-            struct err **err)
+xstage_list(struct xctx *x, struct xstage *s, const char *path, struct xmerged **ret, size_t *ret_n, struct err **err)
 {
         struct seen seen = {0}, hide = {0}, opq = {0};
         struct mlist out = {0};
@@ -387,8 +386,7 @@ xwrite_opts(const struct xctx *x, struct oci_layer_write_opts *wo)
 }
 
 int
-xwrite_entries_layer(struct xctx *x, struct xstage *s, const struct oci_layer_entry *e, size_t n,
-                     struct err **err)
+xwrite_entries_layer(struct xctx *x, struct xstage *s, const struct oci_layer_entry *e, size_t n, struct err **err)
 {
         _cleanup_blob_writer_ struct oci_blob_writer *w = NULL;
         struct oci_layer_write_opts wo;

@@ -25,7 +25,7 @@ run_step(struct xctx *x, int si, struct xstage *s, const struct build_plan_instr
 
         x->pos++;
         xevent(x, BUILD_EVENT_STEP, 0, "[stage %d/%zu] %s%s", si + 1, x->plan->n_stages,
-              in->onbuild ? "(onbuild) " : "", in->text);
+               in->onbuild ? "(onbuild) " : "", in->text);
         if ((x->o->cancel && *x->o->cancel) || x->failed)
                 return err_set(err, ECANCELED, "cancelled");
         if (in->kind == BUILD_DF_ARG)
@@ -62,10 +62,10 @@ run_step(struct xctx *x, int si, struct xstage *s, const struct build_plan_instr
         if (in->kind == BUILD_DF_RUN || in->kind == BUILD_DF_COPY || in->kind == BUILD_DF_ADD)
                 layer = true;
         {
-                _cleanup_free_ char *by = in->kind == BUILD_DF_RUN || in->kind == BUILD_DF_COPY ||
-                                                          in->kind == BUILD_DF_ADD
-                                                  ? xasprintf("%s # buildkit", in->text)
-                                                  : xstrdup(in->text);
+                _cleanup_free_ char *by =
+                    in->kind == BUILD_DF_RUN || in->kind == BUILD_DF_COPY || in->kind == BUILD_DF_ADD
+                        ? xasprintf("%s # buildkit", in->text)
+                        : xstrdup(in->text);
 
                 xadd_history(x, s, by, !layer);
         }
@@ -161,8 +161,8 @@ static bool
 binfmt_emulated(const struct oci_platform *p)
 {
         static const char *const names[][2] = {
-                {"arm64", "aarch64"}, {"amd64", "x86_64"}, {"arm", "arm"},         {"386", "i386"},
-                {"ppc64le", "ppc64le"}, {"s390x", "s390x"}, {"riscv64", "riscv64"}, {"mips64le", "mips64el"},
+            {"arm64", "aarch64"},   {"amd64", "x86_64"}, {"arm", "arm"},         {"386", "i386"},
+            {"ppc64le", "ppc64le"}, {"s390x", "s390x"},  {"riscv64", "riscv64"}, {"mips64le", "mips64el"},
         };
 
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -193,19 +193,19 @@ warn_foreign_platform(struct xctx *x, int si)
         host_s = oci_platform_format(host);
         if (runs && binfmt_emulated(want))
                 xevent(x, BUILD_EVENT_INFO, 0,
-                      "warning: stage %d is for platform %s, not this host's %s: its RUN steps run under the "
-                      "emulator registered in binfmt_misc (slow)",
-                      si + 1, platform, host_s);
+                       "warning: stage %d is for platform %s, not this host's %s: its RUN steps run under the "
+                       "emulator registered in binfmt_misc (slow)",
+                       si + 1, platform, host_s);
         else if (runs)
                 xevent(x, BUILD_EVENT_INFO, 0,
-                      "warning: stage %d is for platform %s, not this host's %s: its %zu RUN step%s need%s "
-                      "emulation for %s (binfmt_misc with qemu-user-static) and fail without it",
-                      si + 1, platform, host_s, runs, runs == 1 ? "" : "s", runs == 1 ? "s" : "", platform);
+                       "warning: stage %d is for platform %s, not this host's %s: its %zu RUN step%s need%s "
+                       "emulation for %s (binfmt_misc with qemu-user-static) and fail without it",
+                       si + 1, platform, host_s, runs, runs == 1 ? "" : "s", runs == 1 ? "s" : "", platform);
         else
                 xevent(x, BUILD_EVENT_INFO, 0,
-                      "warning: stage %d is for platform %s, not this host's %s (it has no RUN step: nothing "
-                      "needs to execute)",
-                      si + 1, platform, host_s);
+                       "warning: stage %d is for platform %s, not this host's %s (it has no RUN step: nothing "
+                       "needs to execute)",
+                       si + 1, platform, host_s);
 }
 
 int
@@ -216,7 +216,7 @@ xrun_stage(struct xctx *x, int si, struct err **err)
         int r;
 
         xevent(x, BUILD_EVENT_STEP, 0, "[stage %d/%zu] FROM %s%s%s", si + 1, x->plan->n_stages, ps->base_image,
-              ps->name ? " AS " : "", ps->name ? ps->name : "");
+               ps->name ? " AS " : "", ps->name ? ps->name : "");
         warn_foreign_platform(x, si);
         r = stage_begin(x, si, err);
         if (r < 0)
@@ -230,8 +230,8 @@ xrun_stage(struct xctx *x, int si, struct err **err)
          * gives the same config, hence the same digest. */
         free(s->cfg->created);
         s->cfg->created = s->cfg->n_history && s->cfg->history[s->cfg->n_history - 1].created
-                                  ? xstrdup(s->cfg->history[s->cfg->n_history - 1].created)
-                                  : xcreated_now(x);
+                              ? xstrdup(s->cfg->history[s->cfg->n_history - 1].created)
+                              : xcreated_now(x);
         s->done = true;
         return 0;
 }

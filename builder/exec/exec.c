@@ -165,12 +165,12 @@ build_exec_run(const struct build_exec_opts *o, struct build_exec_result *ret, s
                 goto out;
         {
                 struct build_plan_opts po = {
-                        .build_args = o->build_args,
-                        .n_build_args = o->n_build_args,
-                        .target = o->target,
-                        .platform = o->platform,
-                        .base_config = xplan_base_config,
-                        .base_config_data = &x,
+                    .build_args = o->build_args,
+                    .n_build_args = o->n_build_args,
+                    .target = o->target,
+                    .platform = o->platform,
+                    .base_config = xplan_base_config,
+                    .base_config_data = &x,
                 };
                 _cleanup_free_ char *host = build_plan_host_platform();
 
@@ -185,7 +185,7 @@ build_exec_run(const struct build_exec_opts *o, struct build_exec_result *ret, s
         if (x.plan->n_unused_build_args) {
                 for (size_t i = 0; i < x.plan->n_unused_build_args; i++)
                         xevent(&x, BUILD_EVENT_INFO, 0, "warning: build arg %s was not consumed",
-                              x.plan->unused_build_args[i]);
+                               x.plan->unused_build_args[i]);
         }
         x.stages = xcalloc(x.plan->n_stages, sizeof(*x.stages));
         if (o->jobs > 1 && x.plan->n_order > 1) {
