@@ -25,7 +25,10 @@ static const char pull_usage[] =
         "                            copies the whole index\n"
         "  --list-tags               list the tags of REPO (follows pagination)\n"
         "  --inspect                 print a summary of REF's manifest and config\n"
-        "  --raw                     with --inspect: print the manifest bytes as served\n";
+        "  --raw                     with --inspect: print the manifest bytes as served\n"
+        "  --verify-key FILE         refuse the image, writing nothing, unless a cosign signature\n"
+        "                            over its digest verifies with this public key (repeatable:\n"
+        "                            any one key)\n";
 
 static const char push_usage[] =
         "Usage: ipush [OPTIONS] SRC DEST\n"
@@ -37,7 +40,10 @@ static const char push_usage[] =
         "\n"
         "Options:\n"
         "  --store DIR               local store path (default $IBUILD_STORE, $XDG_DATA_HOME/ibuild,\n"
-        "                            ~/.local/share/ibuild)\n";
+        "                            ~/.local/share/ibuild)\n"
+        "  --sign-key FILE           after the push, sign the manifest with this P-256 PEM key\n"
+        "                            (cosign's format, tag sha256-<hex>.sig)\n"
+        "  --generate-key PREFIX     (alone) write a new key pair PREFIX.key and PREFIX.pub\n";
 
 static const char common_usage[] =
         "  --creds USER:PASS         registry credentials (else --authfile, $REGISTRY_AUTH_FILE,\n"
@@ -98,7 +104,8 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
 {
         enum {
                 OPT_PLATFORM = 256, OPT_CREDS, OPT_AUTHFILE, OPT_TLS_VERIFY, OPT_CERT_DIR, OPT_PLAIN_HTTP, OPT_JOBS,
-                OPT_RETRY, OPT_STORE, OPT_OUTPUT, OPT_LIST_TAGS, OPT_INSPECT, OPT_RAW, OPT_VERSION,
+                OPT_RETRY, OPT_STORE, OPT_OUTPUT, OPT_LIST_TAGS, OPT_INSPECT, OPT_RAW, OPT_VERSION, OPT_SIGN_KEY,
+                OPT_VERIFY_KEY,
         };
         static const struct option opts[] = {
                 {"platform", required_argument, NULL, OPT_PLATFORM},
@@ -114,6 +121,8 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
                 {"list-tags", no_argument, NULL, OPT_LIST_TAGS},
                 {"inspect", no_argument, NULL, OPT_INSPECT},
                 {"raw", no_argument, NULL, OPT_RAW},
+                {"sign-key", required_argument, NULL, OPT_SIGN_KEY},
+                {"verify-key", required_argument, NULL, OPT_VERIFY_KEY},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, OPT_VERSION},
@@ -167,6 +176,24 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
                                 o->inspect = true;
                         else
                                 o->raw = true;
+                        break;
+                case OPT_SIGN_KEY:
+                        if (kind != REGCLI_PUSH) {
+                                fprintf(stderr, "%s: error: --sign-key is an ipush option\n", prog);
+                                return 3;
+                        }
+                        o->sign_key = optarg;
+                        break;
+                case OPT_VERIFY_KEY:
+                        if (kind != REGCLI_PULL) {
+                                fprintf(stderr, "%s: error: --verify-key is an ipull option\n", prog);
+                                return 3;
+                        }
+                        if (o->n_verify_keys == sizeof(o->verify_keys) / sizeof(o->verify_keys[0])) {
+                                fprintf(stderr, "%s: error: at most %zu --verify-key\n", prog, o->n_verify_keys);
+                                return 3;
+                        }
+                        o->verify_keys[o->n_verify_keys++] = optarg;
                         break;
                 case 'q': o->quiet = true; break;
                 case 'h':

@@ -16,6 +16,9 @@ struct regcli {
         bool list_tags;
         bool inspect;
         bool raw;
+        const char *sign_key;         /* ipush --sign-key FILE */
+        const char *verify_keys[16];  /* ipull --verify-key FILE (repeatable) */
+        size_t n_verify_keys;
         int n_args;
         char **args;               /* positional arguments */
 };

@@ -1,5 +1,6 @@
 /* ipull: registry (or OCI layout) → local store or OCI layout; also
  * --list-tags and --inspect. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "cmd/common/regcli.h"
 #include "common/cleanup.h"
 #include "common/limits.h"
+#include "oci/signature.h"
 #include "registry/client/client.h"
 
 static void
@@ -103,16 +105,41 @@ inspect(struct reg_client *c, const char *ref, bool raw, struct err **err)
         return 0;
 }
 
+static int run_with_keys(struct regcli *o, const char *src, struct oci_sig_key *const *keys, struct err **err);
+
 static int
 run(struct regcli *o, struct err **err)
 {
-        _cleanup_reg_client_ struct reg_client *c = NULL;
         const char *src = o->args[0];
+        int r;
+
+        struct oci_sig_key *keys[17] = {0};
+        for (size_t k = 0; k < o->n_verify_keys; k++) {
+                r = oci_sig_key_load(o->verify_keys[k], false, &keys[k], err);
+                if (r < 0) {
+                        for (size_t j = 0; j < k; j++)
+                                oci_sig_key_free(keys[j]);
+                        return r;
+                }
+        }
+        r = run_with_keys(o, src, keys, err);
+        for (size_t k = 0; k < o->n_verify_keys; k++)
+                oci_sig_key_free(keys[k]);
+        return r;
+}
+
+static int
+run_with_keys(struct regcli *o, const char *src, struct oci_sig_key *const *keys, struct err **err)
+{
+        _cleanup_reg_client_ struct reg_client *c = NULL;
         int r;
 
         r = reg_client_new(&o->client, &c, err);
         if (r < 0)
                 return r;
+        if (keys[0] && (o->list_tags || o->inspect || oci_layout_is_ref(src)))
+                return err_set(err, EINVAL, "--verify-key: checks images pulled from a registry (not %s)",
+                               o->list_tags ? "--list-tags" : o->inspect ? "--inspect" : src);
         if (o->list_tags) {
                 char **tags = NULL;
                 r = reg_client_list_tags(c, src, &tags, err);
@@ -168,10 +195,28 @@ run(struct regcli *o, struct err **err)
         }
 
         struct reg_pull_result res = {0};
+        _cleanup_free_ char *verified = NULL;
+        if (keys[0]) {
+                /* Verified first, then pulled by that digest (a tag moved
+                 * meanwhile cannot swap the image); nothing is written for
+                 * an image that fails. */
+                _cleanup_free_ char *digest = NULL, *key = NULL;
+                _cleanup_oci_ref_ struct oci_ref *pr = NULL;
+                r = reg_client_verify(c, src, keys, o->n_verify_keys, &digest, &key, err);
+                if (r >= 0)
+                        r = oci_ref_parse(src, &pr, err);
+                if (r >= 0)
+                        r = oci_ref_set_digest(pr, digest, err);
+                if (r < 0)
+                        return r;
+                verified = oci_ref_string(pr);
+                if (!o->quiet)
+                        fprintf(stderr, "Verified signature of %s with %s\n", digest, key);
+        }
         if (out)
-                r = reg_client_pull_to_layout(c, src, out, out_name, &res, err);
+                r = reg_client_pull_to_layout(c, verified ? verified : src, out, out_name, &res, err);
         else
-                r = reg_client_pull_to_store(c, src, store, NULL, &res, err);
+                r = reg_client_pull_to_store(c, verified ? verified : src, store, NULL, &res, err);
         if (r < 0)
                 return r;
         printf("%s\n", res.ref);

@@ -1,4 +1,5 @@
 /* ipush: local store or OCI layout → registry or OCI layout. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ run(struct regcli *o, struct err **err)
         _cleanup_oci_layout_ struct oci_layout *in = NULL;
         _cleanup_oci_store_ struct oci_store *store = NULL;
         struct oci_layout *src_layout;
+        _cleanup_(oci_sig_key_freep) struct oci_sig_key *key = NULL;
         struct oci_descriptor desc = {0};
         const char *src = o->args[0], *dest = o->args[1];
         int r;
@@ -42,6 +44,10 @@ run(struct regcli *o, struct err **err)
 
         if (oci_layout_is_ref(dest)) {
                 _cleanup_free_ char *dir = NULL, *name = NULL;
+                if (o->sign_key) {
+                        oci_descriptor_clear(&desc);
+                        return err_set(err, EINVAL, "--sign-key: signatures go to a registry, not to %s", dest);
+                }
                 _cleanup_oci_layout_ struct oci_layout *out = NULL;
                 r = oci_layout_parse_ref(dest, &dir, &name, err);
                 if (r >= 0)
@@ -56,6 +62,9 @@ run(struct regcli *o, struct err **err)
                 return r;
         }
 
+        /* A key that cannot sign fails before anything is pushed. */
+        if (o->sign_key && (r = oci_sig_key_load(o->sign_key, true, &key, err)) < 0)
+                return r;
         r = reg_client_new(&o->client, &c, err);
         if (r >= 0) {
                 _cleanup_free_ char *ref = NULL;
@@ -65,6 +74,14 @@ run(struct regcli *o, struct err **err)
                         r = reg_client_push_from_store(c, store, desc.digest, dest, &ref, err);
                 else
                         r = reg_client_push_from_layout(c, src_layout, &desc, dest, &ref, err);
+                if (r >= 0 && key) {
+                        /* What was pushed: "host/repo@sha256:...". */
+                        const char *pushed = strrchr(ref, '@') ? strrchr(ref, '@') + 1 : desc.digest;
+
+                        r = reg_client_sign(c, dest, pushed, key, err);
+                        if (r >= 0 && !o->quiet)
+                                fprintf(stderr, "Signed %s with %s\n", pushed, o->sign_key);
+                }
                 if (r >= 0)
                         printf("%s\n", ref);
         }
@@ -81,16 +98,23 @@ main(int argc, char **argv)
 
         /* ipush --generate-key PREFIX: a cosign-style P-256 key pair,
          * PREFIX.key (PKCS#8 PEM, 0600) and PREFIX.pub. */
-        if (argc >= 2 && strcmp(argv[1], "--generate-key") == 0) {
-                if (argc != 3) {
+        for (int i = 1; i < argc; i++) {
+                const char *prefix = i + 1 < argc ? argv[i + 1] : NULL;
+
+                if (strcmp(argv[i], "--generate-key") != 0)
+                        continue;
+                for (int j = 1; j < argc; j++)
+                        if (j != i && j != i + 1 && strcmp(argv[j], "-q") != 0 && strcmp(argv[j], "--quiet") != 0)
+                                prefix = NULL;
+                if (!prefix || prefix[0] == '-') {
                         cli_fail("ipush", "--generate-key needs one PREFIX (writes PREFIX.key and PREFIX.pub)");
                         return 2;
                 }
-                if (oci_sig_key_generate(argv[2], &err) < 0) {
+                if (oci_sig_key_generate(prefix, &err) < 0) {
                         cli_print_err("ipush", &err);
                         return 1;
                 }
-                printf("%s.key\n%s.pub\n", argv[2], argv[2]);
+                printf("%s.key\n%s.pub\n", prefix, prefix);
                 return 0;
         }
         r = regcli_parse(REGCLI_PUSH, argc, argv, &o);

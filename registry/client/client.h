@@ -124,6 +124,25 @@ int reg_client_push_from_store(struct reg_client *c, struct oci_store *store, co
 int reg_client_push_from_layout(struct reg_client *c, struct oci_layout *layout, const struct oci_descriptor *desc,
                                 const char *dest_ref, char **ret_ref, struct err **err);
 
+struct oci_sig_key;
+
+/* Sign manifest DIGEST as pushed to REF (its repository is the payload's
+ * docker-reference) with private KEY, cosign's way: a simple-signing
+ * payload layer with the signature annotation in the manifest at tag
+ * sha256-<hex>.sig of that repository, keeping the signatures already
+ * there (an identical one by the same key: nothing to do). */
+int reg_client_sign(struct reg_client *c, const char *ref, const char *digest, const struct oci_sig_key *key,
+                    struct err **err);
+
+/* Resolve REF to its digest (*ret_digest, what the registry serves for
+ * it) and check that a signature in its sha256-<hex>.sig manifest verifies
+ * with one of KEYS, over a payload naming that digest and REF's
+ * repository; *ret_key names the key (both may be NULL; caller frees).
+ * ERR_DENIED naming the image, the keys tried and why each signature
+ * failed (none found, bad signature, wrong digest, wrong identity). */
+int reg_client_verify(struct reg_client *c, const char *ref, struct oci_sig_key *const *keys, size_t n_keys,
+                      char **ret_digest, char **ret_key, struct err **err);
+
 /* GET the manifest REF names (Accept: the four manifest types) without
  * storing it: *ret_body (NUL-terminated) and *ret_len, *ret_media_type and
  * *ret_digest (the sha256 of the body; a digest reference is verified), all

@@ -1,0 +1,279 @@
+/* Cosign signatures in a registry (see client.h: reg_client_sign,
+ * reg_client_verify): the signature manifest at tag sha256-<hex>.sig of the
+ * image's repository, one simple-signing layer per signature, pushed with
+ * the ordinary push path from a small temp layout. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/limits.h"
+#include "oci/layout.h"
+#include "oci/mediatype.h"
+#include "oci/model.h"
+#include "oci/ref.h"
+#include "oci/signature.h"
+#include "registry/client/client.h"
+
+/* A signature manifest with more layers than this is refused unread. */
+#define SIG_MAX_LAYERS 256
+
+/* "host/repo" of REF and "host/repo:sha256-<hex>.sig" for DIGEST. */
+static int
+sig_refs(const char *ref, const char *digest, char **ret_repo, char **ret_sigref, struct err **err)
+{
+        _cleanup_oci_ref_ struct oci_ref *pr = NULL;
+        _cleanup_free_ char *tag = oci_sig_tag(digest);
+        int r = oci_ref_parse(ref, &pr, err);
+
+        if (r < 0)
+                return r;
+        if (!tag)
+                return err_set(err, ERR_DIGEST_INVALID, "'%s' is not a digest", digest);
+        *ret_repo = oci_ref_name(pr);
+        *ret_sigref = xasprintf("%s:%s", *ret_repo, tag);
+        return 0;
+}
+
+/* The signature manifest at SIGREF, or NULL (0) when there is none. */
+static int
+get_sig_manifest(struct reg_client *c, const char *sigref, struct oci_manifest **ret, struct err **err)
+{
+        _cleanup_free_ char *body = NULL, *mt = NULL, *dg = NULL;
+        size_t len = 0;
+        struct err *e = NULL;
+        int r = reg_client_get_manifest(c, sigref, &body, &len, &mt, &dg, &e);
+
+        *ret = NULL;
+        if (r < 0) {
+                int code = err_code(&e);
+
+                if (code == ERR_MANIFEST_UNKNOWN || code == ERR_NAME_UNKNOWN || code == ENOENT) {
+                        err_clear(&e);
+                        return 0;
+                }
+                *err = e;
+                return r;
+        }
+        r = oci_manifest_parse(body, len, ret, err);
+        if (r < 0)
+                return err_prefix(err, "signature manifest %s", sigref);
+        if ((*ret)->n_layers > SIG_MAX_LAYERS) {
+                r = err_set(err, ERR_MANIFEST_INVALID, "signature manifest %s has %zu layers (at most %d are read)",
+                            sigref, (*ret)->n_layers, SIG_MAX_LAYERS);
+                oci_manifest_free(*ret);
+                *ret = NULL;
+                return r;
+        }
+        return 1;
+}
+
+static const char *
+layer_signature(const struct oci_descriptor *l)
+{
+        json_t *v = l->annotations ? json_object_get(l->annotations, OCI_ANNOTATION_COSIGN_SIGNATURE) : NULL;
+
+        return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* cosign's config of a signature manifest: one diff_id a layer. */
+static char *
+sig_config(const struct oci_manifest *m, size_t *ret_len)
+{
+        json_t *ids = json_array();
+        json_t *j;
+        char *s;
+
+        for (size_t i = 0; i < m->n_layers; i++)
+                json_array_append_new(ids, json_string(m->layers[i].digest));
+        j = json_pack("{s:s, s:s, s:[{s:s}], s:s, s:{s:s, s:o}, s:{}}", "architecture", "", "created",
+                      "0001-01-01T00:00:00Z", "history", "created", "0001-01-01T00:00:00Z", "os", "", "rootfs", "type",
+                      "layers", "diff_ids", ids, "config");
+        s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(j);
+        *ret_len = strlen(s);
+        return s;
+}
+
+int
+reg_client_sign(struct reg_client *c, const char *ref, const char *digest, const struct oci_sig_key *key,
+                struct err **err)
+{
+        _cleanup_free_ char *repo = NULL, *sigref = NULL, *payload = NULL, *sig = NULL, *tmp = NULL, *cfg = NULL;
+        _cleanup_free_ char *pushed = NULL;
+        _cleanup_oci_layout_ struct oci_layout *lay = NULL;
+        struct oci_manifest *old = NULL, *m = NULL;
+        struct oci_descriptor ld = {0}, cd = {0}, md = {0};
+        struct digest pd, cdg, mdg;
+        size_t plen = 0, clen = 0, mlen = 0;
+        _cleanup_free_ char *mbuf = NULL;
+        const char *tmpdir = getenv("TMPDIR");
+        int r;
+
+        r = sig_refs(ref, digest, &repo, &sigref, err);
+        if (r >= 0)
+                r = oci_sig_payload_build(repo, digest, &payload, &plen, err);
+        if (r >= 0)
+                r = oci_sig_sign(key, payload, plen, &sig, err);
+        if (r >= 0)
+                r = get_sig_manifest(c, sigref, &old, err);
+        if (r < 0)
+                return err_prefix(err, "signing %s", ref);
+        r = fs_mkdtemp_in(tmpdir && *tmpdir ? tmpdir : "/tmp", "ibuild-sign-", &tmp, err);
+        if (r >= 0)
+                r = oci_layout_create(tmp, &lay, err);
+        m = oci_manifest_new(OCI_MT_MANIFEST);
+        /* The signatures already there stay, each with its payload. */
+        for (size_t i = 0; r >= 0 && old && i < old->n_layers; i++) {
+                const struct oci_descriptor *l = &old->layers[i];
+                _cleanup_free_ char *data = NULL;
+                size_t len = 0;
+                struct digest d;
+
+                if (!oci_mediatype_equal(l->media_type, OCI_MT_COSIGN_SIMPLESIGNING))
+                        continue;
+                r = reg_client_get_blob(c, sigref, l->digest, OCI_SIG_PAYLOAD_MAX, &data, &len, err);
+                if (r >= 0)
+                        r = digest_parse(l->digest, &d, err);
+                if (r >= 0)
+                        r = oci_layout_add_blob(lay, data, len, &d, NULL, err);
+                if (r < 0)
+                        break;
+                /* Signed before with this key over these bytes: done. */
+                if (layer_signature(l) && oci_sig_verify(key, data, len, layer_signature(l), NULL) == 0 &&
+                    len == plen && memcmp(data, payload, len) == 0) {
+                        oci_manifest_free(old);
+                        oci_manifest_free(m);
+                        fs_rm_rf(tmp, NULL);
+                        return 0;
+                }
+                oci_manifest_add_layer(m, l);
+        }
+        if (r >= 0)
+                r = oci_layout_add_blob(lay, payload, plen, NULL, &pd, err);
+        if (r >= 0) {
+                oci_descriptor_init(&ld, OCI_MT_COSIGN_SIMPLESIGNING, pd.str, (int64_t) plen);
+                oci_descriptor_set_annotation(&ld, OCI_ANNOTATION_COSIGN_SIGNATURE, sig);
+                oci_manifest_add_layer(m, &ld);
+                cfg = sig_config(m, &clen);
+                r = oci_layout_add_blob(lay, cfg, clen, NULL, &cdg, err);
+        }
+        if (r >= 0) {
+                oci_descriptor_init(&cd, OCI_MT_CONFIG, cdg.str, (int64_t) clen);
+                oci_manifest_set_config(m, &cd);
+                r = oci_manifest_serialize(m, &mbuf, &mlen, err);
+        }
+        if (r >= 0)
+                r = oci_layout_add_blob(lay, mbuf, mlen, NULL, &mdg, err);
+        if (r >= 0) {
+                oci_descriptor_init(&md, OCI_MT_MANIFEST, mdg.str, (int64_t) mlen);
+                r = reg_client_push_from_layout(c, lay, &md, sigref, &pushed, err);
+        }
+        oci_descriptor_clear(&ld);
+        oci_descriptor_clear(&cd);
+        oci_descriptor_clear(&md);
+        oci_manifest_free(old);
+        oci_manifest_free(m);
+        if (tmp)
+                fs_rm_rf(tmp, NULL);
+        return r < 0 ? err_prefix(err, "signing %s", ref) : 0;
+}
+
+/* Append one line of why a signature was refused to *WHY. */
+static void why_add(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+why_add(char **why, const char *fmt, ...)
+{
+        va_list ap;
+        char *line, *n;
+
+        va_start(ap, fmt);
+        if (vasprintf(&line, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        n = xasprintf("%s%s%s", *why ? *why : "", *why ? "; " : "", line);
+        free(line);
+        free(*why);
+        *why = n;
+}
+
+int
+reg_client_verify(struct reg_client *c, const char *ref, struct oci_sig_key *const *keys, size_t n_keys,
+                  char **ret_digest, char **ret_key, struct err **err)
+{
+        _cleanup_free_ char *body = NULL, *mt = NULL, *digest = NULL, *repo = NULL, *sigref = NULL, *why = NULL;
+        _cleanup_free_ char *names = NULL;
+        struct oci_manifest *m = NULL;
+        size_t len = 0;
+        int r;
+
+        for (size_t k = 0; k < n_keys; k++) {
+                char *n = xasprintf("%s%s%s", names ? names : "", names ? ", " : "", oci_sig_key_name(keys[k]));
+
+                free(names);
+                names = n;
+        }
+        r = reg_client_get_manifest(c, ref, &body, &len, &mt, &digest, err);
+        if (r >= 0)
+                r = sig_refs(ref, digest, &repo, &sigref, err);
+        if (r >= 0)
+                r = get_sig_manifest(c, sigref, &m, err);
+        if (r < 0)
+                return err_prefix(err, "verifying %s", ref);
+        if (r == 0)
+                return err_set(err, ERR_DENIED, "%s (%s): no signature found (no %s); keys tried: %s", ref, digest,
+                               strrchr(sigref, ':') + 1, names ? names : "none");
+        for (size_t i = 0; i < m->n_layers; i++) {
+                const struct oci_descriptor *l = &m->layers[i];
+                const char *sig = layer_signature(l);
+                _cleanup_free_ char *data = NULL;
+                struct oci_sig_payload p = {0};
+                struct err *e = NULL;
+
+                if (!oci_mediatype_equal(l->media_type, OCI_MT_COSIGN_SIMPLESIGNING))
+                        continue;
+                if (!sig) {
+                        why_add(&why, "signature %zu: no %s annotation", i + 1, OCI_ANNOTATION_COSIGN_SIGNATURE);
+                        continue;
+                }
+                /* The blob is verified against its descriptor's digest. */
+                if (reg_client_get_blob(c, sigref, l->digest, OCI_SIG_PAYLOAD_MAX, &data, &len, &e) < 0 ||
+                    oci_sig_payload_parse(data, len, &p, &e) < 0) {
+                        why_add(&why, "signature %zu: %s", i + 1, err_msg(&e));
+                        err_clear(&e);
+                        continue;
+                }
+                for (size_t k = 0; k < n_keys; k++) {
+                        if (oci_sig_verify(keys[k], data, len, sig, &e) < 0) {
+                                why_add(&why, "signature %zu: %s", i + 1, err_msg(&e));
+                                err_clear(&e);
+                        } else if (strcmp(p.manifest_digest, digest) != 0) {
+                                why_add(&why, "signature %zu (key %s): wrong digest: it signs %s", i + 1,
+                                        oci_sig_key_name(keys[k]), p.manifest_digest);
+                        } else if (strcmp(p.type, OCI_COSIGN_TYPE) != 0) {
+                                why_add(&why, "signature %zu (key %s): type \"%.64s\" is not \"%s\"", i + 1,
+                                        oci_sig_key_name(keys[k]), p.type, OCI_COSIGN_TYPE);
+                        } else if (!oci_sig_identity_matches(p.docker_reference, repo)) {
+                                why_add(&why, "signature %zu (key %s): wrong identity: it names %.200s, not %s", i + 1,
+                                        oci_sig_key_name(keys[k]), p.docker_reference, repo);
+                        } else {
+                                if (ret_key)
+                                        *ret_key = xstrdup(oci_sig_key_name(keys[k]));
+                                if (ret_digest)
+                                        *ret_digest = steal_ptr(&digest);
+                                oci_sig_payload_clear(&p);
+                                oci_manifest_free(m);
+                                return 0;
+                        }
+                }
+                oci_sig_payload_clear(&p);
+        }
+        oci_manifest_free(m);
+        return err_set(err, ERR_DENIED, "%s (%s): no valid signature by %s: %s", ref, digest, names ? names : "no key",
+                       why ? why : "the signature manifest has no simple-signing layer");
+}
