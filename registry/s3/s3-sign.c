@@ -92,8 +92,7 @@ header_cmp(const void *a, const void *b)
 char *
 s3_sign_authorization(const struct s3_sign_in *in)
 {
-        struct s3_header *h = xcalloc(in->n_headers + 1, sizeof(*h));
-        _cleanup_free_ struct s3_header *hp = h;
+        _cleanup_free_ struct s3_header *h = xcalloc(in->n_headers + 1, sizeof(*h));
         _cleanup_free_ char *canon_headers = NULL, *signed_names = NULL, *canonical = NULL, *sc = NULL;
         size_t n = in->n_headers + 1, cap = 0, names_cap = 0;
         char sig[65];

@@ -148,8 +148,7 @@ static int
 walk(const char *buf, size_t len, const char *doc, end_fn on_end, void *user, char ret_root[NAME_MAX_LEN],
      struct err **err)
 {
-        struct walk *w = xcalloc(1, sizeof(*w));
-        _cleanup_free_ struct walk *wp = w;
+        _cleanup_free_ struct walk *w = xcalloc(1, sizeof(*w));
         char root[NAME_MAX_LEN] = "";
         int r;
 
