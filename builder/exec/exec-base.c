@@ -16,6 +16,7 @@
 #include "common/limits.h"
 #include "oci/layout.h"
 #include "oci/platform.h"
+#include "oci/ref.h"
 #include "registry/client/client.h"
 
 static void
@@ -166,6 +167,64 @@ pull_warn(const char *line, void *data)
         pull_log(w, data);
 }
 
+/* REF names an image built in this store ("localhost/..."): nothing to
+ * verify, it was never pulled. */
+static bool
+built_here(struct xctx *x, const char *ref)
+{
+        _cleanup_free_ char *name = NULL;
+        struct oci_descriptor d = {0};
+        bool local;
+
+        if (oci_store_resolve(x->store, ref, &d, &name, NULL) < 0)
+                return false;
+        oci_descriptor_clear(&d);
+        local = name && strncmp(name, "localhost/", 10) == 0;
+        return local;
+}
+
+/* --pull-verify-key: what REF resolves to in its registry must carry a
+ * signature by one of the keys; then that digest is used, from the store
+ * when it is there, else pulled by digest (a moved tag cannot swap it). */
+static int
+fetch_verified(struct xctx *x, const char *ref, const char *platform, struct oci_descriptor *ret, struct err **err)
+{
+        struct reg_client_opts co = {
+            .platform = platform, .log = pull_log, .log_data = x, .warn = pull_warn, .warn_data = x, .retries = -1};
+        _cleanup_reg_client_ struct reg_client *c = NULL;
+        _cleanup_free_ char *digest = NULL, *key = NULL, *pinned = NULL, *line = NULL;
+        _cleanup_oci_ref_ struct oci_ref *pr = NULL;
+        struct reg_pull_result res = {0};
+        int r;
+
+        if (x->o->pull == BUILD_PULL_NEVER)
+                return err_set(err, EINVAL, "base image %s: --pull-verify-key needs the registry (not --pull=never)",
+                               ref);
+        r = reg_client_new(&co, &c, err);
+        if (r >= 0)
+                r = reg_client_verify(c, ref, x->o->verify_keys, x->o->n_verify_keys, &digest, &key, err);
+        if (r >= 0)
+                r = oci_ref_parse(ref, &pr, err);
+        if (r >= 0)
+                r = oci_ref_set_digest(pr, digest, err);
+        if (r < 0)
+                return err_prefix(err, "base image %s", ref);
+        line = xasprintf("verified signature of %s (%s) with %s", ref, digest, key);
+        pull_log(line, x);
+        if (x->o->pull != BUILD_PULL_ALWAYS && oci_store_resolve(x->store, digest, ret, NULL, NULL) >= 0)
+                return 0;
+        pinned = oci_ref_string(pr);
+        free(line);
+        line = xasprintf("pulling %s", pinned);
+        pull_log(line, x);
+        r = reg_client_pull_to_store(c, pinned, x->store, strchr(ref, '@') ? NULL : ref, &res, err);
+        if (r < 0)
+                return err_prefix(err, "base image %s", ref);
+        oci_descriptor_copy(ret, &res.desc);
+        reg_pull_result_clear(&res);
+        return 0;
+}
+
 static int
 fetch_base(struct xctx *x, const char *ref, const char *platform, struct xbase *b, struct err **err)
 {
@@ -189,6 +248,10 @@ fetch_base(struct xctx *x, const char *ref, const char *platform, struct xbase *
                         oci_descriptor_clear(&desc);
                         return err_prefix(err, "base image %s", ref);
                 }
+        } else if (x->o->n_verify_keys && !built_here(x, ref)) {
+                r = fetch_verified(x, ref, platform, &desc, err);
+                if (r < 0)
+                        return r;
         } else {
                 r = -ENOENT;
                 if (x->o->pull != BUILD_PULL_ALWAYS) {

@@ -79,6 +79,8 @@ enum build_event {
         BUILD_EVENT_INFO,   /* any other line (pulling a base, warnings) */
 };
 
+struct oci_sig_key;
+
 /* Media types of the image written: OCI's, or Docker schema 2's (buildah's
  * --format docker: manifest, config and layer types; the config is the
  * same JSON, whose Healthcheck, OnBuild and Shell Docker tools read). */
@@ -112,6 +114,11 @@ struct build_exec_opts {
         uint32_t cpu_millis;
         enum oci_layer_compression compression;
         enum build_image_format format; /* zstd layers need BUILD_FORMAT_OCI */
+        /* --pull-verify-key: a registry base must carry a cosign signature
+         * by one of these over the digest used (registry/client's
+         * reg_client_verify); images built in the store are not checked. */
+        struct oci_sig_key *const *verify_keys;
+        size_t n_verify_keys;
         int64_t source_date_epoch; /* < 0: none */
         int jobs;                  /* compressor threads; <= 0: 1 */
         struct oci_store *store;   /* required */

@@ -20,6 +20,7 @@
 #include "common/fsutil.h"
 #include "oci/layer.h"
 #include "oci/layout.h"
+#include "oci/signature.h"
 #include "registry/client/client.h"
 
 #define PROG "ibuild"
@@ -70,6 +71,9 @@ build_usage(FILE *f)
               "                            type=registry[,name=REF[,REF...]] (push there) |\n"
               "                            type=image,name=REF[,push=true]\n"
               "  --push                    push every -t name to its registry\n"
+              "  --sign-key FILE           sign what is pushed (cosign's format, P-256 PEM key)\n"
+              "  --pull-verify-key FILE    registry base images must carry a signature by this\n"
+              "                            public key (repeatable: any one)\n"
               "  --progress auto|plain|tty progress output on stderr (default auto)\n"
               "  -q, --quiet               no progress, no RUN output\n"
               "  --store DIR               the local store (default $IBUILD_STORE or\n"
@@ -164,10 +168,11 @@ check_output(const struct build_output *out, size_t n_tags, struct err **err)
         return 0;
 }
 
-/* Push DESC of STORE to REF unless it was pushed already (DONE, N_DONE). */
+/* Push DESC of STORE to REF unless it was pushed already (DONE, N_DONE),
+ * then sign it with KEY (may be NULL). */
 static int
 push_once(struct reg_client **c, struct oci_store *store, const struct oci_descriptor *desc, const char *ref,
-          const char **done, size_t *n_done, bool quiet, struct err **err)
+          const struct oci_sig_key *key, const char **done, size_t *n_done, bool quiet, struct err **err)
 {
         _cleanup_free_ char *pushed = NULL;
 
@@ -189,6 +194,14 @@ push_once(struct reg_client **c, struct oci_store *store, const struct oci_descr
         done[(*n_done)++] = ref;
         if (!quiet)
                 fprintf(stderr, "pushed %s\n", pushed ? pushed : ref);
+        if (key) {
+                const char *dg = pushed && strrchr(pushed, '@') ? strrchr(pushed, '@') + 1 : desc->digest;
+
+                if (reg_client_sign(*c, ref, dg, key, err) < 0)
+                        return -1;
+                if (!quiet)
+                        fprintf(stderr, "signed %s with %s\n", ref, oci_sig_key_name(key));
+        }
         return 0;
 }
 
@@ -196,8 +209,8 @@ push_once(struct reg_client **c, struct oci_store *store, const struct oci_descr
  * the image outputs' names (their own, else the -t TAGS). */
 static int
 publish(struct oci_store *store, const struct oci_descriptor *desc, const char **push, size_t n_push,
-        const struct build_output *outputs, size_t n_outputs, const char **tags, size_t n_tags, bool quiet,
-        struct err **err)
+        const struct build_output *outputs, size_t n_outputs, const char **tags, size_t n_tags,
+        const struct oci_sig_key *key, bool quiet, struct err **err)
 {
         _cleanup_reg_client_ struct reg_client *c = NULL;
         _cleanup_free_ const char **done = NULL;
@@ -207,7 +220,7 @@ publish(struct oci_store *store, const struct oci_descriptor *desc, const char *
                 cap += outputs[k].names ? oci_strv_len(outputs[k].names) : n_tags;
         done = xcalloc(cap + 1, sizeof(*done));
         for (size_t t = 0; t < n_push; t++)
-                if (push_once(&c, store, desc, push[t], done, &n_done, quiet, err) < 0)
+                if (push_once(&c, store, desc, push[t], key, done, &n_done, quiet, err) < 0)
                         return -1;
         for (size_t k = 0; k < n_outputs; k++) {
                 const struct build_output *out = &outputs[k];
@@ -224,7 +237,7 @@ publish(struct oci_store *store, const struct oci_descriptor *desc, const char *
                                 if (!quiet)
                                         fprintf(stderr, "tagged %s\n", ref);
                         }
-                        if (out->push && push_once(&c, store, desc, ref, done, &n_done, quiet, err) < 0)
+                        if (out->push && push_once(&c, store, desc, ref, key, done, &n_done, quiet, err) < 0)
                                 return -1;
                 }
         }
@@ -244,6 +257,8 @@ ibuild_build(int argc, char **argv)
         const char *context = NULL, *store_path = NULL;
         struct build_output *outputs = NULL;
         size_t n_outputs = 0;
+        struct oci_sig_key *sign_key = NULL, *verify_keys[16] = {0};
+        size_t n_verify_keys = 0;
         struct build_exec_opts o;
         struct build_exec_result res = {0};
         struct oci_store *store = NULL;
@@ -404,6 +419,25 @@ ibuild_build(int argc, char **argv)
                         n_outputs++;
                 } else if (strcmp(a, "--push") == 0) {
                         push = true;
+                } else if (cli_is_opt(a, "--sign-key") || cli_is_opt(a, "--pull-verify-key")) {
+                        bool sign = cli_is_opt(a, "--sign-key");
+                        struct oci_sig_key *k = NULL;
+
+                        VALUE(sign ? "--sign-key" : "--pull-verify-key");
+                        if ((sign && sign_key) || (!sign && n_verify_keys == 16)) {
+                                cli_fail(PROG, sign ? "one --sign-key" : "at most 16 --pull-verify-key");
+                                rc = 2;
+                                goto out;
+                        }
+                        if (oci_sig_key_load(v, sign, &k, &err) < 0) {
+                                cli_print_err(PROG, &err);
+                                rc = 2;
+                                goto out;
+                        }
+                        if (sign)
+                                sign_key = k;
+                        else
+                                verify_keys[n_verify_keys++] = k;
                 } else if (cli_is_opt(a, "--progress")) {
                         VALUE("--progress");
                         if (strcmp(v, "auto") != 0 && strcmp(v, "plain") != 0 && strcmp(v, "tty") != 0 &&
@@ -490,6 +524,17 @@ ibuild_build(int argc, char **argv)
                 rc = 2;
                 goto out;
         }
+        if (sign_key && !push) {
+                bool pushes = false;
+
+                for (size_t k = 0; k < n_outputs; k++)
+                        pushes = pushes || (outputs[k].type == BUILD_OUTPUT_IMAGE && outputs[k].push);
+                if (!pushes) {
+                        cli_fail(PROG, "--sign-key signs what is pushed: add --push or --output type=registry");
+                        rc = 2;
+                        goto out;
+                }
+        }
         if (o.format == BUILD_FORMAT_DOCKER && o.compression == OCI_LAYER_ZSTD) {
                 cli_fail(PROG, "--format docker has no zstd layer type: use --compression gzip, or --format oci");
                 rc = 2;
@@ -523,6 +568,8 @@ ibuild_build(int argc, char **argv)
                 sigaction(SIGTERM, &sa, NULL);
         }
         o.context = context;
+        o.verify_keys = verify_keys;
+        o.n_verify_keys = n_verify_keys;
         o.build_args = build_args;
         o.n_build_args = n_build_args;
         o.labels = labels;
@@ -569,7 +616,7 @@ ibuild_build(int argc, char **argv)
                         fprintf(stderr, "exported to %s\n", outputs[k].dest);
         }
         if (publish(store, &res.manifest, push ? tags : NULL, push ? n_tags : 0, outputs, n_outputs, tags, n_tags,
-                    prog.quiet, &err) < 0) {
+                    sign_key, prog.quiet, &err) < 0) {
                 cli_print_err(PROG, &err);
                 goto out;
         }
@@ -582,6 +629,9 @@ out:
         for (size_t k = 0; k < n_outputs; k++)
                 build_output_clear(&outputs[k]);
         free(outputs);
+        oci_sig_key_free(sign_key);
+        for (size_t k = 0; k < n_verify_keys; k++)
+                oci_sig_key_free(verify_keys[k]);
         for (size_t k = 0; ssh && k < n_ssh; k++)
                 free((void *) ssh[k].keys);
         oci_store_free(store);

@@ -125,3 +125,40 @@ podman_() { mkdir -p "$DOCKER_CONFIG"; [ -e "$DOCKER_CONFIG/config.json" ] || ec
 	assert_success
 	[[ "$stderr" == *"warning: docker-credential-nothere not found on PATH"* ]]
 }
+
+@test "build --push --sign-key signs what it pushes; --pull-verify-key refuses an unsigned base, takes a signed one" {
+	start_ireg
+	"$BIN/ipush" -q --generate-key "$TMP/ci" >/dev/null
+	"$BIN/ipush" -q --generate-key "$TMP/other" >/dev/null
+	run --separate-stderr ibuild -q -t "$IREG/test/base:1" --push --sign-key "$TMP/ci.key" "$TMP/ctx"
+	assert_success
+	digest=${lines[-1]}
+	run skopeo inspect --raw --tls-verify=false "docker://$IREG/test/base:sha256-${digest#sha256:}.sig"
+	assert_success
+	[ "$(jq -r '.layers[0].mediaType' <<<"$output")" = application/vnd.dev.cosign.simplesigning.v1+json ]
+	ibuild -q -t "$IREG/test/unsigned:1" --push "$TMP/ctx" >/dev/null
+	run ibuild -q --sign-key "$TMP/ci.key" "$TMP/ctx"
+	assert_failure 2
+	assert_output --partial "--sign-key signs what is pushed"
+
+	mkdir -p "$TMP/child"
+	printf 'FROM %s/test/unsigned:1\nLABEL child=1\n' "$IREG" >"$TMP/child/Dockerfile"
+	run env IBUILD_STORE="$TMP/s2" ibuild -q --pull-verify-key "$TMP/ci.pub" "$TMP/child"
+	assert_failure
+	assert_output --partial "no signature found"
+	# Nothing of the refused base was pulled.
+	[ -z "$(ls "$TMP/s2/blobs/sha256" 2>/dev/null)" ]
+	printf 'FROM %s/test/base:1\nLABEL child=1\n' "$IREG" >"$TMP/child/Dockerfile"
+	run env IBUILD_STORE="$TMP/s2" ibuild -q --pull-verify-key "$TMP/other.pub" "$TMP/child"
+	assert_failure
+	assert_output --partial "does not verify with key $TMP/other.pub"
+	run --separate-stderr env IBUILD_STORE="$TMP/s2" ibuild --pull-verify-key "$TMP/other.pub" --pull-verify-key "$TMP/ci.pub" "$TMP/child"
+	assert_success
+	[[ "$stderr" == *"verified signature of $IREG/test/base:1 ($digest) with $TMP/ci.pub"* ]]
+	# A base built in the store is not a pull: no signature needed.
+	run env IBUILD_STORE="$TMP/s2" ibuild -q -t local:1 "$TMP/ctx"
+	assert_success
+	printf 'FROM local:1\nLABEL child=2\n' >"$TMP/child/Dockerfile"
+	run env IBUILD_STORE="$TMP/s2" ibuild -q --pull-verify-key "$TMP/ci.pub" "$TMP/child"
+	assert_success
+}
