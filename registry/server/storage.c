@@ -61,9 +61,12 @@ reg_blob_reader_stream(struct reg_blob_reader *br, uint64_t off, uint64_t len,
                        int (*cb)(const void *data, size_t len, void *userdata), void *userdata,
                        struct err **err)
 {
-        _cleanup_free_ char *buf = xmalloc(len < STREAM_PIECE ? (size_t) (len ? len : 1) : STREAM_PIECE);
+        _cleanup_free_ char *buf = NULL;
         uint64_t done = 0;
 
+        if (br->ops->stream)
+                return br->ops->stream(br, off, len, cb, userdata, err);
+        buf = xmalloc(len < STREAM_PIECE ? (size_t) (len ? len : 1) : STREAM_PIECE);
         while (done < len) {
                 size_t want = len - done < STREAM_PIECE ? (size_t) (len - done) : STREAM_PIECE;
                 ssize_t n = reg_blob_reader_read_at(br, off + done, buf, want, err);

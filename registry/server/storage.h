@@ -16,7 +16,9 @@
  *   repos/<name>/_uploads/<uuid>/data                 upload session bytes
  *   repos/<name>/_uploads/<uuid>/startedat            creation time
  *   repos/<name>/_uploads/<uuid>/hashstate            sha256 state of data's
- *                                                     first N bytes (digest.h)
+ *                                                     first N bytes (digest.h;
+ *                                                     not fsynced, see
+ *                                                     storage-fs-upload.c)
  *   index/blob-repos/<alg>/<hh>/<hex>/<name, '/' as '+'>  reverse index: the
  *                                                     repositories linking a blob
  * Manifest bodies are blobs too (blobs/<alg>/...).  Every file is written
@@ -48,12 +50,19 @@ struct reg_store;
 
 struct reg_blob_reader;
 
-/* A driver's reader.  read_at is required; fd may be NULL. */
+/* A driver's reader.  read_at and close are required; stream and fd may
+ * be NULL. */
 struct reg_blob_reader_ops {
         /* Up to LEN bytes from offset OFF into BUF: the count read, 0 at
          * or past the end, negative with ERR set on failure. */
         ssize_t (*read_at)(struct reg_blob_reader *br, uint64_t off, void *buf, size_t len,
                            struct err **err);
+        /* Bytes [OFF, OFF + LEN) to CB as they arrive (one ranged GET of
+         * an object store rather than many reads); as
+         * reg_blob_reader_stream, which uses read_at without it. */
+        int (*stream)(struct reg_blob_reader *br, uint64_t off, uint64_t len,
+                      int (*cb)(const void *data, size_t len, void *userdata), void *userdata,
+                      struct err **err);
         /* A file descriptor on the blob's bytes, lent for the reader's
          * life (sendfile, pread), or -1. */
         int (*fd)(struct reg_blob_reader *br);

@@ -299,6 +299,37 @@ blob_reader_reads_at_offsets(void **state)
         reg_blob_reader_close(NULL);
 }
 
+/* A driver's own stream op is used when it has one. */
+static int
+fake_stream(struct reg_blob_reader *br, uint64_t off, uint64_t len,
+            int (*cb)(const void *data, size_t len, void *userdata), void *userdata, struct err **err)
+{
+        assert_int_equal(off, 2);
+        assert_int_equal(len, 3);
+        return cb("via", 3, userdata);
+}
+
+static ssize_t
+fake_read_at(struct reg_blob_reader *br, uint64_t off, void *buf, size_t len, struct err **err)
+{
+        fail_msg("read_at called although the reader streams");
+        return -1;
+}
+
+static void
+blob_reader_driver_stream(void **state)
+{
+        static const struct reg_blob_reader_ops ops = { .read_at = fake_read_at, .stream = fake_stream };
+        struct reg_blob_reader br = { .ops = &ops, .size = 10 };
+        struct collected c = { 0 };
+
+        (void) state;
+        assert_ok(reg_blob_reader_stream(&br, 2, 3, collect_bytes, &c, err));
+        assert_int_equal(c.len, 3);
+        assert_memory_equal(c.buf, "via", 3);
+        assert_int_equal(reg_blob_reader_fd(&br), -1);
+}
+
 static void
 upload_writer_at_wrong_offset_refused(void **state)
 {
@@ -584,6 +615,7 @@ main(void)
                 cmocka_unit_test_setup_teardown(tags_and_reverse_index, setup, teardown),
                 cmocka_unit_test_setup_teardown(uploads_and_repos, setup, teardown),
                 cmocka_unit_test_setup_teardown(blob_reader_reads_at_offsets, setup, teardown),
+                cmocka_unit_test(blob_reader_driver_stream),
                 cmocka_unit_test_setup_teardown(upload_writer_at_wrong_offset_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(upload_commit_wrong_digest_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(upload_hash_state_resumed_by_another_store, setup, teardown),
