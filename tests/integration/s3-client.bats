@@ -63,6 +63,16 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 	cmp "$TMP/big" "$TMP/big.2"
 }
 
+@test "s3: one client used by 8 threads at once (pooled connections)" {
+	head -c 300000 /dev/urandom >"$TMP/t"
+	run "$S3TOOL" parallel 8 "$TMP/t" threads
+	assert_success
+	assert_output "ok 8"
+	run "$S3TOOL" listall -p threads/
+	assert_line "pages 1"
+	[ "${#lines[@]}" -eq 9 ]
+}
+
 @test "s3: range reads return exactly the bytes asked for" {
 	seq 1 100000 >"$TMP/f"
 	"$S3TOOL" put "$TMP/f" ranges/f >/dev/null

@@ -25,6 +25,9 @@
  *   s3tool mpu-complete KEY ID N:ETAG...  prints "etag '...'"
  *   s3tool mpu-abort KEY ID
  *   s3tool presign KEY EXPIRES         prints a presigned GET URL
+ *   s3tool parallel THREADS FILE PREFIX  THREADS threads on one client, each
+ *                                      putting FILE under PREFIX/N and reading
+ *                                      it back (3 rounds); prints "ok N"
  *
  * Exit status: 0 ok, 3 ENOENT, 4 EACCES, 5 ENXIO (no bucket), 6 ERANGE,
  * 7 EFBIG, 1 any other failure (message on stderr), 2 usage.
@@ -32,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +163,70 @@ cmd_mpu(struct s3_client *c, const char *file, const char *key, uint64_t part_si
         return 0;
 }
 
+struct worker {
+        struct s3_client *c;
+        const char *data, *prefix;
+        size_t len;
+        unsigned id;
+        int r;
+        struct err *e;
+};
+
+static void *
+worker_run(void *u)
+{
+        struct worker *w = u;
+        _cleanup_free_ char *key = xasprintf("%s/%u", w->prefix, w->id);
+
+        for (int round = 0; round < 3 && w->r == 0; round++) {
+                _cleanup_free_ char *got = NULL;
+                size_t n;
+
+                w->r = s3_put(w->c, key, w->data, w->len, NULL, &w->e);
+                if (w->r == 0)
+                        w->r = s3_get(w->c, key, w->len, &got, &n, &w->e);
+                if (w->r == 0 && (n != w->len || memcmp(got, w->data, n) != 0))
+                        w->r = err_set(&w->e, EIO, "thread %u: '%s' read back differs", w->id, key);
+        }
+        return NULL;
+}
+
+static int
+cmd_parallel(struct s3_client *c, unsigned n, const char *file, const char *prefix, struct err **e)
+{
+        _cleanup_free_ struct worker *w = NULL;
+        _cleanup_free_ pthread_t *t = NULL;
+        _cleanup_free_ char *data = NULL;
+        _cleanup_close_ int fd = -1;
+        uint64_t size;
+        int rc = 0;
+
+        fd = open_file(file, &size, e);
+        if (fd < 0 || n == 0 || n > 64)
+                return die(e);
+        data = xmalloc(size + 1);
+        if (pread(fd, data, size, 0) != (ssize_t) size) {
+                err_set(e, EIO, "read %s: short read", file);
+                return die(e);
+        }
+        w = xcalloc(n, sizeof(*w));
+        t = xcalloc(n, sizeof(*t));
+        for (unsigned i = 0; i < n; i++) {
+                w[i] = (struct worker) {.c = c, .data = data, .len = size, .prefix = prefix, .id = i};
+                if (pthread_create(&t[i], NULL, worker_run, &w[i]) != 0)
+                        abort();
+        }
+        for (unsigned i = 0; i < n; i++) {
+                pthread_join(t[i], NULL);
+                if (w[i].r < 0 && rc == 0)
+                        rc = die(&w[i].e);
+                err_clear(&w[i].e);
+        }
+        if (rc == 0)
+                printf("ok %u\n", n);
+        return rc;
+}
+
 static int
 run(struct s3_client *c, int argc, char **argv, struct err **e)
 {
@@ -259,6 +327,8 @@ run(struct s3_client *c, int argc, char **argv, struct err **e)
         } else if (strcmp(cmd, "mpu-abort") == 0 && argc == 4) {
                 if (s3_mpu_abort(c, argv[2], argv[3], e) < 0)
                         return die(e);
+        } else if (strcmp(cmd, "parallel") == 0 && argc == 5) {
+                return cmd_parallel(c, (unsigned) atoi(argv[2]), argv[3], argv[4], e);
         } else if (strcmp(cmd, "presign") == 0 && argc == 4) {
                 _cleanup_free_ char *url = NULL;
 
