@@ -27,8 +27,8 @@ bucket_name_ok(const char *b)
         if (n < 1 || n > 255)
                 return false;
         for (const char *p = b; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                      *p == '.' || *p == '-' || *p == '_'))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+                      *p == '-' || *p == '_'))
                         return false;
         return strcmp(b, ".") != 0 && strcmp(b, "..") != 0;
 }

@@ -13,11 +13,11 @@ static int
 check(const struct s3_client *c, const char *op, const char *key, const char *upload_id, struct err **err)
 {
         if (!key || !*key || strlen(c->prefix) + strlen(key) > S3_KEY_MAX)
-                return err_set(err, EINVAL, "S3 %s in bucket '%s' at %s: bad key '%.64s'", op, c->bucket,
-                               c->endpoint, key ? key : "");
+                return err_set(err, EINVAL, "S3 %s in bucket '%s' at %s: bad key '%.64s'", op, c->bucket, c->endpoint,
+                               key ? key : "");
         if (upload_id && !*upload_id)
-                return err_set(err, EINVAL, "S3 %s of '%s%s' in bucket '%s' at %s: empty upload id", op, c->prefix,
-                               key, c->bucket, c->endpoint);
+                return err_set(err, EINVAL, "S3 %s of '%s%s' in bucket '%s' at %s: empty upload id", op, c->prefix, key,
+                               c->bucket, c->endpoint);
         return 0;
 }
 
@@ -25,8 +25,9 @@ static int
 check_part(const struct s3_client *c, const char *key, unsigned number, struct err **err)
 {
         if (number < 1 || number > S3_MPU_MAX_PARTS)
-                return err_set(err, EINVAL, "S3 UploadPart of '%s%s' in bucket '%s' at %s: part number %u outside 1..%d",
-                               c->prefix, key, c->bucket, c->endpoint, number, S3_MPU_MAX_PARTS);
+                return err_set(err, EINVAL,
+                               "S3 UploadPart of '%s%s' in bucket '%s' at %s: part number %u outside 1..%d", c->prefix,
+                               key, c->bucket, c->endpoint, number, S3_MPU_MAX_PARTS);
         return 0;
 }
 
@@ -34,8 +35,8 @@ int
 s3_mpu_create(struct s3_client *c, const char *key, char **ret_upload_id, struct err **err)
 {
         struct s3_query q = {0};
-        struct s3_req rq = {.op = "CreateMultipartUpload", .method = "POST", .key = key, .query = &q,
-                            .body_cap = S3_XML_BODY_MAX};
+        struct s3_req rq = {
+            .op = "CreateMultipartUpload", .method = "POST", .key = key, .query = &q, .body_cap = S3_XML_BODY_MAX};
         struct s3_resp resp;
         int r = check(c, rq.op, key, NULL, err);
 
@@ -103,11 +104,11 @@ s3_mpu_put_part(struct s3_client *c, const char *key, const char *upload_id, uns
 }
 
 int
-s3_mpu_put_part_fd(struct s3_client *c, const char *key, const char *upload_id, unsigned number, int fd,
-                   off_t offset, uint64_t len, struct s3_part *ret_part, struct err **err)
+s3_mpu_put_part_fd(struct s3_client *c, const char *key, const char *upload_id, unsigned number, int fd, off_t offset,
+                   uint64_t len, struct s3_part *ret_part, struct err **err)
 {
-        struct s3_req rq = {.op = "UploadPart", .key = key, .body = S3_BODY_FD, .fd = fd, .fd_offset = offset,
-                            .len = len};
+        struct s3_req rq = {
+            .op = "UploadPart", .key = key, .body = S3_BODY_FD, .fd = fd, .fd_offset = offset, .len = len};
 
         return put_part(c, &rq, upload_id, number, ret_part, err);
 }
@@ -117,7 +118,10 @@ s3_mpu_copy_part(struct s3_client *c, const char *key, const char *upload_id, un
                  uint64_t offset, uint64_t length, struct s3_part *ret_part, struct err **err)
 {
         char range[64];
-        struct s3_req rq = {.op = "UploadPartCopy", .key = key, .copy_source = src_key, .copy_range = range,
+        struct s3_req rq = {.op = "UploadPartCopy",
+                            .key = key,
+                            .copy_source = src_key,
+                            .copy_range = range,
                             .body_cap = S3_XML_BODY_MAX};
         int r;
 
@@ -141,8 +145,12 @@ s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id, con
                 char **ret_etag, struct err **err)
 {
         struct s3_query q = {0};
-        struct s3_req rq = {.op = "CompleteMultipartUpload", .method = "POST", .key = key, .query = &q,
-                            .body = S3_BODY_BUF, .body_cap = S3_XML_BODY_MAX};
+        struct s3_req rq = {.op = "CompleteMultipartUpload",
+                            .method = "POST",
+                            .key = key,
+                            .query = &q,
+                            .body = S3_BODY_BUF,
+                            .body_cap = S3_XML_BODY_MAX};
         _cleanup_free_ char *body = NULL;
         struct s3_resp resp;
         size_t len;
@@ -211,8 +219,8 @@ s3_mpu_list_parts(struct s3_client *c, const char *key, const char *upload_id, s
                 return r;
         while (more) {
                 struct s3_query q = {0};
-                struct s3_req rq = {.op = "ListParts", .method = "GET", .key = key, .query = &q,
-                                    .body_cap = S3_XML_BODY_MAX};
+                struct s3_req rq = {
+                    .op = "ListParts", .method = "GET", .key = key, .query = &q, .body_cap = S3_XML_BODY_MAX};
                 struct s3_resp resp;
                 char m[16];
                 unsigned next = 0;
@@ -230,12 +238,13 @@ s3_mpu_list_parts(struct s3_client *c, const char *key, const char *upload_id, s
                 r = s3_xml_parts(resp.body, resp.body_len, &parts, &n, &more, &next, err);
                 s3_resp_clear(&resp);
                 if (r < 0)
-                        return err_prefix(err, "S3 ListParts of '%s%s' in bucket '%s' at %s", c->prefix, key,
-                                          c->bucket, c->endpoint);
+                        return err_prefix(err, "S3 ListParts of '%s%s' in bucket '%s' at %s", c->prefix, key, c->bucket,
+                                          c->endpoint);
                 /* A store that does not move forward would loop forever. */
                 if (more && (next <= marker || n == before))
-                        return err_set(err, EPROTO, "S3 ListParts of '%s%s' in bucket '%s' at %s: the part marker "
-                                                    "does not advance (%u)",
+                        return err_set(err, EPROTO,
+                                       "S3 ListParts of '%s%s' in bucket '%s' at %s: the part marker "
+                                       "does not advance (%u)",
                                        c->prefix, key, c->bucket, c->endpoint, next);
                 marker = next;
         }

@@ -114,8 +114,14 @@ int
 s3_get_range(struct s3_client *c, const char *key, uint64_t offset, uint64_t length, s3_write_fn write, void *ctx,
              struct s3_object_info *ret_info, struct err **err)
 {
-        struct s3_req rq = {.op = "GetObject", .method = "GET", .key = key, .write = write, .write_ctx = ctx,
-                            .ranged = true, .range_off = offset, .range_len = length};
+        struct s3_req rq = {.op = "GetObject",
+                            .method = "GET",
+                            .key = key,
+                            .write = write,
+                            .write_ctx = ctx,
+                            .ranged = true,
+                            .range_off = offset,
+                            .range_len = length};
         struct s3_object_info info;
         struct s3_resp resp;
         int r = check_key(c, rq.op, key, err);
@@ -132,8 +138,9 @@ s3_get_range(struct s3_client *c, const char *key, uint64_t offset, uint64_t len
                 if (r < 0)
                         return r;
                 if (offset > info.size)
-                        return err_set(err, ERANGE, "S3 GetObject of '%s%s' in bucket '%s' at %s: offset %llu past "
-                                                    "the end (%llu bytes)",
+                        return err_set(err, ERANGE,
+                                       "S3 GetObject of '%s%s' in bucket '%s' at %s: offset %llu past "
+                                       "the end (%llu bytes)",
                                        c->prefix, key, c->bucket, c->endpoint, (unsigned long long) offset,
                                        (unsigned long long) info.size);
                 if (ret_info)
@@ -193,8 +200,8 @@ int
 s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, struct s3_object_info *ret_info,
         struct err **err)
 {
-        struct s3_req rq = {.op = "CopyObject", .method = "PUT", .key = dst_key, .copy_source = src_key,
-                            .body_cap = S3_XML_BODY_MAX};
+        struct s3_req rq = {
+            .op = "CopyObject", .method = "PUT", .key = dst_key, .copy_source = src_key, .body_cap = S3_XML_BODY_MAX};
         struct s3_object_info info = {0};
         struct s3_resp resp;
         int r = check_key(c, rq.op, dst_key, err);

@@ -20,17 +20,17 @@ s3_presign_get(struct s3_client *c, const char *key, unsigned expires, time_t no
         s3_amz_date(now ? now : time(NULL), date);
         path = s3_object_path(c, key);
         q = s3_presign_query(
-                &(struct s3_sign_in) {
-                        .method = "GET",
-                        .path = path,
-                        .query = "",
-                        .host = c->host,
-                        .amz_date = date,
-                        .region = c->region,
-                        .access_key = c->access_key,
-                        .secret_key = c->secret_key,
-                },
-                expires);
+            &(struct s3_sign_in){
+                .method = "GET",
+                .path = path,
+                .query = "",
+                .host = c->host,
+                .amz_date = date,
+                .region = c->region,
+                .access_key = c->access_key,
+                .secret_key = c->secret_key,
+            },
+            expires);
         *ret_url = xasprintf("%s%s?%s", c->endpoint, path, q);
         return 0;
 }

@@ -130,8 +130,8 @@ check_range(struct xfer *x)
         if (!cr || reg_byte_range_parse(cr, &a, &b, NULL, &e) < 0 || a != want) {
                 err_clear(&e);
                 x->sink_r = -EPROTO;
-                snprintf(x->sink_msg, sizeof(x->sink_msg), "Content-Range '%.64s' does not start at %llu",
-                         cr ? cr : "", (unsigned long long) want);
+                snprintf(x->sink_msg, sizeof(x->sink_msg), "Content-Range '%.64s' does not start at %llu", cr ? cr : "",
+                         (unsigned long long) want);
                 return -1;
         }
         return 0;
@@ -147,9 +147,9 @@ on_write(char *data, size_t size, size_t nmemb, void *u)
         if (!x->status)
                 curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
         if (x->status < 200 || x->status >= 300) {
-                /* An error body: kept (capped) for its Code and Message. */
-                if (collect(x, data, n, LIMIT_HTTP_ERROR_BODY) < 0)
-                        return n;
+                /* An error body: its start kept (capped) for its Code
+                 * and Message, the rest dropped. */
+                (void) collect(x, data, n, LIMIT_HTTP_ERROR_BODY);
                 return n;
         }
         if (rq->ranged && !x->range_checked && check_range(x) < 0)
@@ -192,8 +192,7 @@ on_write(char *data, size_t size, size_t nmemb, void *u)
         return n;
 }
 
-static struct curl_slist *
-add_header(struct curl_slist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static struct curl_slist *add_header(struct curl_slist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static struct curl_slist *
 add_header(struct curl_slist *l, const char *fmt, ...)
@@ -227,27 +226,27 @@ prepare(struct xfer *x, const char *path, const char *query, const char *payload
         CURL *h = x->h;
 
         s3_amz_date(time(NULL), date);
-        hs[nh++] = (struct s3_header) {"x-amz-content-sha256", payload_hash};
-        hs[nh++] = (struct s3_header) {"x-amz-date", date};
+        hs[nh++] = (struct s3_header){"x-amz-content-sha256", payload_hash};
+        hs[nh++] = (struct s3_header){"x-amz-date", date};
         if (rq->copy_source) {
                 src_path = s3_object_path(c, rq->copy_source);
                 copy_src = xstrdup(src_path);
-                hs[nh++] = (struct s3_header) {"x-amz-copy-source", copy_src};
+                hs[nh++] = (struct s3_header){"x-amz-copy-source", copy_src};
         }
         if (rq->copy_range)
-                hs[nh++] = (struct s3_header) {"x-amz-copy-source-range", rq->copy_range};
-        auth = s3_sign_authorization(&(struct s3_sign_in) {
-                .method = rq->method,
-                .path = path,
-                .query = query,
-                .host = c->host,
-                .headers = hs,
-                .n_headers = nh,
-                .payload_hash = payload_hash,
-                .amz_date = date,
-                .region = c->region,
-                .access_key = c->access_key,
-                .secret_key = c->secret_key,
+                hs[nh++] = (struct s3_header){"x-amz-copy-source-range", rq->copy_range};
+        auth = s3_sign_authorization(&(struct s3_sign_in){
+            .method = rq->method,
+            .path = path,
+            .query = query,
+            .host = c->host,
+            .headers = hs,
+            .n_headers = nh,
+            .payload_hash = payload_hash,
+            .amz_date = date,
+            .region = c->region,
+            .access_key = c->access_key,
+            .secret_key = c->secret_key,
         });
         url = xasprintf("%s%s%s%s", c->endpoint, path, query[0] ? "?" : "", query);
 
@@ -273,8 +272,8 @@ prepare(struct xfer *x, const char *path, const char *query, const char *payload
         if (strcmp(rq->method, "PUT") == 0 && !rq->copy_source)
                 l = add_header(l, "Content-Type: application/octet-stream");
         if (strcmp(rq->method, "POST") == 0)
-                l = add_header(l, "Content-Type: %s", rq->body == S3_BODY_NONE ? "application/octet-stream"
-                                                                                 : "application/xml");
+                l = add_header(l, "Content-Type: %s",
+                               rq->body == S3_BODY_NONE ? "application/octet-stream" : "application/xml");
 
         curl_easy_reset(h);
         curl_easy_setopt(h, CURLOPT_URL, url);
@@ -299,8 +298,7 @@ prepare(struct xfer *x, const char *path, const char *query, const char *payload
                 curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) (rq->body == S3_BODY_NONE ? 0 : rq->len));
         } else if (strcmp(rq->method, "POST") == 0) {
                 curl_easy_setopt(h, CURLOPT_POST, 1L);
-                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                                 (curl_off_t) (rq->body == S3_BODY_NONE ? 0 : rq->len));
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) (rq->body == S3_BODY_NONE ? 0 : rq->len));
         } else if (strcmp(rq->method, "GET") != 0) {
                 curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
         }
@@ -447,8 +445,7 @@ s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *resp, s
                         goto out;
                 }
                 if (rc != CURLE_OK && !(x.done_early && rc == CURLE_WRITE_ERROR)) {
-                        snprintf(cause, sizeof(cause), "%s%s%s", curl_easy_strerror(rc), errbuf[0] ? ": " : "",
-                                 errbuf);
+                        snprintf(cause, sizeof(cause), "%s%s%s", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
                         if (!retryable_curl(rc)) {
                                 r = s3_fail(c, rq, 0, NULL, cause, err);
                                 goto out;
@@ -509,19 +506,19 @@ map_error(const struct s3_req *rq, long status, const char *code, const char **h
                 int err;
                 const char *hint;
         } table[] = {
-                {"NoSuchKey", ENOENT, NULL},
-                {"NoSuchUpload", ENOENT, NULL},
-                {"NoSuchBucket", ENXIO, "the bucket does not exist"},
-                {"AccessDenied", EACCES, "access denied: check the access key, the secret key and the bucket's policy"},
-                {"SignatureDoesNotMatch", EACCES, "access denied: the signature does not match (check the secret key)"},
-                {"InvalidAccessKeyId", EACCES, "access denied: unknown access key"},
-                {"RequestTimeTooSkewed", EACCES, "access denied: this machine's clock is off"},
-                {"InvalidRange", ERANGE, NULL},
-                {"EntityTooSmall", EINVAL, "a multipart part under 5 MiB that is not the last"},
-                {"InvalidPart", EINVAL, NULL},
-                {"InvalidPartOrder", EINVAL, NULL},
-                {"InvalidArgument", EINVAL, NULL},
-                {"PreconditionFailed", ESTALE, NULL},
+            {"NoSuchKey", ENOENT, NULL},
+            {"NoSuchUpload", ENOENT, NULL},
+            {"NoSuchBucket", ENXIO, "the bucket does not exist"},
+            {"AccessDenied", EACCES, "access denied: check the access key, the secret key and the bucket's policy"},
+            {"SignatureDoesNotMatch", EACCES, "access denied: the signature does not match (check the secret key)"},
+            {"InvalidAccessKeyId", EACCES, "access denied: unknown access key"},
+            {"RequestTimeTooSkewed", EACCES, "access denied: this machine's clock is off"},
+            {"InvalidRange", ERANGE, NULL},
+            {"EntityTooSmall", EINVAL, "a multipart part under 5 MiB that is not the last"},
+            {"InvalidPart", EINVAL, NULL},
+            {"InvalidPartOrder", EINVAL, NULL},
+            {"InvalidArgument", EINVAL, NULL},
+            {"PreconditionFailed", ESTALE, NULL},
         };
 
         *hint = NULL;

@@ -97,7 +97,7 @@ s3_sign_authorization(const struct s3_sign_in *in)
         size_t n = in->n_headers + 1, cap = 0, names_cap = 0;
         char sig[65];
 
-        h[0] = (struct s3_header) {"host", in->host};
+        h[0] = (struct s3_header){"host", in->host};
         memcpy(h + 1, in->headers, in->n_headers * sizeof(*h));
         qsort(h, n, sizeof(*h), header_cmp);
         for (size_t i = 0; i < n; i++) {

@@ -24,7 +24,7 @@ typedef int (*end_fn)(struct walk *w, const char *text, size_t len);
 
 struct walk {
         XML_Parser p;
-        const char *doc;  /* "ListBucketResult": for messages */
+        const char *doc; /* "ListBucketResult": for messages */
         int depth;
         char names[S3_XML_DEPTH_MAX][NAME_MAX_LEN];
         char text[S3_XML_TEXT_MAX + 1];
@@ -35,8 +35,7 @@ struct walk {
         int r; /* first failure */
 };
 
-static int
-walk_fail(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int walk_fail(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
 walk_fail(struct walk *w, const char *fmt, ...)
@@ -135,8 +134,8 @@ on_doctype(void *u, const XML_Char *name, const XML_Char *sysid, const XML_Char 
 }
 
 static void XMLCALL
-on_entity_decl(void *u, const XML_Char *name, int is_param, const XML_Char *value, int value_len,
-               const XML_Char *base, const XML_Char *sysid, const XML_Char *pubid, const XML_Char *notation)
+on_entity_decl(void *u, const XML_Char *name, int is_param, const XML_Char *value, int value_len, const XML_Char *base,
+               const XML_Char *sysid, const XML_Char *pubid, const XML_Char *notation)
 {
         walk_fail(u, "entity declarations are not allowed");
 }
@@ -170,8 +169,7 @@ walk(const char *buf, size_t len, const char *doc, end_fn on_end, void *user, ch
         XML_SetParamEntityParsing(w->p, XML_PARAM_ENTITY_PARSING_NEVER);
         if (XML_Parse(w->p, buf, (int) len, XML_TRUE) == XML_STATUS_ERROR && w->r == 0)
                 w->r = err_set(err, EPROTO, "malformed S3 answer (%s), line %lu: %s", doc,
-                               (unsigned long) XML_GetCurrentLineNumber(w->p),
-                               XML_ErrorString(XML_GetErrorCode(w->p)));
+                               (unsigned long) XML_GetCurrentLineNumber(w->p), XML_ErrorString(XML_GetErrorCode(w->p)));
         snprintf(root, sizeof(root), "%s", w->names[0]);
         r = w->r;
         XML_ParserFree(w->p);
@@ -532,8 +530,7 @@ parts_end(struct walk *w, const char *text, size_t len)
                 if (parse_u64(w, "PartNumber", text, len, &v) < 0)
                         return -1;
                 if (v < 1 || v > S3_MPU_MAX_PARTS)
-                        return walk_fail(w, "part number %llu out of 1..%d", (unsigned long long) v,
-                                         S3_MPU_MAX_PARTS);
+                        return walk_fail(w, "part number %llu out of 1..%d", (unsigned long long) v, S3_MPU_MAX_PARTS);
                 p->cur.number = (unsigned) v;
                 p->have_number = true;
         } else if (at(w, "ListPartsResult/Part/ETag")) {
@@ -575,8 +572,9 @@ s3_xml_parts(const char *buf, size_t len, struct s3_part **parts, size_t *n, boo
         if (r < 0)
                 return r;
         if (p.truncated && (p.next < 1 || p.next > S3_MPU_MAX_PARTS))
-                return err_set(err, EPROTO, "malformed S3 answer (ListPartsResult): truncated without a valid "
-                                            "NextPartNumberMarker");
+                return err_set(err, EPROTO,
+                               "malformed S3 answer (ListPartsResult): truncated without a valid "
+                               "NextPartNumberMarker");
         *ret_truncated = p.truncated;
         *ret_next_marker = (unsigned) p.next;
         return 0;
@@ -597,11 +595,20 @@ s3_xml_complete_body(const struct s3_part *parts, size_t n, size_t *ret_len)
                 o += sprintf(o, "<Part><PartNumber>%u</PartNumber><ETag>&quot;", parts[i].number);
                 for (const char *e = parts[i].etag; *e; e++) {
                         switch (*e) {
-                        case '<': o += sprintf(o, "&lt;"); break;
-                        case '>': o += sprintf(o, "&gt;"); break;
-                        case '&': o += sprintf(o, "&amp;"); break;
-                        case '"': o += sprintf(o, "&quot;"); break;
-                        default: *o++ = *e;
+                        case '<':
+                                o += sprintf(o, "&lt;");
+                                break;
+                        case '>':
+                                o += sprintf(o, "&gt;");
+                                break;
+                        case '&':
+                                o += sprintf(o, "&amp;");
+                                break;
+                        case '"':
+                                o += sprintf(o, "&quot;");
+                                break;
+                        default:
+                                *o++ = *e;
                         }
                 }
                 o += sprintf(o, "&quot;</ETag></Part>");

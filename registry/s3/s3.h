@@ -87,8 +87,8 @@ int s3_check_bucket(struct s3_client *c, struct err **err);
 
 struct s3_object_info {
         uint64_t size;
-        time_t mtime;    /* Last-Modified; 0 when the store sent none */
-        char etag[80];   /* without quotes; "" when the store sent none */
+        time_t mtime;  /* Last-Modified; 0 when the store sent none */
+        char etag[80]; /* without quotes; "" when the store sent none */
 };
 
 /* PutObject from LEN bytes at BUF (LEN may be 0).  RET_INFO (may be NULL)
@@ -97,8 +97,8 @@ int s3_put(struct s3_client *c, const char *key, const void *buf, size_t len, st
            struct err **err);
 /* PutObject from LEN bytes of FD starting at OFFSET (pread: FD's offset is
  * untouched, and a retry re-reads the same bytes).  A short file is EIO. */
-int s3_put_fd(struct s3_client *c, const char *key, int fd, off_t offset, uint64_t len,
-              struct s3_object_info *ret_info, struct err **err);
+int s3_put_fd(struct s3_client *c, const char *key, int fd, off_t offset, uint64_t len, struct s3_object_info *ret_info,
+              struct err **err);
 
 /* A stream of exactly LEN bytes for s3_put_stream: READ fills up to N bytes
  * of BUF and returns how many (0 only at the end), or a negative errno. */
@@ -122,8 +122,8 @@ typedef int (*s3_write_fn)(void *ctx, const void *buf, size_t n);
  * (ERANGE when OFFSET is past the end).  RET_INFO (may be NULL) gets the
  * object's whole size, mtime and ETag. */
 #define S3_TO_END UINT64_MAX
-int s3_get_range(struct s3_client *c, const char *key, uint64_t offset, uint64_t length, s3_write_fn write,
-                 void *ctx, struct s3_object_info *ret_info, struct err **err);
+int s3_get_range(struct s3_client *c, const char *key, uint64_t offset, uint64_t length, s3_write_fn write, void *ctx,
+                 struct s3_object_info *ret_info, struct err **err);
 /* The same into FD (written at its current offset, write(2) retried). */
 int s3_get_range_fd(struct s3_client *c, const char *key, uint64_t offset, uint64_t length, int fd,
                     struct s3_object_info *ret_info, struct err **err);
@@ -151,7 +151,7 @@ struct s3_list_opts {
 };
 
 struct s3_list_entry {
-        char *key;  /* client prefix stripped */
+        char *key; /* client prefix stripped */
         uint64_t size;
         time_t mtime;
         char *etag; /* without quotes; may be "" */
@@ -174,9 +174,9 @@ DEFINE_FREEP(struct s3_list_page, s3_list_page_free)
 /* ---- multipart uploads ---- */
 
 struct s3_part {
-        unsigned number;  /* 1..S3_MPU_MAX_PARTS */
-        char etag[80];    /* without quotes */
-        uint64_t size;    /* s3_mpu_list_parts only */
+        unsigned number; /* 1..S3_MPU_MAX_PARTS */
+        char etag[80];   /* without quotes */
+        uint64_t size;   /* s3_mpu_list_parts only */
 };
 
 /* CreateMultipartUpload: *RET_UPLOAD_ID (caller frees) names the upload. */
@@ -189,14 +189,13 @@ int s3_mpu_put_part_fd(struct s3_client *c, const char *key, const char *upload_
                        off_t offset, uint64_t len, struct s3_part *ret_part, struct err **err);
 /* UploadPartCopy: part NUMBER is LENGTH bytes of SRC_KEY from OFFSET,
  * copied server-side (x-amz-copy-source-range). */
-int s3_mpu_copy_part(struct s3_client *c, const char *key, const char *upload_id, unsigned number,
-                     const char *src_key, uint64_t offset, uint64_t length, struct s3_part *ret_part,
-                     struct err **err);
+int s3_mpu_copy_part(struct s3_client *c, const char *key, const char *upload_id, unsigned number, const char *src_key,
+                     uint64_t offset, uint64_t length, struct s3_part *ret_part, struct err **err);
 /* CompleteMultipartUpload with N parts in ascending number order.
  * RET_ETAG (may be NULL; caller frees) gets the object's ETag, which RGW
  * leaves empty: "" then. */
-int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id, const struct s3_part *parts,
-                    size_t n, char **ret_etag, struct err **err);
+int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id, const struct s3_part *parts, size_t n,
+                    char **ret_etag, struct err **err);
 /* AbortMultipartUpload (ENOENT when the upload is unknown). */
 int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id, struct err **err);
 /* ListParts, every page: *RET_PARTS (caller frees) in number order, at

@@ -26,8 +26,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bool more;
         unsigned next;
 
-        if (s3_xml_error(buf, size, &xe, &e) == 0 && (strlen(xe.code) >= sizeof(xe.code) ||
-                                                      strlen(xe.message) >= sizeof(xe.message)))
+        if (s3_xml_error(buf, size, &xe, &e) == 0 &&
+            (strlen(xe.code) >= sizeof(xe.code) || strlen(xe.message) >= sizeof(xe.message)))
                 abort();
         err_clear(&e);
         for (int i = 0; i < 2; i++) {

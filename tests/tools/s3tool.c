@@ -53,12 +53,18 @@ die(struct err **e)
 
         fprintf(stderr, "s3tool: %s\n", err_msg(e));
         switch (code) {
-        case ENOENT: return 3;
-        case EACCES: return 4;
-        case ENXIO: return 5;
-        case ERANGE: return 6;
-        case EFBIG: return 7;
-        default: return 1;
+        case ENOENT:
+                return 3;
+        case EACCES:
+                return 4;
+        case ENXIO:
+                return 5;
+        case ERANGE:
+                return 6;
+        case EFBIG:
+                return 7;
+        default:
+                return 1;
         }
 }
 
@@ -96,12 +102,23 @@ cmd_list(struct s3_client *c, int argc, char **argv, bool all, struct err **e)
         optind = 1;
         while ((opt = getopt(argc, argv, "p:d:a:t:n:")) != -1) {
                 switch (opt) {
-                case 'p': o.prefix = optarg; break;
-                case 'd': o.delimiter = optarg; break;
-                case 'a': o.start_after = optarg; break;
-                case 't': o.token = optarg; break;
-                case 'n': o.max_keys = (unsigned) atoi(optarg); break;
-                default: return usage();
+                case 'p':
+                        o.prefix = optarg;
+                        break;
+                case 'd':
+                        o.delimiter = optarg;
+                        break;
+                case 'a':
+                        o.start_after = optarg;
+                        break;
+                case 't':
+                        o.token = optarg;
+                        break;
+                case 'n':
+                        o.max_keys = (unsigned) atoi(optarg);
+                        break;
+                default:
+                        return usage();
                 }
         }
         do {
@@ -212,7 +229,7 @@ cmd_parallel(struct s3_client *c, unsigned n, const char *file, const char *pref
         w = xcalloc(n, sizeof(*w));
         t = xcalloc(n, sizeof(*t));
         for (unsigned i = 0; i < n; i++) {
-                w[i] = (struct worker) {.c = c, .data = data, .len = size, .prefix = prefix, .id = i};
+                w[i] = (struct worker){.c = c, .data = data, .len = size, .prefix = prefix, .id = i};
                 if (pthread_create(&t[i], NULL, worker_run, &w[i]) != 0)
                         abort();
         }
@@ -346,12 +363,12 @@ main(int argc, char **argv)
 {
         _cleanup_err_ struct err *e = NULL;
         struct s3_config cfg = {
-                .endpoint = getenv("S3_ENDPOINT"),
-                .region = getenv("S3_REGION"),
-                .bucket = getenv("S3_BUCKET"),
-                .prefix = getenv("S3_PREFIX"),
-                .access_key = getenv("S3_ACCESS_KEY"),
-                .secret_key = getenv("S3_SECRET_KEY"),
+            .endpoint = getenv("S3_ENDPOINT"),
+            .region = getenv("S3_REGION"),
+            .bucket = getenv("S3_BUCKET"),
+            .prefix = getenv("S3_PREFIX"),
+            .access_key = getenv("S3_ACCESS_KEY"),
+            .secret_key = getenv("S3_SECRET_KEY"),
         };
         _cleanup_(s3_client_freep) struct s3_client *c = NULL;
 

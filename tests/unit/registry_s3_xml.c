@@ -14,16 +14,17 @@
 static void
 list_page(void **state)
 {
-        const char *doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-                          "<ListBucketResult " NS "><Name>b</Name><Prefix>prod/</Prefix>"
-                          "<MaxKeys>2</MaxKeys><IsTruncated>true</IsTruncated>"
-                          "<NextContinuationToken>tok/en+1=</NextContinuationToken>"
-                          "<Contents><Key>prod/a&amp;b</Key><LastModified>2013-05-24T00:00:00.000Z</LastModified>"
-                          "<ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag><Size>3191</Size>"
-                          "<StorageClass>STANDARD</StorageClass><Owner><ID>x</ID><Key>not-a-key</Key></Owner></Contents>"
-                          "<Contents><Size>0</Size><Key>prod/c</Key></Contents>"
-                          "<CommonPrefixes><Prefix>prod/dir/</Prefix></CommonPrefixes>"
-                          "<KeyCount>2</KeyCount></ListBucketResult>";
+        const char *doc =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+            "<ListBucketResult " NS "><Name>b</Name><Prefix>prod/</Prefix>"
+            "<MaxKeys>2</MaxKeys><IsTruncated>true</IsTruncated>"
+            "<NextContinuationToken>tok/en+1=</NextContinuationToken>"
+            "<Contents><Key>prod/a&amp;b</Key><LastModified>2013-05-24T00:00:00.000Z</LastModified>"
+            "<ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag><Size>3191</Size>"
+            "<StorageClass>STANDARD</StorageClass><Owner><ID>x</ID><Key>not-a-key</Key></Owner></Contents>"
+            "<Contents><Size>0</Size><Key>prod/c</Key></Contents>"
+            "<CommonPrefixes><Prefix>prod/dir/</Prefix></CommonPrefixes>"
+            "<KeyCount>2</KeyCount></ListBucketResult>";
         struct s3_list_page *p = NULL;
 
         assert_ok(s3_xml_list(X(doc), "prod/", &p, err));
@@ -64,15 +65,15 @@ list_hostile(void **state)
 {
         struct s3_list_page *p = NULL;
 
-        assert_fails(s3_xml_list(X("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>"), "", &p,
-                                 err),
-                     EPROTO, "NextContinuationToken", NULL);
+        assert_fails(
+            s3_xml_list(X("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>"), "", &p, err), EPROTO,
+            "NextContinuationToken", NULL);
         assert_fails(s3_xml_list(X("<ListBucketResult><Contents><Key>other/x</Key></Contents></ListBucketResult>"),
                                  "prod/", &p, err),
                      EPROTO, "outside the prefix", NULL);
-        assert_fails(s3_xml_list(X("<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>"), "",
-                                 &p, err),
-                     EPROTO, "without <Key>", NULL);
+        assert_fails(
+            s3_xml_list(X("<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>"), "", &p, err),
+            EPROTO, "without <Key>", NULL);
         assert_fails(s3_xml_list(X("<ListBucketResult><Contents><Key>a</Key><Size>-1</Size></Contents>"
                                    "</ListBucketResult>"),
                                  "", &p, err),
@@ -81,14 +82,12 @@ list_hostile(void **state)
                                    "</Contents></ListBucketResult>"),
                                  "", &p, err),
                      EPROTO, "not a number", NULL);
-        assert_fails(s3_xml_list(X("<ListBucketResult><IsTruncated>yes</IsTruncated></ListBucketResult>"), "", &p,
-                                 err),
+        assert_fails(s3_xml_list(X("<ListBucketResult><IsTruncated>yes</IsTruncated></ListBucketResult>"), "", &p, err),
                      EPROTO, "IsTruncated", NULL);
         assert_fails(s3_xml_list(X("<ListAllMyBucketsResult/>"), "", &p, err), EPROTO, "<ListAllMyBucketsResult>",
                      NULL);
         /* Not XML, cut short, HTML from a proxy, nothing at all. */
-        assert_fails(s3_xml_list(X("<ListBucketResult><Contents><Key>a</Ke"), "", &p, err), EPROTO, "malformed",
-                     NULL);
+        assert_fails(s3_xml_list(X("<ListBucketResult><Contents><Key>a</Ke"), "", &p, err), EPROTO, "malformed", NULL);
         assert_fails(s3_xml_list(X("<html><body>502 Bad Gateway</body>"), "", &p, err), EPROTO, "malformed", NULL);
         assert_fails(s3_xml_list("", 0, "", &p, err), EPROTO, "malformed", NULL);
         assert_fails(s3_xml_list(X("\x00\x01\x02garbage"), "", &p, err), EPROTO, "malformed", NULL);
@@ -136,8 +135,8 @@ errors(void **state)
         assert_string_equal(e.code, "NoSuchKey");
         assert_string_equal(e.message, "The specified key does not exist.");
         /* RGW's shape: Code and more, no Message. */
-        assert_ok(s3_xml_error(X("<Error><Code>SignatureDoesNotMatch</Code><BucketName>b</BucketName></Error>"), &e,
-                               err));
+        assert_ok(
+            s3_xml_error(X("<Error><Code>SignatureDoesNotMatch</Code><BucketName>b</BucketName></Error>"), &e, err));
         assert_string_equal(e.code, "SignatureDoesNotMatch");
         assert_string_equal(e.message, "");
         /* Another root: not an error document (no message set). */
@@ -177,8 +176,7 @@ multipart_answers(void **state)
                                        "</InitiateMultipartUploadResult>"),
                                      &id, err),
                      EPROTO, "no UploadId", NULL);
-        assert_fails(s3_xml_initiate(X("<Error><Code>AccessDenied</Code></Error>"), &id, err), EPROTO, "<Error>",
-                     NULL);
+        assert_fails(s3_xml_initiate(X("<Error><Code>AccessDenied</Code></Error>"), &id, err), EPROTO, "<Error>", NULL);
         /* RGW: an empty ETag. */
         assert_ok(s3_xml_complete(X("<CompleteMultipartUploadResult " NS "><Location>l</Location><Bucket>b</Bucket>"
                                     "<Key>k</Key><ETag></ETag></CompleteMultipartUploadResult>"),
@@ -206,8 +204,7 @@ copy_answers(void **state)
         assert_int_equal(m, 1255369830);
         assert_ok(s3_xml_copy(X("<CopyPartResult><ETag>&quot;e&quot;</ETag></CopyPartResult>"), etag, NULL, err));
         assert_string_equal(etag, "e");
-        assert_fails(s3_xml_copy(X("<CopyObjectResult></CopyObjectResult>"), etag, &m, err), EPROTO, "no ETag",
-                     NULL);
+        assert_fails(s3_xml_copy(X("<CopyObjectResult></CopyObjectResult>"), etag, &m, err), EPROTO, "no ETag", NULL);
         {
                 char doc[256];
                 sprintf(doc, "<CopyObjectResult><ETag>%0100d</ETag></CopyObjectResult>", 0);
@@ -250,8 +247,8 @@ parts_answers(void **state)
         assert_fails(s3_xml_parts(X("<ListPartsResult><Part><ETag>c</ETag></Part></ListPartsResult>"), &parts, &n,
                                   &more, &next, err),
                      EPROTO, "without <PartNumber>", NULL);
-        assert_fails(s3_xml_parts(X("<ListPartsResult><IsTruncated>true</IsTruncated></ListPartsResult>"), &parts,
-                                  &n, &more, &next, err),
+        assert_fails(s3_xml_parts(X("<ListPartsResult><IsTruncated>true</IsTruncated></ListPartsResult>"), &parts, &n,
+                                  &more, &next, err),
                      EPROTO, "NextPartNumberMarker", NULL);
 }
 
@@ -291,11 +288,11 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(list_page),       cmocka_unit_test(list_last_page_and_empty),
-                cmocka_unit_test(list_hostile),    cmocka_unit_test(hostile_structure),
-                cmocka_unit_test(errors),          cmocka_unit_test(multipart_answers),
-                cmocka_unit_test(copy_answers),    cmocka_unit_test(parts_answers),
-                cmocka_unit_test(complete_body),   cmocka_unit_test(dates_and_etags),
+            cmocka_unit_test(list_page),     cmocka_unit_test(list_last_page_and_empty),
+            cmocka_unit_test(list_hostile),  cmocka_unit_test(hostile_structure),
+            cmocka_unit_test(errors),        cmocka_unit_test(multipart_answers),
+            cmocka_unit_test(copy_answers),  cmocka_unit_test(parts_answers),
+            cmocka_unit_test(complete_body), cmocka_unit_test(dates_and_etags),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
