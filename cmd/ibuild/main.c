@@ -17,6 +17,7 @@ usage_modes(FILE *f)
               "  ibuild prune [--all]    remove build cache, blobs and unpacked layers no named\n"
               "                          image needs (ibuild prune --help)\n"
               "  ibuild rmi NAME...      remove image names from the store\n"
+              "  ibuild sbom IMAGE       print the SPDX SBOM of an image (ibuild sbom --help)\n"
               "\n"
               "Debugging:\n"
               "  ibuild debug ast FILE   print the parsed Dockerfile, one instruction a line\n"
@@ -44,6 +45,8 @@ main(int argc, char **argv)
                 return ibuild_debug(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "prune") == 0)
                 return ibuild_prune(argc - 1, argv + 1);
+        if (argc > 1 && strcmp(argv[1], "sbom") == 0)
+                return ibuild_sbom(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "rmi") == 0)
                 return ibuild_rmi(argc - 1, argv + 1);
         for (i = 1; i < argc; i++) {
