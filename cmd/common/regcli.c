@@ -11,7 +11,7 @@
 static const char pull_usage[] =
         "Usage: ipull [OPTIONS] SRC\n"
         "       ipull --list-tags [OPTIONS] REPO\n"
-        "       ipull --inspect [--raw] [OPTIONS] REF\n"
+        "       ipull --inspect [--raw | --referrers] [OPTIONS] REF\n"
         "\n"
         "Pull an image from a registry (or an OCI layout) into the local store or an OCI layout.\n"
         "SRC is a registry reference (alpine, ghcr.io/o/app:1, host:5000/app@sha256:...) or\n"
@@ -26,6 +26,8 @@ static const char pull_usage[] =
         "  --list-tags               list the tags of REPO (follows pagination)\n"
         "  --inspect                 print a summary of REF's manifest and config\n"
         "  --raw                     with --inspect: print the manifest bytes as served\n"
+        "  --referrers               with --inspect: list what refers to REF (signatures,\n"
+        "                            SBOMs, other artifacts): type, digest, size a line\n"
         "  --verify-key FILE         refuse the image, writing nothing, unless a cosign signature\n"
         "                            over its digest verifies with this public key (repeatable:\n"
         "                            any one key)\n";
@@ -105,7 +107,7 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
         enum {
                 OPT_PLATFORM = 256, OPT_CREDS, OPT_AUTHFILE, OPT_TLS_VERIFY, OPT_CERT_DIR, OPT_PLAIN_HTTP, OPT_JOBS,
                 OPT_RETRY, OPT_STORE, OPT_OUTPUT, OPT_LIST_TAGS, OPT_INSPECT, OPT_RAW, OPT_VERSION, OPT_SIGN_KEY,
-                OPT_VERIFY_KEY,
+                OPT_VERIFY_KEY, OPT_REFERRERS,
         };
         static const struct option opts[] = {
                 {"platform", required_argument, NULL, OPT_PLATFORM},
@@ -121,6 +123,7 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
                 {"list-tags", no_argument, NULL, OPT_LIST_TAGS},
                 {"inspect", no_argument, NULL, OPT_INSPECT},
                 {"raw", no_argument, NULL, OPT_RAW},
+                {"referrers", no_argument, NULL, OPT_REFERRERS},
                 {"sign-key", required_argument, NULL, OPT_SIGN_KEY},
                 {"verify-key", required_argument, NULL, OPT_VERIFY_KEY},
                 {"quiet", no_argument, NULL, 'q'},
@@ -164,6 +167,7 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
                 case OPT_LIST_TAGS:
                 case OPT_INSPECT:
                 case OPT_RAW:
+                case OPT_REFERRERS:
                         if (kind != REGCLI_PULL) {
                                 fprintf(stderr, "%s: error: --%s is an ipull option\n", prog, opts[idx].name);
                                 return 3;
@@ -174,6 +178,8 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
                                 o->list_tags = true;
                         else if (ch == OPT_INSPECT)
                                 o->inspect = true;
+                        else if (ch == OPT_REFERRERS)
+                                o->referrers = true;
                         else
                                 o->raw = true;
                         break;
@@ -224,6 +230,10 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
         }
         if (o->raw && !o->inspect) {
                 fprintf(stderr, "%s: error: --raw goes with --inspect\n", prog);
+                return 3;
+        }
+        if (o->referrers && (!o->inspect || o->raw)) {
+                fprintf(stderr, "%s: error: --referrers goes with --inspect (and not --raw)\n", prog);
                 return 3;
         }
         if (o->list_tags && o->inspect) {

@@ -16,6 +16,7 @@ struct regcli {
         bool list_tags;
         bool inspect;
         bool raw;
+        bool referrers;            /* ipull --inspect --referrers */
         const char *sign_key;         /* ipush --sign-key FILE */
         const char *verify_keys[16];  /* ipull --verify-key FILE (repeatable) */
         size_t n_verify_keys;

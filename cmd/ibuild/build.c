@@ -72,6 +72,8 @@ build_usage(FILE *f)
               "                            type=image,name=REF[,push=true]\n"
               "  --push                    push every -t name to its registry\n"
               "  --sign-key FILE           sign what is pushed (cosign's format, P-256 PEM key)\n"
+              "  --sbom                    an SPDX SBOM of the image's OS packages, attached as an\n"
+              "                            OCI referrer in the store, the oci outputs and pushes\n"
               "  --pull-verify-key FILE    registry base images must carry a signature by this\n"
               "                            public key (repeatable: any one)\n"
               "  --progress auto|plain|tty progress output on stderr (default auto)\n"
@@ -172,7 +174,8 @@ check_output(const struct build_output *out, size_t n_tags, struct err **err)
  * then sign it with KEY (may be NULL). */
 static int
 push_once(struct reg_client **c, struct oci_store *store, const struct oci_descriptor *desc, const char *ref,
-          const struct oci_sig_key *key, const char **done, size_t *n_done, bool quiet, struct err **err)
+          const struct oci_sig_key *key, const struct oci_descriptor *sbom, const char **done, size_t *n_done,
+          bool quiet, struct err **err)
 {
         _cleanup_free_ char *pushed = NULL;
 
@@ -202,6 +205,8 @@ push_once(struct reg_client **c, struct oci_store *store, const struct oci_descr
                 if (!quiet)
                         fprintf(stderr, "signed %s with %s\n", ref, oci_sig_key_name(key));
         }
+        if (sbom && ibuild_sbom_push(*c, store, sbom, ref, quiet, err) < 0)
+                return -1;
         return 0;
 }
 
@@ -210,7 +215,7 @@ push_once(struct reg_client **c, struct oci_store *store, const struct oci_descr
 static int
 publish(struct oci_store *store, const struct oci_descriptor *desc, const char **push, size_t n_push,
         const struct build_output *outputs, size_t n_outputs, const char **tags, size_t n_tags,
-        const struct oci_sig_key *key, bool quiet, struct err **err)
+        const struct oci_sig_key *key, const struct oci_descriptor *sbom, bool quiet, struct err **err)
 {
         _cleanup_reg_client_ struct reg_client *c = NULL;
         _cleanup_free_ const char **done = NULL;
@@ -220,7 +225,7 @@ publish(struct oci_store *store, const struct oci_descriptor *desc, const char *
                 cap += outputs[k].names ? oci_strv_len(outputs[k].names) : n_tags;
         done = xcalloc(cap + 1, sizeof(*done));
         for (size_t t = 0; t < n_push; t++)
-                if (push_once(&c, store, desc, push[t], key, done, &n_done, quiet, err) < 0)
+                if (push_once(&c, store, desc, push[t], key, sbom, done, &n_done, quiet, err) < 0)
                         return -1;
         for (size_t k = 0; k < n_outputs; k++) {
                 const struct build_output *out = &outputs[k];
@@ -237,7 +242,7 @@ publish(struct oci_store *store, const struct oci_descriptor *desc, const char *
                                 if (!quiet)
                                         fprintf(stderr, "tagged %s\n", ref);
                         }
-                        if (out->push && push_once(&c, store, desc, ref, key, done, &n_done, quiet, err) < 0)
+                        if (out->push && push_once(&c, store, desc, ref, key, sbom, done, &n_done, quiet, err) < 0)
                                 return -1;
                 }
         }
@@ -263,7 +268,8 @@ ibuild_build(int argc, char **argv)
         struct build_exec_result res = {0};
         struct oci_store *store = NULL;
         struct progress prog = {.tty = isatty(2) == 1};
-        bool push = false;
+        struct oci_descriptor sbom_desc = {0};
+        bool push = false, sbom = false;
         int rc = 1;
 
         build_exec_opts_init(&o);
@@ -419,6 +425,8 @@ ibuild_build(int argc, char **argv)
                         n_outputs++;
                 } else if (strcmp(a, "--push") == 0) {
                         push = true;
+                } else if (strcmp(a, "--sbom") == 0) {
+                        sbom = true;
                 } else if (cli_is_opt(a, "--sign-key") || cli_is_opt(a, "--pull-verify-key")) {
                         bool sign = cli_is_opt(a, "--sign-key");
                         struct oci_sig_key *k = NULL;
@@ -615,8 +623,13 @@ ibuild_build(int argc, char **argv)
                 if (!prog.quiet)
                         fprintf(stderr, "exported to %s\n", outputs[k].dest);
         }
+        if (sbom && ibuild_sbom_attach(store, &res.manifest, n_tags ? tags[0] : NULL, outputs, n_outputs, prog.quiet,
+                                       &sbom_desc, &err) < 0) {
+                cli_print_err(PROG, &err);
+                goto out;
+        }
         if (publish(store, &res.manifest, push ? tags : NULL, push ? n_tags : 0, outputs, n_outputs, tags, n_tags,
-                    sign_key, prog.quiet, &err) < 0) {
+                    sign_key, sbom ? &sbom_desc : NULL, prog.quiet, &err) < 0) {
                 cli_print_err(PROG, &err);
                 goto out;
         }
@@ -625,6 +638,7 @@ ibuild_build(int argc, char **argv)
         printf("%s\n", res.manifest.digest);
         rc = 0;
 out:
+        oci_descriptor_clear(&sbom_desc);
         build_exec_result_clear(&res);
         for (size_t k = 0; k < n_outputs; k++)
                 build_output_clear(&outputs[k]);

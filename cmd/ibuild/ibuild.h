@@ -31,6 +31,11 @@ struct build_output;
 int ibuild_sbom_attach(struct oci_store *store, const struct oci_descriptor *image, const char *name,
                        const struct build_output *outputs, size_t n_outputs, bool quiet,
                        struct oci_descriptor *ret_sbom, struct err **err);
+struct reg_client;
+/* Push the SBOM artifact SBOM of STORE to REF's repository by digest,
+ * after its image (sbom.c). */
+int ibuild_sbom_push(struct reg_client *c, struct oci_store *store, const struct oci_descriptor *sbom, const char *ref,
+                     bool quiet, struct err **err);
 /* `ibuild [OPTIONS] CONTEXT`: build (build.c). */
 int ibuild_build(int argc, char **argv);
 

@@ -17,6 +17,7 @@
 #include "oci/layer.h"
 #include "oci/layout.h"
 #include "oci/sbom.h"
+#include "oci/ref.h"
 #include "oci/store.h"
 #include "registry/client/client.h"
 
@@ -272,4 +273,26 @@ out:
         oci_descriptor_clear(&sbom);
         oci_sbom_result_clear(&res);
         return r;
+}
+
+int
+ibuild_sbom_push(struct reg_client *c, struct oci_store *store, const struct oci_descriptor *sbom, const char *ref,
+                 bool quiet, struct err **err)
+{
+        _cleanup_oci_ref_ struct oci_ref *pr = NULL;
+        _cleanup_free_ char *name = NULL, *dest = NULL, *pushed = NULL;
+        int r = oci_ref_parse(ref, &pr, err);
+
+        if (r < 0)
+                return r;
+        name = oci_ref_name(pr);
+        /* By digest: the registry lists it under the image's referrers
+         * (or the client keeps the sha256-<hex> fallback tag). */
+        dest = xasprintf("%s@%s", name, sbom->digest);
+        r = reg_client_push_from_store(c, store, sbom->digest, dest, &pushed, err);
+        if (r < 0)
+                return err_prefix(err, "pushing the SBOM of %s", ref);
+        if (!quiet)
+                fprintf(stderr, "pushed SBOM %s\n", pushed ? pushed : dest);
+        return 0;
 }

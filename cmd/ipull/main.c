@@ -105,6 +105,27 @@ inspect(struct reg_client *c, const char *ref, bool raw, struct err **err)
         return 0;
 }
 
+/* One line per referrer: artifact type (else media type), digest, size,
+ * where it was found. */
+static int
+inspect_referrers(struct reg_client *c, const char *ref, struct err **err)
+{
+        struct reg_referrer *v = NULL;
+        size_t n = 0;
+        _cleanup_free_ char *digest = NULL;
+        int r = reg_client_list_referrers(c, ref, &v, &n, &digest, err);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                printf("%s %s %" PRId64 " (%s)\n", v[i].artifact_type ? v[i].artifact_type : v[i].media_type,
+                       v[i].digest, v[i].size, v[i].source);
+        if (n == 0)
+                fprintf(stderr, "ipull: nothing refers to %s (%s)\n", ref, digest);
+        reg_referrers_free(v, n);
+        return 0;
+}
+
 static int run_with_keys(struct regcli *o, const char *src, struct oci_sig_key *const *keys, struct err **err);
 
 static int
@@ -150,6 +171,8 @@ run_with_keys(struct regcli *o, const char *src, struct oci_sig_key *const *keys
                 oci_strv_free(tags);
                 return 0;
         }
+        if (o->inspect && o->referrers)
+                return inspect_referrers(c, src, err);
         if (o->inspect)
                 return inspect(c, src, o->raw, err);
 

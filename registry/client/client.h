@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -159,6 +160,24 @@ int reg_client_get_blob(struct reg_client *c, const char *ref, const char *diges
  * Link header's pagination.  *ret_tags is a NULL-terminated vector
  * (oci_strv_free). */
 int reg_client_list_tags(struct reg_client *c, const char *repo, char ***ret_tags, struct err **err);
+
+/* One artifact that refers to an image. */
+struct reg_referrer {
+        char *media_type;    /* of the referrer's manifest */
+        char *artifact_type; /* or NULL */
+        char *digest;
+        int64_t size;
+        const char *source;  /* "referrers API", "tag schema" (sha256-<hex>), "cosign tag" (sha256-<hex>.sig) */
+};
+
+/* What refers to the image REF names: the registry's referrers API, or
+ * without it the referrers tag schema's sha256-<hex> index, plus cosign's
+ * signature manifest at sha256-<hex>.sig (artifactType the simple-signing
+ * type).  *ret (free with reg_referrers_free) and *ret_n; *ret_digest
+ * (may be NULL; caller frees) is the image's digest. */
+int reg_client_list_referrers(struct reg_client *c, const char *ref, struct reg_referrer **ret, size_t *ret_n,
+                              char **ret_digest, struct err **err);
+void reg_referrers_free(struct reg_referrer *v, size_t n);
 
 /* Copy the image DESC of SRC and every blob it reaches into DST (blobs DST
  * has are skipped; each copy is verified while written).  Manifests of
