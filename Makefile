@@ -14,7 +14,7 @@ BUILD ?= build
 CC ?= gcc
 PREFIX ?= /usr/local
 
-PKGS := libcurl libarchive openssl jansson libzstd zlib libmicrohttpd gnutls expat
+PKGS := libcurl libarchive openssl jansson libzstd zlib libmicrohttpd gnutls expat libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev
-	libjansson-dev libzstd-dev libmicrohttpd-dev libcrypt-dev libgnutls28-dev zlib1g-dev libexpat1-dev)
+	libjansson-dev libzstd-dev libmicrohttpd-dev libcrypt-dev libgnutls28-dev zlib1g-dev libexpat1-dev libsodium-dev)
 # The example's base image is made from busybox-static; rootless RUN wants uidmap;
 # ibuild --ssh ID=KEYFILE runs ssh-agent/ssh-add (openssh-client);
 # the demo runs the built image with umoci + runc.
