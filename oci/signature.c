@@ -1,29 +1,19 @@
-/* Cosign image signatures: payloads, keys, ECDSA P-256 (see signature.h). */
-#include "oci/signature.h"
+/* Cosign image signatures: payloads and ECDSA P-256 signatures (see
+ * signature.h; keys are signature-key.c's). */
+#include "oci/signature-internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/bio.h>
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
-#include "common/fsutil.h"
 #include "digest/digest.h"
 #include "oci/model.h"
 #include "oci/ref.h"
-
-struct oci_sig_key {
-        EVP_PKEY *pkey;
-        char *name;
-        bool private_key;
-};
 
 /* ---- payloads ---------------------------------------------------------- */
 
@@ -193,161 +183,6 @@ oci_sig_identity_matches(const char *reference, const char *repo)
         if (oci_ref_parse(reference, &a, NULL) < 0 || oci_ref_parse(repo, &b, NULL) < 0)
                 return false;
         return strcmp(a->domain, b->domain) == 0 && strcmp(a->path, b->path) == 0;
-}
-
-/* ---- keys -------------------------------------------------------------- */
-
-/* The first OpenSSL error's text, for messages. */
-static const char *
-ssl_reason(char *buf, size_t len)
-{
-        unsigned long e = ERR_peek_last_error();
-
-        if (!e)
-                return "not a PEM key";
-        ERR_error_string_n(e, buf, len);
-        ERR_clear_error();
-        return buf;
-}
-
-/* No passphrase prompts, ever: an encrypted PEM key is refused. */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
-{
-        (void) buf;
-        (void) size;
-        (void) rwflag;
-        *(bool *) u = true;
-        return -1;
-}
-
-int
-oci_sig_key_from_pem(const void *pem, size_t len, const char *name, bool private_key, struct oci_sig_key **ret,
-                     struct err **err)
-{
-        BIO *bio;
-        EVP_PKEY *pk;
-        char group[64] = "", reason[256];
-        bool asked = false;
-        size_t glen = 0;
-        struct oci_sig_key *k;
-
-        if (len > 64 * 1024)
-                return err_set(err, EINVAL, "key %s: too large for a key (%zu bytes)", name, len);
-        if (memmem(pem, len, "ENCRYPTED SIGSTORE PRIVATE KEY", 30) ||
-            memmem(pem, len, "ENCRYPTED COSIGN PRIVATE KEY", 28))
-                return err_set(err, ENOTSUP,
-                               "key %s: cosign's password-encrypted key format is not supported yet: export it as a "
-                               "plain PKCS#8 PEM key",
-                               name);
-        bio = BIO_new_mem_buf(pem, (int) len);
-        if (!bio)
-                return err_set(err, ENOMEM, "key %s: out of memory", name);
-        pk = private_key ? PEM_read_bio_PrivateKey(bio, NULL, no_password, &asked)
-                         : PEM_read_bio_PUBKEY(bio, NULL, no_password, &asked);
-        BIO_free(bio);
-        if (!pk) {
-                if (asked)
-                        return err_set(err, ENOTSUP, "key %s: an encrypted PEM key (no passphrase is ever asked for)",
-                                       name);
-                return err_set(err, EINVAL, "key %s: not a PEM %s key: %s", name, private_key ? "private" : "public",
-                               ssl_reason(reason, sizeof(reason)));
-        }
-        if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
-            EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) != 1 ||
-            strcmp(group, "prime256v1") != 0) {
-                const char *what = EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC ? group : EVP_PKEY_get0_type_name(pk);
-
-                EVP_PKEY_free(pk);
-                ERR_clear_error();
-                return err_set(err, EINVAL, "key %s: a %s key; signatures use ECDSA P-256 keys only", name,
-                               what && *what ? what : "non-EC");
-        }
-        k = xcalloc(1, sizeof(*k));
-        k->pkey = pk;
-        k->name = xstrdup(name);
-        k->private_key = private_key;
-        *ret = k;
-        return 0;
-}
-
-int
-oci_sig_key_load(const char *path, bool private_key, struct oci_sig_key **ret, struct err **err)
-{
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        int r = fs_read_file(path, 64 * 1024, &buf, &len, err);
-
-        if (r < 0)
-                return err_prefix(err, "key %s", path);
-        return oci_sig_key_from_pem(buf, len, path, private_key, ret, err);
-}
-
-void
-oci_sig_key_free(struct oci_sig_key *k)
-{
-        if (!k)
-                return;
-        EVP_PKEY_free(k->pkey);
-        free(k->name);
-        free(k);
-}
-
-const char *
-oci_sig_key_name(const struct oci_sig_key *k)
-{
-        return k->name;
-}
-
-/* PEM of PK (private or public) into a new buffer. */
-static char *
-pem_of(EVP_PKEY *pk, bool private_key, size_t *ret_len)
-{
-        BIO *bio = BIO_new(BIO_s_mem());
-        char *data, *out = NULL;
-        long n;
-
-        if (!bio)
-                return NULL;
-        if ((private_key ? PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL)
-                         : PEM_write_bio_PUBKEY(bio, pk)) == 1) {
-                n = BIO_get_mem_data(bio, &data);
-                if (n > 0) {
-                        out = xmalloc((size_t) n + 1);
-                        memcpy(out, data, (size_t) n);
-                        out[n] = '\0';
-                        *ret_len = (size_t) n;
-                }
-        }
-        BIO_free(bio);
-        return out;
-}
-
-int
-oci_sig_key_generate(const char *prefix, struct err **err)
-{
-        _cleanup_free_ char *kpath = xasprintf("%s.key", prefix), *ppath = xasprintf("%s.pub", prefix);
-        _cleanup_free_ char *kpem = NULL, *ppem = NULL;
-        EVP_PKEY *pk;
-        size_t klen = 0, plen = 0;
-        int r;
-
-        if (access(kpath, F_OK) == 0 || access(ppath, F_OK) == 0)
-                return err_set(err, EEXIST, "%s: exists; not overwriting a key",
-                               access(kpath, F_OK) == 0 ? kpath : ppath);
-        pk = EVP_EC_gen("P-256");
-        if (!pk)
-                return err_set(err, EIO, "generating a P-256 key failed");
-        kpem = pem_of(pk, true, &klen);
-        ppem = pem_of(pk, false, &plen);
-        EVP_PKEY_free(pk);
-        if (!kpem || !ppem)
-                return err_set(err, EIO, "writing the key as PEM failed");
-        r = fs_write_atomic(kpath, kpem, klen, 0600, err);
-        if (r >= 0)
-                r = fs_write_atomic(ppath, ppem, plen, 0644, err);
-        explicit_bzero(kpem, klen);
-        return r;
 }
 
 /* ---- signing ----------------------------------------------------------- */

@@ -6,11 +6,14 @@
  * the signature in the layer's OCI_ANNOTATION_COSIGN_SIGNATURE annotation
  * (one layer per signature).
  *
- * Pure and offline: OpenSSL does the cryptography; fetching and pushing the
- * signature manifest is the registry client's.  Keys are PEM files: a
- * PKCS#8 or SEC1 ("EC PRIVATE KEY") private key, a SubjectPublicKeyInfo
- * ("PUBLIC KEY") public key, both on P-256 only (any other curve or an RSA
- * key is refused, naming the file). */
+ * Pure and offline: OpenSSL does the cryptography (libsodium the NaCl
+ * secretbox of encrypted keys); fetching and pushing the signature manifest
+ * is the registry client's.  Keys are PEM files: a PKCS#8 or SEC1 ("EC
+ * PRIVATE KEY") private key, or cosign's password-encrypted one ("ENCRYPTED
+ * SIGSTORE PRIVATE KEY", older "ENCRYPTED COSIGN PRIVATE KEY": scrypt +
+ * secretbox around PKCS#8, password from $COSIGN_PASSWORD as cosign reads
+ * it), a SubjectPublicKeyInfo ("PUBLIC KEY") public key, all on P-256 only
+ * (any other curve or an RSA key is refused, naming the file). */
 #ifndef OCI_SIGNATURE_H
 #define OCI_SIGNATURE_H
 
@@ -25,6 +28,20 @@
 #define OCI_COSIGN_TYPE "cosign container image signature"
 /* Largest payload read back (ours are ~250 bytes). */
 #define OCI_SIG_PAYLOAD_MAX (64 * 1024)
+
+/* cosign's encrypted private keys and where their password comes from. */
+#define OCI_SIG_PEM_ENCRYPTED "ENCRYPTED SIGSTORE PRIVATE KEY"
+#define OCI_SIG_PEM_ENCRYPTED_OLD "ENCRYPTED COSIGN PRIVATE KEY"
+#define OCI_SIG_PASSWORD_ENV "COSIGN_PASSWORD"
+/* The scrypt cost an encrypted key file may ask for (it names its own
+ * parameters, so these bound what a hostile file can make us spend):
+ * N a power of two up to 2^20, r*p at most 64, 128*r*N bytes of memory at
+ * most 256 MiB, N*r*p at most 2^23 (cosign writes N=32768 r=8 p=1: 32 MiB,
+ * 2^18; go-securesystemslib reads up to N=131072 r=8 p=1). */
+#define OCI_SIG_SCRYPT_N_MAX (1u << 20)
+#define OCI_SIG_SCRYPT_RP_MAX 64
+#define OCI_SIG_SCRYPT_MEM_MAX (256ull * 1024 * 1024)
+#define OCI_SIG_SCRYPT_WORK_MAX (1u << 23)
 
 /* The critical part of a payload. */
 struct oci_sig_payload {
@@ -54,7 +71,11 @@ char *oci_sig_tag(const char *digest);
 struct oci_sig_key;
 
 /* Load a key from PEM bytes (NAME, a path, is for messages).  PRIVATE:
- * the private key (the public half is derived), else a public key. */
+ * the private key (the public half is derived), else a public key.  A
+ * cosign encrypted key is opened with the password in $COSIGN_PASSWORD
+ * (empty allowed; never a prompt): ENOKEY when it is not set,
+ * EKEYREJECTED for a wrong password or a tampered key, EINVAL/ENOTSUP
+ * for a corrupt file or an unknown kdf/cipher, each naming NAME. */
 int oci_sig_key_from_pem(const void *pem, size_t len, const char *name, bool private_key, struct oci_sig_key **ret,
                          struct err **err);
 int oci_sig_key_load(const char *path, bool private_key, struct oci_sig_key **ret, struct err **err);
@@ -62,9 +83,11 @@ void oci_sig_key_free(struct oci_sig_key *k);
 DEFINE_FREEP(struct oci_sig_key, oci_sig_key_free)
 const char *oci_sig_key_name(const struct oci_sig_key *k);
 
-/* A new P-256 key pair written as PREFIX.key (PKCS#8 PEM, mode 0600) and
- * PREFIX.pub, each atomically; an existing file is not overwritten (EEXIST). */
-int oci_sig_key_generate(const char *prefix, struct err **err);
+/* A new P-256 key pair written as PREFIX.key (mode 0600) and PREFIX.pub,
+ * each atomically; an existing file is not overwritten (EEXIST).  Without
+ * PASSWORD the private key is plain PKCS#8 PEM; with one (possibly "") it
+ * is cosign's ENCRYPTED SIGSTORE PRIVATE KEY sealed with it. */
+int oci_sig_key_generate(const char *prefix, const char *password, struct err **err);
 
 /* Sign PAYLOAD with private key K: *ret_b64 is base64 of the DER
  * ECDSA-SHA256 signature. */

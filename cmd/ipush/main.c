@@ -1,6 +1,7 @@
 /* ipush: local store or OCI layout → registry or OCI layout. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/common/cli.h"
@@ -97,7 +98,10 @@ main(int argc, char **argv)
         int r;
 
         /* ipush --generate-key PREFIX: a cosign-style P-256 key pair,
-         * PREFIX.key (PKCS#8 PEM, 0600) and PREFIX.pub. */
+         * PREFIX.key (0600) and PREFIX.pub.  With COSIGN_PASSWORD set (even
+         * to "", as cosign allows) the private key is cosign's encrypted
+         * format sealed with it; unset, plain PKCS#8 PEM (what the openssl
+         * CLI reads). */
         for (int i = 1; i < argc; i++) {
                 const char *prefix = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -110,7 +114,7 @@ main(int argc, char **argv)
                         cli_fail("ipush", "--generate-key needs one PREFIX (writes PREFIX.key and PREFIX.pub)");
                         return 2;
                 }
-                if (oci_sig_key_generate(prefix, &err) < 0) {
+                if (oci_sig_key_generate(prefix, getenv(OCI_SIG_PASSWORD_ENV), &err) < 0) {
                         cli_print_err("ipush", &err);
                         return 1;
                 }
