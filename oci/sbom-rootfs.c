@@ -502,8 +502,10 @@ oci_sbom_read_rootfs(const struct oci_layout *layout, const struct oci_descripto
         }
         if (f.n_links > MAX_LINKS)
                 f.n_links = MAX_LINKS;
-        qsort(f.v, f.n, sizeof(*f.v), file_cmp);
-        qsort(f.links, f.n_links, sizeof(*f.links), link_cmp);
+        if (f.n > 1)
+                qsort(f.v, f.n, sizeof(*f.v), file_cmp);
+        if (f.n_links > 1)
+                qsort(f.links, f.n_links, sizeof(*f.links), link_cmp);
         *ret = f;
         return 0;
 }
