@@ -9,6 +9,29 @@
 #include "common/limits.h"
 #include "registry/server/handlers-internal.h"
 #include "registry/server/manifest.h"
+#include "registry/server/policy.h"
+
+/* 403 DENIED for an immutable tag, with detail {"reason": "TAG_INVALID"}
+ * (Harbor's tag immutability). */
+static enum MHD_Result
+deny_tag(struct reg_req *r, const char *tag, char *msg)
+{
+        json_t *body = json_pack("{s:[{s:s, s:s, s:{s:s, s:s}}]}", "errors", "code", "DENIED", "message", msg,
+                                 "detail", "reason", "TAG_INVALID", "tag", tag);
+
+        reg_audit(r, "policy-deny", msg);
+        free(msg);
+        return reg_respond_json(r, 403, "application/json", body, REG_NO_HEADERS);
+}
+
+/* cosign's signature tag: sha256-<hex>.sig. */
+static bool
+is_signature_tag(const char *tag)
+{
+        size_t n = strlen(tag);
+
+        return strncmp(tag, "sha256-", 7) == 0 && n == 7 + 64 + 4 && strcmp(tag + n - 4, ".sig") == 0;
+}
 
 static int
 resolve_manifest(struct reg_req *r, struct digest *ret, char *mt, size_t mtlen, struct err **err)
@@ -42,6 +65,13 @@ reg_handle_manifest_get(struct reg_req *r)
 
         if (resolve_manifest(r, &d, mt, sizeof(mt), &e) < 0)
                 return reg_respond_err(r, &e);
+        if (r->srv->policy && reg_policy_check_pull(r->srv->policy, ST(r), r->route.name, &d, &e) < 0) {
+                if (err_code(&e) == ERR_DENIED) {
+                        reg_audit(r, "policy-deny", err_msg(&e));
+                        return reg_respond_error(r, 403, "DENIED", "%s", err_msg(&e));
+                }
+                return reg_respond_err(r, &e);
+        }
         if (OPS(r)->blob_open(ST(r), &d, &br, &e) < 0) {
                 if (err_code(&e) == ERR_BLOB_UNKNOWN) {
                         err_clear(&e);
@@ -137,6 +167,18 @@ reg_handle_manifest_put(struct reg_req *r)
                         return ret;
                 }
         }
+        /* An immutable tag never moves (the same manifest again is fine). */
+        if (!r->route.ref_is_digest && reg_policy_immutable(r->srv->policy, r->route.name)) {
+                struct digest old;
+
+                if (OPS(r)->tag_get(ST(r), r->route.name, r->route.ref, &old, NULL) == 0 &&
+                    strcmp(old.str, d.str) != 0) {
+                        reg_manifest_clear(&m);
+                        return deny_tag(r, r->route.ref,
+                                        xasprintf("policy: tag %s of %s is immutable: it names %s", r->route.ref,
+                                                  r->route.name, old.str));
+                }
+        }
         /* Content, then the revision, then the referrers entry, then the
          * tag: a crash in between leaves only unreferenced records. */
         if (OPS(r)->blob_put_buf(ST(r), &d, r->buf ? r->buf : "", r->len, &e) < 0 ||
@@ -159,6 +201,8 @@ reg_handle_manifest_put(struct reg_req *r)
                 _cleanup_free_ char *what = xasprintf("%s%s%s", d.str, r->route.ref_is_digest ? "" : " tag=",
                                                       r->route.ref_is_digest ? "" : r->route.ref);
                 reg_audit(r, "push-manifest", what);
+                if (!r->route.ref_is_digest && is_signature_tag(r->route.ref))
+                        reg_audit(r, "push-signature", what);
         }
         loc = xasprintf("/v2/%s/manifests/%s", r->route.name, d.str);
         h[nh++] = "Location";
@@ -182,6 +226,10 @@ reg_handle_manifest_delete(struct reg_req *r)
         _cleanup_err_ struct err *e = NULL;
         struct digest d;
 
+        if (!r->route.ref_is_digest && reg_policy_immutable(r->srv->policy, r->route.name))
+                return deny_tag(r, r->route.ref,
+                                xasprintf("policy: tag %s of %s is immutable: it cannot be deleted", r->route.ref,
+                                          r->route.name));
         if (!r->route.ref_is_digest) {
                 /* Deleting a tag removes only the tag. */
                 if (OPS(r)->tag_delete(ST(r), r->route.name, r->route.ref, &e) < 0)
@@ -190,6 +238,19 @@ reg_handle_manifest_delete(struct reg_req *r)
                 return reg_respond_empty(r, 202, REG_NO_HEADERS);
         }
         digest_parse(r->route.ref, &d, NULL);
+        if (reg_policy_immutable(r->srv->policy, r->route.name)) {
+                struct reg_strv tags = { 0 };
+
+                if (OPS(r)->tags_of(ST(r), r->route.name, &d, &tags, NULL) == 0 && tags.n > 0) {
+                        _cleanup_free_ char *t = xstrdup(tags.v[0]);
+
+                        reg_strv_free(&tags);
+                        return deny_tag(r, t,
+                                        xasprintf("policy: tag %s of %s is immutable: its manifest cannot be deleted",
+                                                  t, r->route.name));
+                }
+                reg_strv_free(&tags);
+        }
         {
                 _cleanup_free_ char *body = NULL;
                 size_t len;

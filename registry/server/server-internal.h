@@ -99,6 +99,7 @@ struct reg_server {
         struct reg_sender *sender; /* NULL with TLS */
         struct reg_store *store;
         struct reg_auth *auth;
+        struct reg_policy *policy; /* NULL: none (the caller's) */
         FILE *log;
         bool access_log;
         bool tls;

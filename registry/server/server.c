@@ -815,6 +815,7 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
         }
         s->auth = cfg->auth;
         s->log = cfg->log ? cfg->log : stderr;
+        s->policy = cfg->policy;
         s->access_log = !cfg->no_access_log;
         s->upload_max_age = cfg->upload_max_age ? cfg->upload_max_age : 600;
         s->chunk_min_length = cfg->chunk_min_length;

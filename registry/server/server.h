@@ -16,6 +16,7 @@
 #include "common/err.h"
 
 struct reg_auth;
+struct reg_policy;
 struct reg_store;
 
 struct reg_server_config {
@@ -31,6 +32,7 @@ struct reg_server_config {
         const char *tls_key_pem;
         const char *tls_client_ca_pem; /* require client certificates signed by these CAs */
         struct reg_auth *auth;      /* NULL = no authentication (owned by the caller) */
+        struct reg_policy *policy;  /* NULL = no policy (policy.h; owned by the caller) */
         FILE *log;                  /* request/audit log; NULL = stderr */
         bool no_access_log;         /* only audit lines and errors */
         unsigned upload_max_age;    /* seconds an idle upload session stays in memory (default 600) */

@@ -1,0 +1,348 @@
+/* ireg's registry policy: signatures required to pull, immutable tags
+ * (see policy.h). */
+#include "registry/server/policy.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/limits.h"
+#include "oci/mediatype.h"
+#include "oci/model.h"
+#include "oci/ref.h"
+#include "oci/signature.h"
+#include "registry/server/storage.h"
+
+#define POLICY_CACHE 512
+#define SIG_MAX_LAYERS 256
+
+struct verdict {
+        char key[2 * DIGEST_STR_MAX + 2]; /* "<manifest> <signature manifest>" */
+        bool ok;
+};
+
+struct rule {
+        char *repos;
+        struct oci_sig_key **keys;
+        size_t n_keys;
+        char *key_names; /* "a.pub, b.pub" for messages */
+        bool immutable_tags;
+        pthread_mutex_t lock;
+        struct verdict cache[POLICY_CACHE];
+        size_t next; /* ring slot to fill */
+};
+
+struct reg_policy {
+        struct rule *rules;
+        size_t n_rules;
+};
+
+bool
+reg_policy_glob(const char *pat, const char *name)
+{
+        for (; *pat; pat++) {
+                if (pat[0] == '*' && pat[1] == '*') {
+                        pat += 2;
+                        for (const char *n = name;; n++) {
+                                if (reg_policy_glob(pat, n))
+                                        return true;
+                                if (!*n)
+                                        return false;
+                        }
+                }
+                if (*pat == '*') {
+                        for (const char *n = name;; n++) {
+                                if (reg_policy_glob(pat + 1, n))
+                                        return true;
+                                if (!*n || *n == '/')
+                                        return false;
+                        }
+                }
+                if (!*name || (*pat == '?' ? *name == '/' : *pat != *name))
+                        return false;
+                name++;
+        }
+        return *name == '\0';
+}
+
+static void
+rule_clear(struct rule *r)
+{
+        free(r->repos);
+        for (size_t k = 0; k < r->n_keys; k++)
+                oci_sig_key_free(r->keys[k]);
+        free(r->keys);
+        free(r->key_names);
+        pthread_mutex_destroy(&r->lock);
+}
+
+void
+reg_policy_free(struct reg_policy *p)
+{
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n_rules; i++)
+                rule_clear(&p->rules[i]);
+        free(p->rules);
+        free(p);
+}
+
+static int
+parse_rule(const json_t *j, const char *where, struct rule *r, struct err **err)
+{
+        const char *k;
+        json_t *v;
+
+        if (!json_is_object(j))
+                return err_set(err, EINVAL, "%s: not an object", where);
+        json_object_foreach((json_t *) j, k, v)
+        {
+                if (strcmp(k, "repos") == 0) {
+                        if (!json_is_string(v) || !*json_string_value(v))
+                                return err_set(err, EINVAL, "%s.repos: a non-empty glob string", where);
+                        r->repos = xstrdup(json_string_value(v));
+                } else if (strcmp(k, "immutable_tags") == 0) {
+                        if (!json_is_boolean(v))
+                                return err_set(err, EINVAL, "%s.immutable_tags: true or false", where);
+                        r->immutable_tags = json_is_true(v);
+                } else if (strcmp(k, "require_signature") == 0) {
+                        size_t i;
+                        json_t *kp;
+
+                        if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 64)
+                                return err_set(err, EINVAL, "%s.require_signature: a list of 1 to 64 public key files",
+                                               where);
+                        r->keys = xcalloc(json_array_size(v), sizeof(*r->keys));
+                        json_array_foreach(v, i, kp)
+                        {
+                                char *names;
+                                int rc;
+
+                                if (!json_is_string(kp))
+                                        return err_set(err, EINVAL, "%s.require_signature[%zu]: a file name", where,
+                                                       i);
+                                rc = oci_sig_key_load(json_string_value(kp), false, &r->keys[r->n_keys], err);
+                                if (rc < 0)
+                                        return err_prefix(err, "%s.require_signature[%zu]", where, i);
+                                r->n_keys++;
+                                names = xasprintf("%s%s%s", r->key_names ? r->key_names : "", r->key_names ? ", " : "",
+                                                  json_string_value(kp));
+                                free(r->key_names);
+                                r->key_names = names;
+                        }
+                } else {
+                        return err_set(err, EINVAL, "%s: unknown key '%s' (repos, require_signature, immutable_tags)",
+                                       where, k);
+                }
+        }
+        if (!r->repos)
+                return err_set(err, EINVAL, "%s: \"repos\" is missing", where);
+        if (!r->n_keys && !r->immutable_tags)
+                return err_set(err, EINVAL, "%s: a rule needs require_signature or immutable_tags", where);
+        return 0;
+}
+
+int
+reg_policy_parse(const json_t *list, const char *where, struct reg_policy **ret, struct err **err)
+{
+        struct reg_policy *p;
+        size_t i;
+        json_t *j;
+
+        if (!json_is_array(list))
+                return err_set(err, EINVAL, "%s: a list of rules", where);
+        p = xcalloc(1, sizeof(*p));
+        p->rules = xcalloc(json_array_size(list) + 1, sizeof(*p->rules));
+        json_array_foreach(list, i, j)
+        {
+                _cleanup_free_ char *w = xasprintf("%s[%zu]", where, i);
+                struct rule *r = &p->rules[p->n_rules++];
+                int rc;
+
+                pthread_mutex_init(&r->lock, NULL);
+                rc = parse_rule(j, w, r, err);
+                if (rc < 0) {
+                        reg_policy_free(p);
+                        return rc;
+                }
+        }
+        *ret = p;
+        return 0;
+}
+
+bool
+reg_policy_immutable(const struct reg_policy *p, const char *name)
+{
+        for (size_t i = 0; p && i < p->n_rules; i++)
+                if (p->rules[i].immutable_tags && reg_policy_glob(p->rules[i].repos, name))
+                        return true;
+        return false;
+}
+
+/* An artifact (signature, SBOM, other referrer): never policed. */
+static bool
+is_artifact(const char *buf, size_t len)
+{
+        json_t *j = json_loadb(buf, len, 0, NULL);
+        const char *cmt = NULL;
+        bool art;
+
+        if (!j)
+                return false;
+        cmt = json_string_value(json_object_get(json_object_get(j, "config"), "mediaType"));
+        art = json_object_get(j, "subject") || json_object_get(j, "artifactType") ||
+              (cmt && !oci_mediatype_is_config(cmt));
+        json_decref(j);
+        return art;
+}
+
+static void
+why_add(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+why_add(char **why, const char *fmt, ...)
+{
+        va_list ap;
+        char *line, *n;
+
+        va_start(ap, fmt);
+        if (vasprintf(&line, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        n = xasprintf("%s%s%s", *why ? *why : "", *why ? "; " : "", line);
+        free(line);
+        free(*why);
+        *why = n;
+}
+
+/* Does a signature in manifest SIGM (bytes) pass rule R for D of NAME?
+ * Else *WHY says why not. */
+static bool
+signed_by(struct rule *r, struct reg_store *s, const char *name, const struct digest *d, const char *sigm,
+          size_t sigm_len, char **why)
+{
+        struct oci_manifest *m = NULL;
+        struct err *e = NULL;
+        bool ok = false;
+
+        if (oci_manifest_parse(sigm, sigm_len, &m, &e) < 0) {
+                why_add(why, "the signature manifest is invalid: %s", err_msg(&e));
+                err_clear(&e);
+                return false;
+        }
+        if (m->n_layers > SIG_MAX_LAYERS) {
+                why_add(why, "the signature manifest has %zu layers (at most %d are read)", m->n_layers,
+                        SIG_MAX_LAYERS);
+                oci_manifest_free(m);
+                return false;
+        }
+        for (size_t i = 0; !ok && i < m->n_layers; i++) {
+                const struct oci_descriptor *l = &m->layers[i];
+                json_t *sv = l->annotations ? json_object_get(l->annotations, OCI_ANNOTATION_COSIGN_SIGNATURE) : NULL;
+                _cleanup_free_ char *data = NULL;
+                struct oci_sig_payload p = {0};
+                _cleanup_(oci_ref_freep) struct oci_ref *ir = NULL;
+                struct digest pd;
+                size_t len = 0;
+
+                if (!oci_mediatype_equal(l->media_type, OCI_MT_COSIGN_SIMPLESIGNING) || !json_is_string(sv))
+                        continue;
+                if (digest_parse(l->digest, &pd, &e) < 0 ||
+                    s->ops->blob_read(s, &pd, OCI_SIG_PAYLOAD_MAX, &data, &len, &e) < 0 ||
+                    oci_sig_payload_parse(data, len, &p, &e) < 0) {
+                        why_add(why, "signature %zu: %s", i + 1, err_msg(&e));
+                        err_clear(&e);
+                        continue;
+                }
+                for (size_t k = 0; !ok && k < r->n_keys; k++) {
+                        if (oci_sig_verify(r->keys[k], data, len, json_string_value(sv), &e) < 0) {
+                                why_add(why, "signature %zu: %s", i + 1, err_msg(&e));
+                                err_clear(&e);
+                        } else if (strcmp(p.manifest_digest, d->str) != 0) {
+                                why_add(why, "signature %zu: wrong digest: it signs %s", i + 1, p.manifest_digest);
+                        } else if (strcmp(p.type, OCI_COSIGN_TYPE) != 0) {
+                                why_add(why, "signature %zu: type \"%.64s\"", i + 1, p.type);
+                        } else if (oci_ref_parse(p.docker_reference, &ir, NULL) < 0 || strcmp(ir->path, name) != 0) {
+                                why_add(why, "signature %zu: wrong identity: it names %.200s", i + 1,
+                                        p.docker_reference);
+                        } else {
+                                ok = true;
+                        }
+                }
+                oci_sig_payload_clear(&p);
+        }
+        oci_manifest_free(m);
+        return ok;
+}
+
+/* Rule R's verdict on D of NAME (cached). */
+static int
+check_rule(struct rule *r, struct reg_store *s, const char *name, const struct digest *d, struct err **err)
+{
+        _cleanup_free_ char *tag = oci_sig_tag(d->str), *sigm = NULL, *why = NULL;
+        char key[sizeof(r->cache[0].key)];
+        struct digest sd;
+        size_t len = 0;
+        bool ok;
+
+        if (s->ops->tag_get(s, name, tag, &sd, NULL) < 0)
+                return err_set(err, ERR_DENIED, "policy: %s of %s has no signature (no tag %s); it needs one by %s",
+                               d->str, name, tag, r->key_names);
+        snprintf(key, sizeof(key), "%s %s", d->str, sd.str);
+        pthread_mutex_lock(&r->lock);
+        for (size_t i = 0; i < POLICY_CACHE; i++) {
+                if (strcmp(r->cache[i].key, key) == 0) {
+                        ok = r->cache[i].ok;
+                        pthread_mutex_unlock(&r->lock);
+                        if (ok)
+                                return 0;
+                        return err_set(err, ERR_DENIED, "policy: %s of %s has no valid signature by %s", d->str, name,
+                                       r->key_names);
+                }
+        }
+        pthread_mutex_unlock(&r->lock);
+        if (s->ops->blob_read(s, &sd, LIMIT_MANIFEST_SIZE, &sigm, &len, err) < 0)
+                return err_prefix(err, "policy: signature manifest %s of %s", sd.str, name);
+        ok = signed_by(r, s, name, d, sigm, len, &why);
+        pthread_mutex_lock(&r->lock);
+        snprintf(r->cache[r->next].key, sizeof(r->cache[r->next].key), "%s", key);
+        r->cache[r->next].ok = ok;
+        r->next = (r->next + 1) % POLICY_CACHE;
+        pthread_mutex_unlock(&r->lock);
+        if (ok)
+                return 0;
+        return err_set(err, ERR_DENIED, "policy: %s of %s has no valid signature by %s: %s", d->str, name, r->key_names,
+                       why ? why : "no simple-signing layer");
+}
+
+int
+reg_policy_check_pull(struct reg_policy *p, struct reg_store *s, const char *name, const struct digest *d,
+                      struct err **err)
+{
+        _cleanup_free_ char *body = NULL;
+        size_t len = 0;
+        bool read = false;
+
+        for (size_t i = 0; p && i < p->n_rules; i++) {
+                struct rule *r = &p->rules[i];
+                int rc;
+
+                if (!r->n_keys || !reg_policy_glob(r->repos, name))
+                        continue;
+                if (!read) {
+                        rc = s->ops->blob_read(s, d, LIMIT_MANIFEST_SIZE, &body, &len, err);
+                        if (rc < 0)
+                                return rc;
+                        if (is_artifact(body, len))
+                                return 0;
+                        read = true;
+                }
+                rc = check_rule(r, s, name, d, err);
+                if (rc < 0)
+                        return rc;
+        }
+        return 0;
+}
