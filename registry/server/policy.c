@@ -123,8 +123,7 @@ parse_rule(const json_t *j, const char *where, struct rule *r, struct err **err)
                                 int rc;
 
                                 if (!json_is_string(kp))
-                                        return err_set(err, EINVAL, "%s.require_signature[%zu]: a file name", where,
-                                                       i);
+                                        return err_set(err, EINVAL, "%s.require_signature[%zu]: a file name", where, i);
                                 rc = oci_sig_key_load(json_string_value(kp), false, &r->keys[r->n_keys], err);
                                 if (rc < 0)
                                         return err_prefix(err, "%s.require_signature[%zu]", where, i);
@@ -200,8 +199,7 @@ is_artifact(const char *buf, size_t len)
         return art;
 }
 
-static void
-why_add(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void why_add(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void
 why_add(char **why, const char *fmt, ...)
 {

@@ -93,11 +93,11 @@ sign(struct reg_store *s, const char *name, const char *digest, const char *ref,
         assert_ok(oci_sig_payload_build(ref, digest, &payload, &plen, err));
         assert_ok(oci_sig_sign(key, payload, plen, &sig, err));
         put(s, name, payload, NULL, NULL, &pd);
-        man = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_MANIFEST "\",\"config\":{\"mediaType\":\"" OCI_MT_CONFIG
-                        "\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"" OCI_MT_COSIGN_SIMPLESIGNING
-                        "\",\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"" OCI_ANNOTATION_COSIGN_SIGNATURE
-                        "\":\"%s\"}}]}",
-                        pd.str, plen, pd.str, plen, sig);
+        man = xasprintf(
+            "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_MANIFEST "\",\"config\":{\"mediaType\":\"" OCI_MT_CONFIG
+            "\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"" OCI_MT_COSIGN_SIMPLESIGNING
+            "\",\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"" OCI_ANNOTATION_COSIGN_SIGNATURE "\":\"%s\"}}]}",
+            pd.str, plen, pd.str, plen, sig);
         put(s, name, man, OCI_MT_MANIFEST, tag, &md);
 }
 
@@ -105,18 +105,21 @@ static void
 pulls(void **state)
 {
         _cleanup_free_ char *root = xasprintf("%s/store", dir), *kp = xasprintf("%s/ci", dir),
-                           *op = xasprintf("%s/other", dir), *rules = NULL, *kfile = NULL, *ofile = NULL;
+                            *op = xasprintf("%s/other", dir), *rules = NULL, *kfile = NULL, *ofile = NULL;
         struct reg_store *s = reg_store_fs_new(root, NULL);
         struct oci_sig_key *key = NULL, *other = NULL;
         struct reg_policy *p = NULL;
         struct digest img, img2, sbom;
-        const char *man = "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_MANIFEST
-                          "\",\"config\":{\"mediaType\":\"" OCI_MT_CONFIG "\",\"digest\":\"sha256:"
-                          "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},\"layers\":[]}";
-        const char *man2 = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" OCI_MT_CONFIG "\",\"digest\":\"sha256:"
-                           "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},\"layers\":[]}";
-        const char *art = "{\"schemaVersion\":2,\"artifactType\":\"application/spdx+json\",\"config\":{\"mediaType\":\""
-                          OCI_MT_EMPTY "\",\"digest\":\"" OCI_EMPTY_DIGEST "\",\"size\":2},\"layers\":[]}";
+        const char *man =
+            "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_MANIFEST "\",\"config\":{\"mediaType\":\"" OCI_MT_CONFIG
+            "\",\"digest\":\"sha256:"
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},\"layers\":[]}";
+        const char *man2 =
+            "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" OCI_MT_CONFIG "\",\"digest\":\"sha256:"
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},\"layers\":[]}";
+        const char *art =
+            "{\"schemaVersion\":2,\"artifactType\":\"application/spdx+json\",\"config\":{\"mediaType\":\"" OCI_MT_EMPTY
+            "\",\"digest\":\"" OCI_EMPTY_DIGEST "\",\"size\":2},\"layers\":[]}";
 
         (void) state;
         assert_non_null(s);
@@ -189,9 +192,9 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(globs),
-                cmocka_unit_test(bad_rules),
-                cmocka_unit_test(pulls),
+            cmocka_unit_test(globs),
+            cmocka_unit_test(bad_rules),
+            cmocka_unit_test(pulls),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
