@@ -88,8 +88,7 @@ bool reg_htpasswd_has_user(struct reg_htpasswd *h, const char *user);
 
 /* ---- ACL (acl.c) ---- */
 
-/* Does NAME match the repository PATTERN?  (Syntax in auth.h.) */
-bool reg_acl_glob(const char *pattern, const char *name);
+/* reg_acl_glob (auth.h) is the repository pattern matcher. */
 
 /* Parse an action list word ("pull", "push", "delete", "*") to REG_ACTION_*
  * bits; 0 for unknown words. */

@@ -131,6 +131,10 @@ int reg_auth_check(struct reg_auth *a, const struct reg_auth_request *req, struc
  * none without ACL. */
 bool reg_auth_may(struct reg_auth *a, const char *user, const char *repo, unsigned actions);
 
+/* Does repository NAME match PATTERN (the ACL's syntax, above)?  Also what
+ * ireg's policies match repositories with. */
+bool reg_acl_glob(const char *pattern, const char *name);
+
 /* When ireg issues tokens: the URL path part of the configured realm
  * ("/token" for "https://h:5000/token") the server must route to
  * reg_auth_token_endpoint; NULL when ireg does not issue tokens. */

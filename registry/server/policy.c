@@ -15,6 +15,7 @@
 #include "oci/model.h"
 #include "oci/ref.h"
 #include "oci/signature.h"
+#include "registry/auth/auth.h"
 #include "registry/server/storage.h"
 
 #define POLICY_CACHE 512
@@ -42,31 +43,9 @@ struct reg_policy {
 };
 
 bool
-reg_policy_glob(const char *pat, const char *name)
+reg_policy_glob(const char *pattern, const char *name)
 {
-        for (; *pat; pat++) {
-                if (pat[0] == '*' && pat[1] == '*') {
-                        pat += 2;
-                        for (const char *n = name;; n++) {
-                                if (reg_policy_glob(pat, n))
-                                        return true;
-                                if (!*n)
-                                        return false;
-                        }
-                }
-                if (*pat == '*') {
-                        for (const char *n = name;; n++) {
-                                if (reg_policy_glob(pat + 1, n))
-                                        return true;
-                                if (!*n || *n == '/')
-                                        return false;
-                        }
-                }
-                if (!*name || (*pat == '?' ? *name == '/' : *pat != *name))
-                        return false;
-                name++;
-        }
-        return *name == '\0';
+        return reg_acl_glob(pattern, name);
 }
 
 static void

@@ -7,8 +7,9 @@
  *     ]
  *
  * (ALL standing for two stars, which a C comment cannot hold after a
- * slash.)  "repos" is a glob over repository names: "*" any run of characters but
- * '/', "**" any run including '/', "?" one character but '/'.  Every rule
+ * slash.)  "repos" is a repository pattern as the ACL's (auth.h): "*"
+ * within one '/'-separated component, "?" one character of one, and a
+ * two-star component any number of components.  Every rule
  * that matches a repository applies to it.
  *
  * require_signature: a GET/HEAD of an image manifest or index of such a

