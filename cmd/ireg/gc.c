@@ -5,6 +5,9 @@
 
 #include "cmd/common/cli.h"
 #include "cmd/ireg/ireg.h"
+#include "cmd/ireg/serve-config.h"
+#include "registry/auth/auth.h"
+#include "registry/s3/s3.h"
 #include "common/cleanup.h"
 #include "registry/server/gc.h"
 #include "registry/server/storage.h"
@@ -22,6 +25,8 @@ static const char gc_help[] =
         "\n"
         "Options:\n"
         "  --root DIR               storage directory (default /var/lib/ireg)\n"
+        "  --config FILE.json       ireg serve's settings file: its \"root\" or its\n"
+        "                           \"storage\" (an S3 bucket, see Scale out in the README)\n"
         "  --dry-run                print what would be deleted, delete nothing\n"
         "  --grace DURATION         keep content younger than this (default 1h;\n"
         "                           DURATION is N, Ns, Nm, Nh or Nd)\n"
@@ -33,9 +38,10 @@ static const char gc_help[] =
 int
 ireg_gc(int argc, char **argv)
 {
-        enum { O_ROOT = 256, O_DRY, O_GRACE, O_UPL, O_KEEP };
+        enum { O_ROOT = 256, O_CONFIG, O_DRY, O_GRACE, O_UPL, O_KEEP };
         static const struct option opts[] = {
                 { "root", required_argument, NULL, O_ROOT },
+                { "config", required_argument, NULL, O_CONFIG },
                 { "dry-run", no_argument, NULL, O_DRY },
                 { "grace", required_argument, NULL, O_GRACE },
                 { "upload-max-age", required_argument, NULL, O_UPL },
@@ -46,7 +52,9 @@ ireg_gc(int argc, char **argv)
         };
         struct reg_gc_options o = { .grace = 3600, .upload_max_age = 86400, .report = stdout };
         struct reg_gc_stats st;
-        const char *root = "/var/lib/ireg";
+        const char *root = NULL, *config = NULL;
+        struct serve_settings ss = { 0 };
+        json_t *conf = NULL;
         _cleanup_err_ struct err *e = NULL;
         struct reg_store *store;
         int c, r;
@@ -55,6 +63,7 @@ ireg_gc(int argc, char **argv)
         while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
                 switch (c) {
                 case O_ROOT: root = optarg; break;
+                case O_CONFIG: config = optarg; break;
                 case O_DRY: o.dry_run = true; break;
                 case O_GRACE:
                         if (reg_parse_duration(optarg, &o.grace, &e) < 0)
@@ -72,7 +81,23 @@ ireg_gc(int argc, char **argv)
         }
         if (optind < argc)
                 return cli_fail("ireg", "gc: unexpected argument '%s'", argv[optind]);
-        store = reg_store_fs_new(root, &e);
+        if (config) {
+                ss.root = root;
+                if (serve_config_load(config, &ss, &conf) < 0)
+                        return 1;
+                root = ss.root;
+                reg_auth_config_free(ss.auth);
+        }
+        if (ss.have_s3) {
+                struct s3_config s3c;
+                struct reg_store_config sc = { .s3 = &s3c };
+
+                serve_settings_s3(&ss, &s3c);
+                store = reg_store_new(&sc, &e);
+        } else {
+                store = reg_store_fs_new(root ? root : "/var/lib/ireg", &e);
+        }
+        json_decref(conf);
         if (!store) {
                 cli_print_err("ireg", &e);
                 return 1;

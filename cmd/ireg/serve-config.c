@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "registry/auth/auth.h"
 #include "registry/common/config-keys.h"
+#include "registry/s3/s3.h"
 
 static int
 check_keys(json_t *obj, const char *where, const char *const *known, const char *file)
@@ -60,13 +61,71 @@ take_int(json_t *obj, const char *key, json_int_t min, json_int_t max, const cha
         return 0;
 }
 
+/* "storage": {"s3": {"endpoint", "region", "bucket", "prefix",
+ * "access_key", "secret_key", "redirect"}}; only "bucket" is required. */
+static int
+load_storage(json_t *st, struct serve_settings *s, const char *file)
+{
+        static const char *const known[] = { "s3", NULL };
+        static const char *const known_s3[] = { "endpoint",   "region",     "bucket",   "prefix",
+                                                "access_key", "secret_key", "redirect", NULL };
+        json_t *s3, *redir;
+
+        if (!json_is_object(st)) {
+                fprintf(stderr, "ireg: error: %s: storage: expected an object\n", file);
+                return -1;
+        }
+        if (check_keys(st, "storage", known, file) < 0)
+                return -1;
+        s3 = json_object_get(st, "s3");
+        if (!s3)
+                return 0;
+        if (!json_is_object(s3)) {
+                fprintf(stderr, "ireg: error: %s: storage.s3: expected an object\n", file);
+                return -1;
+        }
+        if (check_keys(s3, "storage.s3", known_s3, file) < 0 ||
+            take_str(s3, "storage.s3", "endpoint", &s->s3_endpoint, file) < 0 ||
+            take_str(s3, "storage.s3", "region", &s->s3_region, file) < 0 ||
+            take_str(s3, "storage.s3", "bucket", &s->s3_bucket, file) < 0 ||
+            take_str(s3, "storage.s3", "prefix", &s->s3_prefix, file) < 0 ||
+            take_str(s3, "storage.s3", "access_key", &s->s3_access_key, file) < 0 ||
+            take_str(s3, "storage.s3", "secret_key", &s->s3_secret_key, file) < 0)
+                return -1;
+        if (!s->s3_bucket) {
+                fprintf(stderr, "ireg: error: %s: storage.s3.bucket: required\n", file);
+                return -1;
+        }
+        redir = json_object_get(s3, "redirect");
+        if (redir && !json_is_boolean(redir)) {
+                fprintf(stderr, "ireg: error: %s: storage.s3.redirect: expected true or false\n", file);
+                return -1;
+        }
+        s->s3_redirect = redir && json_is_true(redir);
+        s->have_s3 = true;
+        return 0;
+}
+
+void
+serve_settings_s3(const struct serve_settings *s, struct s3_config *ret)
+{
+        *ret = (struct s3_config) {
+                .endpoint = s->s3_endpoint ? s->s3_endpoint : "http://127.0.0.1:7480",
+                .region = s->s3_region,
+                .bucket = s->s3_bucket,
+                .prefix = s->s3_prefix,
+                .access_key = s->s3_access_key,
+                .secret_key = s->s3_secret_key,
+        };
+}
+
 int
 serve_config_load(const char *file, struct serve_settings *s, json_t **ret_conf)
 {
         static const char *const known[] = { "addr",     "root",      "log",      "threads",
                                              "timeout",  "max_conns", "max_conns_per_ip",
                                              "chunk_min_length",      "tls",      "auth",
-                                             NULL };
+                                             "storage",  NULL };
         static const char *const known_tls[] = { "cert", "key", "client_ca", NULL };
         json_error_t je;
         json_t *conf, *tls;
@@ -109,6 +168,8 @@ serve_config_load(const char *file, struct serve_settings *s, json_t **ret_conf)
                         goto fail;
                 }
         }
+        if (json_object_get(conf, "storage") && load_storage(json_object_get(conf, "storage"), s, file) < 0)
+                goto fail;
         *ret_conf = conf;
         return 0;
 fail:

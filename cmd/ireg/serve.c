@@ -16,7 +16,9 @@
 #include "common/fsutil.h"
 #include "common/limits.h"
 #include "registry/auth/auth.h"
+#include "registry/s3/s3.h"
 #include "registry/server/server.h"
+#include "registry/server/storage.h"
 
 static const char serve_help[] =
         "Usage: ireg serve [OPTIONS]\n"
@@ -30,9 +32,11 @@ static const char serve_help[] =
         "  --config FILE.json    settings file: {\"addr\", \"root\", \"threads\", \"log\",\n"
         "                        \"chunk_min_length\", \"timeout\", \"max_conns\",\n"
         "                        \"max_conns_per_ip\", \"tls\": {\"cert\", \"key\", \"client_ca\"},\n"
-        "                        \"auth\": {...}} (the \"auth\" object is described in the\n"
-        "                        README: htpasswd, token issuing/verification, ACL); an\n"
-        "                        unknown key is an error\n"
+        "                        \"auth\": {...}, \"storage\": {\"s3\": {\"endpoint\", \"region\",\n"
+        "                        \"bucket\", \"prefix\", \"access_key\", \"secret_key\",\n"
+        "                        \"redirect\"}}} (the \"auth\" object is described in the\n"
+        "                        README: htpasswd, token issuing/verification, ACL; \"storage\"\n"
+        "                        in Scale out); an unknown key is an error\n"
         "  --tls-cert FILE       PEM certificate (chain) to serve HTTPS with\n"
         "  --tls-key FILE        PEM private key of --tls-cert\n"
         "  --tls-client-ca FILE  require TLS client certificates signed by these CAs\n"
@@ -165,6 +169,7 @@ ireg_serve(int argc, char **argv)
         json_t *conf = NULL;
         struct reg_auth *auth = NULL;
         FILE *log = NULL;
+        char where[512] = "";
         struct reg_server *srv;
         sigset_t set;
         int c, sig, rc = 1;
@@ -254,6 +259,18 @@ ireg_serve(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
 
         raise_file_limit();
+        if (st.have_s3) {
+                struct s3_config s3c;
+                struct reg_store_config sc = { .s3 = &s3c, .s3_redirect = st.s3_redirect };
+
+                serve_settings_s3(&st, &s3c);
+                cfg.store = reg_store_new(&sc, &e);
+                if (!cfg.store) {
+                        cli_print_err("ireg", &e);
+                        goto out;
+                }
+                snprintf(where, sizeof(where), "bucket %s at %s", s3c.bucket, s3c.endpoint);
+        }
         cfg.addr = st.addr ? st.addr : "127.0.0.1:5000";
         cfg.root = st.root ? st.root : "/var/lib/ireg";
         cfg.threads = (unsigned) st.threads;
@@ -272,8 +289,10 @@ ireg_serve(int argc, char **argv)
                 cli_print_err("ireg", &e);
                 goto out;
         }
-        fprintf(stderr, "ireg: serving %s on %s (port %u), root %s\n", cert_pem ? "HTTPS" : "HTTP",
-                cfg.addr, (unsigned) reg_server_port(srv), cfg.root);
+        if (!where[0])
+                snprintf(where, sizeof(where), "root %s", cfg.root);
+        fprintf(stderr, "ireg: serving %s on %s (port %u), %s\n", cert_pem ? "HTTPS" : "HTTP",
+                cfg.addr, (unsigned) reg_server_port(srv), where);
         if (portfile) {
                 char buf[16];
                 snprintf(buf, sizeof(buf), "%u\n", (unsigned) reg_server_port(srv));

@@ -198,6 +198,7 @@ code_status(int code)
         case EMFILE:
         case ENFILE:
         case ENOMEM:
+        case EAGAIN: /* the object store unreachable or failing (storage-s3.c) */
                 return 503; /* out of a resource for now: worth a retry */
         default:
                 return 500;
@@ -216,7 +217,7 @@ reg_respond_err(struct reg_req *r, struct err **err)
         else if (code == ERR_RANGE_INVALID)
                 name = "BLOB_UPLOAD_INVALID";
         if (!name)
-                name = "UNKNOWN";
+                name = status == 503 ? "UNAVAILABLE" : "UNKNOWN";
         if (code > 0 && code < ERR_BASE) {
                 /* A system error: its message names server paths (the
                  * storage root, an upload's file), which are nobody's
@@ -814,8 +815,8 @@ reg_server_start(const struct reg_server_config *cfg, struct err **err)
                 return NULL;
         }
         s->auth = cfg->auth;
-        s->log = cfg->log ? cfg->log : stderr;
         s->policy = cfg->policy;
+        s->log = cfg->log ? cfg->log : stderr;
         s->access_log = !cfg->no_access_log;
         s->upload_max_age = cfg->upload_max_age ? cfg->upload_max_age : 600;
         s->chunk_min_length = cfg->chunk_min_length;

@@ -36,6 +36,8 @@ reg_store_free(struct reg_store *s)
 struct reg_store *
 reg_store_new(const struct reg_store_config *cfg, struct err **err)
 {
+        if (cfg->s3)
+                return reg_store_s3_new(cfg->s3, cfg->s3_redirect, err);
         return reg_store_fs_new(cfg->root ? cfg->root : "/var/lib/ireg", err);
 }
 

@@ -263,10 +263,20 @@ struct reg_store {
  * reg_store_free. */
 struct reg_store *reg_store_fs_new(const char *root, struct err **err);
 
-/* Which driver a server runs on, from its configuration.  Exactly one
- * driver's settings are given; today the filesystem's. */
+struct s3_config;
+
+/* The S3 driver (storage-s3.c) on CFG's bucket, checked at once (one
+ * error naming the endpoint and bucket when it is missing, the
+ * credentials are refused or the endpoint does not answer).  REDIRECT:
+ * blob GETs may answer with a presigned URL (reg_store_blob_url). */
+struct reg_store *reg_store_s3_new(const struct s3_config *cfg, bool redirect, struct err **err);
+
+/* Which driver a server runs on, from its configuration: S3 when s3 is
+ * set, else the filesystem at root. */
 struct reg_store_config {
-        const char *root; /* filesystem driver: the storage root */
+        const char *root;            /* filesystem driver: the storage root */
+        const struct s3_config *s3;  /* S3 driver: the bucket */
+        bool s3_redirect;            /* S3 driver: redirect blob GETs */
 };
 
 /* The store CFG describes (storage.c); NULL with ERR naming it. */

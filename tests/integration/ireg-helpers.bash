@@ -19,13 +19,15 @@ ireg_teardown() {
 }
 
 # start_ireg ROOT [ARGS...]: start a server on a free loopback port; sets
-# PORT, REG (host:port), URL (http://host:port) and IREG_PID.
+# PORT, REG (host:port), URL (http://host:port) and IREG_PID.  On the
+# driver IREG_DRIVER names (ireg_driver_args).
 start_ireg() {
 	local root=$1
 	shift
 	rm -f "$TMP/port"
-	"$IREG" serve --addr 127.0.0.1:0 --root "$root" --port-file "$TMP/port" --log "$TMP/ireg.log" "$@" \
-		2>>"$TMP/ireg.err" &
+	ireg_driver_args "$root" "$@"
+	"$IREG" serve --addr 127.0.0.1:0 --root "$root" --port-file "$TMP/port" --log "$TMP/ireg.log" \
+		"${IREG_ARGS[@]}" 2>>"$TMP/ireg.err" &
 	IREG_PID=$!
 	IREG_PIDS+=("$IREG_PID")
 	wait_ireg_port
@@ -100,4 +102,37 @@ push_blob() {
 	curl -sf -X POST -H 'Content-Type: application/octet-stream' --data-binary @"$2" \
 		"$URL/v2/$1/blobs/uploads/?digest=$d" >/dev/null || return 1
 	echo "$d"
+}
+
+# ---- the storage driver (IREG_DRIVER=s3: on the Ceph bucket of ceph-helpers) ----
+
+# ireg_s3_json PREFIX [ENDPOINT]: the "storage" settings of a replica on
+# the test bucket under PREFIX, on stdout.
+ireg_s3_json() {
+	jq -cn --arg e "${2:-$S3_ENDPOINT}" --arg b "$S3_BUCKET" --arg p "$1" --arg r "$S3_REGION" \
+		--arg ak "$S3_ACCESS_KEY" --arg sk "$S3_SECRET_KEY" \
+		'{storage:{s3:{endpoint:$e,region:$r,bucket:$b,prefix:$p,access_key:$ak,secret_key:$sk}}}'
+}
+
+# ireg_driver_args ROOT ARGS...: ARGS for `ireg serve` on the driver
+# IREG_DRIVER names (fs, the default: unchanged).  With s3 the storage goes
+# to the bucket under a prefix unique to this test and ROOT, merged into
+# the test's own --config when it has one; sets IREG_ARGS.
+ireg_driver_args() {
+	local root=$1 cfg="" a prefix out
+	shift
+	IREG_ARGS=("$@")
+	[ "${IREG_DRIVER:-fs}" = s3 ] || return 0
+	IREG_ARGS=()
+	while [ $# -gt 0 ]; do
+		if [ "$1" = --config ]; then cfg=$2; shift 2; continue; fi
+		IREG_ARGS+=("$1")
+		shift
+	done
+	: "${IREG_S3_RUN:=run-$$-$RANDOM}"
+	prefix="$IREG_S3_RUN/t${BATS_TEST_NUMBER:-0}/$(echo "$root" | tr -c 'a-zA-Z0-9\n' _)/"
+	out=$(mktemp "$TMP/s3conf.XXXXXX")
+	ireg_s3_json "$prefix" >"$out.s3"
+	if [ -n "$cfg" ]; then jq -s '.[0] * .[1]' "$cfg" "$out.s3" >"$out"; else cp "$out.s3" "$out"; fi
+	IREG_ARGS+=(--config "$out")
 }
