@@ -97,6 +97,29 @@ int oci_sig_sign(const struct oci_sig_key *k, const void *payload, size_t len, c
  * signature). */
 int oci_sig_verify(const struct oci_sig_key *k, const void *payload, size_t len, const char *b64, struct err **err);
 
+struct oci_manifest;
+
+/* Fetch blob DIGEST, at most CAP bytes, verified against DIGEST, for
+ * oci_sig_check (from a registry, or from a registry's own storage). */
+typedef int (*oci_sig_fetch_fn)(void *userdata, const char *digest, size_t cap, char **ret_data, size_t *ret_len,
+                                struct err **err);
+
+/* A signature manifest with more layers than this is refused unread. */
+#define OCI_SIG_MAX_LAYERS 256
+
+/* Does a signature in signature manifest SIGM pass for manifest DIGEST of
+ * repository REPO: a simple-signing layer with a signature annotation whose
+ * payload (fetched by its layer digest) verifies with one of KEYS, names
+ * DIGEST, has cosign's type and an identity naming REPO ("host/path" with
+ * oci_sig_identity_matches; BY_PATH: REPO is a path and only the
+ * reference's path is compared, as a registry that does not know its
+ * clients' host name must)?  0 with *ret_key (borrowed, may be NULL), or
+ * EBADMSG with *ret_why (caller frees) saying why each signature failed:
+ * not base64, bad signature, wrong digest, wrong identity, bad payload. */
+int oci_sig_check(const struct oci_manifest *sigm, oci_sig_fetch_fn fetch, void *userdata, const char *digest,
+                  const char *repo, bool by_path, struct oci_sig_key *const *keys, size_t n_keys,
+                  const struct oci_sig_key **ret_key, char **ret_why);
+
 /* Does payload identity REFERENCE name repository REPO ("host/path"; a tag
  * or digest on REFERENCE is ignored; docker.io short forms normalised)? */
 bool oci_sig_identity_matches(const char *reference, const char *repo);

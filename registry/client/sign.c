@@ -3,7 +3,6 @@
  * image's repository, one simple-signing layer per signature, pushed with
  * the ordinary push path from a small temp layout. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +18,6 @@
 #include "oci/ref.h"
 #include "oci/signature.h"
 #include "registry/client/client.h"
-
-/* A signature manifest with more layers than this is refused unread. */
-#define SIG_MAX_LAYERS 256
 
 /* "host/repo" of REF and "host/repo:sha256-<hex>.sig" for DIGEST. */
 static int
@@ -63,9 +59,9 @@ get_sig_manifest(struct reg_client *c, const char *sigref, struct oci_manifest *
         r = oci_manifest_parse(body, len, ret, err);
         if (r < 0)
                 return err_prefix(err, "signature manifest %s", sigref);
-        if ((*ret)->n_layers > SIG_MAX_LAYERS) {
+        if ((*ret)->n_layers > OCI_SIG_MAX_LAYERS) {
                 r = err_set(err, ERR_MANIFEST_INVALID, "signature manifest %s has %zu layers (at most %d are read)",
-                            sigref, (*ret)->n_layers, SIG_MAX_LAYERS);
+                            sigref, (*ret)->n_layers, OCI_SIG_MAX_LAYERS);
                 oci_manifest_free(*ret);
                 *ret = NULL;
                 return r;
@@ -184,22 +180,17 @@ reg_client_sign(struct reg_client *c, const char *ref, const char *digest, const
         return r < 0 ? err_prefix(err, "signing %s", ref) : 0;
 }
 
-/* Append one line of why a signature was refused to *WHY. */
-static void why_add(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void
-why_add(char **why, const char *fmt, ...)
-{
-        va_list ap;
-        char *line, *n;
+struct fetch {
+        struct reg_client *c;
+        const char *ref;
+};
 
-        va_start(ap, fmt);
-        if (vasprintf(&line, fmt, ap) < 0)
-                abort();
-        va_end(ap);
-        n = xasprintf("%s%s%s", *why ? *why : "", *why ? "; " : "", line);
-        free(line);
-        free(*why);
-        *why = n;
+static int
+fetch_blob(void *userdata, const char *digest, size_t cap, char **ret, size_t *ret_len, struct err **err)
+{
+        struct fetch *f = userdata;
+
+        return reg_client_get_blob(f->c, f->ref, digest, cap, ret, ret_len, err);
 }
 
 int
@@ -208,7 +199,9 @@ reg_client_verify(struct reg_client *c, const char *ref, struct oci_sig_key *con
 {
         _cleanup_free_ char *body = NULL, *mt = NULL, *digest = NULL, *repo = NULL, *sigref = NULL, *why = NULL;
         _cleanup_free_ char *names = NULL;
+        const struct oci_sig_key *good = NULL;
         struct oci_manifest *m = NULL;
+        struct fetch f = {c, NULL};
         size_t len = 0;
         int r;
 
@@ -228,52 +221,16 @@ reg_client_verify(struct reg_client *c, const char *ref, struct oci_sig_key *con
         if (r == 0)
                 return err_set(err, ERR_DENIED, "%s (%s): no signature found (no %s); keys tried: %s", ref, digest,
                                strrchr(sigref, ':') + 1, names ? names : "none");
-        for (size_t i = 0; i < m->n_layers; i++) {
-                const struct oci_descriptor *l = &m->layers[i];
-                const char *sig = layer_signature(l);
-                _cleanup_free_ char *data = NULL;
-                struct oci_sig_payload p = {0};
-                struct err *e = NULL;
-
-                if (!oci_mediatype_equal(l->media_type, OCI_MT_COSIGN_SIMPLESIGNING))
-                        continue;
-                if (!sig) {
-                        why_add(&why, "signature %zu: no %s annotation", i + 1, OCI_ANNOTATION_COSIGN_SIGNATURE);
-                        continue;
-                }
-                /* The blob is verified against its descriptor's digest. */
-                if (reg_client_get_blob(c, sigref, l->digest, OCI_SIG_PAYLOAD_MAX, &data, &len, &e) < 0 ||
-                    oci_sig_payload_parse(data, len, &p, &e) < 0) {
-                        why_add(&why, "signature %zu: %s", i + 1, err_msg(&e));
-                        err_clear(&e);
-                        continue;
-                }
-                for (size_t k = 0; k < n_keys; k++) {
-                        if (oci_sig_verify(keys[k], data, len, sig, &e) < 0) {
-                                why_add(&why, "signature %zu: %s", i + 1, err_msg(&e));
-                                err_clear(&e);
-                        } else if (strcmp(p.manifest_digest, digest) != 0) {
-                                why_add(&why, "signature %zu (key %s): wrong digest: it signs %s", i + 1,
-                                        oci_sig_key_name(keys[k]), p.manifest_digest);
-                        } else if (strcmp(p.type, OCI_COSIGN_TYPE) != 0) {
-                                why_add(&why, "signature %zu (key %s): type \"%.64s\" is not \"%s\"", i + 1,
-                                        oci_sig_key_name(keys[k]), p.type, OCI_COSIGN_TYPE);
-                        } else if (!oci_sig_identity_matches(p.docker_reference, repo)) {
-                                why_add(&why, "signature %zu (key %s): wrong identity: it names %.200s, not %s", i + 1,
-                                        oci_sig_key_name(keys[k]), p.docker_reference, repo);
-                        } else {
-                                if (ret_key)
-                                        *ret_key = xstrdup(oci_sig_key_name(keys[k]));
-                                if (ret_digest)
-                                        *ret_digest = steal_ptr(&digest);
-                                oci_sig_payload_clear(&p);
-                                oci_manifest_free(m);
-                                return 0;
-                        }
-                }
-                oci_sig_payload_clear(&p);
-        }
+        /* Payload blobs are fetched by their verified digests. */
+        f.ref = sigref;
+        r = oci_sig_check(m, fetch_blob, &f, digest, repo, false, keys, n_keys, &good, &why);
         oci_manifest_free(m);
-        return err_set(err, ERR_DENIED, "%s (%s): no valid signature by %s: %s", ref, digest, names ? names : "no key",
-                       why ? why : "the signature manifest has no simple-signing layer");
+        if (r < 0)
+                return err_set(err, ERR_DENIED, "%s (%s): no valid signature by %s: %s", ref, digest,
+                               names ? names : "no key", why);
+        if (ret_key)
+                *ret_key = xstrdup(oci_sig_key_name(good));
+        if (ret_digest)
+                *ret_digest = steal_ptr(&digest);
+        return 0;
 }

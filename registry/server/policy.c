@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +18,6 @@
 #include "registry/server/storage.h"
 
 #define POLICY_CACHE 512
-#define SIG_MAX_LAYERS 256
 
 struct verdict {
         char key[2 * DIGEST_STR_MAX + 2]; /* "<manifest> <signature manifest>" */
@@ -178,21 +176,18 @@ is_artifact(const char *buf, size_t len)
         return art;
 }
 
-static void why_add(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void
-why_add(char **why, const char *fmt, ...)
-{
-        va_list ap;
-        char *line, *n;
+struct fetch {
+        struct reg_store *s;
+};
 
-        va_start(ap, fmt);
-        if (vasprintf(&line, fmt, ap) < 0)
-                abort();
-        va_end(ap);
-        n = xasprintf("%s%s%s", *why ? *why : "", *why ? "; " : "", line);
-        free(line);
-        free(*why);
-        *why = n;
+static int
+fetch_blob(void *userdata, const char *digest, size_t cap, char **ret, size_t *ret_len, struct err **err)
+{
+        struct fetch *f = userdata;
+        struct digest d;
+        int r = digest_parse(digest, &d, err);
+
+        return r < 0 ? r : f->s->ops->blob_read(f->s, &d, cap, ret, ret_len, err);
 }
 
 /* Does a signature in manifest SIGM (bytes) pass rule R for D of NAME?
@@ -202,55 +197,18 @@ signed_by(struct rule *r, struct reg_store *s, const char *name, const struct di
           size_t sigm_len, char **why)
 {
         struct oci_manifest *m = NULL;
+        struct fetch f = {s};
         struct err *e = NULL;
-        bool ok = false;
+        bool ok;
 
         if (oci_manifest_parse(sigm, sigm_len, &m, &e) < 0) {
-                why_add(why, "the signature manifest is invalid: %s", err_msg(&e));
+                *why = xasprintf("the signature manifest is invalid: %s", err_msg(&e));
                 err_clear(&e);
                 return false;
         }
-        if (m->n_layers > SIG_MAX_LAYERS) {
-                why_add(why, "the signature manifest has %zu layers (at most %d are read)", m->n_layers,
-                        SIG_MAX_LAYERS);
-                oci_manifest_free(m);
-                return false;
-        }
-        for (size_t i = 0; !ok && i < m->n_layers; i++) {
-                const struct oci_descriptor *l = &m->layers[i];
-                json_t *sv = l->annotations ? json_object_get(l->annotations, OCI_ANNOTATION_COSIGN_SIGNATURE) : NULL;
-                _cleanup_free_ char *data = NULL;
-                struct oci_sig_payload p = {0};
-                _cleanup_(oci_ref_freep) struct oci_ref *ir = NULL;
-                struct digest pd;
-                size_t len = 0;
-
-                if (!oci_mediatype_equal(l->media_type, OCI_MT_COSIGN_SIMPLESIGNING) || !json_is_string(sv))
-                        continue;
-                if (digest_parse(l->digest, &pd, &e) < 0 ||
-                    s->ops->blob_read(s, &pd, OCI_SIG_PAYLOAD_MAX, &data, &len, &e) < 0 ||
-                    oci_sig_payload_parse(data, len, &p, &e) < 0) {
-                        why_add(why, "signature %zu: %s", i + 1, err_msg(&e));
-                        err_clear(&e);
-                        continue;
-                }
-                for (size_t k = 0; !ok && k < r->n_keys; k++) {
-                        if (oci_sig_verify(r->keys[k], data, len, json_string_value(sv), &e) < 0) {
-                                why_add(why, "signature %zu: %s", i + 1, err_msg(&e));
-                                err_clear(&e);
-                        } else if (strcmp(p.manifest_digest, d->str) != 0) {
-                                why_add(why, "signature %zu: wrong digest: it signs %s", i + 1, p.manifest_digest);
-                        } else if (strcmp(p.type, OCI_COSIGN_TYPE) != 0) {
-                                why_add(why, "signature %zu: type \"%.64s\"", i + 1, p.type);
-                        } else if (oci_ref_parse(p.docker_reference, &ir, NULL) < 0 || strcmp(ir->path, name) != 0) {
-                                why_add(why, "signature %zu: wrong identity: it names %.200s", i + 1,
-                                        p.docker_reference);
-                        } else {
-                                ok = true;
-                        }
-                }
-                oci_sig_payload_clear(&p);
-        }
+        /* A registry does not know the host its clients call it by: the
+         * identity is checked by repository path. */
+        ok = oci_sig_check(m, fetch_blob, &f, d->str, name, true, r->keys, r->n_keys, NULL, why) == 0;
         oci_manifest_free(m);
         return ok;
 }
