@@ -110,6 +110,19 @@ reg_handle_blob_get(struct reg_req *r)
         if (!OPS(r)->layer_use(ST(r), r->route.name, &d))
                 return reg_respond_error(r, 404, "BLOB_UNKNOWN", "blob %s not found in %s", d.str,
                                          r->route.name);
+        if (r->method == M_GET && OPS(r)->blob_url) {
+                /* An object store's presigned URL: the client fetches the
+                 * bytes (Range included) from the store itself. */
+                _cleanup_free_ char *url = NULL;
+                int u = OPS(r)->blob_url(ST(r), &d, &url, &e);
+
+                if (u < 0)
+                        return reg_respond_err(r, &e);
+                if (u > 0) {
+                        const char *h[] = { "Location", url, "Docker-Content-Digest", d.str, NULL };
+                        return reg_respond_empty(r, 307, h);
+                }
+        }
         if (OPS(r)->blob_open(ST(r), &d, &br, &e) < 0)
                 return reg_respond_err(r, &e);
         size = br->size;

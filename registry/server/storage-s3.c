@@ -356,6 +356,26 @@ s3_blob_put_buf(struct reg_store *s, const struct digest *d, const void *data, s
         return r < 0 ? s3d_fail(r, err, 0, k) : 0;
 }
 
+/* Redirected blob GETs: a presigned URL valid this long (distribution's
+ * default too). */
+#define REDIRECT_EXPIRES (20 * 60)
+
+static int
+s3_blob_url(struct reg_store *s, const struct digest *d, char **ret_url, struct err **err)
+{
+        _cleanup_free_ char *k = NULL;
+        int r;
+
+        if (!S3S(s)->redirect)
+                return 0;
+        r = s3_blob_stat(s, d, NULL, err);
+        if (r < 0)
+                return r;
+        k = s3d_blob_key(d);
+        r = s3_presign_get(S3S(s)->c, k, REDIRECT_EXPIRES, 0, ret_url, err);
+        return r < 0 ? s3d_fail(r, err, 0, k) : 1;
+}
+
 struct holder_del {
         struct s3_store *ss;
         struct err **err;
@@ -905,6 +925,7 @@ static const struct reg_store_ops s3_ops = {
     .blob_open = s3_blob_open,
     .blob_read = s3_blob_read,
     .blob_put_buf = s3_blob_put_buf,
+    .blob_url = s3_blob_url,
     .blob_delete = s3_blob_delete,
     .blob_walk = s3_blob_walk,
     .blob_usage = s3_blob_usage,

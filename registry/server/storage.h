@@ -147,6 +147,11 @@ struct reg_store_ops {
         /* Store DATA as blob D (the caller has verified D is its digest). */
         int (*blob_put_buf)(struct reg_store *s, const struct digest *d, const void *data,
                             size_t len, struct err **err);
+        /* Optional (NULL: never).  1 with *RET_URL (caller frees): a URL
+         * clients may GET blob D from directly, without credentials, for a
+         * while (an object store's presigned URL), for a 307 redirect; 0
+         * when the bytes should be served here. */
+        int (*blob_url)(struct reg_store *s, const struct digest *d, char **ret_url, struct err **err);
         /* Delete blob D and its blob -> repositories index entries. */
         int (*blob_delete)(struct reg_store *s, const struct digest *d, struct err **err);
         int (*blob_walk)(struct reg_store *s, reg_store_walk_cb cb, void *userdata,

@@ -337,3 +337,36 @@ put_manifest() { # URL REPO REF FILE
 	assert_output hello
 	kill "$proxy"
 }
+
+@test "ireg-s3: redirect mode answers blob GETs with 307 to a presigned URL; skopeo and ipull follow it" {
+	start_replica A
+	start_replica R "$S3_ENDPOINT" '.storage.s3.redirect = true'
+	make_image "$TMP/lay" v1 200
+	run skopeo copy --dest-tls-verify=false "oci:$TMP/lay:v1" "docker://${A#http://}/red/app:v1"
+	assert_success
+	printf hello >"$TMP/f"
+	URL=$A
+	d=$(push_blob red/app "$TMP/f")
+	run http_code "$R/v2/red/app/blobs/$d"
+	assert_output 307
+	loc=$(header Location)
+	assert [ "${loc#"$S3_ENDPOINT"/}" != "$loc" ]
+	assert [ "${loc/X-Amz-Signature=/}" != "$loc" ]
+	# The URL works without credentials, Range included; HEAD is not redirected.
+	run curl -sf "$loc"
+	assert_output hello
+	run curl -sf -H 'Range: bytes=1-3' "$loc"
+	assert_output ell
+	run http_code -I "$R/v2/red/app/blobs/$d"
+	assert_output 200
+	run http_code "$R/v2/red/app/blobs/sha256:$(printf nope | sha256sum | cut -c1-64)"
+	assert_output 404
+	run skopeo copy --src-tls-verify=false "docker://${R#http://}/red/app:v1" "oci:$TMP/out:v1"
+	assert_success
+	same_blobs "$TMP/out" "$TMP/lay"
+	run --separate-stderr "${IBUILD_BUILD:-$PWD/build}/bin/ipull" -q --output "oci:$TMP/out2:v1" \
+		"${R#http://}/red/app:v1"
+	assert_success
+	same_blobs "$TMP/out2" "$TMP/lay"
+	grep -q 'status=307' "$TMP/R.log"
+}
