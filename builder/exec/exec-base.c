@@ -167,6 +167,22 @@ pull_warn(const char *line, void *data)
         pull_log(w, data);
 }
 
+/* Open the layout of REF ("oci:DIR[:NAME]") into *RET_LAYOUT and select
+ * NAME in it. */
+static int
+layout_ref_select(const char *ref, struct oci_layout **ret_layout, struct oci_descriptor *ret_desc,
+                  struct err **err)
+{
+        _cleanup_free_ char *dir = NULL, *name = NULL;
+        int r = oci_layout_parse_ref(ref, &dir, &name, err);
+
+        if (r >= 0)
+                r = oci_layout_open(dir, ret_layout, err);
+        if (r >= 0)
+                r = oci_layout_select(*ret_layout, name, ret_desc, err);
+        return r;
+}
+
 /* REF names an image built in this store ("localhost/..."): nothing to
  * verify, it was never pulled. */
 static bool
@@ -233,15 +249,9 @@ fetch_base(struct xctx *x, const char *ref, const char *platform, struct xbase *
         int r;
 
         if (oci_layout_is_ref(ref)) {
-                _cleanup_free_ char *dir = NULL, *name = NULL;
                 _cleanup_oci_layout_ struct oci_layout *src = NULL;
 
-                r = oci_layout_parse_ref(ref, &dir, &name, err);
-                if (r >= 0)
-                        r = oci_layout_open(dir, &src, err);
-                if (r < 0)
-                        return err_prefix(err, "base image %s", ref);
-                r = oci_layout_select(src, name, &desc, err);
+                r = layout_ref_select(ref, &src, &desc, err);
                 if (r >= 0)
                         r = reg_layout_copy(src, &desc, x->layout, err);
                 if (r < 0) {
@@ -369,14 +379,9 @@ build_base_config_lookup_local(const char *store_path, const char *ref, const ch
         int r;
 
         if (oci_layout_is_ref(ref)) {
-                _cleanup_free_ char *dir = NULL, *name = NULL;
                 _cleanup_oci_layout_ struct oci_layout *src = NULL;
 
-                r = oci_layout_parse_ref(ref, &dir, &name, err);
-                if (r >= 0)
-                        r = oci_layout_open(dir, &src, err);
-                if (r >= 0)
-                        r = oci_layout_select(src, name, &desc, err);
+                r = layout_ref_select(ref, &src, &desc, err);
                 if (r < 0)
                         err_prefix(err, "base image %s", ref);
                 else
