@@ -109,17 +109,6 @@ tag_of(const char *name)
         return colon && !strchr(colon, '/') ? colon + 1 : "latest";
 }
 
-/* NAME with a tag: "app" is "app:latest"; NULL is "latest". */
-static char *
-with_tag(const char *name)
-{
-        const char *colon = name ? strrchr(name, ':') : NULL;
-
-        if (!name)
-                return xstrdup("latest");
-        return colon && !strchr(colon, '/') ? xstrdup(name) : xasprintf("%s:latest", name);
-}
-
 int
 build_exec_output(struct oci_store *store, const struct oci_descriptor *desc, const struct build_output *out,
                   const char *name, struct err **err)
@@ -139,7 +128,7 @@ build_exec_output(struct oci_store *store, const struct oci_descriptor *desc, co
         default:
                 return err_set(err, EINVAL, "--output %s: not a file or directory output", out->spec);
         }
-        full = name ? with_tag(name) : NULL;
+        full = name ? build_output_with_tag(name) : NULL;
         r = fs_mkdtemp_in(oci_store_tmp_dir(store), "out-", &tmp, err);
         if (r < 0)
                 return r;

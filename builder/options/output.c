@@ -196,3 +196,13 @@ build_output_name(const struct build_output *o, const char *fallback)
 {
         return o->names && o->names[0] ? o->names[0] : fallback;
 }
+
+char *
+build_output_with_tag(const char *name)
+{
+        const char *colon = name ? strrchr(name, ':') : NULL;
+
+        if (!name)
+                return xstrdup("latest");
+        return colon && !strchr(colon, '/') ? xstrdup(name) : xasprintf("%s:latest", name);
+}

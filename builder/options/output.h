@@ -38,4 +38,8 @@ void build_output_clear(struct build_output *o);
  * first -t name, may be NULL). */
 const char *build_output_name(const struct build_output *o, const char *fallback);
 
+/* NAME with a tag, as archives carry it: "app" is "app:latest", NULL is
+ * "latest" (a new string). */
+char *build_output_with_tag(const char *name);
+
 #endif

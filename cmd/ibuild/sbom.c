@@ -154,17 +154,6 @@ out:
 
 /* ---- ibuild --sbom ---- */
 
-/* "app" → "app:latest"; NULL → "latest" (as the build's own archives). */
-static char *
-with_tag(const char *name)
-{
-        const char *colon = name ? strrchr(name, ':') : NULL;
-
-        if (!name)
-                return xstrdup("latest");
-        return colon && !strchr(colon, '/') ? xstrdup(name) : xasprintf("%s:latest", name);
-}
-
 /* Add the SBOM artifact SBOM (in STORE) to the layout at DIR, listed
  * unnamed in its index.json beside the image. */
 static int
@@ -187,7 +176,7 @@ static int
 to_archive(struct oci_store *store, const struct oci_descriptor *image, const struct oci_descriptor *sbom,
            const struct build_output *out, const char *name, struct err **err)
 {
-        _cleanup_free_ char *tmp = NULL, *full = with_tag(build_output_name(out, name));
+        _cleanup_free_ char *tmp = NULL, *full = build_output_with_tag(build_output_name(out, name));
         _cleanup_free_ char *file = xasprintf("%s.tmp-sbom-%d", out->dest, (int) getpid());
         _cleanup_oci_layout_ struct oci_layout *dst = NULL;
         struct oci_layer_write_opts wo;
