@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "registry/auth/auth.h"
 #include "registry/common/config-keys.h"
+#include "registry/server/policy.h"
 #include "registry/s3/s3.h"
 
 static int
@@ -125,7 +126,7 @@ serve_config_load(const char *file, struct serve_settings *s, json_t **ret_conf)
         static const char *const known[] = { "addr",     "root",      "log",      "threads",
                                              "timeout",  "max_conns", "max_conns_per_ip",
                                              "chunk_min_length",      "tls",      "auth",
-                                             "storage",  NULL };
+                                             "storage",  "policies", NULL };
         static const char *const known_tls[] = { "cert", "key", "client_ca", NULL };
         json_error_t je;
         json_t *conf, *tls;
@@ -170,6 +171,15 @@ serve_config_load(const char *file, struct serve_settings *s, json_t **ret_conf)
         }
         if (json_object_get(conf, "storage") && load_storage(json_object_get(conf, "storage"), s, file) < 0)
                 goto fail;
+        if (json_object_get(conf, "policies")) {
+                struct err *e = NULL;
+
+                if (reg_policy_parse(json_object_get(conf, "policies"), "policies", &s->policy, &e) < 0) {
+                        fprintf(stderr, "ireg: error: %s: %s\n", file, err_msg(&e));
+                        err_clear(&e);
+                        goto fail;
+                }
+        }
         *ret_conf = conf;
         return 0;
 fail:

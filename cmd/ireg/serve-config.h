@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 struct reg_auth_config;
+struct reg_policy;
 
 /* What a flag sets first wins: the file fills only what is still unset
  * (NULL, or have_X false). */
@@ -14,6 +15,7 @@ struct serve_settings {
         bool have_threads, have_timeout, have_max_conns, have_max_conns_per_ip, have_chunk_min;
         json_int_t threads, timeout, max_conns, max_conns_per_ip, chunk_min;
         struct reg_auth_config *auth; /* from the file's "auth"; caller frees */
+        struct reg_policy *policy;    /* from the file's "policies"; caller frees */
         /* "storage": {"s3": {...}}: the S3 driver instead of root. */
         bool have_s3, s3_redirect;
         const char *s3_endpoint, *s3_region, *s3_bucket, *s3_prefix, *s3_access_key, *s3_secret_key;

@@ -16,6 +16,7 @@
 #include "common/fsutil.h"
 #include "common/limits.h"
 #include "registry/auth/auth.h"
+#include "registry/server/policy.h"
 #include "registry/s3/s3.h"
 #include "registry/server/server.h"
 #include "registry/server/storage.h"
@@ -34,9 +35,11 @@ static const char serve_help[] =
         "                        \"max_conns_per_ip\", \"tls\": {\"cert\", \"key\", \"client_ca\"},\n"
         "                        \"auth\": {...}, \"storage\": {\"s3\": {\"endpoint\", \"region\",\n"
         "                        \"bucket\", \"prefix\", \"access_key\", \"secret_key\",\n"
-        "                        \"redirect\"}}} (the \"auth\" object is described in the\n"
+        "                        \"redirect\"}}, \"policies\": [{\"repos\", \"require_signature\",\n"
+        "                        \"immutable_tags\"}]} (the \"auth\" object is described in the\n"
         "                        README: htpasswd, token issuing/verification, ACL; \"storage\"\n"
-        "                        in Scale out); an unknown key is an error\n"
+        "                        in Scale out; \"policies\" in Signing and SBOMs); an unknown\n"
+        "                        key is an error\n"
         "  --tls-cert FILE       PEM certificate (chain) to serve HTTPS with\n"
         "  --tls-key FILE        PEM private key of --tls-cert\n"
         "  --tls-client-ca FILE  require TLS client certificates signed by these CAs\n"
@@ -278,6 +281,7 @@ ireg_serve(int argc, char **argv)
         cfg.tls_key_pem = key_pem;
         cfg.tls_client_ca_pem = ca_pem;
         cfg.auth = auth;
+        cfg.policy = st.policy;
         cfg.log = log;
         cfg.no_access_log = no_access_log;
         cfg.chunk_min_length = (uint64_t) st.chunk_min;
@@ -307,6 +311,7 @@ ireg_serve(int argc, char **argv)
 out:
         reg_auth_free(auth);
         reg_auth_config_free(st.auth);
+        reg_policy_free(st.policy);
         json_decref(conf);
         if (log)
                 fclose(log);

@@ -172,6 +172,19 @@ is_artifact(const char *buf, size_t len)
         cmt = json_string_value(json_object_get(json_object_get(j, "config"), "mediaType"));
         art = json_object_get(j, "subject") || json_object_get(j, "artifactType") ||
               (cmt && !oci_mediatype_is_config(cmt));
+        /* cosign's signature (and attestation) manifests have an image
+         * config but no filesystem layer: every layer is a payload. */
+        if (!art && json_array_size(json_object_get(j, "layers")) > 0) {
+                size_t i;
+                json_t *l;
+
+                art = true;
+                json_array_foreach(json_object_get(j, "layers"), i, l)
+                {
+                        if (oci_mediatype_is_layer(json_string_value(json_object_get(l, "mediaType"))))
+                                art = false;
+                }
+        }
         json_decref(j);
         return art;
 }

@@ -148,6 +148,14 @@ pulls(void **state)
         sign(s, "prod/app", img.str, "registry.example/prod/app", other);
         assert_fails(reg_policy_check_pull(p, s, "prod/app", &img, err), ERR_DENIED, "no valid signature",
                      "does not verify");
+        {
+                /* The signature manifest itself (an image config, payload layers) stays pullable. */
+                _cleanup_free_ char *t = oci_sig_tag(img.str);
+                struct digest sm;
+
+                assert_int_equal(s->ops->tag_get(s, "prod/app", t, &sm, NULL), 0);
+                assert_ok(reg_policy_check_pull(p, s, "prod/app", &sm, err));
+        }
         /* The right key: allowed (the new signature manifest is seen at once, past the cached refusal). */
         sign(s, "prod/app", img.str, "registry.example/prod/app", key);
         assert_ok(reg_policy_check_pull(p, s, "prod/app", &img, err));
