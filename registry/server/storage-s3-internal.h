@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "common/err.h"
 #include "registry/s3/s3.h"
 #include "registry/server/storage.h"
 
@@ -15,6 +16,13 @@ struct s3_store {
 
 #define S3S(s) ((struct s3_store *) (s))
 #define S3HEX(d) (strchr((d)->str, ':') + 1)
+
+/* First in every function taking ERR: callers may pass NULL, but the
+ * driver needs S3's error code (ENOENT or not) to answer, so ERR then
+ * points at a local one, freed on return. */
+#define S3D_ERR(err)                                                                                                   \
+        _cleanup_err_ struct err *err##_local_ = NULL;                                                                 \
+        struct err **err##_use_ __attribute__((unused)) = ((err) = (err) ? (err) : &err##_local_)
 
 /* Map a failed s3_* call's error (R, ERR set by it) to the storage
  * contract: a missing key (ENOENT) is -ENOENT with NF_CODE and the

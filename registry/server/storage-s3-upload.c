@@ -76,6 +76,7 @@ chunk_key(const char *name, const char *uuid, uint64_t off)
 static int
 no_such_upload(const char *name, const char *uuid, struct err **err)
 {
+        S3D_ERR(err);
         err_set(err, ERR_BLOB_UPLOAD_UNKNOWN, "upload %s not found in %s", uuid, name);
         return -ENOENT;
 }
@@ -83,6 +84,7 @@ no_such_upload(const char *name, const char *uuid, struct err **err)
 static int
 parse_state(const char *text, struct session *ss, const char *uuid, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *copy = xstrdup(text);
         char *save = NULL, *line;
         bool head = false;
@@ -131,6 +133,7 @@ static int
 load_session(struct s3_store *st, const char *name, const char *uuid, struct session *ret, time_t *ret_mtime,
              struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = upload_key(name, uuid, "state");
         _cleanup_free_ char *text = NULL;
         int r = s3_get(st->c, k, STATE_MAX, &text, &(size_t){0}, err);
@@ -152,6 +155,7 @@ load_session(struct s3_store *st, const char *name, const char *uuid, struct ses
 static int
 save_session(struct s3_store *st, const char *name, const char *uuid, const struct session *ss, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = upload_key(name, uuid, "state");
         size_t cap = 512 + ss->n_parts * 128 + ss->n_chunks * 48, len = 0, i;
         _cleanup_free_ char *text = xmalloc(cap);
@@ -186,6 +190,7 @@ static int
 load_chunks(struct s3_store *st, const char *name, const char *uuid, const struct session *ss, char *buf,
             struct err **err)
 {
+        S3D_ERR(err);
         size_t i, at = 0;
 
         for (i = 0; i < ss->n_chunks; i++) {
@@ -219,6 +224,7 @@ delete_chunks(struct s3_store *st, const char *name, const char *uuid, const str
 int
 s3d_upload_create(struct reg_store *s, const char *name, char *ret_uuid, struct err **err)
 {
+        S3D_ERR(err);
         unsigned char rnd[REG_UUID_LEN / 2];
         char uuid[REG_UUID_LEN + 1];
         struct session ss = {0};
@@ -246,6 +252,7 @@ s3d_upload_create(struct reg_store *s, const char *name, char *ret_uuid, struct 
 int
 s3d_upload_status(struct reg_store *s, const char *name, const char *uuid, uint64_t *ret_size, struct err **err)
 {
+        S3D_ERR(err);
         struct session ss;
         int r = load_session(S3S(s), name, uuid, &ss, NULL, err);
 
@@ -279,6 +286,7 @@ struct s3_writer {
 static int
 cut_part(struct s3_writer *w, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *dk = upload_key(w->name, w->uuid, "data");
         struct s3_part part;
         size_t len = (size_t) w->pend + w->fresh;
@@ -320,6 +328,7 @@ cut_part(struct s3_writer *w, struct err **err)
 static int
 s3_writer_write(struct reg_upload_writer *base, const void *data, size_t len, struct err **err)
 {
+        S3D_ERR(err);
         struct s3_writer *w = (struct s3_writer *) base;
         const char *p = data;
 
@@ -358,6 +367,7 @@ s3_writer_discard(struct reg_upload_writer *base)
 static int
 s3_writer_close(struct reg_upload_writer *base, struct err **err)
 {
+        S3D_ERR(err);
         struct s3_writer *w = (struct s3_writer *) base;
         int r = 0;
 
@@ -400,6 +410,7 @@ int
 s3d_upload_writer(struct reg_store *s, const char *name, const char *uuid, uint64_t offset,
                   struct reg_upload_writer **ret, struct err **err)
 {
+        S3D_ERR(err);
         struct s3_writer *w;
         struct session ss;
         struct digest_ctx *hash;
@@ -440,6 +451,7 @@ s3d_upload_writer(struct reg_store *s, const char *name, const char *uuid, uint6
 static int
 delete_session(struct s3_store *st, const char *name, const char *uuid, const struct session *ss, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *dk = upload_key(name, uuid, "data");
         _cleanup_free_ char *sk = upload_key(name, uuid, "state");
 
@@ -455,6 +467,7 @@ delete_session(struct s3_store *st, const char *name, const char *uuid, const st
 int
 s3d_upload_delete(struct reg_store *s, const char *name, const char *uuid, struct err **err)
 {
+        S3D_ERR(err);
         struct session ss;
         int r = load_session(S3S(s), name, uuid, &ss, NULL, err);
 
@@ -470,6 +483,7 @@ s3d_upload_delete(struct reg_store *s, const char *name, const char *uuid, struc
 static int
 copy_object(struct s3_store *st, const char *src, const char *dst, uint64_t size, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *id = NULL;
         _cleanup_free_ struct s3_part *parts = NULL;
         uint64_t off;
@@ -504,6 +518,7 @@ static int
 install(struct s3_store *st, const char *name, const char *uuid, struct session *ss, const char *blob_key,
         struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *dk = upload_key(name, uuid, "data");
         _cleanup_free_ char *tail = NULL;
         uint64_t tlen = chunks_total(ss);
@@ -546,6 +561,7 @@ install(struct s3_store *st, const char *name, const char *uuid, struct session 
 int
 s3d_upload_commit(struct reg_store *s, const char *name, const char *uuid, const struct digest *d, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *bk = s3d_blob_key(d);
         struct digest_ctx *ctx;
         struct session ss;
@@ -620,6 +636,7 @@ upload_walk_cb(const struct s3_list_entry *e, void *userdata)
 int
 s3d_upload_walk(struct reg_store *s, const char *name, reg_store_walk_cb cb, void *userdata, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *p = xasprintf("repos/%s/_uploads/", name);
         struct upload_walk uw = {S3S(s), name, strlen(p), cb, userdata};
 

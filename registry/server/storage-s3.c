@@ -66,6 +66,7 @@ strv_push(struct reg_strv *sv, const char *s)
 int
 s3d_list_walk(struct s3_store *ss, const char *prefix, s3d_key_cb cb, void *userdata, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *token = NULL;
 
         for (;;) {
@@ -157,6 +158,7 @@ alg_hex_item(const char *alg_hex, char *item, size_t len)
 static int
 exists(struct s3_store *ss, const char *key, struct s3_object_info *info, struct err **err)
 {
+        S3D_ERR(err);
         struct s3_object_info tmp;
         int r = s3_head(ss->c, key, info ? info : &tmp, err);
 
@@ -172,6 +174,7 @@ exists(struct s3_store *ss, const char *key, struct s3_object_info *info, struct
 static int
 put_text(struct s3_store *ss, const char *key, const char *text, struct err **err)
 {
+        S3D_ERR(err);
         int r = s3_put(ss->c, key, text, strlen(text), NULL, err);
 
         return r < 0 ? s3d_fail(r, err, 0, key) : 0;
@@ -180,6 +183,7 @@ put_text(struct s3_store *ss, const char *key, const char *text, struct err **er
 static int
 del_key(struct s3_store *ss, const char *key, struct err **err)
 {
+        S3D_ERR(err);
         int r = s3_delete(ss->c, key, err);
 
         return r < 0 ? s3d_fail(r, err, 0, key) : 0;
@@ -190,6 +194,7 @@ del_key(struct s3_store *ss, const char *key, struct err **err)
 static int
 s3_blob_stat(struct reg_store *s, const struct digest *d, uint64_t *ret_size, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = s3d_blob_key(d);
         _cleanup_free_ char *what = xasprintf("blob %s", d->str);
         struct s3_object_info info;
@@ -233,6 +238,7 @@ fill_cb(void *ctx, const void *data, size_t n)
 static ssize_t
 s3_reader_read_at(struct reg_blob_reader *br, uint64_t off, void *buf, size_t len, struct err **err)
 {
+        S3D_ERR(err);
         struct s3_reader *rd = (struct s3_reader *) br;
         struct fill_ctx f;
         uint64_t want;
@@ -279,6 +285,7 @@ static int
 s3_reader_stream(struct reg_blob_reader *br, uint64_t off, uint64_t len,
                  int (*cb)(const void *data, size_t len, void *userdata), void *userdata, struct err **err)
 {
+        S3D_ERR(err);
         struct s3_reader *rd = (struct s3_reader *) br;
         struct stream_shim sh = {cb, userdata};
         int r;
@@ -310,6 +317,7 @@ static const struct reg_blob_reader_ops s3_reader_ops = {
 static int
 s3_blob_open(struct reg_store *s, const struct digest *d, struct reg_blob_reader **ret, struct err **err)
 {
+        S3D_ERR(err);
         struct s3_reader *rd;
         uint64_t size;
         int r = s3_blob_stat(s, d, &size, err);
@@ -329,6 +337,7 @@ static int
 s3_blob_read(struct reg_store *s, const struct digest *d, size_t cap, char **ret_data, size_t *ret_len,
              struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = s3d_blob_key(d);
         _cleanup_free_ char *what = xasprintf("blob %s", d->str);
         size_t len = 0;
@@ -347,6 +356,7 @@ s3_blob_read(struct reg_store *s, const struct digest *d, size_t cap, char **ret
 static int
 s3_blob_put_buf(struct reg_store *s, const struct digest *d, const void *data, size_t len, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = s3d_blob_key(d);
         int r;
 
@@ -363,6 +373,7 @@ s3_blob_put_buf(struct reg_store *s, const struct digest *d, const void *data, s
 static int
 s3_blob_url(struct reg_store *s, const struct digest *d, char **ret_url, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = NULL;
         int r;
 
@@ -393,6 +404,7 @@ holder_del_cb(const struct s3_list_entry *e, void *userdata)
 static int
 s3_blob_delete(struct reg_store *s, const struct digest *d, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = s3d_blob_key(d);
         _cleanup_free_ char *hp = holders_prefix(d);
         struct holder_del hd = {S3S(s), err};
@@ -447,6 +459,7 @@ item_walk_cb(const struct s3_list_entry *e, void *userdata)
 static int
 s3_blob_walk(struct reg_store *s, reg_store_walk_cb cb, void *userdata, struct err **err)
 {
+        S3D_ERR(err);
         struct item_walk iw = {cb, userdata, strlen("blobs/"), NULL, true, true};
 
         return s3d_list_walk(S3S(s), "blobs/", item_walk_cb, &iw, err);
@@ -462,6 +475,7 @@ usage_cb(const char *item, uint64_t size, time_t mtime, void *userdata)
 static int
 s3_blob_usage(struct reg_store *s, uint64_t *ret_bytes, struct err **err)
 {
+        S3D_ERR(err);
         uint64_t total = 0;
         int r = s3_blob_walk(s, usage_cb, &total, err);
 
@@ -476,6 +490,7 @@ s3_blob_usage(struct reg_store *s, uint64_t *ret_bytes, struct err **err)
 int
 s3d_repo_add(struct s3_store *ss, const char *name, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = xasprintf("index/repos/%s", name);
         int r = exists(ss, k, NULL, err);
 
@@ -503,6 +518,7 @@ repo_cb(const struct s3_list_entry *e, void *userdata)
 static int
 s3_repo_list(struct reg_store *s, struct reg_strv *ret, struct err **err)
 {
+        S3D_ERR(err);
         struct reg_strv sv = {0};
         int r = s3d_list_walk(S3S(s), "index/repos/", repo_cb, &sv, err);
 
@@ -522,6 +538,7 @@ static int s3_holder_add(struct reg_store *s, const char *name, const struct dig
 int
 s3d_layer_link(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = layer_key(name, d);
         int r;
 
@@ -561,6 +578,7 @@ s3_layer_use(struct reg_store *s, const char *name, const struct digest *d)
 static int
 s3_layer_unlink(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = layer_key(name, d);
         _cleanup_free_ char *hk = holder_key(name, d);
         int r = exists(S3S(s), k, NULL, err);
@@ -579,6 +597,7 @@ s3_layer_unlink(struct reg_store *s, const char *name, const struct digest *d, s
 static int
 s3_layer_walk(struct reg_store *s, const char *name, reg_store_walk_cb cb, void *userdata, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *p = xasprintf("repos/%s/_layers/", name);
         struct item_walk iw = {cb, userdata, strlen(p), NULL, false, false};
 
@@ -609,6 +628,7 @@ holder_walk_cb(const struct s3_list_entry *e, void *userdata)
 static int
 s3_holder_walk(struct reg_store *s, const struct digest *d, reg_store_walk_cb cb, void *userdata, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *p = holders_prefix(d);
         struct holder_walk hw = {cb, userdata, strlen(p)};
 
@@ -627,6 +647,7 @@ s3_holder_exists(struct reg_store *s, const char *name, const struct digest *d)
 static int
 s3_holder_add(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = holder_key(name, d);
         int r = exists(S3S(s), k, NULL, err);
 
@@ -639,6 +660,7 @@ s3_holder_add(struct reg_store *s, const char *name, const struct digest *d, str
 static int
 s3_holder_remove(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = holder_key(name, d);
 
         return del_key(S3S(s), k, err);
@@ -649,6 +671,7 @@ s3_holder_remove(struct reg_store *s, const char *name, const struct digest *d, 
 static int
 s3_manifest_put(struct reg_store *s, const char *name, const struct digest *d, const char *media_type, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *rp = rev_prefix(name, d);
         _cleanup_free_ char *k = xasprintf("%slink", rp);
         int r = s3d_repo_add(S3S(s), name, err);
@@ -660,6 +683,7 @@ static int
 s3_manifest_get(struct reg_store *s, const char *name, const struct digest *d, char *ret_mt, size_t mt_len,
                 struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *rp = rev_prefix(name, d);
         _cleanup_free_ char *k = xasprintf("%slink", rp);
         _cleanup_free_ char *what = xasprintf("manifest %s in %s", d->str, name);
@@ -685,6 +709,7 @@ key_list_cb(const struct s3_list_entry *e, void *userdata)
 static int
 s3_manifest_delete(struct reg_store *s, const char *name, const struct digest *d, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *rp = rev_prefix(name, d);
         _cleanup_free_ char *link = xasprintf("%slink", rp);
         struct reg_strv tags = {0}, keys = {0};
@@ -719,6 +744,7 @@ s3_manifest_delete(struct reg_store *s, const char *name, const struct digest *d
 static int
 s3_manifest_walk(struct reg_store *s, const char *name, reg_store_walk_cb cb, void *userdata, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *p = xasprintf("repos/%s/_manifests/revisions/", name);
         struct item_walk iw = {cb, userdata, strlen(p), "/link", false, false};
 
@@ -730,6 +756,7 @@ s3_manifest_walk(struct reg_store *s, const char *name, reg_store_walk_cb cb, vo
 static int
 s3_tag_get(struct reg_store *s, const char *name, const char *tag, struct digest *ret, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *k = tag_key(name, tag);
         _cleanup_free_ char *what = xasprintf("tag %s in %s", tag, name);
         _cleanup_free_ char *data = NULL;
@@ -746,6 +773,7 @@ s3_tag_get(struct reg_store *s, const char *name, const char *tag, struct digest
 static int
 s3_tag_put(struct reg_store *s, const char *name, const char *tag, const struct digest *d, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *tk = tag_key(name, tag);
         _cleanup_free_ char *rp = rev_prefix(name, d);
         _cleanup_free_ char *marker = xasprintf("%stags/%s", rp, tag);
@@ -780,6 +808,7 @@ s3_tag_put(struct reg_store *s, const char *name, const char *tag, const struct 
 static int
 s3_tag_delete(struct reg_store *s, const char *name, const char *tag, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *tk = tag_key(name, tag);
         struct digest d;
         int r = s3_tag_get(s, name, tag, &d, err);
@@ -815,6 +844,7 @@ suffix_cb(const struct s3_list_entry *e, void *userdata)
 static int
 s3_tag_list(struct reg_store *s, const char *name, struct reg_strv *ret, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *p = xasprintf("repos/%s/_manifests/tags/", name);
         _cleanup_free_ char *rk = xasprintf("index/repos/%s", name);
         struct reg_strv sv = {0};
@@ -837,6 +867,7 @@ s3_tag_list(struct reg_store *s, const char *name, struct reg_strv *ret, struct 
 static int
 s3_tags_of(struct reg_store *s, const char *name, const struct digest *d, struct reg_strv *ret, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *rp = rev_prefix(name, d);
         _cleanup_free_ char *p = xasprintf("%stags/", rp);
         struct reg_strv sv = {0}, out = {0};
@@ -864,6 +895,7 @@ static int
 s3_referrer_add(struct reg_store *s, const char *name, const struct digest *subject, const struct digest *d,
                 const char *desc, struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *p = referrer_prefix(name, subject);
         _cleanup_free_ char *k = xasprintf("%s%s-%s", p, digest_alg_name(d->alg), S3HEX(d));
 
@@ -874,6 +906,7 @@ static int
 s3_referrer_remove(struct reg_store *s, const char *name, const struct digest *subject, const struct digest *d,
                    struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *p = referrer_prefix(name, subject);
         _cleanup_free_ char *k = xasprintf("%s%s-%s", p, digest_alg_name(d->alg), S3HEX(d));
 
@@ -900,6 +933,7 @@ static int
 s3_referrer_list_impl(struct reg_store *s, const char *name, const struct digest *subject, struct reg_strv *ret,
                       struct err **err)
 {
+        S3D_ERR(err);
         _cleanup_free_ char *p = referrer_prefix(name, subject);
         struct reg_strv out = {0};
         struct ref_list rl = {S3S(s), &out};
@@ -964,6 +998,7 @@ static const struct reg_store_ops s3_ops = {
 struct reg_store *
 reg_store_s3_new(const struct s3_config *cfg, bool redirect, struct err **err)
 {
+        S3D_ERR(err);
         struct s3_client *c = NULL;
         struct s3_store *ss;
 
