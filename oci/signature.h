@@ -26,6 +26,9 @@
 #define OCI_MT_COSIGN_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
 #define OCI_ANNOTATION_COSIGN_SIGNATURE "dev.cosignproject.cosign/signature"
 #define OCI_COSIGN_TYPE "cosign container image signature"
+/* artifactType of a signature pushed as an OCI 1.1 referrer (cosign's
+ * oci-1-1 mode): the same payload layer, the image as subject. */
+#define OCI_ARTIFACT_COSIGN_SIGNATURE "application/vnd.dev.cosign.artifact.sig.v1+json"
 /* Largest payload read back (ours are ~250 bytes). */
 #define OCI_SIG_PAYLOAD_MAX (64 * 1024)
 

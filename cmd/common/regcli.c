@@ -45,6 +45,9 @@ static const char push_usage[] =
         "                            ~/.local/share/ibuild)\n"
         "  --sign-key FILE           after the push, sign the manifest with this P-256 PEM key\n"
         "                            (cosign's format, tag sha256-<hex>.sig)\n"
+        "  --sign-as tag|referrer|both  where the signature goes: cosign's tag (default), an\n"
+        "                            OCI 1.1 referrer of the image (artifactType\n"
+        "                            application/vnd.dev.cosign.artifact.sig.v1+json), or both\n"
         "  --generate-key PREFIX     (alone) write a new key pair PREFIX.key and PREFIX.pub\n";
 
 static const char common_usage[] =
@@ -107,7 +110,7 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
         enum {
                 OPT_PLATFORM = 256, OPT_CREDS, OPT_AUTHFILE, OPT_TLS_VERIFY, OPT_CERT_DIR, OPT_PLAIN_HTTP, OPT_JOBS,
                 OPT_RETRY, OPT_STORE, OPT_OUTPUT, OPT_LIST_TAGS, OPT_INSPECT, OPT_RAW, OPT_VERSION, OPT_SIGN_KEY,
-                OPT_VERIFY_KEY, OPT_REFERRERS,
+                OPT_VERIFY_KEY, OPT_REFERRERS, OPT_SIGN_AS,
         };
         static const struct option opts[] = {
                 {"platform", required_argument, NULL, OPT_PLATFORM},
@@ -125,6 +128,7 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
                 {"raw", no_argument, NULL, OPT_RAW},
                 {"referrers", no_argument, NULL, OPT_REFERRERS},
                 {"sign-key", required_argument, NULL, OPT_SIGN_KEY},
+                {"sign-as", required_argument, NULL, OPT_SIGN_AS},
                 {"verify-key", required_argument, NULL, OPT_VERIFY_KEY},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
@@ -189,6 +193,20 @@ regcli_parse(int kind, int argc, char **argv, struct regcli *o)
                                 return 3;
                         }
                         o->sign_key = optarg;
+                        break;
+                case OPT_SIGN_AS:
+                        if (kind != REGCLI_PUSH) {
+                                fprintf(stderr, "%s: error: --sign-as is an ipush option\n", prog);
+                                return 3;
+                        }
+                        if (strcmp(optarg, "tag") == 0)
+                                o->sign_as = REGCLI_SIGN_TAG;
+                        else if (strcmp(optarg, "referrer") == 0)
+                                o->sign_as = REGCLI_SIGN_REFERRER;
+                        else if (strcmp(optarg, "both") == 0)
+                                o->sign_as = REGCLI_SIGN_TAG | REGCLI_SIGN_REFERRER;
+                        else
+                                goto bad_value;
                         break;
                 case OPT_VERIFY_KEY:
                         if (kind != REGCLI_PULL) {

@@ -18,10 +18,16 @@ struct regcli {
         bool raw;
         bool referrers;            /* ipull --inspect --referrers */
         const char *sign_key;         /* ipush --sign-key FILE */
+        unsigned sign_as;             /* ipush --sign-as: REGCLI_SIGN_* bits (0: tag) */
         const char *verify_keys[16];  /* ipull --verify-key FILE (repeatable) */
         size_t n_verify_keys;
         int n_args;
         char **args;               /* positional arguments */
+};
+
+enum {
+        REGCLI_SIGN_TAG = 1,
+        REGCLI_SIGN_REFERRER = 2,
 };
 
 enum {

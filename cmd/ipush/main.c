@@ -78,8 +78,12 @@ run(struct regcli *o, struct err **err)
                 if (r >= 0 && key) {
                         /* What was pushed: "host/repo@sha256:...". */
                         const char *pushed = strrchr(ref, '@') ? strrchr(ref, '@') + 1 : desc.digest;
+                        unsigned how = o->sign_as ? o->sign_as : REGCLI_SIGN_TAG;
 
-                        r = reg_client_sign(c, dest, pushed, key, err);
+                        if (how & REGCLI_SIGN_TAG)
+                                r = reg_client_sign(c, dest, pushed, key, err);
+                        if (r >= 0 && (how & REGCLI_SIGN_REFERRER))
+                                r = reg_client_sign_referrer(c, dest, pushed, &desc, key, err);
                         if (r >= 0 && !o->quiet)
                                 fprintf(stderr, "Signed %s with %s\n", pushed, o->sign_key);
                 }

@@ -135,8 +135,17 @@ struct oci_sig_key;
 int reg_client_sign(struct reg_client *c, const char *ref, const char *digest, const struct oci_sig_key *key,
                     struct err **err);
 
+/* The OCI 1.1 way: the same signature as an artifact of artifactType
+ * OCI_ARTIFACT_COSIGN_SIGNATURE with the image manifest DIGEST as subject,
+ * pushed by digest (listed by the referrers API; without one, the push
+ * keeps the sha256-<hex> referrers tag).  SUBJECT (may be NULL: fetched)
+ * is DIGEST's descriptor when the caller has it. */
+int reg_client_sign_referrer(struct reg_client *c, const char *ref, const char *digest,
+                             const struct oci_descriptor *subject, const struct oci_sig_key *key, struct err **err);
+
 /* Resolve REF to its digest (*ret_digest, what the registry serves for
- * it) and check that a signature in its sha256-<hex>.sig manifest verifies
+ * it) and check that a signature in its sha256-<hex>.sig manifest, or in a
+ * signature referrer (reg_client_sign_referrer), verifies
  * with one of KEYS, over a payload naming that digest and REF's
  * repository; *ret_key names the key (both may be NULL; caller frees).
  * ERR_DENIED naming the image, the keys tried and why each signature

@@ -226,25 +226,64 @@ signed_by(struct rule *r, struct reg_store *s, const char *name, const struct di
         return ok;
 }
 
-/* Rule R's verdict on D of NAME (cached). */
+/* The signature manifests of D in NAME: cosign's tag, then referrers of
+ * artifactType OCI_ARTIFACT_COSIGN_SIGNATURE (digest strings, an oci strv
+ * or NULL). */
+static char **
+candidates(struct reg_store *s, const char *name, const struct digest *d)
+{
+        _cleanup_free_ char *tag = oci_sig_tag(d->str);
+        struct reg_strv refs = {0};
+        char **v = NULL;
+        struct digest sd;
+
+        if (s->ops->tag_get(s, name, tag, &sd, NULL) == 0)
+                v = oci_strv_append(v, sd.str);
+        if (s->ops->referrer_list(s, name, d, &refs, NULL) == 0) {
+                for (size_t i = 0; i < refs.n; i++) {
+                        json_t *j = json_loads(refs.v[i], 0, NULL);
+                        const char *at = json_string_value(json_object_get(j, "artifactType"));
+                        const char *dg = json_string_value(json_object_get(j, "digest"));
+
+                        if (at && dg && strcmp(at, OCI_ARTIFACT_COSIGN_SIGNATURE) == 0)
+                                v = oci_strv_append(v, dg);
+                        json_decref(j);
+                }
+                reg_strv_free(&refs);
+        }
+        return v;
+}
+
+/* Rule R's verdict on D of NAME, cached by D and the signature manifests
+ * there are (a new one is a new key, so it counts at once). */
 static int
 check_rule(struct rule *r, struct reg_store *s, const char *name, const struct digest *d, struct err **err)
 {
-        _cleanup_free_ char *tag = oci_sig_tag(d->str), *sigm = NULL, *why = NULL;
+        _cleanup_free_ char *tag = oci_sig_tag(d->str), *why = NULL, *all = NULL;
+        char **cands = candidates(s, name, d);
         char key[sizeof(r->cache[0].key)];
-        struct digest sd;
-        size_t len = 0;
-        bool ok;
+        struct digest cd;
+        bool ok = false;
 
-        if (s->ops->tag_get(s, name, tag, &sd, NULL) < 0)
-                return err_set(err, ERR_DENIED, "policy: %s of %s has no signature (no tag %s); it needs one by %s",
+        if (!cands)
+                return err_set(err, ERR_DENIED,
+                               "policy: %s of %s has no signature (no tag %s, no signature referrer); it needs one "
+                               "by %s",
                                d->str, name, tag, r->key_names);
-        snprintf(key, sizeof(key), "%s %s", d->str, sd.str);
+        for (size_t i = 0; cands[i]; i++) {
+                char *n = xasprintf("%s %s", all ? all : "", cands[i]);
+
+                free(all);
+                all = n;
+        }
+        digest_buffer(DIGEST_SHA256, all, strlen(all), &cd);
+        snprintf(key, sizeof(key), "%s %s", d->str, cd.str);
         pthread_mutex_lock(&r->lock);
         for (size_t i = 0; i < POLICY_CACHE; i++) {
                 if (strcmp(r->cache[i].key, key) == 0) {
                         ok = r->cache[i].ok;
                         pthread_mutex_unlock(&r->lock);
+                        oci_strv_free(cands);
                         if (ok)
                                 return 0;
                         return err_set(err, ERR_DENIED, "policy: %s of %s has no valid signature by %s", d->str, name,
@@ -252,9 +291,27 @@ check_rule(struct rule *r, struct reg_store *s, const char *name, const struct d
                 }
         }
         pthread_mutex_unlock(&r->lock);
-        if (s->ops->blob_read(s, &sd, LIMIT_MANIFEST_SIZE, &sigm, &len, err) < 0)
-                return err_prefix(err, "policy: signature manifest %s of %s", sd.str, name);
-        ok = signed_by(r, s, name, d, sigm, len, &why);
+        for (size_t i = 0; !ok && cands[i]; i++) {
+                _cleanup_free_ char *sigm = NULL, *w = NULL;
+                struct digest sd;
+                size_t len = 0;
+                struct err *e = NULL;
+
+                if (digest_parse(cands[i], &sd, &e) < 0 ||
+                    s->ops->blob_read(s, &sd, LIMIT_MANIFEST_SIZE, &sigm, &len, &e) < 0) {
+                        w = xstrdup(err_msg(&e));
+                        err_clear(&e);
+                } else {
+                        ok = signed_by(r, s, name, d, sigm, len, &w);
+                }
+                if (!ok) {
+                        char *n = xasprintf("%s%s%s: %s", why ? why : "", why ? "; " : "", cands[i], w ? w : "?");
+
+                        free(why);
+                        why = n;
+                }
+        }
+        oci_strv_free(cands);
         pthread_mutex_lock(&r->lock);
         snprintf(r->cache[r->next].key, sizeof(r->cache[r->next].key), "%s", key);
         r->cache[r->next].ok = ok;

@@ -391,3 +391,39 @@ rewrap() {
 	assert_success
 	assert_output "$IREG/team/big@$WANT"
 }
+
+@test "ipush --sign-as referrer: an OCI 1.1 signature referrer (ireg's API, distribution's tag schema) that ipull --verify-key accepts" {
+	start_ireg
+	start_dist
+	"$IPUSH" -q --generate-key "$TMP/a" >/dev/null
+	"$IPUSH" -q --generate-key "$TMP/other" >/dev/null
+	for R in "$IREG" "$DIST"; do
+		run --separate-stderr "$IPUSH" --sign-key "$TMP/a.key" --sign-as referrer oci:"$TMP/lay":v1 "$R/team/app:v1"
+		assert_success
+		# No cosign tag: the signature is a referrer only.
+		run skopeo inspect --raw --tls-verify=false "docker://$R/team/app:sha256-${WANT#sha256:}.sig"
+		assert_failure
+		run "$IPULL" --inspect --referrers "$R/team/app:v1"
+		assert_success
+		assert_output --partial "application/vnd.dev.cosign.artifact.sig.v1+json"
+		run --separate-stderr "$IPULL" -q --verify-key "$TMP/a.pub" --output oci:"$TMP/out-${R##*:}":x "$R/team/app:v1"
+		assert_success
+		run --separate-stderr "$IPULL" -q --verify-key "$TMP/other.pub" --output oci:"$TMP/bad-${R##*:}":x "$R/team/app:v1"
+		assert_failure
+		[[ "$stderr" == *"referrer sha256:"*"does not verify"* ]]
+	done
+	# On ireg, the referrer is a real OCI 1.1 artifact with the image as subject.
+	curl -sf "http://$IREG/v2/team/app/referrers/$WANT" >"$TMP/refs"
+	[ "$(jq -r '.manifests[0].artifactType' "$TMP/refs")" = application/vnd.dev.cosign.artifact.sig.v1+json ]
+	sd=$(jq -r '.manifests[0].digest' "$TMP/refs")
+	curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$IREG/v2/team/app/manifests/$sd" >"$TMP/sm"
+	[ "$(jq -r '.subject.digest' "$TMP/sm")" = "$WANT" ]
+	[ "$(jq -r '.config.mediaType' "$TMP/sm")" = application/vnd.oci.empty.v1+json ]
+	pd=$(jq -r '.layers[0].digest' "$TMP/sm")
+	curl -sf "http://$IREG/v2/team/app/blobs/$pd" -o "$TMP/payload"
+	jq -r '.layers[0].annotations["dev.cosignproject.cosign/signature"]' "$TMP/sm" | base64 -d >"$TMP/sig"
+	run openssl dgst -sha256 -verify "$TMP/a.pub" -signature "$TMP/sig" "$TMP/payload"
+	assert_success
+	run "$IPUSH" --sign-key "$TMP/a.key" --sign-as nowhere oci:"$TMP/lay":v1 "$IREG/team/app:v1"
+	assert_failure 2
+}

@@ -94,3 +94,12 @@ teardown() { client_teardown; }
 	assert_failure
 	assert_output --partial "unknown key 'immutable'"
 }
+
+@test "policy: a signature pushed as an OCI 1.1 referrer counts too" {
+	start_ireg --config "$TMP/ireg.json"
+	run "$IPUSH" -q --sign-key "$TMP/ci.key" --sign-as referrer oci:"$TMP/lay":v1 "$IREG/prod/ref:v1"
+	assert_success
+	run skopeo inspect --tls-verify=false "docker://$IREG/prod/ref:v1"
+	assert_success
+	[ "$(jq -r .Digest <<<"$output")" = "$WANT" ]
+}
