@@ -1,7 +1,7 @@
 /* The S3 driver's upload sessions, under repos/<name>/_uploads/<uuid>/:
  *   state                the session, rewritten after each request's data
  *                        is durable (below)
- *   chunk-<offset>       buffered bytes from OFFSET (chunks too small to be
+ *   chunk-<offset>-<id>  buffered bytes from OFFSET (chunks too small to be
  *                        a multipart part; together under 5 MiB)
  *   data                 where the multipart upload is completed at commit
  * The state object is text, one record a line:
@@ -9,7 +9,7 @@
  *   size N               bytes in the session
  *   mpu ID               the multipart upload (of key data), or "-"
  *   part NUMBER SIZE ETAG   each part uploaded, in order
- *   chunk OFFSET SIZE    each buffered chunk, in order, after the parts
+ *   chunk OFFSET SIZE ID each buffered chunk, in order, after the parts
  *   hash STATE           digest_ctx_save of the session's N bytes
  * Any replica continues a session from it (ERR_RANGE_INVALID when the
  * request's offset is not N) and the committing one verifies the digest
@@ -38,8 +38,12 @@
 #define COPY_PART (1ULL * 1024 * 1024 * 1024)
 #define STATE_MAX (64 * 1024 + (size_t) S3_MPU_MAX_PARTS * 128)
 
+/* A buffered chunk: its key carries a random id, so two writers racing
+ * at one offset (two replicas given the same request) write different
+ * objects, and the state that wins names its own bytes. */
 struct chunk {
         uint64_t off, size;
+        char id[17];
 };
 
 struct session {
@@ -68,9 +72,9 @@ upload_key(const char *name, const char *uuid, const char *leaf)
 }
 
 static char *
-chunk_key(const char *name, const char *uuid, uint64_t off)
+chunk_key(const char *name, const char *uuid, const struct chunk *c)
 {
-        return xasprintf("repos/%s/_uploads/%s/chunk-%020" PRIu64, name, uuid, off);
+        return xasprintf("repos/%s/_uploads/%s/chunk-%020" PRIu64 "-%s", name, uuid, c->off, c->id);
 }
 
 static int
@@ -111,9 +115,11 @@ parse_state(const char *text, struct session *ss, const char *uuid, struct err *
                         snprintf(ss->parts[ss->n_parts].etag, sizeof(ss->parts[0].etag), "%s",
                                  strcmp(etag, "-") ? etag : "");
                         ss->n_parts++;
-                } else if (sscanf(line, "chunk %llu %llu", &x, &y) == 2) {
+                } else if (sscanf(line, "chunk %llu %llu %16s", &x, &y, a) == 3 && strlen(a) == 16 &&
+                           strspn(a, "0123456789abcdef") == 16) {
                         ss->chunks = xrealloc(ss->chunks, sizeof(*ss->chunks) * (ss->n_chunks + 1));
-                        ss->chunks[ss->n_chunks++] = (struct chunk){x, y};
+                        ss->chunks[ss->n_chunks] = (struct chunk){x, y, ""};
+                        memcpy(ss->chunks[ss->n_chunks++].id, a, 17);
                 } else if (sscanf(line, "%15s", word) == 1 && strcmp(word, "hash") == 0 &&
                            strlen(line) - 5 < sizeof(ss->hash)) {
                         snprintf(ss->hash, sizeof(ss->hash), "%s", line + 5);
@@ -167,8 +173,8 @@ save_session(struct s3_store *st, const char *name, const char *uuid, const stru
                 len += (size_t) snprintf(text + len, cap - len, "part %u %" PRIu64 " %s\n", ss->parts[i].number,
                                          ss->parts[i].size, ss->parts[i].etag[0] ? ss->parts[i].etag : "-");
         for (i = 0; i < ss->n_chunks; i++)
-                len += (size_t) snprintf(text + len, cap - len, "chunk %" PRIu64 " %" PRIu64 "\n", ss->chunks[i].off,
-                                         ss->chunks[i].size);
+                len += (size_t) snprintf(text + len, cap - len, "chunk %" PRIu64 " %" PRIu64 " %s\n", ss->chunks[i].off,
+                                         ss->chunks[i].size, ss->chunks[i].id);
         len += (size_t) snprintf(text + len, cap - len, "hash %s\n", ss->hash);
         r = s3_put(st->c, k, text, len, NULL, err);
         return r < 0 ? s3d_fail(r, err, 0, k) : 0;
@@ -194,7 +200,7 @@ load_chunks(struct s3_store *st, const char *name, const char *uuid, const struc
         size_t i, at = 0;
 
         for (i = 0; i < ss->n_chunks; i++) {
-                _cleanup_free_ char *k = chunk_key(name, uuid, ss->chunks[i].off);
+                _cleanup_free_ char *k = chunk_key(name, uuid, &ss->chunks[i]);
                 _cleanup_free_ char *data = NULL;
                 size_t len = 0;
                 int r = s3_get(st->c, k, (size_t) ss->chunks[i].size, &data, &len, err);
@@ -216,7 +222,7 @@ delete_chunks(struct s3_store *st, const char *name, const char *uuid, const str
         size_t i;
 
         for (i = 0; i < n; i++) {
-                _cleanup_free_ char *k = chunk_key(name, uuid, c[i].off);
+                _cleanup_free_ char *k = chunk_key(name, uuid, &c[i]);
                 (void) s3_delete(st->c, k, NULL);
         }
 }
@@ -376,14 +382,22 @@ s3_writer_close(struct reg_upload_writer *base, struct err **err)
         if (w->pend + w->fresh >= S3_MPU_MIN_PART) {
                 r = cut_part(w, err);
         } else if (w->fresh) {
-                uint64_t off = w->base.size - w->fresh;
-                _cleanup_free_ char *k = chunk_key(w->name, w->uuid, off);
+                struct chunk c = {w->base.size - w->fresh, w->fresh, ""};
+                unsigned char rnd[8];
+                _cleanup_free_ char *k = NULL;
+
+                if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd)) {
+                        r = err_set(err, EIO, "getrandom: %s", strerror(errno));
+                        goto out;
+                }
+                digest_hex(rnd, sizeof(rnd), c.id);
+                k = chunk_key(w->name, w->uuid, &c);
                 r = s3_put(w->st->c, k, w->buf + w->pend, w->fresh, NULL, err);
                 if (r < 0) {
                         r = s3d_fail(r, err, 0, k);
                 } else {
                         w->ss.chunks = xrealloc(w->ss.chunks, sizeof(*w->ss.chunks) * (w->ss.n_chunks + 1));
-                        w->ss.chunks[w->ss.n_chunks++] = (struct chunk){off, w->fresh};
+                        w->ss.chunks[w->ss.n_chunks++] = c;
                 }
         }
         if (r >= 0) {

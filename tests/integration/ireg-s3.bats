@@ -226,9 +226,19 @@ put_manifest() { # URL REPO REF FILE
 	o=$(push_blob app "$TMP/orphan")
 	manifest_for "$c" 3 "$l" 5 >"$TMP/m"
 	put_manifest "$A" app v1 "$TMP/m"
-	run "$IREG" gc --config "$A_CONF" --grace 0s
+	# A stale upload session, with a buffered chunk.
+	run http_code -X POST "$A/v2/app/blobs/uploads/"
+	loc=$(header Location)
+	loc=${loc#http://*/}
+	loc=/${loc#/}
+	run patch "$A$loc" "$TMP/orphan" 0
+	assert_output 202
+	run "$IREG" gc --config "$A_CONF" --grace 0s --upload-max-age 0s
 	assert_success
 	assert_output --partial "1 blobs ("
+	assert_output --partial "1 upload sessions deleted"
+	run http_code "$A$loc"
+	assert_output 404
 	run http_code -I "$A/v2/app/blobs/$o"
 	assert_output 404
 	run curl -sf "$A/v2/app/blobs/$l"
