@@ -36,7 +36,7 @@
 #define LINK_REFRESH_SECS 60
 /* Blob readers fetch at least this much per ranged GET and serve the
  * following sequential reads from it. */
-#define READ_AHEAD (2 * 1024 * 1024)
+#define READ_AHEAD (8 * 1024 * 1024)
 
 int
 s3d_fail(int r, struct err **err, int nf_code, const char *what)

@@ -86,7 +86,7 @@ ceph_start() {
 	S3_ENDPOINT2=
 	for i in $(seq "$n_rgw"); do
 		port=$(ceph_free_port)
-		printf '[client.rgw.%s]\nrgw frontends = beast endpoint=127.0.0.1:%s\n' "$i" "$port" >>"$CEPH_CONF"
+		printf '[client.rgw.%s]\nrgw frontends = beast endpoint=127.0.0.1:%s tcp_nodelay=1\n' "$i" "$port" >>"$CEPH_CONF"
 		if [ "$i" -eq 1 ]; then S3_ENDPOINT=http://127.0.0.1:$port; else S3_ENDPOINT2=http://127.0.0.1:$port; fi
 	done
 	export S3_ENDPOINT S3_ENDPOINT2 S3_REGION=us-east-1
