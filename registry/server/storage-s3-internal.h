@@ -43,6 +43,9 @@ int s3d_layer_link(struct reg_store *s, const char *name, const struct digest *d
 typedef int (*s3d_key_cb)(const struct s3_list_entry *e, void *userdata);
 int s3d_list_walk(struct s3_store *ss, const char *prefix, s3d_key_cb cb, void *userdata, struct err **err);
 
+/* A reader on the object KEY (taken) of SIZE bytes (storage-s3-reader.c). */
+struct reg_blob_reader *s3d_reader_new(struct s3_store *ss, char *key, uint64_t size);
+
 int s3d_upload_create(struct reg_store *s, const char *name, char *ret_uuid, struct err **err);
 int s3d_upload_status(struct reg_store *s, const char *name, const char *uuid, uint64_t *ret_size, struct err **err);
 int s3d_upload_writer(struct reg_store *s, const char *name, const char *uuid, uint64_t offset,

@@ -34,9 +34,6 @@
 /* A link younger than this is not rewritten by layer_use (S3 has no
  * utimes: refreshing an mtime is a PUT). */
 #define LINK_REFRESH_SECS 60
-/* Blob readers fetch at least this much per ranged GET and serve the
- * following sequential reads from it. */
-#define READ_AHEAD (8 * 1024 * 1024)
 
 int
 s3d_fail(int r, struct err **err, int nf_code, const char *what)
@@ -207,129 +204,16 @@ s3_blob_stat(struct reg_store *s, const struct digest *d, uint64_t *ret_size, st
         return 0;
 }
 
-/* A reader: ranged GETs of the (immutable) blob object, READ_AHEAD at a
- * time; stream does one GET for the whole range. */
-struct s3_reader {
-        struct reg_blob_reader base;
-        struct s3_store *ss;
-        char *key;
-        char *buf; /* READ_AHEAD bytes of the blob from buf_off */
-        uint64_t buf_off;
-        size_t buf_len;
-};
-
-struct fill_ctx {
-        char *buf;
-        size_t len, cap;
-};
-
-static int
-fill_cb(void *ctx, const void *data, size_t n)
-{
-        struct fill_ctx *f = ctx;
-
-        if (n > f->cap - f->len)
-                return -EIO;
-        memcpy(f->buf + f->len, data, n);
-        f->len += n;
-        return 0;
-}
-
-static ssize_t
-s3_reader_read_at(struct reg_blob_reader *br, uint64_t off, void *buf, size_t len, struct err **err)
-{
-        S3D_ERR(err);
-        struct s3_reader *rd = (struct s3_reader *) br;
-        struct fill_ctx f;
-        uint64_t want;
-        size_t n;
-        int r;
-
-        if (off >= br->size || len == 0)
-                return 0;
-        if (!(rd->buf_len && off >= rd->buf_off && off < rd->buf_off + rd->buf_len)) {
-                want = br->size - off < READ_AHEAD ? br->size - off : READ_AHEAD;
-                if (!rd->buf)
-                        rd->buf = xmalloc(READ_AHEAD);
-                f = (struct fill_ctx){.buf = rd->buf, .cap = READ_AHEAD};
-                rd->buf_len = 0;
-                r = s3_get_range(rd->ss->c, rd->key, off, want, fill_cb, &f, NULL, err);
-                if (r < 0)
-                        return s3d_fail(r, err, 0, rd->key);
-                rd->buf_off = off;
-                rd->buf_len = f.len;
-                if (!f.len)
-                        return 0;
-        }
-        n = (size_t) (rd->buf_off + rd->buf_len - off);
-        if (n > len)
-                n = len;
-        memcpy(buf, rd->buf + (off - rd->buf_off), n);
-        return (ssize_t) n;
-}
-
-struct stream_shim {
-        int (*cb)(const void *data, size_t len, void *userdata);
-        void *userdata;
-};
-
-static int
-stream_shim_cb(void *ctx, const void *buf, size_t n)
-{
-        struct stream_shim *sh = ctx;
-
-        return sh->cb(buf, n, sh->userdata);
-}
-
-static int
-s3_reader_stream(struct reg_blob_reader *br, uint64_t off, uint64_t len,
-                 int (*cb)(const void *data, size_t len, void *userdata), void *userdata, struct err **err)
-{
-        S3D_ERR(err);
-        struct s3_reader *rd = (struct s3_reader *) br;
-        struct stream_shim sh = {cb, userdata};
-        int r;
-
-        if (len == 0)
-                return 0;
-        r = s3_get_range(rd->ss->c, rd->key, off, len, stream_shim_cb, &sh, NULL, err);
-        if (r < 0 && err_code(err) > 0 && err_code(err) < ERR_BASE)
-                return s3d_fail(r, err, 0, rd->key);
-        return r;
-}
-
-static void
-s3_reader_close(struct reg_blob_reader *br)
-{
-        struct s3_reader *rd = (struct s3_reader *) br;
-
-        free(rd->key);
-        free(rd->buf);
-        free(rd);
-}
-
-static const struct reg_blob_reader_ops s3_reader_ops = {
-    .read_at = s3_reader_read_at,
-    .stream = s3_reader_stream,
-    .close = s3_reader_close,
-};
-
 static int
 s3_blob_open(struct reg_store *s, const struct digest *d, struct reg_blob_reader **ret, struct err **err)
 {
         S3D_ERR(err);
-        struct s3_reader *rd;
         uint64_t size;
         int r = s3_blob_stat(s, d, &size, err);
 
         if (r < 0)
                 return r;
-        rd = xcalloc(1, sizeof(*rd));
-        rd->base.ops = &s3_reader_ops;
-        rd->base.size = size;
-        rd->ss = S3S(s);
-        rd->key = s3d_blob_key(d);
-        *ret = &rd->base;
+        *ret = s3d_reader_new(S3S(s), s3d_blob_key(d), size);
         return 0;
 }
 

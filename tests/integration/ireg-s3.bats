@@ -118,6 +118,9 @@ patch() {
 	# Ranges pass through.
 	curl -sf -H 'Range: bytes=7340000-7340099' "$B/v2/chunk/blobs/$d" -o "$TMP/part"
 	cmp "$TMP/part" <(tail -c +7340001 "$TMP/all" | head -c 100)
+	# A long range from the middle: one ranged GET, then the rest streamed.
+	curl -sf -H 'Range: bytes=1000001-' "$B/v2/chunk/blobs/$d" -o "$TMP/tail"
+	cmp "$TMP/tail" <(tail -c +1000002 "$TMP/all")
 	# The session is gone on both.
 	run http_code "$A$loc"
 	assert_output 404
