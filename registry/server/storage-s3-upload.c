@@ -14,15 +14,17 @@
  * Any replica continues a session from it (ERR_RANGE_INVALID when the
  * request's offset is not N) and the committing one verifies the digest
  * from the saved hash without reading the bytes again.  A writer keeps at
- * most one part (PART_BUF) in memory: when buffered chunks and new bytes
- * fill it, they go out as the next part and the chunks are deleted (after
- * the state that no longer names them is written).  Commit completes the
+ * most two parts (PART_BUF each) in memory: when buffered chunks and new
+ * bytes fill one, it goes out as the next part from a thread while the
+ * other fills, and the chunks are deleted (after the state that no longer
+ * names them is written).  Commit completes the
  * multipart upload to data and copies it (server-side) to the blob's key:
  * the blob appears under its digest only whole and verified. */
 #include "registry/server/storage-s3-internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,15 +288,71 @@ struct s3_writer {
         bool pend_loaded;
         struct chunk *obsolete; /* chunks a part now holds: delete after the state */
         size_t n_obsolete;
+        /* The part on its way to the store while buf fills again (a thread
+         * per writer, one part in flight: two PART_BUF buffers at most). */
+        bool busy;
+        pthread_t th;
+        char *spare; /* the other buffer */
+        struct {
+                struct s3_writer *w;
+                char *key, *buf;
+                size_t len;
+                unsigned number;
+                struct s3_part part;
+                int r;
+                struct err *e;
+        } job;
 };
 
-/* Send buf[0 .. pend + fresh) as the next part. */
+static void *
+part_main(void *arg)
+{
+        struct s3_writer *w = arg;
+
+        w->job.r = s3_mpu_put_part(w->st->c, w->job.key, w->ss.mpu, w->job.number, w->job.buf, w->job.len, &w->job.part,
+                                   &w->job.e);
+        return NULL;
+}
+
+/* The finished job's part recorded in the session, or its error. */
 static int
-cut_part(struct s3_writer *w, struct err **err)
+part_record(struct s3_writer *w, struct err **err)
+{
+        int r = w->job.r;
+
+        if (r < 0) {
+                err_set(err, err_code(&w->job.e), "%s", err_msg(&w->job.e));
+                err_clear(&w->job.e);
+                r = s3d_fail(r, err, 0, w->job.key);
+        } else {
+                w->job.part.size = w->job.len;
+                w->ss.parts = xrealloc(w->ss.parts, sizeof(*w->ss.parts) * (w->ss.n_parts + 1));
+                w->ss.parts[w->ss.n_parts++] = w->job.part;
+        }
+        free(w->job.key);
+        w->job.key = NULL;
+        return r < 0 ? r : 0;
+}
+
+/* Wait for the part in flight, and record it. */
+static int
+part_wait(struct s3_writer *w, struct err **err)
+{
+        if (!w->busy)
+                return 0;
+        pthread_join(w->th, NULL);
+        w->busy = false;
+        return part_record(w, err);
+}
+
+/* Send buf[0 .. pend + fresh) as the next part. */
+/* Send buf[0 .. pend + fresh) as the next part: from a thread when
+ * ASYNC (buf is swapped for the spare one, to fill meanwhile). */
+static int
+cut_part(struct s3_writer *w, bool async, struct err **err)
 {
         S3D_ERR(err);
         _cleanup_free_ char *dk = upload_key(w->name, w->uuid, "data");
-        struct s3_part part;
         size_t len = (size_t) w->pend + w->fresh;
         int r;
 
@@ -304,6 +362,9 @@ cut_part(struct s3_writer *w, struct err **err)
                         return r;
                 w->pend_loaded = true;
         }
+        r = part_wait(w, err);
+        if (r < 0)
+                return r;
         if (w->ss.n_parts >= S3_MPU_MAX_PARTS)
                 return err_set(err, ERR_SIZE_INVALID, "upload %s: more than %d parts", w->uuid, S3_MPU_MAX_PARTS);
         if (!w->ss.mpu) {
@@ -311,12 +372,23 @@ cut_part(struct s3_writer *w, struct err **err)
                 if (r < 0)
                         return s3d_fail(r, err, 0, dk);
         }
-        r = s3_mpu_put_part(w->st->c, dk, w->ss.mpu, (unsigned) w->ss.n_parts + 1, w->buf, len, &part, err);
-        if (r < 0)
-                return s3d_fail(r, err, 0, dk);
-        part.size = len;
-        w->ss.parts = xrealloc(w->ss.parts, sizeof(*w->ss.parts) * (w->ss.n_parts + 1));
-        w->ss.parts[w->ss.n_parts++] = part;
+        w->job.key = steal_ptr(&dk);
+        w->job.buf = w->buf;
+        w->job.len = len;
+        w->job.number = (unsigned) w->ss.n_parts + 1;
+        w->job.r = 0;
+        if (async && pthread_create(&w->th, NULL, part_main, w) == 0) {
+                w->busy = true;
+                if (!w->spare)
+                        w->spare = xmalloc(PART_BUF);
+                w->buf = w->spare;
+                w->spare = w->job.buf;
+        } else {
+                part_main(w);
+                r = part_record(w, err);
+                if (r < 0)
+                        return r;
+        }
         if (w->ss.n_chunks) {
                 w->obsolete = xrealloc(w->obsolete, sizeof(*w->obsolete) * (w->n_obsolete + w->ss.n_chunks));
                 memcpy(w->obsolete + w->n_obsolete, w->ss.chunks, sizeof(*w->obsolete) * w->ss.n_chunks);
@@ -349,7 +421,7 @@ s3_writer_write(struct reg_upload_writer *base, const void *data, size_t len, st
                 p += n;
                 len -= n;
                 if (w->pend + w->fresh == PART_BUF) {
-                        r = cut_part(w, err);
+                        r = cut_part(w, true, err);
                         if (r < 0)
                                 return err_prefix(err, "writing upload %s", w->uuid);
                 }
@@ -362,6 +434,13 @@ s3_writer_discard(struct reg_upload_writer *base)
 {
         struct s3_writer *w = (struct s3_writer *) base;
 
+        if (w->busy) {
+                /* A PUT in flight cannot be called back: let it end. */
+                pthread_join(w->th, NULL);
+                err_clear(&w->job.e);
+                free(w->job.key);
+        }
+        free(w->spare);
         session_clear(&w->ss);
         digest_ctx_free(w->hash);
         free(w->name);
@@ -379,8 +458,11 @@ s3_writer_close(struct reg_upload_writer *base, struct err **err)
 
         if (w->base.size == w->base.start)
                 goto out;
+        r = part_wait(w, err);
+        if (r < 0)
+                goto out;
         if (w->pend + w->fresh >= S3_MPU_MIN_PART) {
-                r = cut_part(w, err);
+                r = cut_part(w, false, err);
         } else if (w->fresh) {
                 struct chunk c = {w->base.size - w->fresh, w->fresh, ""};
                 unsigned char rnd[8];
