@@ -3,7 +3,8 @@
 # the file, two gateways): replicas on one bucket serve each other's
 # pushes, uploads and tags; a chunked upload moves between replicas; a
 # replica killed mid-push loses nothing complete; gc on the bucket;
-# start-up and mid-run store failures.
+# start-up and mid-run store failures; three replicas behind nginx round
+# robin serving concurrent pushes and pulls.
 
 bats_require_minimum_version 1.5.0
 load ireg-helpers
@@ -382,4 +383,110 @@ put_manifest() { # URL REPO REF FILE
 	assert_success
 	same_blobs "$TMP/out2" "$TMP/lay"
 	grep -q 'status=307' "$TMP/R.log"
+}
+
+# lb_nginx PORT UPSTREAM...: nginx on 127.0.0.1:PORT proxying round robin
+# (no stickiness) to the UPSTREAM host:ports, streaming bodies both ways;
+# its access log, $TMP/ngx/access.log, names the replica of every request.
+lb_nginx() {
+	local port=$1 u servers= n=$TMP/ngx i
+	shift
+	for u in "$@"; do servers+="server $u max_fails=0; "; done
+	mkdir -p "$n"
+	cat >"$n/nginx.conf" <<-CONF
+		daemon off;
+		master_process off;
+		pid $n/nginx.pid;
+		error_log $n/error.log;
+		events { worker_connections 256; }
+		http {
+		  client_body_temp_path $n/body;
+		  proxy_temp_path $n/proxy;
+		  fastcgi_temp_path $n/fastcgi;
+		  uwsgi_temp_path $n/uwsgi;
+		  scgi_temp_path $n/scgi;
+		  log_format lb '\$request_method \$request_uri \$status up=\$upstream_addr loc=\$sent_http_location';
+		  upstream replicas { $servers}
+		  server {
+		    listen 127.0.0.1:$port;
+		    access_log $n/access.log lb;
+		    client_max_body_size 0;
+		    proxy_request_buffering off;
+		    proxy_buffering off;
+		    proxy_http_version 1.1;
+		    proxy_set_header Host \$http_host;
+		    proxy_next_upstream off;
+		    location / { proxy_pass http://replicas; }
+		  }
+		}
+	CONF
+	nginx -p "$n" -c "$n/nginx.conf" -e "$n/error.log" 3>&- &
+	IREG_PIDS+=($!)
+	for i in $(seq 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && return 0
+		kill -0 "$!" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$n/error.log" >&2
+	return 1
+}
+
+@test "ireg-s3: three replicas behind nginx round robin: 8 concurrent skopeo pushes and pulls of distinct images, all intact" {
+	command -v nginx >/dev/null || fail "nginx is required"
+	start_replica A "$S3_ENDPOINT"
+	start_replica B "$S3_ENDPOINT2"
+	start_replica C "$S3_ENDPOINT"
+	port=$(ceph_free_port)
+	lb_nginx "$port" "${A#http://}" "${B#http://}" "${C#http://}"
+	LB=127.0.0.1:$port
+	# Distinct images of 1.5 to 8.5 MiB (random, so the gzip layers stay
+	# that big): the four above 5 MiB go to the store in multipart parts.
+	for i in $(seq 8); do make_image "$TMP/lay$i" "v$i" $((512 + i * 1024)); done
+	pids=()
+	for i in $(seq 8); do
+		skopeo copy --dest-tls-verify=false "oci:$TMP/lay$i:v$i" "docker://$LB/lb/app$i:v$i" \
+			>"$TMP/push$i.out" 2>&1 &
+		pids+=($!)
+	done
+	bad=
+	for i in $(seq 8); do wait "${pids[i - 1]}" || bad+=" push$i"; done
+	[ -z "$bad" ] || { cat "$TMP"/push*.out "$TMP/ngx/error.log"; fail "failed:$bad"; }
+	pids=()
+	for i in $(seq 8); do
+		skopeo copy --src-tls-verify=false "docker://$LB/lb/app$i:v$i" "oci:$TMP/out$i:v$i" \
+			>"$TMP/pull$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in $(seq 8); do wait "${pids[i - 1]}" || bad+=" pull$i"; done
+	[ -z "$bad" ] || { cat "$TMP"/pull*.out "$TMP/ngx/error.log"; fail "failed:$bad"; }
+	for i in $(seq 8); do
+		want=$(jq -r '.manifests[0].digest' "$TMP/lay$i/index.json")
+		assert_equal "$(jq -r '.manifests[0].digest' "$TMP/out$i/index.json")" "$want"
+		skopeo inspect --tls-verify=false --raw "docker://$LB/lb/app$i:v$i" >"$TMP/m$i"
+		assert_equal "sha256:$(sha "$TMP/m$i")" "$want"
+		run "$IBUILD_TOOLS/ocilayout" validate --rehash "$TMP/out$i"
+		assert_success
+		same_blobs "$TMP/out$i" "$TMP/lay$i"
+	done
+	# Round robin really spread the work: every replica served uploads and
+	# downloads, and upload sessions moved between replicas mid-way.
+	log=$TMP/ngx/access.log
+	for r in "$A" "$B" "$C"; do
+		assert [ "$(grep -Ec "^(POST|PATCH|PUT) /v2/lb/.*/blobs/uploads/.* up=${r#http://} " "$log")" -ge 1 ]
+		assert [ "$(grep -Ec "^GET /v2/lb/.* 200 up=${r#http://} " "$log")" -ge 1 ]
+	done
+	# Sessions by the id in the URI (PATCH, PUT) or in the Location of the
+	# POST's answer; count those served by more than one replica.
+	moved=$(awk '{
+		if (!match($0, /uploads\/[^?\/ ]+/)) next
+		s = substr($0, RSTART + 8, RLENGTH - 8)
+		if (!match($0, /up=[^ ]+/)) next
+		k = s " " substr($0, RSTART + 3, RLENGTH - 3)
+		if (!(k in seen)) { seen[k] = 1; n[s]++ }
+	} END { m = 0; for (s in n) if (n[s] > 1) m++; print m }' "$log")
+	assert [ "$moved" -ge 4 ]
+	# No request failed on the way (skopeo's TLS probes show as 400s
+	# without an upstream).
+	run grep -c ' 5[0-9][0-9] up=' "$log"
+	assert_output 0
 }
