@@ -72,6 +72,8 @@ build_usage(FILE *f)
               "                            type=image,name=REF[,push=true]\n"
               "  --push                    push every -t name to its registry\n"
               "  --sign-key FILE           sign what is pushed (cosign's format, P-256 PEM key)\n"
+              "  --sign-as tag|referrer|both  cosign's sha256-<hex>.sig tag (default), an OCI 1.1\n"
+              "                            referrer of the image, or both\n"
               "  --sbom                    an SPDX SBOM of the image's OS packages, attached as an\n"
               "                            OCI referrer in the store, the oci outputs and pushes\n"
               "  --pull-verify-key FILE    registry base images must carry a signature by this\n"
@@ -170,11 +172,17 @@ check_output(const struct build_output *out, size_t n_tags, struct err **err)
         return 0;
 }
 
+/* --sign-key and --sign-as. */
+struct signing {
+        const struct oci_sig_key *key; /* NULL: no signing */
+        bool tag, referrer;            /* cosign's tag, an OCI 1.1 referrer */
+};
+
 /* Push DESC of STORE to REF unless it was pushed already (DONE, N_DONE),
- * then sign it with KEY (may be NULL). */
+ * then sign it as SG says. */
 static int
 push_once(struct reg_client **c, struct oci_store *store, const struct oci_descriptor *desc, const char *ref,
-          const struct oci_sig_key *key, const struct oci_descriptor *sbom, const char **done, size_t *n_done,
+          const struct signing *sg, const struct oci_descriptor *sbom, const char **done, size_t *n_done,
           bool quiet, struct err **err)
 {
         _cleanup_free_ char *pushed = NULL;
@@ -197,13 +205,15 @@ push_once(struct reg_client **c, struct oci_store *store, const struct oci_descr
         done[(*n_done)++] = ref;
         if (!quiet)
                 fprintf(stderr, "pushed %s\n", pushed ? pushed : ref);
-        if (key) {
+        if (sg->key) {
                 const char *dg = pushed && strrchr(pushed, '@') ? strrchr(pushed, '@') + 1 : desc->digest;
 
-                if (reg_client_sign(*c, ref, dg, key, err) < 0)
+                if (sg->tag && reg_client_sign(*c, ref, dg, sg->key, err) < 0)
+                        return -1;
+                if (sg->referrer && reg_client_sign_referrer(*c, ref, dg, desc, sg->key, err) < 0)
                         return -1;
                 if (!quiet)
-                        fprintf(stderr, "signed %s with %s\n", ref, oci_sig_key_name(key));
+                        fprintf(stderr, "signed %s with %s\n", ref, oci_sig_key_name(sg->key));
         }
         if (sbom && ibuild_sbom_push(*c, store, sbom, ref, quiet, err) < 0)
                 return -1;
@@ -215,7 +225,7 @@ push_once(struct reg_client **c, struct oci_store *store, const struct oci_descr
 static int
 publish(struct oci_store *store, const struct oci_descriptor *desc, const char **push, size_t n_push,
         const struct build_output *outputs, size_t n_outputs, const char **tags, size_t n_tags,
-        const struct oci_sig_key *key, const struct oci_descriptor *sbom, bool quiet, struct err **err)
+        const struct signing *sg, const struct oci_descriptor *sbom, bool quiet, struct err **err)
 {
         _cleanup_reg_client_ struct reg_client *c = NULL;
         _cleanup_free_ const char **done = NULL;
@@ -225,7 +235,7 @@ publish(struct oci_store *store, const struct oci_descriptor *desc, const char *
                 cap += outputs[k].names ? oci_strv_len(outputs[k].names) : n_tags;
         done = xcalloc(cap + 1, sizeof(*done));
         for (size_t t = 0; t < n_push; t++)
-                if (push_once(&c, store, desc, push[t], key, sbom, done, &n_done, quiet, err) < 0)
+                if (push_once(&c, store, desc, push[t], sg, sbom, done, &n_done, quiet, err) < 0)
                         return -1;
         for (size_t k = 0; k < n_outputs; k++) {
                 const struct build_output *out = &outputs[k];
@@ -242,7 +252,7 @@ publish(struct oci_store *store, const struct oci_descriptor *desc, const char *
                                 if (!quiet)
                                         fprintf(stderr, "tagged %s\n", ref);
                         }
-                        if (out->push && push_once(&c, store, desc, ref, key, sbom, done, &n_done, quiet, err) < 0)
+                        if (out->push && push_once(&c, store, desc, ref, sg, sbom, done, &n_done, quiet, err) < 0)
                                 return -1;
                 }
         }
@@ -263,6 +273,7 @@ ibuild_build(int argc, char **argv)
         struct build_output *outputs = NULL;
         size_t n_outputs = 0;
         struct oci_sig_key *sign_key = NULL, *verify_keys[16] = {0};
+        struct signing sg = {NULL, true, false};
         size_t n_verify_keys = 0;
         struct build_exec_opts o;
         struct build_exec_result res = {0};
@@ -427,6 +438,15 @@ ibuild_build(int argc, char **argv)
                         push = true;
                 } else if (strcmp(a, "--sbom") == 0) {
                         sbom = true;
+                } else if (cli_is_opt(a, "--sign-as")) {
+                        VALUE("--sign-as");
+                        sg.tag = strcmp(v, "tag") == 0 || strcmp(v, "both") == 0;
+                        sg.referrer = strcmp(v, "referrer") == 0 || strcmp(v, "both") == 0;
+                        if (!sg.tag && !sg.referrer) {
+                                cli_fail(PROG, "--sign-as %s: use tag, referrer or both", v);
+                                rc = 2;
+                                goto out;
+                        }
                 } else if (cli_is_opt(a, "--sign-key") || cli_is_opt(a, "--pull-verify-key")) {
                         bool sign = cli_is_opt(a, "--sign-key");
                         struct oci_sig_key *k = NULL;
@@ -532,6 +552,7 @@ ibuild_build(int argc, char **argv)
                 rc = 2;
                 goto out;
         }
+        sg.key = sign_key;
         if (sign_key && !push) {
                 bool pushes = false;
 
@@ -629,7 +650,7 @@ ibuild_build(int argc, char **argv)
                 goto out;
         }
         if (publish(store, &res.manifest, push ? tags : NULL, push ? n_tags : 0, outputs, n_outputs, tags, n_tags,
-                    sign_key, sbom ? &sbom_desc : NULL, prog.quiet, &err) < 0) {
+                    &sg, sbom ? &sbom_desc : NULL, prog.quiet, &err) < 0) {
                 cli_print_err(PROG, &err);
                 goto out;
         }

@@ -136,6 +136,19 @@ podman_() { mkdir -p "$DOCKER_CONFIG"; [ -e "$DOCKER_CONFIG/config.json" ] || ec
 	run skopeo inspect --raw --tls-verify=false "docker://$IREG/test/base:sha256-${digest#sha256:}.sig"
 	assert_success
 	[ "$(jq -r '.layers[0].mediaType' <<<"$output")" = application/vnd.dev.cosign.simplesigning.v1+json ]
+	# --sign-as referrer: an OCI 1.1 signature referrer instead of the tag.
+	run --separate-stderr ibuild -q -t "$IREG/test/ref:1" --push --sign-key "$TMP/ci.key" --sign-as referrer "$TMP/ctx"
+	assert_success
+	run skopeo inspect --raw --tls-verify=false "docker://$IREG/test/ref:sha256-${digest#sha256:}.sig"
+	assert_failure
+	run curl -sf "http://$IREG/v2/test/ref/referrers/$digest"
+	assert_success
+	[ "$(jq -r '.manifests[0].artifactType' <<<"$output")" = application/vnd.dev.cosign.artifact.sig.v1+json ]
+	run "$BIN/ipull" -q --verify-key "$TMP/ci.pub" --output oci:"$TMP/viaref":x "$IREG/test/ref:1"
+	assert_success
+	run ibuild -q --sign-as nowhere "$TMP/ctx"
+	assert_failure 2
+	assert_output --partial "--sign-as nowhere: use tag, referrer or both"
 	ibuild -q -t "$IREG/test/unsigned:1" --push "$TMP/ctx" >/dev/null
 	run ibuild -q --sign-key "$TMP/ci.key" "$TMP/ctx"
 	assert_failure 2
