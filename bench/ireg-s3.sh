@@ -17,6 +17,8 @@ work=$(mktemp -d /tmp/ireg-s3-bench.XXXXXX)
 pids=()
 # shellcheck source=../tests/integration/ceph-helpers.bash
 . tests/integration/ceph-helpers.bash
+# shellcheck source=registry-lib.bash
+. bench/registry-lib.bash
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 	ceph_stop 2>/dev/null || true
@@ -75,66 +77,36 @@ echo "generating ${size_mb} MiB of random data" >&2
 head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$work/big"
 digest=sha256:$(sha256sum "$work/big" | cut -d' ' -f1)
 
-now() { date +%s.%N; }
-location() { grep -i '^location:' "$1" | tail -1 | cut -d' ' -f2- | tr -d '\r'; }
-abs() { case $2 in http*) echo "$2" ;; *) echo "${URL[$1]}$2" ;; esac; }
-sep() { case $1 in *\?*) echo '&' ;; *) echo '?' ;; esac; }
-rate() { echo "$size_mb / ($2 - $1)" | bc -l; }
 sigv4=(--aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY")
 
 mono_upload() { # SERVER REPO -> MB/s
-	local s=$1 loc t0 t1
-	if [ "$s" = raw ]; then
-		t0=$(now)
-		# (no empty "Expect:" here: curl would sign a header it then drops)
-		curl -sf "${sigv4[@]}" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T "$work/big" \
-			-o /dev/null "$S3_ENDPOINT/$S3_BUCKET/raw/$2"
-		t1=$(now)
-		rate "$t0" "$t1"
+	local t0 t1
+	if [ "$1" != raw ]; then
+		registry_mono_upload "$1" "$2"
 		return
 	fi
-	curl -sf -X POST -D "$work/h" -o /dev/null "${URL[$s]}/v2/$2/blobs/uploads/"
-	loc=$(abs "$s" "$(location "$work/h")")
 	t0=$(now)
-	curl -sf -X PUT -H 'Expect:' -H 'Content-Type: application/octet-stream' -T "$work/big" -o /dev/null \
-		"$loc$(sep "$loc")digest=$digest"
+	# (no empty "Expect:" here: curl would sign a header it then drops)
+	curl -sf "${sigv4[@]}" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T "$work/big" \
+		-o /dev/null "$S3_ENDPOINT/$S3_BUCKET/raw/$2"
 	t1=$(now)
 	rate "$t0" "$t1"
-}
-chunked_upload() { # SERVER REPO -> MB/s (16 MiB PATCHes on one connection)
-	python3 bench/chunked-upload.py "${URL[$1]}" "$2" "$work/big" "$digest"
 }
 download() { # SERVER REPO -> MB/s
 	local t0 t1
-	t0=$(now)
-	if [ "$1" = raw ]; then
-		curl -sf "${sigv4[@]}" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -o /dev/null "$S3_ENDPOINT/$S3_BUCKET/raw/$2"
-	else
-		curl -sf -o /dev/null "${URL[$1]}/v2/$2/blobs/$digest"
+	if [ "$1" != raw ]; then
+		registry_download "$1" "$2"
+		return
 	fi
+	t0=$(now)
+	curl -sf "${sigv4[@]}" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -o /dev/null "$S3_ENDPOINT/$S3_BUCKET/raw/$2"
 	t1=$(now)
 	rate "$t0" "$t1"
-}
-push_manifest() { # SERVER
-	local s=$1 cd loc
-	printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$work/cfg"
-	cd=sha256:$(sha256sum "$work/cfg" | cut -d' ' -f1)
-	curl -sf -X POST -D "$work/h" -o /dev/null "${URL[$s]}/v2/bench/man/blobs/uploads/"
-	loc=$(abs "$s" "$(location "$work/h")")
-	curl -sf -X PUT -H "Content-Type: application/octet-stream" --data-binary @"$work/cfg" -o /dev/null \
-		"$loc$(sep "$loc")digest=$cd"
-	jq -cn --arg c "$cd" --argjson n "$(stat -c %s "$work/cfg")" '{schemaVersion:2,
-		mediaType:"application/vnd.oci.image.manifest.v1+json",
-		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$n},layers:[]}' |
-		tr -d '\n' >"$work/manifest"
-	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-		--data-binary @"$work/manifest" -o /dev/null "${URL[$s]}/v2/bench/man/manifests/latest"
 }
 manifest_rps() { # SERVER -> req/s
 	wrk -t2 -c16 -d"${wrk_s}s" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 		"${URL[$1]}/v2/bench/man/manifests/latest" | awk '/^Requests\/sec/ {print $2}'
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 declare -A R
 for s in ireg dist; do push_manifest "$s"; done
@@ -145,7 +117,6 @@ for ((r = 1; r <= repeats; r++)); do
 	for s in ireg dist raw; do R[$s,down]+="$(download "$s" "bench/mono$r") "; done
 	for s in dist ireg; do R[$s,rps]+="$(manifest_rps "$s") "; done
 done
-rss() { awk '/VmHWM/ {print $2 / 1024}' "/proc/$1/status"; }
 R[ireg,rss]=$(rss "$ipid")
 R[dist,rss]=$(rss "$dpid")
 

@@ -7,6 +7,8 @@
 # Not a test: prints a table, exits 0 unless something fails to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=registry-lib.bash
+. bench/registry-lib.bash
 build=${1:-build}
 size_mb=${SIZE_MB:-1024}
 repeats=${REPEATS:-3}
@@ -59,50 +61,6 @@ echo "generating ${size_mb} MiB of random data in $work" >&2
 head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$work/big"
 digest=sha256:$(sha256sum "$work/big" | cut -d' ' -f1)
 
-abs() { # SERVER LOCATION
-	case $2 in http*) echo "$2" ;; *) echo "${URL[$1]}$2" ;; esac
-}
-location() { grep -i '^location:' "$1" | tail -1 | cut -d' ' -f2- | tr -d '\r'; }
-now() { date +%s.%N; }
-sep() { case $1 in *\?*) echo '&' ;; *) echo '?' ;; esac; }
-
-# Each returns MB/s.
-mono_upload() { # SERVER REPO
-	local s=$1 repo=$2 loc t0 t1
-	curl -sf -X POST -D "$work/h" -o /dev/null "${URL[$s]}/v2/$repo/blobs/uploads/"
-	loc=$(abs "$s" "$(location "$work/h")")
-	t0=$(now)
-	curl -sf -X PUT -H 'Expect:' -H 'Content-Type: application/octet-stream' -T "$work/big" -o /dev/null \
-		"$loc$(sep "$loc")digest=$digest"
-	t1=$(now)
-	echo "$size_mb / ($t1 - $t0)" | bc -l
-}
-# One client process on one keep-alive connection, so the figure is the
-# server's (a dd + curl per chunk was what limited both servers before).
-chunked_upload() { # SERVER REPO
-	python3 bench/chunked-upload.py "${URL[$1]}" "$2" "$work/big" "$digest"
-}
-download() { # SERVER REPO
-	local s=$1 repo=$2 t0 t1
-	t0=$(now)
-	curl -sf -o /dev/null "${URL[$s]}/v2/$repo/blobs/$digest"
-	t1=$(now)
-	echo "$size_mb / ($t1 - $t0)" | bc -l
-}
-push_manifest() { # SERVER
-	local s=$1 cd loc
-	printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$work/cfg"
-	cd=sha256:$(sha256sum "$work/cfg" | cut -d' ' -f1)
-	curl -sf -X POST -D "$work/h" -o /dev/null "${URL[$s]}/v2/bench/man/blobs/uploads/"
-	loc=$(abs "$s" "$(location "$work/h")")
-	curl -sf -X PUT -H "Content-Type: application/octet-stream" --data-binary @"$work/cfg" -o /dev/null "$loc$(sep "$loc")digest=$cd"
-	jq -cn --arg c "$cd" --argjson n "$(stat -c %s "$work/cfg")" '{schemaVersion:2,
-		mediaType:"application/vnd.oci.image.manifest.v1+json",
-		config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$n},layers:[]}' |
-		tr -d '\n' >"$work/manifest"
-	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-		--data-binary @"$work/manifest" -o /dev/null "${URL[$s]}/v2/bench/man/manifests/latest"
-}
 manifest_get() { # SERVER -> "req/s p99_ms"
 	local s=$1 out rps p99
 	out=$(wrk -t2 -c64 -d"${wrk_s}s" --latency -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
@@ -117,22 +75,20 @@ manifest_get() { # SERVER -> "req/s p99_ms"
 	if echo "$out" | grep -q 'Non-2xx'; then echo "warning: $s answered non-2xx: $(echo "$out" | grep Non-2xx)" >&2; fi
 	echo "$rps $p99"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 declare -A R
 for s in ireg dist; do push_manifest "$s"; done
 for ((r = 1; r <= repeats; r++)); do
 	echo "round $r/$repeats" >&2
-	for s in ireg dist; do R[$s,mono]+="$(mono_upload "$s" "bench/mono$r") "; done
+	for s in ireg dist; do R[$s,mono]+="$(registry_mono_upload "$s" "bench/mono$r") "; done
 	for s in dist ireg; do R[$s,chunk]+="$(chunked_upload "$s" "bench/chunk$r") "; done
-	for s in ireg dist; do R[$s,down]+="$(download "$s" "bench/mono$r") "; done
+	for s in ireg dist; do R[$s,down]+="$(registry_download "$s" "bench/mono$r") "; done
 	for s in dist ireg; do
 		read -r rps p99 < <(manifest_get "$s")
 		R[$s,rps]+="$rps "
 		R[$s,p99]+="$p99 "
 	done
 done
-rss() { awk '/VmHWM/ {print $2 / 1024}' "/proc/$1/status"; }
 R[ireg,rss]=$(rss "$ipid")
 R[dist,rss]=$(rss "$dpid")
 
