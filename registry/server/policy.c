@@ -20,8 +20,9 @@
 #define POLICY_CACHE 512
 
 struct verdict {
-        char key[2 * DIGEST_STR_MAX + 2]; /* "<manifest> <signature manifest>" */
+        char key[2 * DIGEST_STR_MAX + 2]; /* "<manifest> <digest of its signature manifests' digests>" */
         bool ok;
+        char *why; /* why not, when !ok */
 };
 
 struct rule {
@@ -38,6 +39,14 @@ struct rule {
 struct reg_policy {
         struct rule *rules;
         size_t n_rules;
+        /* Manifests known to be artifacts or images (content-addressed:
+         * the answer never changes), so a GET reads the body once. */
+        pthread_mutex_t lock;
+        struct {
+                char digest[DIGEST_STR_MAX];
+                bool artifact;
+        } kinds[POLICY_CACHE];
+        size_t next;
 };
 
 bool
@@ -54,6 +63,8 @@ rule_clear(struct rule *r)
                 oci_sig_key_free(r->keys[k]);
         free(r->keys);
         free(r->key_names);
+        for (size_t i = 0; i < POLICY_CACHE; i++)
+                free(r->cache[i].why);
         pthread_mutex_destroy(&r->lock);
 }
 
@@ -65,6 +76,7 @@ reg_policy_free(struct reg_policy *p)
         for (size_t i = 0; i < p->n_rules; i++)
                 rule_clear(&p->rules[i]);
         free(p->rules);
+        pthread_mutex_destroy(&p->lock);
         free(p);
 }
 
@@ -132,6 +144,7 @@ reg_policy_parse(const json_t *list, const char *where, struct reg_policy **ret,
         if (!json_is_array(list))
                 return err_set(err, EINVAL, "%s: a list of rules", where);
         p = xcalloc(1, sizeof(*p));
+        pthread_mutex_init(&p->lock, NULL);
         p->rules = xcalloc(json_array_size(list) + 1, sizeof(*p->rules));
         json_array_foreach(list, i, j)
         {
@@ -281,13 +294,14 @@ check_rule(struct rule *r, struct reg_store *s, const char *name, const struct d
         pthread_mutex_lock(&r->lock);
         for (size_t i = 0; i < POLICY_CACHE; i++) {
                 if (strcmp(r->cache[i].key, key) == 0) {
-                        ok = r->cache[i].ok;
+                        int rc = r->cache[i].ok
+                                     ? 0
+                                     : err_set(err, ERR_DENIED, "policy: %s of %s has no valid signature by %s: %s",
+                                               d->str, name, r->key_names, r->cache[i].why);
+
                         pthread_mutex_unlock(&r->lock);
                         oci_strv_free(cands);
-                        if (ok)
-                                return 0;
-                        return err_set(err, ERR_DENIED, "policy: %s of %s has no valid signature by %s", d->str, name,
-                                       r->key_names);
+                        return rc;
                 }
         }
         pthread_mutex_unlock(&r->lock);
@@ -299,6 +313,13 @@ check_rule(struct rule *r, struct reg_store *s, const char *name, const struct d
 
                 if (digest_parse(cands[i], &sd, &e) < 0 ||
                     s->ops->blob_read(s, &sd, LIMIT_MANIFEST_SIZE, &sigm, &len, &e) < 0) {
+                        /* A store that cannot answer now is its error (503),
+                         * never a refusal remembered for later. */
+                        if (err_code(&e) != ERR_BLOB_UNKNOWN && err_code(&e) != ERR_DIGEST_INVALID) {
+                                oci_strv_free(cands);
+                                *err = e;
+                                return err_prefix(err, "policy: signature manifest %s of %s", cands[i], name);
+                        }
                         w = xstrdup(err_msg(&e));
                         err_clear(&e);
                 } else {
@@ -312,24 +333,57 @@ check_rule(struct rule *r, struct reg_store *s, const char *name, const struct d
                 }
         }
         oci_strv_free(cands);
+        if (!ok && !why)
+                why = xstrdup("no simple-signing layer");
         pthread_mutex_lock(&r->lock);
         snprintf(r->cache[r->next].key, sizeof(r->cache[r->next].key), "%s", key);
         r->cache[r->next].ok = ok;
+        free(r->cache[r->next].why);
+        r->cache[r->next].why = ok ? NULL : xstrdup(why);
         r->next = (r->next + 1) % POLICY_CACHE;
         pthread_mutex_unlock(&r->lock);
         if (ok)
                 return 0;
         return err_set(err, ERR_DENIED, "policy: %s of %s has no valid signature by %s: %s", d->str, name, r->key_names,
-                       why ? why : "no simple-signing layer");
+                       why);
+}
+
+/* Is manifest D (in S) an artifact?  Cached by digest.  Negative: the
+ * store's error. */
+static int
+artifact_kind(struct reg_policy *p, struct reg_store *s, const struct digest *d, struct err **err)
+{
+        _cleanup_free_ char *body = NULL;
+        size_t len = 0;
+        bool art;
+        int rc;
+
+        pthread_mutex_lock(&p->lock);
+        for (size_t i = 0; i < POLICY_CACHE; i++) {
+                if (strcmp(p->kinds[i].digest, d->str) == 0) {
+                        art = p->kinds[i].artifact;
+                        pthread_mutex_unlock(&p->lock);
+                        return art;
+                }
+        }
+        pthread_mutex_unlock(&p->lock);
+        rc = s->ops->blob_read(s, d, LIMIT_MANIFEST_SIZE, &body, &len, err);
+        if (rc < 0)
+                return rc;
+        art = is_artifact(body, len);
+        pthread_mutex_lock(&p->lock);
+        snprintf(p->kinds[p->next].digest, sizeof(p->kinds[p->next].digest), "%s", d->str);
+        p->kinds[p->next].artifact = art;
+        p->next = (p->next + 1) % POLICY_CACHE;
+        pthread_mutex_unlock(&p->lock);
+        return art;
 }
 
 int
 reg_policy_check_pull(struct reg_policy *p, struct reg_store *s, const char *name, const struct digest *d,
                       struct err **err)
 {
-        _cleanup_free_ char *body = NULL;
-        size_t len = 0;
-        bool read = false;
+        bool checked_kind = false;
 
         for (size_t i = 0; p && i < p->n_rules; i++) {
                 struct rule *r = &p->rules[i];
@@ -337,13 +391,11 @@ reg_policy_check_pull(struct reg_policy *p, struct reg_store *s, const char *nam
 
                 if (!r->n_keys || !reg_policy_glob(r->repos, name))
                         continue;
-                if (!read) {
-                        rc = s->ops->blob_read(s, d, LIMIT_MANIFEST_SIZE, &body, &len, err);
-                        if (rc < 0)
-                                return rc;
-                        if (is_artifact(body, len))
-                                return 0;
-                        read = true;
+                if (!checked_kind) {
+                        rc = artifact_kind(p, s, d, err);
+                        if (rc != 0)
+                                return rc < 0 ? rc : 0; /* an artifact: never policed */
+                        checked_kind = true;
                 }
                 rc = check_rule(r, s, name, d, err);
                 if (rc < 0)

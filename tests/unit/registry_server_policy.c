@@ -148,6 +148,9 @@ pulls(void **state)
         sign(s, "prod/app", img.str, "registry.example/prod/app", other);
         assert_fails(reg_policy_check_pull(p, s, "prod/app", &img, err), ERR_DENIED, "no valid signature",
                      "does not verify");
+        /* Asked again (a cached verdict): the reason is still said. */
+        assert_fails(reg_policy_check_pull(p, s, "prod/app", &img, err), ERR_DENIED, "no valid signature",
+                     "does not verify");
         {
                 /* The signature manifest itself (an image config, payload layers) stays pullable. */
                 _cleanup_free_ char *t = oci_sig_tag(img.str);
